@@ -1,0 +1,17 @@
+# Writes OUT (a .cc file) holding every migration in DIR as a raw string, in
+# file-name order. Run at build time so a new or edited migration is picked up.
+file(GLOB files "${DIR}/*.sql")
+list(SORT files)
+set(body "// Generated from ${DIR} by cmake/embed_migrations.cmake. Do not edit.\n")
+string(APPEND body "#include \"common/db/migrations.h\"\n\nnamespace niftysave::db {\n\n")
+string(APPEND body "const std::vector<Migration>& AllMigrations() {\n  static const auto* kAll = new std::vector<Migration>{\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version "${name}")
+  string(REGEX REPLACE "^0+" "" version "${version}")
+  file(READ "${f}" sql)
+  string(APPEND body "      {${version}, \"${name}\", R\"niftysql(${sql})niftysql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return *kAll;\n}\n\n}  // namespace niftysave::db\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

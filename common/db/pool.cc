@@ -1,0 +1,91 @@
+#include "common/db/pool.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace niftysave::db {
+
+absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(std::string conninfo,
+                                                   int size) {
+  if (size < 1) return absl::InvalidArgumentError("pool size must be >= 1");
+  std::unique_ptr<Pool> pool(new Pool(std::move(conninfo), size));
+  // Connect once now so a wrong DSN is a start-up error, not a first-request one.
+  absl::Status status = pool->Run([](pqxx::work& txn) {
+    txn.exec("SELECT 1");
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return pool;
+}
+
+Pool::Pool(std::string conninfo, int size)
+    : conninfo_(std::move(conninfo)), available_(size) {}
+
+Pool::~Pool() = default;
+
+std::unique_ptr<pqxx::connection> Pool::Acquire() {
+  std::unique_ptr<pqxx::connection> conn;
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return available_ > 0;
+    };
+    mu_.Await(absl::Condition(&ready));
+    --available_;
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (conn == nullptr || !conn->is_open()) {
+    conn = std::make_unique<pqxx::connection>(conninfo_);
+  }
+  return conn;
+}
+
+void Pool::Release(std::unique_ptr<pqxx::connection> conn) {
+  absl::MutexLock lock(&mu_);
+  ++available_;
+  if (conn != nullptr && conn->is_open()) idle_.push_back(std::move(conn));
+}
+
+absl::Status Pool::Run(const std::function<absl::Status(pqxx::work&)>& fn) {
+  std::unique_ptr<pqxx::connection> conn;
+  absl::Status status;
+  try {
+    conn = Acquire();
+    pqxx::work txn(*conn);
+    status = fn(txn);
+    if (status.ok()) txn.commit();
+  } catch (const pqxx::broken_connection& e) {
+    conn.reset();
+    status = StatusFromException(e);
+  } catch (const std::exception& e) {
+    status = StatusFromException(e);
+  }
+  Release(std::move(conn));
+  return status;
+}
+
+absl::Status StatusFromException(const std::exception& e) {
+  if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) {
+    return absl::AlreadyExistsError(e.what());
+  }
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
+      dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr) {
+    return absl::AbortedError(e.what());
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("postgres: ", e.what()));
+  }
+  if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  return absl::InternalError(e.what());
+}
+
+std::string BigintArray(const std::vector<int64_t>& ids) {
+  return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
+}
+
+}  // namespace niftysave::db

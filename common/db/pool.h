@@ -1,0 +1,50 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "pqxx/pqxx"
+
+namespace niftysave::db {
+
+// A fixed-size pool of Postgres connections. Connections are opened lazily
+// and re-opened after they break, so a database restart costs one failed
+// call per connection, not the process.
+class Pool {
+ public:
+  static absl::StatusOr<std::unique_ptr<Pool>> Create(std::string conninfo,
+                                                      int size);
+  ~Pool();
+
+  // Runs `fn` in one transaction and commits when it returns OK. pqxx
+  // exceptions never escape: they become a Status (unique_violation →
+  // AlreadyExists, serialization/deadlock → Aborted, broken connection →
+  // Unavailable, anything else → Internal).
+  absl::Status Run(const std::function<absl::Status(pqxx::work&)>& fn);
+
+  const std::string& conninfo() const { return conninfo_; }
+
+ private:
+  Pool(std::string conninfo, int size);
+  std::unique_ptr<pqxx::connection> Acquire();
+  void Release(std::unique_ptr<pqxx::connection> conn);
+
+  const std::string conninfo_;
+  absl::Mutex mu_;
+  int available_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+// Maps a caught exception (from pqxx or elsewhere) to a Status.
+absl::Status StatusFromException(const std::exception& e);
+
+// Renders a list of ids as a Postgres array literal for `= ANY($1::bigint[])`.
+std::string BigintArray(const std::vector<int64_t>& ids);
+
+}  // namespace niftysave::db

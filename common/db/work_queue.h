@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/db/pool.h"
+#include "common/runtime/backoff.h"
+
+namespace niftysave::db {
+
+// One leased unit of work. `attempts` counts leases, this one included, and
+// fences it: once the lease expires and someone else leases the item, this
+// holder's Complete/Reschedule no longer match and change nothing.
+struct QueueItem {
+  int64_t id = 0;
+  int attempts = 0;
+};
+
+struct QueuePolicy {
+  absl::Duration lease = absl::Minutes(2);
+  int max_attempts = 8;
+  BackoffPolicy backoff;
+};
+
+// A named queue in the `work_queue` table ('extract', 'pin', 'track'). Items
+// are ids of rows in the queue's record table; the record holds the state, the
+// queue only says "look at this again at run_after".
+class WorkQueue {
+ public:
+  WorkQueue(Pool& pool, std::string queue, std::string worker_id,
+            QueuePolicy policy);
+
+  // Leases up to `limit` due items (FOR UPDATE SKIP LOCKED), pushing their
+  // run_after to the lease deadline.
+  absl::StatusOr<std::vector<QueueItem>> Lease(int limit);
+
+  // These take the caller's transaction so the record's new state and the
+  // queue's change commit together. They return false when the lease was
+  // lost (the item was re-leased by someone else).
+  bool Complete(pqxx::work& txn, const QueueItem& item) const;
+  // Due again after `delay`, or the policy's back-off for this attempt.
+  bool Reschedule(pqxx::work& txn, const QueueItem& item,
+                  absl::string_view error,
+                  absl::Duration delay = absl::InfiniteDuration()) const;
+  bool IsLastAttempt(const QueueItem& item) const {
+    return item.attempts >= policy_.max_attempts;
+  }
+
+  // Adds items (or revives dead ones) due now; items already queued keep
+  // their schedule, so a replayed notification never disturbs a lease.
+  // Returns how many were added or revived.
+  static int Enqueue(pqxx::work& txn, absl::string_view queue,
+                     const std::vector<int64_t>& ids);
+
+  // Items waiting (due or not, leased or not) and dead, for metrics.
+  struct Depth {
+    int64_t ready = 0;
+    int64_t dead = 0;
+  };
+  absl::StatusOr<Depth> GetDepth();
+
+  const QueuePolicy& policy() const { return policy_; }
+  const std::string& name() const { return queue_; }
+
+ private:
+  Pool& pool_;
+  const std::string queue_;
+  const std::string worker_id_;
+  const QueuePolicy policy_;
+};
+
+}  // namespace niftysave::db

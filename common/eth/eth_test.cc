@@ -1,0 +1,107 @@
+#include "common/eth/abi.h"
+#include "common/eth/events.h"
+#include "common/eth/json_rpc_client.h"
+#include "common/eth/uint256.h"
+#include "common/runtime/reason.h"
+#include "gtest/gtest.h"
+
+namespace niftysave::eth {
+namespace {
+
+constexpr char kMax[] =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+
+TEST(Uint256Test, RoundTripsDecimalAndHexAtTheEdges) {
+  for (const char* d : {"0", "1", "255", "9007199254740993", "18446744073709551616", kMax}) {
+    auto v = Uint256::FromDecimal(d);
+    ASSERT_TRUE(v.ok()) << d;
+    EXPECT_EQ(v->ToDecimal(), d);
+    auto back = Uint256::FromHex(v->ToHex64());
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, *v);
+  }
+  EXPECT_EQ(Uint256::FromDecimal(kMax)->ToHex64(), std::string(64, 'f'));
+  EXPECT_EQ(Uint256::FromHex("0xff")->ToDecimal(), "255");
+  EXPECT_EQ(Uint256(255).ToHex64(), std::string(62, '0') + "ff");
+}
+
+TEST(Uint256Test, RefusesOverflowAndGarbage) {
+  EXPECT_FALSE(Uint256::FromDecimal(
+                   "115792089237316195423570985008687907853269984665640564039457584007913129639936")
+                   .ok());
+  EXPECT_FALSE(Uint256::FromDecimal("").ok());
+  EXPECT_FALSE(Uint256::FromDecimal("12a").ok());
+  EXPECT_FALSE(Uint256::FromDecimal("-1").ok());
+  EXPECT_FALSE(Uint256::FromHex("0x" + std::string(65, '1')).ok());
+  EXPECT_FALSE(Uint256::FromHex("0xzz").ok());
+}
+
+std::string AbiString(const std::string& s) {
+  std::string hex = "0x" + Uint256(32).ToHex64() + Uint256(s.size()).ToHex64();
+  std::string body = BytesToHex(s);
+  body.append((64 - body.size() % 64) % 64, '0');
+  return hex + body;
+}
+
+TEST(AbiTest, DecodesStringsAndRefusesBadOnes) {
+  EXPECT_EQ(*DecodeAbiString(AbiString("ipfs://bafy/1.json"), 1000), "ipfs://bafy/1.json");
+  EXPECT_EQ(*DecodeAbiString(AbiString(""), 1000), "");
+  EXPECT_EQ(ReasonOf(DecodeAbiString(AbiString("toolong"), 3).status()), "too_large");
+  EXPECT_EQ(ReasonOf(DecodeAbiString(AbiString("\xff\xfe"), 100).status()), "not_utf8");
+  EXPECT_EQ(ReasonOf(DecodeAbiString("0x", 100).status()), "empty_return");
+  // Length says 100 bytes but only 32 follow.
+  std::string truncated = "0x" + Uint256(32).ToHex64() + Uint256(100).ToHex64() + std::string(64, '0');
+  EXPECT_EQ(ReasonOf(DecodeAbiString(truncated, 1000).status()), "abi_invalid");
+  // Offset pointing past the end.
+  EXPECT_EQ(ReasonOf(DecodeAbiString("0x" + Uint256(4096).ToHex64(), 1000).status()), "abi_invalid");
+  EXPECT_EQ(EncodeCallUint256(kTokenUriSelector, Uint256(1)),
+            "0xc87b56dd" + std::string(63, '0') + "1");
+}
+
+nlohmann::json TransferLog(int topics) {
+  nlohmann::json log = {
+      {"address", "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
+      {"blockHash", "0x" + std::string(64, 'a')},
+      {"transactionHash", "0x" + std::string(64, 'b')},
+      {"blockNumber", "0x10"},
+      {"logIndex", "0x2"},
+      {"data", "0x"},
+      {"topics",
+       {kTransferTopic, "0x" + std::string(64, '0'),
+        "0x000000000000000000000000f39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+        "0x" + std::string(64, 'f')}}};
+  log["topics"].erase(log["topics"].begin() + topics, log["topics"].end());
+  return log;
+}
+
+TEST(EventsTest, DecodesErc721MintAndTellsErc20Apart) {
+  auto t = DecodeErc721Transfer(TransferLog(4));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->IsMint());
+  EXPECT_EQ(t->contract, "5fbdb2315678afecb367f032d93f642f64180aa3");
+  EXPECT_EQ(t->to, "f39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+  EXPECT_EQ(t->token_id.ToDecimal(), kMax);
+  EXPECT_EQ(t->at.block_number, 16u);
+  EXPECT_EQ(t->at.log_index, 2u);
+  EXPECT_EQ(DecodeErc721Transfer(TransferLog(3)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(TransferLog(2)).status()), "log_invalid");
+  auto bad_addr = TransferLog(4);
+  bad_addr["topics"][2] = "0x" + std::string(64, '1');  // high bytes set: not an address
+  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(bad_addr).status()), "log_invalid");
+  auto with_data = TransferLog(4);
+  with_data["data"] = "0x01";
+  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(with_data).status()), "log_invalid");
+  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(nlohmann::json::array()).status()), "log_invalid");
+}
+
+TEST(JsonRpcTest, ParsesQuantities) {
+  EXPECT_EQ(*ParseQuantity("0x0"), 0u);
+  EXPECT_EQ(*ParseQuantity("0xff"), 255u);
+  EXPECT_FALSE(ParseQuantity("ff").ok());
+  EXPECT_FALSE(ParseQuantity(12).ok());
+  EXPECT_FALSE(ParseQuantity("0x").ok());
+  EXPECT_EQ(ToQuantity(255), "0xff");
+}
+
+}  // namespace
+}  // namespace niftysave::eth

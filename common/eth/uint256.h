@@ -1,0 +1,36 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace niftysave::eth {
+
+// An unsigned 256-bit integer: token ids, amounts. Only what the indexer
+// needs: parse and print in hex and decimal without losing precision.
+class Uint256 {
+ public:
+  Uint256() = default;
+  explicit Uint256(uint64_t v) { limbs_[0] = v; }
+
+  // "0x"-prefixed or bare hex, at most 64 digits (leading zeros allowed
+  // beyond that only in a 32-byte ABI word: 64 digits exactly).
+  static absl::StatusOr<Uint256> FromHex(absl::string_view hex);
+  // Decimal, at most 78 digits and <= 2^256-1.
+  static absl::StatusOr<Uint256> FromDecimal(absl::string_view decimal);
+
+  std::string ToDecimal() const;
+  std::string ToHex64() const;  // 64 lower-case digits, zero-padded, no 0x
+  bool IsZero() const { return (limbs_[0] | limbs_[1] | limbs_[2] | limbs_[3]) == 0; }
+  bool FitsUint64() const { return (limbs_[1] | limbs_[2] | limbs_[3]) == 0; }
+  uint64_t low64() const { return limbs_[0]; }
+  bool operator==(const Uint256&) const = default;
+
+ private:
+  std::array<uint64_t, 4> limbs_{};  // little-endian
+};
+
+}  // namespace niftysave::eth

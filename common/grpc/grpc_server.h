@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/metrics/metrics.h"
+#include "grpcpp/grpcpp.h"
+
+namespace niftysave {
+
+// A gRPC server with health checking (grpc.health.v1) and server reflection
+// on, every call counted and timed by the metrics interceptor, and request
+// messages capped at 4 MiB.
+class GrpcServer {
+ public:
+  // `listen` is "127.0.0.1:50051" or "0.0.0.0:0" (port 0 picks one).
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& listen, const std::vector<grpc::Service*>& services,
+      Metrics& metrics);
+
+  int port() const { return port_; }
+  // Health turns NOT_SERVING, then in-flight calls get up to `grace` to
+  // finish before the server is torn down.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// A client channel to one of our services ("127.0.0.1:50051").
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target);
+
+}  // namespace niftysave

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/http/address_policy.h"
+
+namespace niftysave::http {
+
+struct HttpLimits {
+  size_t max_body_bytes = 10 << 20;  // enforced while streaming, after decompression
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration total_timeout = absl::Seconds(30);
+  int max_redirects = 5;
+};
+
+struct HttpClientOptions {
+  HttpLimits limits;
+  AddressPolicy address_policy = AddressPolicy::AllowAll();  // checked on every hop
+  std::string ca_file;  // extra CA bundle (tests' self-signed loopback server)
+  std::string user_agent = "niftysave/0.1";
+};
+
+struct MultipartFile {
+  std::string field = "file";
+  std::string filename;
+  std::string content;
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  std::optional<MultipartFile> file;  // multipart/form-data upload
+  std::optional<HttpLimits> limits;   // overrides the client's for this call
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::string effective_url;  // after redirects
+  std::optional<absl::Duration> retry_after;
+};
+
+// The one HTTP client. Thread-safe; each call uses its own curl handle.
+// Transport failures are Statuses with a reason (see common/runtime/reason.h):
+// `timeout`, `too_large`, `blocked_address`, `dns`, `connect`, `tls`,
+// `too_many_redirects`, `uri_invalid`, `network`. An HTTP error status is NOT a
+// failure of Do(); Fetch() turns it into one.
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options);
+
+  absl::StatusOr<HttpResponse> Do(const HttpRequest& request) const;
+
+  // GET that succeeds only on 2xx. Otherwise: reason `rate_limited` (429),
+  // `http_4xx` (NotFound for 404/410, else FailedPrecondition) or `http_5xx`
+  // (Unavailable). Only http(s) URLs.
+  absl::StatusOr<HttpResponse> Fetch(const std::string& url) const;
+
+  const HttpClientOptions& options() const { return options_; }
+
+ private:
+  HttpClientOptions options_;
+};
+
+// True when retrying the same request later may succeed (timeouts, 5xx,
+// 429, connection failures); false for answers that will not change.
+bool IsTemporary(const absl::Status& status);
+
+}  // namespace niftysave::http

@@ -1,0 +1,87 @@
+#include <atomic>
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "common/runtime/backoff.h"
+#include "common/runtime/flags.h"
+#include "common/runtime/worker.h"
+#include "gtest/gtest.h"
+
+ABSL_FLAG(int, runtime_test_port, 1, "test flag");
+
+namespace niftysave {
+namespace {
+
+TEST(BackoffTest, GrowsExponentiallyWithinJitterAndCaps) {
+  BackoffPolicy policy{absl::Seconds(1), absl::Seconds(30)};
+  for (int attempt = 1; attempt <= 10; ++attempt) {
+    absl::Duration full = absl::Seconds(1);
+    for (int i = 1; i < attempt; ++i) full *= 2;
+    if (full > absl::Seconds(30)) full = absl::Seconds(30);
+    for (int i = 0; i < 50; ++i) {
+      absl::Duration d = BackoffDelay(policy, attempt);
+      EXPECT_GE(d, full / 2) << attempt;
+      EXPECT_LE(d, full) << attempt;
+    }
+  }
+}
+
+TEST(FlagsTest, EnvironmentFallbackAndCommandLineWins) {
+  EXPECT_EQ(EnvNameForFlag("runtime_test_port"),
+            "NIFTYSAVE_RUNTIME_TEST_PORT");
+  setenv("NIFTYSAVE_RUNTIME_TEST_PORT", "42", 1);
+  char arg0[] = "runtime_test";
+  char* argv1[] = {arg0};
+  ParseFlags(1, argv1, "test");
+  EXPECT_EQ(absl::GetFlag(FLAGS_runtime_test_port), 42);
+  char arg1[] = "--runtime_test_port=7";
+  char* argv2[] = {arg0, arg1};
+  ParseFlags(2, argv2, "test");
+  EXPECT_EQ(absl::GetFlag(FLAGS_runtime_test_port), 7);
+  unsetenv("NIFTYSAVE_RUNTIME_TEST_PORT");
+}
+
+TEST(FlagsDeathTest, BadEnvironmentValueNamesTheFlag) {
+  setenv("NIFTYSAVE_RUNTIME_TEST_PORT", "not-a-number", 1);
+  char arg0[] = "runtime_test";
+  char* argv[] = {arg0};
+  EXPECT_EXIT(ParseFlags(1, argv, "test"), testing::ExitedWithCode(2),
+              "--runtime_test_port: from NIFTYSAVE_RUNTIME_TEST_PORT");
+  unsetenv("NIFTYSAVE_RUNTIME_TEST_PORT");
+}
+
+TEST(WorkerTest, NudgeWakesBeforePollInterval) {
+  std::atomic<int> calls{0};
+  Worker worker("test", absl::Hours(1), [&] {
+    ++calls;
+    return 0;
+  });
+  worker.Start();
+  while (calls.load() < 1) absl::SleepFor(absl::Milliseconds(1));
+  worker.Nudge();
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (calls.load() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_GE(calls.load(), 2);
+  worker.Stop();
+}
+
+TEST(WorkerTest, KeepsGoingWhileThereIsWorkAndSurvivesAThrow) {
+  std::atomic<int> calls{0};
+  Worker worker("test", absl::Milliseconds(20), [&]() -> int {
+    int n = ++calls;
+    if (n == 2) throw std::runtime_error("boom");
+    return n < 5 ? 1 : 0;
+  });
+  worker.Start();
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (calls.load() < 5 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  worker.Stop();
+  EXPECT_EQ(calls.load(), 5);
+}
+
+}  // namespace
+}  // namespace niftysave
