@@ -1,6 +1,7 @@
 #include "common/eth/abi.h"
 #include "common/eth/events.h"
 #include "common/eth/json_rpc_client.h"
+#include "common/eth/token_key.h"
 #include "common/eth/uint256.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"
@@ -101,6 +102,24 @@ TEST(JsonRpcTest, ParsesQuantities) {
   EXPECT_FALSE(ParseQuantity(12).ok());
   EXPECT_FALSE(ParseQuantity("0x").ok());
   EXPECT_EQ(ToQuantity(255), "0xff");
+}
+
+}  // namespace
+}  // namespace niftysave::eth
+
+namespace niftysave::eth {
+namespace {
+
+TEST(TokenKeyTest, CanonicalisesAndValidates) {
+  auto key = ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "007");
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(key->contract, "5fbdb2315678afecb367f032d93f642f64180aa3");
+  EXPECT_EQ(key->token_id, "7");
+  EXPECT_FALSE(ParseTokenKey(0, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "1").ok());
+  EXPECT_FALSE(ParseTokenKey(1, "5FbDB2315678afecb367f032d93F642f64180aa3", "1").ok());
+  EXPECT_FALSE(ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aaz", "1").ok());
+  EXPECT_FALSE(ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x1").ok());
+  EXPECT_FALSE(ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "").ok());
 }
 
 }  // namespace

@@ -193,8 +193,9 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   return response;
 }
 
-absl::StatusOr<HttpResponse> HttpClient::Fetch(const std::string& url) const {
-  absl::StatusOr<HttpResponse> response = Do({.url = url});
+absl::StatusOr<HttpResponse> HttpClient::Fetch(const HttpRequest& request) const {
+  const std::string& url = request.url;
+  absl::StatusOr<HttpResponse> response = Do(request);
   if (!response.ok()) return response.status();
   const int s = response->status;
   if (s >= 200 && s < 300) return response;

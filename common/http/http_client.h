@@ -62,7 +62,7 @@ class HttpClient {
   // GET that succeeds only on 2xx. Otherwise: reason `rate_limited` (429),
   // `http_4xx` (NotFound for 404/410, else FailedPrecondition) or `http_5xx`
   // (Unavailable). Only http(s) URLs.
-  absl::StatusOr<HttpResponse> Fetch(const std::string& url) const;
+  absl::StatusOr<HttpResponse> Fetch(const HttpRequest& request) const;
 
   const HttpClientOptions& options() const { return options_; }
 

@@ -1,0 +1,122 @@
+#include "common/ipfs/kubo_backend.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/runtime/reason.h"
+
+namespace niftysave::ipfs {
+namespace {
+
+std::string UrlEscape(absl::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::string Seconds(absl::Duration d) {
+  return absl::StrCat(absl::ToInt64Seconds(d), "s");
+}
+
+}  // namespace
+
+KuboBackend::KuboBackend(const http::HttpClient& http, Options options)
+    : http_(http), options_(std::move(options)) {}
+
+absl::StatusOr<nlohmann::json> KuboBackend::Post(
+    const std::string& path_and_query, absl::Duration timeout,
+    const http::MultipartFile* file) {
+  http::HttpLimits limits = http_.options().limits;
+  limits.total_timeout = timeout;
+  limits.max_body_bytes = 4 << 20;  // replies are small JSON documents
+  http::HttpRequest request{.method = "POST",
+                            .url = options_.api_url + "/api/v0/" + path_and_query,
+                            .limits = limits};
+  if (file != nullptr) request.file = *file;
+  absl::StatusOr<http::HttpResponse> response = http_.Do(request);
+  if (!response.ok()) {
+    absl::Status s = response.status();
+    if (ReasonOf(s) == "timeout") return s;
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_unavailable",
+                           absl::StrCat("kubo API: ", s.message()));
+  }
+  nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+  if (response->status != 200) {
+    std::string message = body.is_object() ? body.value("Message", std::string())
+                                           : response->body.substr(0, 300);
+    auto code = response->status >= 500 ? absl::StatusCode::kFailedPrecondition
+                                         : absl::StatusCode::kInvalidArgument;
+    if (absl::StrContains(message, "timeout") ||
+        absl::StrContains(message, "deadline")) {
+      return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",
+                             absl::StrCat("kubo ", path_and_query.substr(0, 80), ": ", message));
+    }
+    return ErrorWithReason(code, "rejected",
+                           absl::StrCat("kubo HTTP ", response->status, ": ", message));
+  }
+  if (body.is_discarded()) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
+                           "kubo answered with something that is not JSON");
+  }
+  return body;
+}
+
+absl::StatusOr<PinReceipt> KuboBackend::PinCid(const std::string& cid) {
+  absl::StatusOr<nlohmann::json> reply =
+      Post(absl::StrCat("pin/add?arg=", UrlEscape(cid), "&recursive=true&timeout=",
+                        Seconds(options_.pin_timeout)),
+           options_.pin_timeout + absl::Seconds(10));
+  if (!reply.ok()) return reply.status();
+  return PinReceipt{.state = PinState::kPinned};
+}
+
+absl::StatusOr<std::string> KuboBackend::Upload(absl::string_view content,
+                                                absl::string_view filename) {
+  if (content.size() > options_.max_upload_bytes) {
+    return ErrorWithReason(absl::StatusCode::kResourceExhausted, "too_large",
+                           absl::StrCat("upload of ", content.size(),
+                                        " bytes over the limit of ",
+                                        options_.max_upload_bytes));
+  }
+  http::MultipartFile file{.field = "file",
+                           .filename = std::string(filename),
+                           .content = std::string(content)};
+  // cid-version=1 implies raw leaves: the same CID ipfs-car and nft.storage
+  // compute for a single file of up to one chunk.
+  absl::StatusOr<nlohmann::json> reply =
+      Post("add?cid-version=1&cid-base=base32&pin=true&progress=false",
+           absl::Minutes(10), &file);
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_object() || !(*reply)["Hash"].is_string()) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
+                           "kubo add reply has no Hash");
+  }
+  return (*reply)["Hash"].get<std::string>();
+}
+
+absl::StatusOr<PinState> KuboBackend::Status(const std::string& cid) {
+  absl::StatusOr<nlohmann::json> reply =
+      Post(absl::StrCat("pin/ls?arg=", UrlEscape(cid), "&type=recursive"),
+           absl::Seconds(30));
+  if (!reply.ok()) {
+    // kubo answers 500 "... is not pinned" for a CID it does not pin.
+    if (ReasonOf(reply.status()) == "rejected" &&
+        absl::StrContains(reply.status().message(), "not pinned")) {
+      return PinState::kQueued;
+    }
+    return reply.status();
+  }
+  const nlohmann::json& keys = (*reply)["Keys"];
+  if (keys.is_object() && !keys.empty()) return PinState::kPinned;
+  return PinState::kQueued;
+}
+
+}  // namespace niftysave::ipfs

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/http/http_client.h"
+#include "common/ipfs/pin_backend.h"
+#include "nlohmann/json.hpp"
+
+namespace niftysave::ipfs {
+
+// The kubo RPC API (`/api/v0/...`, every call a POST with `?arg=`), as
+// served by kubo and js-ipfs. `pin/add` is synchronous there: it returns when
+// the DAG is local and pinned, so a pin of absent content must carry a
+// timeout or it hangs.
+class KuboBackend final : public PinBackend {
+ public:
+  struct Options {
+    std::string api_url;  // "http://127.0.0.1:5001"
+    absl::Duration pin_timeout = absl::Minutes(2);
+    size_t max_upload_bytes = 512 << 20;
+  };
+  KuboBackend(const http::HttpClient& http, Options options);
+
+  std::string name() const override { return "kubo"; }
+  absl::StatusOr<PinReceipt> PinCid(const std::string& cid) override;
+  absl::StatusOr<std::string> Upload(absl::string_view content,
+                                     absl::string_view filename) override;
+  absl::StatusOr<PinState> Status(const std::string& cid) override;
+
+ private:
+  // POSTs `path?query`; 200 → parsed JSON body, otherwise the kubo error.
+  absl::StatusOr<nlohmann::json> Post(const std::string& path_and_query,
+                                      absl::Duration timeout,
+                                      const http::MultipartFile* file = nullptr);
+
+  const http::HttpClient& http_;
+  const Options options_;
+};
+
+}  // namespace niftysave::ipfs

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace niftysave::ipfs {
+
+enum class PinState { kQueued, kPinning, kPinned, kFailed };
+absl::string_view PinStateName(PinState state);  // "queued", "pinning", ...
+
+struct PinReceipt {
+  PinState state = PinState::kQueued;
+  std::string request_id;  // backend's handle, when it has one
+};
+
+// Somewhere content is made durable on IPFS. Implementations: the kubo RPC
+// API here; the Pinning Service API, IPFS Cluster and a local CAR store
+// later. Errors carry reasons (backend_unavailable, timeout, rejected, ...).
+class PinBackend {
+ public:
+  virtual ~PinBackend() = default;
+
+  // Stable name used in the `pins.backend` column and metric labels.
+  virtual std::string name() const = 0;
+
+  // Asks the backend to pin a CID it can fetch from the network.
+  virtual absl::StatusOr<PinReceipt> PinCid(const std::string& cid) = 0;
+
+  // Uploads bytes as a single UnixFS file (CIDv1, raw leaves) and pins them;
+  // returns the root CID the backend computed (CIDv1 base32).
+  virtual absl::StatusOr<std::string> Upload(absl::string_view content,
+                                             absl::string_view filename) = 0;
+
+  // Where the pin of `cid` stands now.
+  virtual absl::StatusOr<PinState> Status(const std::string& cid) = 0;
+};
+
+}  // namespace niftysave::ipfs

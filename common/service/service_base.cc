@@ -1,0 +1,84 @@
+#include "common/service/service_base.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/runtime/flags.h"
+#include "common/runtime/log.h"
+#include "common/runtime/shutdown.h"
+
+ABSL_FLAG(std::string, database_url, "", "Postgres connection URI (required)");
+ABSL_FLAG(int, db_pool_size, 8, "Postgres connections in the pool (1-200)");
+ABSL_FLAG(std::string, grpc_listen, "", "host:port for gRPC (default 127.0.0.1:<service port>)");
+ABSL_FLAG(std::string, metrics_listen, "", "host:port for /metrics (default 127.0.0.1:<service port>)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+ABSL_FLAG(int, drain_seconds, 20, "on SIGTERM, seconds to let in-flight work finish (0-600)");
+
+namespace niftysave {
+namespace {
+
+[[noreturn]] void Fatal(absl::string_view what, const absl::Status& status) {
+  log::Error(std::string(what), {{"error", std::string(status.message())}});
+  std::exit(1);
+}
+
+}  // namespace
+
+std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
+                               absl::string_view usage, int default_grpc_port,
+                               int default_metrics_port, ServiceBase& base) {
+  // Before any thread exists, so every thread inherits the blocked signals.
+  base.shutdown = &InstallShutdownHandler();
+  std::vector<char*> args = ParseFlags(argc, argv, usage);
+  log::SetService(name);
+  log::Level level;
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    DieWithConfigError("log_level", "must be debug, info, warn or error");
+  }
+  log::SetMinLevel(level);
+  base.name = std::string(name);
+  base.database_url = absl::GetFlag(FLAGS_database_url);
+  if (base.database_url.empty()) {
+    DieWithConfigError("database_url", "required (or NIFTYSAVE_DATABASE_URL)");
+  }
+  base.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  if (base.db_pool_size < 1 || base.db_pool_size > 200) {
+    DieWithConfigError("db_pool_size", "must be 1-200");
+  }
+  base.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  if (base.drain_seconds < 0 || base.drain_seconds > 600) {
+    DieWithConfigError("drain_seconds", "must be 0-600");
+  }
+  base.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  if (base.grpc_listen.empty()) {
+    base.grpc_listen = absl::StrCat("127.0.0.1:", default_grpc_port);
+  }
+  base.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (base.metrics_listen.empty()) {
+    base.metrics_listen = absl::StrCat("127.0.0.1:", default_metrics_port);
+  }
+
+  auto pool = db::Pool::Create(base.database_url, base.db_pool_size);
+  if (!pool.ok()) Fatal("cannot connect to Postgres", pool.status());
+  base.pool = std::move(*pool);
+  auto metrics = Metrics::Start(base.metrics_listen, name);
+  if (!metrics.ok()) Fatal("cannot serve metrics", metrics.status());
+  base.metrics = std::move(*metrics);
+  return args;
+}
+
+std::unique_ptr<GrpcServer> StartGrpcOrDie(
+    ServiceBase& base, const std::vector<grpc::Service*>& services) {
+  auto server = GrpcServer::Start(base.grpc_listen, services, *base.metrics);
+  if (!server.ok()) Fatal("cannot start gRPC", server.status());
+  log::Info("serving", {{"grpc", base.grpc_listen},
+                        {"grpc_port", std::to_string((*server)->port())},
+                        {"metrics_port", std::to_string(base.metrics->port())}});
+  return std::move(*server);
+}
+
+void WaitForShutdown(ServiceBase& base) { base.shutdown->WaitForNotification(); }
+
+}  // namespace niftysave

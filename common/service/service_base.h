@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "common/db/pool.h"
+#include "common/grpc/grpc_server.h"
+#include "common/metrics/metrics.h"
+
+namespace niftysave {
+
+// The flags every service has (each also as NIFTYSAVE_<NAME>):
+//   --database_url    Postgres connection URI (required)
+//   --db_pool_size    connections in the pool
+//   --grpc_listen     host:port for gRPC (health + reflection on)
+//   --metrics_listen  host:port for /metrics
+//   --log_level       debug|info|warn|error
+//   --drain_seconds   how long SIGTERM waits for in-flight work
+struct ServiceBase {
+  std::string name;
+  std::string database_url;
+  int db_pool_size = 0;
+  std::string grpc_listen;
+  std::string metrics_listen;
+  int drain_seconds = 0;
+
+  std::unique_ptr<db::Pool> pool;
+  std::unique_ptr<Metrics> metrics;
+  absl::Notification* shutdown = nullptr;
+};
+
+// Parses flags (exits 2 with a one-line error on a bad one), installs the
+// SIGTERM handler, connects the pool, starts /metrics. Start-up failures are
+// fatal with a clear message (exit 1). Returns the positional arguments.
+std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
+                               absl::string_view usage, int default_grpc_port,
+                               int default_metrics_port, ServiceBase& base);
+
+// Starts the gRPC server or exits 1.
+std::unique_ptr<GrpcServer> StartGrpcOrDie(
+    ServiceBase& base, const std::vector<grpc::Service*>& services);
+
+// Blocks until SIGTERM/SIGINT.
+void WaitForShutdown(ServiceBase& base);
+
+}  // namespace niftysave

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/fetch/content_fetcher.h"
+#include "common/uri/asset_walker.h"
+#include "common/uri/token_uri.h"
+
+namespace niftysave::extractor {
+
+struct ExtractorLimits {
+  size_t max_json_depth = 64;
+  size_t max_assets = 1000;
+};
+
+struct FoundAsset {
+  std::string json_path;
+  std::string uri;            // as written in the metadata
+  uri::ResolvedUri resolved;
+};
+
+struct FoundLink {
+  std::string json_path;
+  std::string role;  // "link" or "inline"
+  std::string value;
+};
+
+// What one token URI turned into.
+struct Extraction {
+  uri::ResolvedUri metadata_uri;
+  fetch::FetchedContent content;
+  // The parsed document re-serialised for jsonb; unset when the token URI
+  // names media directly (an image, not JSON): then the metadata resource IS
+  // the asset and there are no others.
+  std::optional<std::string> doc_json;
+  std::vector<FoundAsset> assets;
+  std::vector<FoundLink> links;
+};
+
+// A failure to extract. `temporary` ones are retried with back-off.
+struct ExtractionFailure {
+  std::string reason;  // uri_invalid, http_4xx, timeout, too_large, not_json, ...
+  std::string detail;
+  bool temporary = false;
+  // Set when the URI resolved, so the failed resource can be recorded.
+  std::optional<uri::ResolvedUri> metadata_uri;
+};
+
+// Token URI → metadata → assets. No database, no gRPC: plain logic.
+class MetadataExtractor {
+ public:
+  MetadataExtractor(const fetch::ContentFetcher& fetcher, ExtractorLimits limits);
+
+  // `token_id` (decimal) fills ERC-1155 `{id}` templates.
+  std::variant<Extraction, ExtractionFailure> Extract(const std::string& token_uri,
+                                                      const std::string& token_id) const;
+
+ private:
+  const fetch::ContentFetcher& fetcher_;
+  const ExtractorLimits limits_;
+};
+
+// Deepest nesting of arrays/objects in a JSON text (strings skipped), so a
+// depth bomb is refused before any parser recurses into it.
+size_t JsonNestingDepth(std::string_view text);
+
+// True when the bytes or their content type say this is media, not JSON.
+bool LooksLikeMedia(std::string_view bytes, std::string_view content_type);
+
+}  // namespace niftysave::extractor

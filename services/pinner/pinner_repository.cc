@@ -1,0 +1,109 @@
+#include "services/pinner/pinner_repository.h"
+
+#include "common/db/pool.h"
+#include "common/db/rollup.h"
+
+namespace niftysave::pinner {
+namespace {
+
+constexpr char kExisting[] = R"sql(
+SELECT id FROM resources WHERE id = ANY($1::bigint[]))sql";
+
+constexpr char kLoadResource[] = R"sql(
+SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, m.raw
+FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
+WHERE r.id = $1)sql";
+
+// One pin per (CID, backend): a retried or replayed request finds it.
+constexpr char kUpsertPin[] = R"sql(
+INSERT INTO pins (cid, backend, request_id, status)
+VALUES ($1, $2, NULLIF($3, ''), 'pinning')
+ON CONFLICT (cid, backend) DO UPDATE
+SET request_id = coalesce(EXCLUDED.request_id, pins.request_id),
+    status = CASE WHEN pins.status = 'pinned' THEN 'pinned' ELSE 'pinning' END,
+    updated_at = now()
+RETURNING id)sql";
+
+constexpr char kResourcePinning[] = R"sql(
+UPDATE resources SET status = 'pinning', pinned_cid = $2, reason = NULL, detail = NULL,
+                     updated_at = now()
+WHERE id = $1 AND status <> 'pinned')sql";
+
+constexpr char kResourceFailed[] = R"sql(
+UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
+WHERE id = $1 AND status <> 'pinned')sql";
+
+}  // namespace
+
+absl::StatusOr<std::pair<uint32_t, uint32_t>> PgPinnerRepository::Enqueue(
+    const std::vector<int64_t>& ids) {
+  std::pair<uint32_t, uint32_t> counts;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    std::vector<int64_t> found;
+    for (const auto& row : txn.exec_params(kExisting, db::BigintArray(ids))) {
+      found.push_back(row[0].as<int64_t>());
+    }
+    db::WorkQueue::Enqueue(txn, queue_.name(), found);
+    counts = {static_cast<uint32_t>(found.size()), static_cast<uint32_t>(ids.size() - found.size())};
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return counts;
+}
+
+absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(int64_t id) {
+  std::optional<ResourceToPin> out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    pqxx::result r = txn.exec_params(kLoadResource, id);
+    if (r.empty()) return absl::OkStatus();
+    out = ResourceToPin{r[0][0].as<int64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                        r[0][3].as<std::string>(), r[0][4].as<std::string>(), std::nullopt};
+    if (!r[0][5].is_null()) {
+      out->stored_bytes = pqxx::binarystring(r[0][5]).str();
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<int64_t> PgPinnerRepository::SavePinRequested(const db::QueueItem& item,
+                                                             const std::string& cid,
+                                                             const std::string& backend,
+                                                             const std::string& request_id) {
+  int64_t pin_id = 0;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    pin_id = txn.exec_params1(kUpsertPin, cid, backend, request_id)[0].as<int64_t>();
+    txn.exec_params(kResourcePinning, item.id, cid);
+    db::WorkQueue::Enqueue(txn, "track", {pin_id});
+    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return pin_id;
+}
+
+absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item, const PinFailure& f) {
+  return pool_.Run([&](pqxx::work& txn) {
+    txn.exec_params(kResourceFailed, item.id, f.reason, f.detail.substr(0, 2000));
+    db::RollUpTokensOfResources(txn, {item.id});
+    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgPinnerRepository::Retry(const db::QueueItem& item, const PinFailure& f) {
+  return pool_.Run([&](pqxx::work& txn) {
+    queue_.Reschedule(txn, item, f.reason + ": " + f.detail);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgPinnerRepository::Drop(const db::QueueItem& item) {
+  return pool_.Run([&](pqxx::work& txn) {
+    queue_.Complete(txn, item);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace niftysave::pinner

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tests/harness/subprocess.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::harness {
+
+// A static file server over HTTP and HTTPS on 127.0.0.1 (node,
+// fixture_http_server.js), standing in for the web servers that host NFT
+// metadata. Besides files under root_dir it answers test routes:
+// /status/<code>, /slow?ms=N, /drip?bytes=N&ms=M, /huge?bytes=N[&chunked=1],
+// /redirect?to=<url-encoded>, /redirect-loop, /retry-after?s=N.
+// HTTPS uses a fresh self-signed certificate for 127.0.0.1 and localhost;
+// clients must trust ca_file().
+class FixtureHttpServer {
+ public:
+  // Files are read at request time, so tests may add them after Start.
+  static absl::StatusOr<std::unique_ptr<FixtureHttpServer>> Start(
+      std::string root_dir);
+  ~FixtureHttpServer();
+
+  std::string http_url() const;   // http://127.0.0.1:P
+  std::string https_url() const;  // https://127.0.0.1:Q
+  const std::string& ca_file() const { return cert_file_; }
+  const std::string& root_dir() const { return root_dir_; }
+  absl::Status Stop();  // idempotent
+
+ private:
+  FixtureHttpServer(TempDir dir, std::string root_dir, int http_port,
+                    int https_port)
+      : dir_(std::move(dir)),
+        root_dir_(std::move(root_dir)),
+        cert_file_(dir_.path() + "/cert.pem"),
+        http_port_(http_port),
+        https_port_(https_port) {}
+
+  TempDir dir_;  // certificate, key and the request log
+  std::string root_dir_;
+  std::string cert_file_;
+  int http_port_;
+  int https_port_;
+  std::unique_ptr<Subprocess> node_;
+};
+
+}  // namespace niftysave::harness

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// "Someone's web server hosting NFT metadata", for tests: serves files from
+// --root over HTTP and HTTPS on 127.0.0.1, plus routes that misbehave on
+// purpose. Only node built-ins, so it runs without npm install.
+//
+//   node fixture_http_server.js --root DIR --http-port P --https-port Q \
+//        --cert CERT.pem --key KEY.pem
+//
+// Test routes:
+//   /status/<code>            answers <code>
+//   /slow?ms=N                answers 200 after N ms
+//   /drip?bytes=N&ms=M        N bytes, one every M ms (Content-Length set)
+//   /huge?bytes=N[&chunked=1] streams N bytes (no Content-Length if chunked)
+//   /redirect?to=<url>        302 to the url-decoded <url>
+//   /redirect-loop            302 to itself
+//   /retry-after?s=N          429 with Retry-After: N
+'use strict'
+
+const fs = require('fs')
+const http = require('http')
+const https = require('https')
+const path = require('path')
+
+function parseArgs (argv) {
+  const args = {}
+  for (let i = 0; i + 1 < argv.length; i += 2) {
+    args[argv[i].replace(/^--/, '')] = argv[i + 1]
+  }
+  for (const name of ['root', 'http-port', 'https-port', 'cert', 'key']) {
+    if (!args[name]) throw new Error(`missing --${name}`)
+  }
+  return args
+}
+
+const CONTENT_TYPES = {
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.html': 'text/html; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8'
+}
+
+function intParam (url, name, fallback) {
+  const value = parseInt(url.searchParams.get(name), 10)
+  return Number.isFinite(value) && value >= 0 ? value : fallback
+}
+
+function plain (res, status, text, headers = {}) {
+  res.writeHead(status, { 'content-type': 'text/plain', ...headers })
+  res.end(text + '\n')
+}
+
+// Writes `total` bytes of 'x' in chunks, respecting backpressure.
+function stream (res, total) {
+  const chunk = Buffer.alloc(64 * 1024, 'x')
+  let left = total
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length)
+      left -= n
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        res.once('drain', pump)
+        return
+      }
+    }
+    res.end()
+  }
+  pump()
+}
+
+function serveFile (root, url, res) {
+  let pathname
+  try {
+    pathname = decodeURIComponent(url.pathname)
+  } catch {
+    return plain(res, 400, 'bad path')
+  }
+  const file = path.resolve(root, '.' + pathname)
+  if (!file.startsWith(root + path.sep)) return plain(res, 404, 'not found')
+  fs.stat(file, (err, stat) => {
+    if (err || !stat.isFile()) return plain(res, 404, 'not found')
+    const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ||
+      'application/octet-stream'
+    res.writeHead(200, { 'content-type': type, 'content-length': stat.size })
+    fs.createReadStream(file).pipe(res)
+  })
+}
+
+function handle (root, req, res) {
+  const url = new URL(req.url, 'http://fixture')
+  const timers = []
+  res.on('close', () => timers.forEach(clearTimeout))
+  const later = (ms, fn) => timers.push(setTimeout(fn, ms))
+
+  const status = url.pathname.match(/^\/status\/(\d{3})$/)
+  if (status) {
+    const code = parseInt(status[1], 10)
+    return code < 200 ? plain(res, 400, 'only 2xx-5xx') : plain(res, code, `status ${code}`)
+  }
+  switch (url.pathname) {
+    case '/slow':
+      return later(intParam(url, 'ms', 1000), () => plain(res, 200, 'slow'))
+    case '/drip': {
+      const bytes = intParam(url, 'bytes', 10)
+      const ms = intParam(url, 'ms', 100)
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes })
+      let sent = 0
+      const tick = () => {
+        if (sent === bytes) return res.end()
+        res.write('x')
+        if (++sent === bytes) return res.end()
+        later(ms, tick)
+      }
+      return tick()
+    }
+    case '/huge': {
+      const bytes = intParam(url, 'bytes', 1024 * 1024)
+      const headers = { 'content-type': 'application/octet-stream' }
+      if (url.searchParams.get('chunked') !== '1') headers['content-length'] = bytes
+      res.writeHead(200, headers)
+      return stream(res, bytes)
+    }
+    case '/redirect':
+      return plain(res, 302, 'redirect', { location: url.searchParams.get('to') || '/' })
+    case '/redirect-loop':
+      return plain(res, 302, 'redirect loop', { location: '/redirect-loop' })
+    case '/retry-after': {
+      const s = intParam(url, 's', 1)
+      return plain(res, 429, 'slow down', { 'retry-after': String(s) })
+    }
+    default:
+      return serveFile(root, url, res)
+  }
+}
+
+function main () {
+  const args = parseArgs(process.argv.slice(2))
+  const root = path.resolve(args.root)
+  const listener = (scheme) => (req, res) => {
+    const started = Date.now()
+    res.on('close', () => {
+      console.log(`${new Date().toISOString()} ${scheme} ${req.method} ${req.url} ` +
+        `${res.statusCode} ${Date.now() - started}ms${res.writableFinished ? '' : ' aborted'}`)
+    })
+    handle(root, req, res)
+  }
+  const tls = { cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key) }
+  const servers = [
+    http.createServer(listener('http')).listen(parseInt(args['http-port'], 10), '127.0.0.1'),
+    https.createServer(tls, listener('https')).listen(parseInt(args['https-port'], 10), '127.0.0.1')
+  ]
+  for (const server of servers) {
+    server.on('error', (err) => {
+      console.error(`fixture_http_server: ${err.message}`)
+      process.exit(1)
+    })
+  }
+  console.log(`fixture_http_server: root ${root}, http ${args['http-port']}, https ${args['https-port']}`)
+  process.on('SIGTERM', () => process.exit(0))
+}
+
+main()

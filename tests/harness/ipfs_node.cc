@@ -1,0 +1,131 @@
+#include "tests/harness/ipfs_node.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "tests/harness/net.h"
+
+namespace niftysave::harness {
+namespace {
+
+constexpr char kIpfsCli[] =
+    NIFTYSAVE_NODE_TOOLS "/node_modules/ipfs/src/cli.js";
+
+// js-ipfs 0.66 calls Promise.withResolvers, which Node 20 lacks.
+constexpr char kPolyfill[] = R"js(Promise.withResolvers ??= () => {
+  let a, b
+  const p = new Promise((x, y) => { a = x; b = y })
+  return { promise: p, resolve: a, reject: b }
+}
+)js";
+
+absl::Status Error(absl::string_view what, const absl::Status& cause) {
+  return absl::Status(cause.code(),
+                      absl::StrCat("IpfsNode: ", what, ": ", cause.message()));
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+std::string Loopback(int port) {
+  return absl::StrCat("/ip4/127.0.0.1/tcp/", port);
+}
+
+// Rewrites the config `ipfs init` generated so that nothing listens on a
+// fixed port (js-ipfs defaults to 5002/9090/5003 and 4002/4003) and nothing
+// tries to reach the network.
+absl::Status ConfigureRepo(const std::string& config_path, int api_port,
+                           int gateway_port, int rpc_port) {
+  std::ifstream in(config_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    nlohmann::json config = nlohmann::json::parse(text.str());
+    nlohmann::json& addresses = config["Addresses"];
+    addresses["API"] = Loopback(api_port);
+    addresses["Gateway"] = Loopback(gateway_port);
+    // The gRPC-over-websocket server the daemon starts when this is set.
+    addresses["RPC"] = Loopback(rpc_port) + "/ws";
+    addresses["Swarm"] = {Loopback(0)};
+    addresses["Delegates"] = nlohmann::json::array();
+    config["Bootstrap"] = nlohmann::json::array();
+    config["Discovery"]["MDNS"]["Enabled"] = false;
+    config["Discovery"]["webRTCStar"]["Enabled"] = false;
+    return WriteFile(config_path, config.dump(2));
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("editing ", config_path, ": ", e.what()));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IpfsNode>> IpfsNode::Start() {
+  absl::StatusOr<TempDir> dir = TempDir::Create("niftysave-ipfs");
+  if (!dir.ok()) return Error("temp dir", dir.status());
+  const std::string polyfill = dir->path() + "/polyfill.cjs";
+  const std::string repo = dir->path() + "/repo";
+  if (absl::Status s = WriteFile(polyfill, kPolyfill); !s.ok()) {
+    return Error("polyfill", s);
+  }
+  const Subprocess::Env env = {{"IPFS_PATH", repo},
+                               {"NODE_OPTIONS", "--require " + polyfill}};
+
+  absl::StatusOr<std::string> init = RunCommand(
+      {"node", kIpfsCli, "init", "--algorithm=ed25519", "--empty-repo"},
+      absl::Seconds(60), env);
+  if (!init.ok()) return Error("init", init.status());
+
+  const int api_port = PickFreePort();
+  const int gateway_port = PickFreePort();
+  if (absl::Status s = ConfigureRepo(repo + "/config", api_port, gateway_port,
+                                     PickFreePort());
+      !s.ok()) {
+    return Error("config", s);
+  }
+
+  std::unique_ptr<IpfsNode> node(
+      new IpfsNode(*std::move(dir), api_port, gateway_port));
+  // Preloading would announce every add to ipfs.io's preload nodes.
+  absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
+      {"node", kIpfsCli, "daemon", "--offline", "--enable-preload=false"}, env,
+      node->dir_.path() + "/ipfs.log");
+  if (!daemon.ok()) return Error("daemon", daemon.status());
+  node->daemon_ = *std::move(daemon);
+
+  // The API comes up before the gateway, so wait for both.
+  const std::string id_url = node->api_url() + "/api/v0/id";
+  absl::Status ready =
+      WaitUntilReady(*node->daemon_, "IpfsNode", absl::Seconds(60), [&] {
+        absl::Status api = CheckHttp(id_url, "POST");
+        return api.ok() ? CheckTcp(gateway_port) : api;
+      });
+  if (!ready.ok()) return ready;
+  return node;
+}
+
+IpfsNode::~IpfsNode() { Stop().IgnoreError(); }
+
+std::string IpfsNode::api_url() const {
+  return absl::StrCat("http://127.0.0.1:", api_port_);
+}
+
+std::string IpfsNode::gateway_url() const {
+  return absl::StrCat("http://127.0.0.1:", gateway_port_);
+}
+
+absl::Status IpfsNode::Stop() {
+  if (daemon_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<int> code = daemon_->Terminate();
+  daemon_.reset();
+  return code.status();
+}
+
+}  // namespace niftysave::harness
