@@ -159,6 +159,8 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
     curl_mimepart* part = curl_mime_addpart(mime);
     curl_mime_name(part, request.file->field.c_str());
     curl_mime_filename(part, request.file->filename.c_str());
+    // js-ipfs refuses a part without a content type.
+    curl_mime_type(part, "application/octet-stream");
     curl_mime_data(part, request.file->content.data(), request.file->content.size());
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
   } else if (request.method == "POST" || !request.body.empty()) {

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace niftysave::cli {
+
+// Each subcommand gets its positional arguments (after the subcommand name)
+// and returns the process exit code: 0 ok, 1 failure, 2 usage error.
+int Migrate(const std::vector<std::string>& args);
+int Status(const std::vector<std::string>& args);
+int Summary(const std::vector<std::string>& args);
+int InspectUri(const std::vector<std::string>& args);
+
+// Flag values shared by the subcommands.
+std::string DatabaseUrl();  // exits 2 when unset
+std::string TrackerAddr();
+bool JsonOutput();
+
+}  // namespace niftysave::cli

@@ -1,0 +1,55 @@
+// niftysave: the operator's command-line tool.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "cli/commands.h"
+#include "common/runtime/flags.h"
+
+ABSL_FLAG(std::string, database_url, "", "Postgres connection URI (migrate, summary)");
+ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064", "tracker gRPC host:port (status)");
+ABSL_FLAG(bool, json, false, "print JSON instead of text");
+
+namespace niftysave::cli {
+
+std::string DatabaseUrl() {
+  std::string url = absl::GetFlag(FLAGS_database_url);
+  if (url.empty()) DieWithConfigError("database_url", "required (or NIFTYSAVE_DATABASE_URL)");
+  return url;
+}
+std::string TrackerAddr() { return absl::GetFlag(FLAGS_tracker_addr); }
+bool JsonOutput() { return absl::GetFlag(FLAGS_json); }
+
+}  // namespace niftysave::cli
+
+namespace {
+
+constexpr char kUsage[] = R"(niftysave <command> [flags] [args]
+
+commands:
+  migrate                                  apply the schema migrations (idempotent)
+  status <chain-id> <contract> <token-id>  one token: URI, metadata, assets, CIDs, pins
+  summary                                  tokens, resources and pins by status
+  inspect-uri <uri>                        how a token URI resolves, as JSON
+
+flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> positional = niftysave::ParseFlags(argc, argv, kUsage);
+  if (positional.size() < 2) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  const std::string command = positional[1];
+  std::vector<std::string> args(positional.begin() + 2, positional.end());
+  if (command == "migrate") return niftysave::cli::Migrate(args);
+  if (command == "status") return niftysave::cli::Status(args);
+  if (command == "summary") return niftysave::cli::Summary(args);
+  if (command == "inspect-uri") return niftysave::cli::InspectUri(args);
+  std::fprintf(stderr, "niftysave: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);
+  return 2;
+}

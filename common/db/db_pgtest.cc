@@ -1,0 +1,591 @@
+// common/db against a real PostgreSQL 15 (harness::PostgresServer): one
+// server for the binary, a fresh database per test.
+
+#include <algorithm>
+#include <atomic>
+#include <latch>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/db/migrations.h"
+#include "common/db/pool.h"
+#include "common/db/rollup.h"
+#include "common/db/work_queue.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "tests/harness/postgres_server.h"
+
+namespace niftysave::db {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAreArray;
+
+class PgTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = harness::PostgresServer::Start();
+    start_status_ = new absl::Status(server.status());
+    if (server.ok()) server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete start_status_;
+    start_status_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(start_status_->ok()) << *start_status_;
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string db = absl::AsciiStrToLower(
+        absl::StrCat("t", ++db_counter_, "_", info->name()));
+    ASSERT_TRUE(server_->CreateDatabase(db).ok());
+    conninfo_ = server_->ConnectionString(db);
+  }
+
+  // Migrates and opens a pool of `size` connections.
+  std::unique_ptr<Pool> MigratedPool(int size) {
+    absl::StatusOr<int> version = Migrate(conninfo_);
+    EXPECT_TRUE(version.ok()) << version.status();
+    absl::StatusOr<std::unique_ptr<Pool>> pool = Pool::Create(conninfo_, size);
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    return pool.ok() ? std::move(*pool) : nullptr;
+  }
+
+  // First column of the first row, as text ("" for NULL), on a connection of
+  // its own.
+  std::string Query(const std::string& sql) {
+    pqxx::connection conn(conninfo_);
+    pqxx::nontransaction txn(conn);
+    pqxx::result rows = txn.exec(sql);
+    if (rows.empty() || rows[0][0].is_null()) return "";
+    return rows[0][0].c_str();
+  }
+  void Exec(const std::string& sql) {
+    pqxx::connection conn(conninfo_);
+    pqxx::work txn(conn);
+    txn.exec(sql);
+    txn.commit();
+  }
+
+  static int LatestVersion() { return AllMigrations().back().version; }
+
+  static harness::PostgresServer* server_;
+  static absl::Status* start_status_;
+  static int db_counter_;
+  std::string conninfo_;
+};
+
+harness::PostgresServer* PgTest::server_ = nullptr;
+absl::Status* PgTest::start_status_ = nullptr;
+int PgTest::db_counter_ = 0;
+
+// ---------------------------------------------------------------- Migrate
+
+using MigrateTest = PgTest;
+
+TEST_F(MigrateTest, AppliesEveryMigration) {
+  ASSERT_FALSE(AllMigrations().empty());
+  absl::StatusOr<int> before = SchemaVersion(conninfo_);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(*before, 0);
+
+  absl::StatusOr<int> version = Migrate(conninfo_);
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, LatestVersion());
+  EXPECT_EQ(*SchemaVersion(conninfo_), LatestVersion());
+  EXPECT_EQ(Query("SELECT count(*) FROM schema_migrations"),
+            absl::StrCat(AllMigrations().size()));
+  for (const char* table :
+       {"chains", "contracts", "resources", "tokens", "transfers", "metadata",
+        "token_resources", "token_links", "pins", "work_queue"}) {
+    EXPECT_EQ(Query(absl::StrCat("SELECT to_regclass('", table,
+                                 "') IS NOT NULL")),
+              "t")
+        << table;
+  }
+}
+
+TEST_F(MigrateTest, IsIdempotent) {
+  absl::StatusOr<int> first = Migrate(conninfo_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string applied =
+      Query("SELECT string_agg(version || '@' || applied_at, ',' ORDER BY "
+            "version) FROM schema_migrations");
+  const std::string tables = Query(
+      "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+
+  absl::StatusOr<int> second = Migrate(conninfo_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, *first);
+  EXPECT_EQ(Query("SELECT string_agg(version || '@' || applied_at, ',' ORDER "
+                  "BY version) FROM schema_migrations"),
+            applied);
+  EXPECT_EQ(Query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+            tables);
+}
+
+TEST_F(MigrateTest, ConcurrentRunsSerialise) {
+  constexpr int kRunners = 3;
+  std::latch start(kRunners);
+  std::vector<absl::StatusOr<int>> results(kRunners, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRunners; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = Migrate(conninfo_);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& result : results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(*result, LatestVersion());
+  }
+  EXPECT_EQ(Query("SELECT count(*) FROM schema_migrations"),
+            absl::StrCat(AllMigrations().size()));
+}
+
+TEST_F(MigrateTest, RefusesNewerSchema) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  Exec(absl::StrCat("INSERT INTO schema_migrations (version, name) VALUES (",
+                    LatestVersion() + 1, ", 'from_the_future')"));
+  absl::StatusOr<int> version = Migrate(conninfo_);
+  EXPECT_EQ(version.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(version.status().message(), HasSubstr("newer"));
+  // The lock was released: another run is refused the same way, not blocked.
+  EXPECT_EQ(Migrate(conninfo_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// ---------------------------------------------------------------- Pool
+
+using PoolTest = PgTest;
+
+TEST_F(PoolTest, UniqueViolationIsAlreadyExists) {
+  std::unique_ptr<Pool> pool = MigratedPool(2);
+  ASSERT_NE(pool, nullptr);
+  auto insert = [](pqxx::work& txn) {
+    txn.exec(
+        "INSERT INTO chains (chain_id, name, next_block) VALUES (1, 'eth', 0)");
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(pool->Run(insert).ok());
+  EXPECT_EQ(pool->Run(insert).code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(PoolTest, SqlErrorIsStatusAndPoolKeepsWorking) {
+  std::unique_ptr<Pool> pool = MigratedPool(1);
+  ASSERT_NE(pool, nullptr);
+  absl::Status bad = pool->Run([](pqxx::work& txn) {
+    txn.exec("SELECT * FROM no_such_table");
+    return absl::OkStatus();
+  });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(bad.message(), HasSubstr("no_such_table"));
+
+  // A returned error rolls back rather than commits.
+  absl::Status declined = pool->Run([](pqxx::work& txn) {
+    txn.exec(
+        "INSERT INTO chains (chain_id, name, next_block) VALUES (7, 'x', 0)");
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_EQ(declined.code(), absl::StatusCode::kAborted);
+
+  int answer = 0;
+  absl::Status good = pool->Run([&](pqxx::work& txn) {
+    answer = txn.exec1("SELECT count(*) + 42 FROM chains")[0].as<int>();
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(good.ok()) << good;
+  EXPECT_EQ(answer, 42);
+}
+
+TEST_F(PoolTest, ReconnectsAfterBackendsAreTerminated) {
+  std::unique_ptr<Pool> pool = MigratedPool(1);
+  ASSERT_NE(pool, nullptr);
+  auto select = [](pqxx::work& txn) {
+    txn.exec("SELECT 1");
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(pool->Run(select).ok());
+  EXPECT_EQ(Query("SELECT count(pg_terminate_backend(pid)) FROM "
+                  "pg_stat_activity WHERE datname = current_database() AND "
+                  "pid <> pg_backend_pid()"),
+            "1");
+  absl::SleepFor(absl::Milliseconds(100));
+
+  absl::Status next = pool->Run(select);  // may fail: the socket was dead
+  absl::Status after = pool->Run(select);
+  EXPECT_TRUE(after.ok()) << "first call after terminate: " << next
+                          << "; second: " << after;
+}
+
+TEST_F(PoolTest, EveryConnectionOfALargerPoolReconnects) {
+  constexpr int kSize = 3;
+  std::unique_ptr<Pool> pool = MigratedPool(kSize);
+  ASSERT_NE(pool, nullptr);
+  // Open all three connections by holding them at once.
+  std::latch all_open(kSize);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSize; ++i) {
+    threads.emplace_back([&] {
+      EXPECT_TRUE(pool->Run([&](pqxx::work& txn) {
+                        txn.exec("SELECT 1");
+                        all_open.arrive_and_wait();
+                        return absl::OkStatus();
+                      }).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Query("SELECT count(pg_terminate_backend(pid)) FROM "
+                  "pg_stat_activity WHERE datname = current_database() AND "
+                  "pid <> pg_backend_pid()"),
+            absl::StrCat(kSize));
+  absl::SleepFor(absl::Milliseconds(100));
+
+  // At most one failed call per broken connection, then healthy for good.
+  int failures = 0;
+  for (int i = 0; i < kSize + 3; ++i) {
+    absl::Status s = pool->Run([](pqxx::work& txn) {
+      txn.exec("SELECT 1");
+      return absl::OkStatus();
+    });
+    if (!s.ok()) {
+      ++failures;
+      EXPECT_LT(i, kSize) << s;
+    }
+  }
+  EXPECT_LE(failures, kSize);
+}
+
+// ---------------------------------------------------------------- WorkQueue
+
+class WorkQueueTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (HasFatalFailure()) return;
+    pool_ = MigratedPool(4);
+    ASSERT_NE(pool_, nullptr);
+  }
+
+  int Enqueue(const std::vector<int64_t>& ids) {
+    int added = -1;
+    EXPECT_TRUE(pool_->Run([&](pqxx::work& txn) {
+                       added = WorkQueue::Enqueue(txn, "extract", ids);
+                       return absl::OkStatus();
+                     }).ok());
+    return added;
+  }
+  std::vector<QueueItem> Lease(WorkQueue& queue, int limit) {
+    absl::StatusOr<std::vector<QueueItem>> items = queue.Lease(limit);
+    EXPECT_TRUE(items.ok()) << items.status();
+    return items.value_or(std::vector<QueueItem>{});
+  }
+  bool Complete(WorkQueue& queue, const QueueItem& item) {
+    bool done = false;
+    EXPECT_TRUE(pool_->Run([&](pqxx::work& txn) {
+                       done = queue.Complete(txn, item);
+                       return absl::OkStatus();
+                     }).ok());
+    return done;
+  }
+  bool Reschedule(WorkQueue& queue, const QueueItem& item,
+                  absl::Duration delay) {
+    bool done = false;
+    EXPECT_TRUE(pool_->Run([&](pqxx::work& txn) {
+                       done = queue.Reschedule(txn, item, "boom", delay);
+                       return absl::OkStatus();
+                     }).ok());
+    return done;
+  }
+  // Seconds until the item is due (negative when overdue).
+  double DueIn(int64_t id) {
+    return std::stod(Query(absl::StrCat(
+        "SELECT extract(epoch FROM run_after - now()) FROM work_queue "
+        "WHERE queue = 'extract' AND item_id = ",
+        id)));
+  }
+
+  std::unique_ptr<Pool> pool_;
+};
+
+std::vector<int64_t> Ids(const std::vector<QueueItem>& items) {
+  std::vector<int64_t> ids;
+  for (const QueueItem& item : items) ids.push_back(item.id);
+  return ids;
+}
+
+TEST_F(WorkQueueTest, LeaseReturnsDueItemsWithFirstAttempt) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
+  EXPECT_EQ(Enqueue({1, 2, 3}), 3);
+  std::vector<QueueItem> items = Lease(queue, 10);
+  EXPECT_THAT(Ids(items), UnorderedElementsAreArray({1, 2, 3}));
+  for (const QueueItem& item : items) EXPECT_EQ(item.attempts, 1);
+  EXPECT_EQ(Query("SELECT string_agg(DISTINCT leased_by, ',') FROM work_queue"),
+            "w1");
+  // Other queues are separate.
+  WorkQueue pin(*pool_, "pin", "w1", {});
+  EXPECT_TRUE(Lease(pin, 10).empty());
+  // Limit is honoured.
+  EXPECT_EQ(Enqueue({4, 5, 6}), 3);
+  EXPECT_EQ(Lease(queue, 2).size(), 2u);
+}
+
+TEST_F(WorkQueueTest, LeasedItemIsReleasedOnlyAfterLeaseExpires) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(1)});
+  Enqueue({7});
+  std::vector<QueueItem> first = Lease(queue, 10);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(Lease(queue, 10).empty());
+
+  absl::SleepFor(absl::Milliseconds(1200));
+  std::vector<QueueItem> second = Lease(queue, 10);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].id, 7);
+  EXPECT_EQ(second[0].attempts, 2);
+
+  // The first holder's lease is stale: its Complete changes nothing.
+  EXPECT_FALSE(Complete(queue, first[0]));
+  EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "1");
+  EXPECT_FALSE(Reschedule(queue, first[0], absl::ZeroDuration()));
+  EXPECT_TRUE(Complete(queue, second[0]));
+  EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "0");
+}
+
+TEST_F(WorkQueueTest, RescheduleDelaysByGivenDuration) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
+  Enqueue({1, 2});
+  std::vector<QueueItem> items = Lease(queue, 10);
+  ASSERT_EQ(items.size(), 2u);
+  ASSERT_TRUE(Reschedule(queue, items[0], absl::Hours(1)));
+  ASSERT_TRUE(Reschedule(queue, items[1], absl::ZeroDuration()));
+  const int64_t later = items[0].id;
+  const int64_t now = items[1].id;
+  EXPECT_NEAR(DueIn(later), 3600, 5);
+  EXPECT_NEAR(DueIn(now), 0, 5);
+  EXPECT_EQ(Query(absl::StrCat(
+                "SELECT state || ':' || last_error FROM work_queue WHERE "
+                "item_id = ",
+                later)),
+            "ready:boom");
+
+  std::vector<QueueItem> again = Lease(queue, 10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].id, now);
+  EXPECT_EQ(again[0].attempts, 2);
+}
+
+TEST_F(WorkQueueTest, DeadAfterMaxAttemptsAndRevivedByEnqueue) {
+  WorkQueue queue(*pool_, "extract", "w1",
+                  {.lease = absl::Seconds(60), .max_attempts = 2});
+  Enqueue({9});
+  std::vector<QueueItem> first = Lease(queue, 10);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_FALSE(queue.IsLastAttempt(first[0]));
+  ASSERT_TRUE(Reschedule(queue, first[0], absl::ZeroDuration()));
+
+  std::vector<QueueItem> second = Lease(queue, 10);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].attempts, 2);
+  EXPECT_TRUE(queue.IsLastAttempt(second[0]));
+  ASSERT_TRUE(Reschedule(queue, second[0], absl::ZeroDuration()));
+  EXPECT_EQ(Query("SELECT state FROM work_queue WHERE item_id = 9"), "dead");
+  EXPECT_TRUE(Lease(queue, 10).empty());
+  absl::StatusOr<WorkQueue::Depth> depth = queue.GetDepth();
+  ASSERT_TRUE(depth.ok()) << depth.status();
+  EXPECT_EQ(depth->ready, 0);
+  EXPECT_EQ(depth->dead, 1);
+
+  EXPECT_EQ(Enqueue({9}), 1);
+  std::vector<QueueItem> revived = Lease(queue, 10);
+  ASSERT_EQ(revived.size(), 1u);
+  EXPECT_EQ(revived[0].id, 9);
+  EXPECT_EQ(revived[0].attempts, 1);
+}
+
+TEST_F(WorkQueueTest, EnqueueOfQueuedItemKeepsItsSchedule) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
+  Enqueue({5});
+  std::vector<QueueItem> items = Lease(queue, 10);
+  ASSERT_EQ(items.size(), 1u);
+  // Leased: a replayed notification must not make it due again.
+  EXPECT_EQ(Enqueue({5}), 0);
+  EXPECT_TRUE(Lease(queue, 10).empty());
+
+  ASSERT_TRUE(Reschedule(queue, items[0], absl::Hours(1)));
+  EXPECT_EQ(Enqueue({5, 6}), 1);  // only 6 is new
+  EXPECT_NEAR(DueIn(5), 3600, 5);
+  EXPECT_EQ(Query("SELECT attempts FROM work_queue WHERE item_id = 5"), "1");
+  std::vector<QueueItem> leased = Lease(queue, 10);
+  EXPECT_THAT(Ids(leased), UnorderedElementsAreArray({6}));
+}
+
+TEST_F(WorkQueueTest, ConcurrentLeasesNeverShareAnItem) {
+  constexpr int kItems = 200;
+  constexpr int kThreads = 4;
+  std::vector<int64_t> all;
+  for (int i = 1; i <= kItems; ++i) all.push_back(i);
+  ASSERT_EQ(Enqueue(all), kItems);
+
+  std::atomic<int> leased{0};
+  std::vector<std::vector<int64_t>> got(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      WorkQueue queue(*pool_, "extract", absl::StrCat("w", t),
+                      {.lease = absl::Seconds(60)});
+      start.arrive_and_wait();
+      const absl::Time deadline = absl::Now() + absl::Seconds(15);
+      while (leased.load() < kItems && absl::Now() < deadline) {
+        absl::StatusOr<std::vector<QueueItem>> items = queue.Lease(7);
+        if (!items.ok()) {
+          ADD_FAILURE() << items.status();
+          return;
+        }
+        EXPECT_LE(items->size(), 7u);
+        for (const QueueItem& item : *items) got[t].push_back(item.id);
+        leased += static_cast<int>(items->size());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  std::vector<int64_t> merged;
+  for (const auto& ids : got) merged.insert(merged.end(), ids.begin(), ids.end());
+  std::set<int64_t> unique(merged.begin(), merged.end());
+  EXPECT_EQ(merged.size(), unique.size()) << "an item was leased twice";
+  EXPECT_THAT(merged, UnorderedElementsAreArray(all));
+}
+
+// ---------------------------------------------------------------- RollUp
+
+class RollUpTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (HasFatalFailure()) return;
+    pool_ = MigratedPool(1);
+    ASSERT_NE(pool_, nullptr);
+    Exec(R"sql(
+      INSERT INTO chains (chain_id, name, next_block) VALUES (1, 'mainnet', 0);
+      INSERT INTO contracts (chain_id, address, standard, first_block)
+        VALUES (1, decode(repeat('ab', 20), 'hex'), 'erc721', 0);
+    )sql");
+  }
+
+  // A resource with `status` (and reason/detail when failed); returns its id.
+  int64_t Resource(const std::string& name, const std::string& status,
+                   const std::string& reason = "",
+                   const std::string& detail = "") {
+    pqxx::connection conn(conninfo_);
+    pqxx::work txn(conn);
+    const int64_t id =
+        txn.exec_params1(
+               "INSERT INTO resources (uri_hash, normalized, kind, status, "
+               "reason, detail) VALUES (sha256(convert_to($1, 'UTF8')), $1, "
+               "'http', $2, nullif($3, ''), nullif($4, '')) RETURNING id",
+               "https://example.com/" + name, status, reason, detail)[0]
+            .as<int64_t>();
+    txn.commit();
+    return id;
+  }
+
+  // A token whose metadata is `metadata` and assets are {json_path, id}.
+  int64_t Token(int token_id, const std::string& status, int64_t metadata,
+                const std::vector<std::pair<std::string, int64_t>>& assets) {
+    pqxx::connection conn(conninfo_);
+    pqxx::work txn(conn);
+    const int64_t pk =
+        txn.exec_params1(
+               "INSERT INTO tokens (chain_id, contract, token_id, status, "
+               "metadata_resource_id) VALUES (1, decode(repeat('ab', 20), "
+               "'hex'), $1, $2, $3) RETURNING id",
+               token_id, status, metadata)[0]
+            .as<int64_t>();
+    const std::string link =
+        "INSERT INTO token_resources (token_pk, json_path, resource_id, role, "
+        "uri) VALUES ($1, $2, $3, $4, 'u')";
+    txn.exec_params(link, pk, "", metadata, "metadata");
+    for (const auto& [path, id] : assets) {
+      txn.exec_params(link, pk, path, id, "asset");
+    }
+    txn.commit();
+    return pk;
+  }
+
+  void RollUp(const std::vector<int64_t>& pks) {
+    ASSERT_TRUE(pool_->Run([&](pqxx::work& txn) {
+                       RollUpTokens(txn, pks);
+                       return absl::OkStatus();
+                     }).ok());
+  }
+
+  std::string StatusOf(int64_t pk) {
+    return Query(absl::StrCat(
+        "SELECT status || '|' || coalesce(reason, '') || '|' || "
+        "coalesce(detail, '') FROM tokens WHERE id = ",
+        pk));
+  }
+
+  std::unique_ptr<Pool> pool_;
+};
+
+TEST_F(RollUpTest, StatusFollowsResources) {
+  const int64_t meta = Resource("meta.json", "pinned");
+  const int64_t image = Resource("image.png", "pinned");
+  const int64_t video = Resource("video.mp4", "pinning");
+  const int64_t broken = Resource("broken.png", "failed", "fetch_timeout",
+                                  "no answer in 30s");
+
+  const int64_t archived =
+      Token(1, "extracted", meta, {{"image", image}, {"properties.x", image}});
+  const int64_t failed = Token(2, "extracted", meta,
+                               {{"image", image}, {"animation_url", broken}});
+  const int64_t pending =
+      Token(3, "archived", meta, {{"image", image}, {"animation_url", video}});
+  const int64_t queued = Token(4, "queued", meta, {{"image", image}});
+  RollUp({archived, failed, pending, queued});
+
+  EXPECT_EQ(StatusOf(archived), "archived||");
+  EXPECT_EQ(StatusOf(pending), "extracted||");
+  EXPECT_EQ(StatusOf(queued), "queued||");
+  const std::string f = StatusOf(failed);
+  EXPECT_THAT(f, ::testing::StartsWith("failed|fetch_timeout|"));
+  EXPECT_THAT(f, HasSubstr("animation_url"));
+}
+
+TEST_F(RollUpTest, FailureOfMetadataNamesTokenUriAndClearsOnRecovery) {
+  const int64_t meta = Resource("meta.json", "failed", "not_json", "bad JSON");
+  const int64_t image = Resource("image.png", "pinned");
+  const int64_t pk = Token(1, "extracted", meta, {{"image", image}});
+  RollUp({pk});
+  const std::string failed = StatusOf(pk);
+  EXPECT_THAT(failed, ::testing::StartsWith("failed|not_json|"));
+  EXPECT_THAT(failed, HasSubstr("token URI"));
+
+  // Failure is not final: once the resource is pinned the token is archived
+  // and the old reason is gone.
+  Exec(absl::StrCat("UPDATE resources SET status = 'pinned', reason = NULL, "
+                    "detail = NULL WHERE id = ",
+                    meta));
+  ASSERT_TRUE(pool_->Run([&](pqxx::work& txn) {
+                     RollUpTokensOfResources(txn, {meta});
+                     return absl::OkStatus();
+                   }).ok());
+  EXPECT_EQ(StatusOf(pk), "archived||");
+}
+
+}  // namespace
+}  // namespace niftysave::db

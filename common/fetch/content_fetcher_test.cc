@@ -1,0 +1,249 @@
+// ContentFetcher against real servers: a js-ipfs node's gateway (content
+// added through its API), the fixture web server, and dead ports standing in
+// for a gateway that is down.
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/fetch/content_fetcher.h"
+#include "common/http/address_policy.h"
+#include "common/http/http_client.h"
+#include "common/runtime/reason.h"
+#include "common/uri/token_uri.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/harness/fixture_http_server.h"
+#include "tests/harness/ipfs_node.h"
+#include "tests/harness/net.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::fetch {
+namespace {
+
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+
+constexpr char kContent[] = R"({"name":"on ipfs","image":"ipfs://x"})";
+constexpr char kPage[] = R"({"name":"on the web"})";
+
+// Adds `content` through the node's RPC API; `only_hash` computes the CID
+// without storing anything. CIDv1 base32 either way. Uses the harness's own
+// client so the test does not depend on the code under test.
+absl::StatusOr<std::string> IpfsAdd(const harness::IpfsNode& node,
+                                    const std::string& content,
+                                    bool only_hash = false) {
+  const std::string boundary = "content-fetcher-test-boundary";
+  absl::StatusOr<harness::HttpResponse> r = harness::Fetch(
+      {.method = "POST",
+       .url = absl::StrCat(node.api_url(),
+                           "/api/v0/add?cid-version=1&cid-base=base32",
+                           only_hash ? "&only-hash=true" : ""),
+       .body = absl::StrCat(
+           "--", boundary,
+           "\r\nContent-Disposition: form-data; name=\"file\"; "
+           "filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+           content, "\r\n--", boundary, "--\r\n"),
+       .headers = {"Content-Type: multipart/form-data; boundary=" + boundary}});
+  if (!r.ok()) return r.status();
+  if (r->status != 200) {
+    return absl::InternalError(absl::StrCat("add: HTTP ", r->status, r->body));
+  }
+  return nlohmann::json::parse(r->body)["Hash"].get<std::string>();
+}
+
+std::string DeadGateway() {
+  return absl::StrCat("http://127.0.0.1:", harness::PickFreePort());
+}
+
+class ContentFetcherTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    status_ = new absl::Status(Start());
+  }
+  static absl::Status Start() {
+    auto root = harness::TempDir::Create("fetcher-test");
+    if (!root.ok()) return root.status();
+    root_ = new harness::TempDir(std::move(*root));
+    std::ofstream(root_->path() + "/page.json") << kPage;
+    auto server = harness::FixtureHttpServer::Start(root_->path());
+    if (!server.ok()) return server.status();
+    server_ = server->release();
+    auto node = harness::IpfsNode::Start();
+    if (!node.ok()) return node.status();
+    node_ = node->release();
+    auto cid = IpfsAdd(*node_, kContent);
+    if (!cid.ok()) return cid.status();
+    cid_ = new std::string(*cid);
+    auto absent = IpfsAdd(*node_, "never added to the node", true);
+    if (!absent.ok()) return absent.status();
+    absent_cid_ = new std::string(*absent);
+    return absl::OkStatus();
+  }
+  static void TearDownTestSuite() {
+    delete node_;
+    delete server_;
+    delete root_;
+    delete cid_;
+    delete absent_cid_;
+    delete status_;
+  }
+  void SetUp() override { ASSERT_TRUE(status_->ok()) << *status_; }
+
+  static http::HttpClientOptions GatewayOptions() {
+    http::HttpClientOptions options;  // operator-configured: allow all
+    options.limits.connect_timeout = absl::Seconds(1);
+    options.limits.total_timeout = absl::Seconds(2);
+    return options;
+  }
+  static http::HttpClientOptions UserOptions(
+      const std::vector<std::string>& allow) {
+    http::HttpClientOptions options;
+    options.address_policy = *http::AddressPolicy::PublicOnly(allow);
+    options.limits.total_timeout = absl::Seconds(5);
+    return options;
+  }
+
+  static harness::TempDir* root_;
+  static harness::FixtureHttpServer* server_;
+  static harness::IpfsNode* node_;
+  static std::string* cid_;
+  static std::string* absent_cid_;
+  static absl::Status* status_;
+};
+
+harness::TempDir* ContentFetcherTest::root_ = nullptr;
+harness::FixtureHttpServer* ContentFetcherTest::server_ = nullptr;
+harness::IpfsNode* ContentFetcherTest::node_ = nullptr;
+std::string* ContentFetcherTest::cid_ = nullptr;
+std::string* ContentFetcherTest::absent_cid_ = nullptr;
+absl::Status* ContentFetcherTest::status_ = nullptr;
+
+TEST_F(ContentFetcherTest, FailsOverToWorkingGateway) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  // The first gateway is down, the second answers 502 (the fixture's
+  // /status/502 route; the fetcher's /ipfs/... lands in the query string),
+  // the third is the real node.
+  ContentFetcher fetcher(
+      user, gateways,
+      {.ipfs_gateways = {DeadGateway(), server_->http_url() + "/status/502?p=",
+                         node_->gateway_url()}});
+  uri::ResolvedUri uri = uri::ResolveUri("ipfs://" + *cid_);
+  ASSERT_EQ(uri.kind, uri::UriKind::kIpfs) << uri.detail;
+  absl::StatusOr<FetchedContent> content = fetcher.Fetch(uri);
+  ASSERT_TRUE(content.ok()) << content.status();
+  EXPECT_EQ(content->bytes, kContent);
+  EXPECT_THAT(content->source, HasSubstr(node_->gateway_url()));
+  EXPECT_THAT(content->source, HasSubstr(*cid_));
+
+  // A gateway URL in a token URI is the same content, fetched the same way.
+  absl::StatusOr<FetchedContent> via_url = fetcher.Fetch(
+      uri::ResolveUri("https://gateway.example.com/ipfs/" + *cid_));
+  ASSERT_TRUE(via_url.ok()) << via_url.status();
+  EXPECT_EQ(via_url->bytes, kContent);
+}
+
+TEST_F(ContentFetcherTest, AllGatewaysDownIsTemporaryFailure) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  ContentFetcher fetcher(user, gateways,
+                         {.ipfs_gateways = {DeadGateway(), DeadGateway()}});
+  absl::StatusOr<FetchedContent> content =
+      fetcher.Fetch(uri::ResolveUri("ipfs://" + *cid_));
+  ASSERT_FALSE(content.ok());
+  EXPECT_EQ(ReasonOf(content.status()), "connect") << content.status();
+  EXPECT_TRUE(http::IsTemporary(content.status()));
+
+  ContentFetcher none(user, gateways, {});
+  EXPECT_FALSE(none.Fetch(uri::ResolveUri("ipfs://" + *cid_)).ok());
+}
+
+TEST_F(ContentFetcherTest, DecodesDataUris) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  ContentFetcher fetcher(user, gateways, {.ipfs_gateways = {DeadGateway()}});
+
+  absl::StatusOr<FetchedContent> b64 = fetcher.Fetch(
+      uri::ResolveUri("data:application/json;base64,eyJuYW1lIjoiYSJ9"));
+  ASSERT_TRUE(b64.ok()) << b64.status();
+  EXPECT_EQ(b64->bytes, R"({"name":"a"})");
+  EXPECT_EQ(b64->content_type, "application/json");
+  EXPECT_EQ(b64->source, "data:");
+
+  absl::StatusOr<FetchedContent> plain = fetcher.Fetch(
+      uri::ResolveUri(R"(data:application/json;utf8,{"name":"b%20c"})"));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->bytes, R"({"name":"b c"})");
+
+  ContentFetcher tiny(user, gateways, {.max_bytes = 4});
+  EXPECT_EQ(ReasonOf(tiny.Fetch(uri::ResolveUri("data:,hello world")).status()),
+            "too_large");
+}
+
+TEST_F(ContentFetcherTest, HttpGoesThroughUserClientAndItsGuard) {
+  http::HttpClient gateways(GatewayOptions());
+  const std::string url = server_->http_url() + "/page.json";
+  uri::ResolvedUri uri = uri::ResolveUri(url);
+  ASSERT_EQ(uri.kind, uri::UriKind::kHttp) << uri.detail;
+
+  http::HttpClient guarded(UserOptions({}));
+  ContentFetcher refusing(guarded, gateways, {});
+  absl::StatusOr<FetchedContent> blocked = refusing.Fetch(uri);
+  EXPECT_EQ(ReasonOf(blocked.status()), "blocked_address") << blocked.status();
+
+  // The gateway client allows everything, but must not be used for user URLs.
+  http::HttpClient allowed(UserOptions({"127.0.0.1/32"}));
+  ContentFetcher fetcher(allowed, gateways, {});
+  absl::StatusOr<FetchedContent> content = fetcher.Fetch(uri);
+  ASSERT_TRUE(content.ok()) << content.status();
+  EXPECT_EQ(content->bytes, kPage);
+  EXPECT_EQ(content->content_type, "application/json");
+
+  // Redirects out of the allow-list are refused on that hop.
+  absl::StatusOr<FetchedContent> redirected = fetcher.Fetch(uri::ResolveUri(
+      server_->http_url() +
+      "/redirect?to=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2F"));
+  EXPECT_EQ(ReasonOf(redirected.status()), "blocked_address")
+      << redirected.status();
+
+  // The fetcher's size cap applies to user URLs.
+  ContentFetcher small(allowed, gateways, {.max_bytes = 1000});
+  EXPECT_EQ(ReasonOf(small
+                         .Fetch(uri::ResolveUri(server_->http_url() +
+                                                "/huge?bytes=100000000"))
+                         .status()),
+            "too_large");
+}
+
+TEST_F(ContentFetcherTest, AbsentCidEndsInTimeoutNotAHang) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());  // 2 s total per gateway
+  ContentFetcher fetcher(user, gateways,
+                         {.ipfs_gateways = {DeadGateway(), node_->gateway_url()}});
+  const absl::Time begin = absl::Now();
+  absl::StatusOr<FetchedContent> content =
+      fetcher.Fetch(uri::ResolveUri("ipfs://" + *absent_cid_));
+  ASSERT_FALSE(content.ok());
+  EXPECT_THAT(ReasonOf(content.status()),
+              AnyOf("timeout", "http_4xx", "http_5xx"))
+      << content.status();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(6));
+}
+
+TEST_F(ContentFetcherTest, InvalidUriIsUriInvalid) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  ContentFetcher fetcher(user, gateways, {});
+  absl::StatusOr<FetchedContent> content =
+      fetcher.Fetch(uri::ResolveUri("javascript:alert(1)"));
+  EXPECT_EQ(ReasonOf(content.status()), "uri_invalid") << content.status();
+}
+
+}  // namespace
+}  // namespace niftysave::fetch

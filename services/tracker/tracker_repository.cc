@@ -1,0 +1,174 @@
+#include "services/tracker/tracker_repository.h"
+
+#include <map>
+
+#include "absl/strings/str_join.h"
+#include "common/db/pool.h"
+#include "common/db/rollup.h"
+
+namespace niftysave::tracker {
+namespace {
+
+constexpr char kExisting[] = "SELECT id FROM pins WHERE id = ANY($1::bigint[])";
+
+constexpr char kLoadPin[] = "SELECT id, cid, backend, status FROM pins WHERE id = $1";
+
+constexpr char kPinPinned[] = R"sql(
+UPDATE pins SET status = 'pinned', reason = NULL, detail = NULL, checks = checks + 1,
+                updated_at = now()
+WHERE id = $1)sql";
+
+constexpr char kResourcesPinned[] = R"sql(
+UPDATE resources SET status = 'pinned', reason = NULL, detail = NULL, updated_at = now()
+WHERE pinned_cid = $1 AND status IN ('pinning', 'failed')
+RETURNING id)sql";
+
+constexpr char kPinChecked[] = R"sql(
+UPDATE pins SET status = $2, reason = NULLIF($3, ''), detail = NULLIF($4, ''),
+                checks = checks + 1, updated_at = now()
+WHERE id = $1)sql";
+
+constexpr char kResourcesFailed[] = R"sql(
+UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
+WHERE pinned_cid = $1 AND status = 'pinning'
+RETURNING id)sql";
+
+constexpr char kToken[] = R"sql(
+SELECT id, coalesce(token_uri, ''), status, coalesce(reason, ''), coalesce(detail, ''),
+       coalesce(encode(owner, 'hex'), ''), coalesce(mint_block, 0)
+FROM tokens WHERE chain_id = $1 AND contract = decode($2, 'hex') AND token_id = $3::numeric)sql";
+
+constexpr char kResources[] = R"sql(
+SELECT tr.json_path, tr.role, tr.uri, r.normalized, coalesce(r.pinned_cid, r.cid, ''), r.path,
+       r.status, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.size, -1),
+       coalesce(r.content_type, ''), coalesce(r.pinned_cid, '')
+FROM token_resources tr JOIN resources r ON r.id = tr.resource_id
+WHERE tr.token_pk = $1
+ORDER BY tr.json_path)sql";
+
+constexpr char kPins[] = R"sql(
+SELECT cid, backend, status, coalesce(reason, ''), coalesce(detail, ''),
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM pins WHERE cid = ANY($1::text[])
+ORDER BY backend)sql";
+
+std::vector<int64_t> Ids(const pqxx::result& rows) {
+  std::vector<int64_t> ids;
+  for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<uint32_t, uint32_t>> PgTrackerRepository::Enqueue(
+    const std::vector<int64_t>& pin_ids) {
+  std::pair<uint32_t, uint32_t> counts;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    std::vector<int64_t> found = Ids(txn.exec_params(kExisting, db::BigintArray(pin_ids)));
+    db::WorkQueue::Enqueue(txn, queue_.name(), found);
+    counts = {static_cast<uint32_t>(found.size()), static_cast<uint32_t>(pin_ids.size() - found.size())};
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return counts;
+}
+
+absl::StatusOr<std::optional<PinToCheck>> PgTrackerRepository::LoadPin(int64_t id) {
+  std::optional<PinToCheck> pin;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    pqxx::result r = txn.exec_params(kLoadPin, id);
+    if (!r.empty()) {
+      pin = PinToCheck{r[0][0].as<int64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                       r[0][3].as<std::string>()};
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return pin;
+}
+
+absl::Status PgTrackerRepository::SavePinned(const db::QueueItem& item, const PinToCheck& pin) {
+  return pool_.Run([&](pqxx::work& txn) {
+    txn.exec_params(kPinPinned, pin.id);
+    db::RollUpTokensOfResources(txn, Ids(txn.exec_params(kResourcesPinned, pin.cid)));
+    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgTrackerRepository::SaveStillPending(const db::QueueItem& item, const PinToCheck& pin,
+                                                   ipfs::PinState state, const std::string& reason,
+                                                   const std::string& detail, absl::Duration delay) {
+  return pool_.Run([&](pqxx::work& txn) {
+    txn.exec_params(kPinChecked, pin.id, std::string(ipfs::PinStateName(state)), reason,
+                    detail.substr(0, 2000));
+    if (state == ipfs::PinState::kFailed) {
+      db::RollUpTokensOfResources(
+          txn, Ids(txn.exec_params(kResourcesFailed, pin.cid, "pin_failed", detail.substr(0, 2000))));
+    }
+    queue_.Reschedule(txn, item, reason.empty() ? "not pinned yet" : reason, delay);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgTrackerRepository::Drop(const db::QueueItem& item) {
+  return pool_.Run([&](pqxx::work& txn) {
+    queue_.Complete(txn, item);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<TokenReport>> PgTrackerRepository::GetTokenReport(
+    const eth::TokenKey& key) {
+  std::optional<TokenReport> report;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    pqxx::result t = txn.exec_params(kToken, static_cast<int64_t>(key.chain_id), key.contract,
+                                     key.token_id);
+    if (t.empty()) return absl::OkStatus();
+    report = TokenReport{.key = key,
+                         .token_uri = t[0][1].as<std::string>(),
+                         .status = t[0][2].as<std::string>(),
+                         .reason = t[0][3].as<std::string>(),
+                         .detail = t[0][4].as<std::string>(),
+                         .owner = t[0][5].as<std::string>(),
+                         .mint_block = t[0][6].as<uint64_t>()};
+    std::vector<std::string> cids;
+    std::vector<std::pair<std::string, ResourceView*>> by_cid;
+    for (const auto& row : txn.exec_params(kResources, t[0][0].as<int64_t>())) {
+      ResourceView view{.uri = row[2].as<std::string>(),
+                        .normalized = row[3].as<std::string>(),
+                        .cid = row[4].as<std::string>(),
+                        .path = row[5].as<std::string>(),
+                        .status = row[6].as<std::string>(),
+                        .reason = row[7].as<std::string>(),
+                        .detail = row[8].as<std::string>(),
+                        .size = row[9].as<int64_t>(),
+                        .content_type = row[10].as<std::string>()};
+      const std::string pinned_cid = row[11].as<std::string>();
+      if (!pinned_cid.empty()) cids.push_back(pinned_cid);
+      if (row[1].as<std::string>() == "metadata") {
+        report->metadata = std::move(view);
+      } else {
+        report->assets.push_back({row[0].as<std::string>(), std::move(view)});
+      }
+    }
+    if (cids.empty()) return absl::OkStatus();
+    // CIDs are multibase base32: safe inside an array literal.
+    std::map<std::string, std::vector<PinView>> pins;
+    for (const auto& row : txn.exec_params(kPins, "{" + absl::StrJoin(cids, ",") + "}")) {
+      pins[row[0].as<std::string>()].push_back(
+          {row[1].as<std::string>(), row[0].as<std::string>(), row[2].as<std::string>(),
+           row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>()});
+    }
+    auto attach = [&](ResourceView& view) {
+      if (auto it = pins.find(view.cid); it != pins.end()) view.pins = it->second;
+    };
+    if (report->metadata) attach(*report->metadata);
+    for (AssetView& a : report->assets) attach(a.resource);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return report;
+}
+
+}  // namespace niftysave::tracker

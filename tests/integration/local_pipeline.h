@@ -1,0 +1,106 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/http/http_client.h"
+#include "niftysave/v1/tracker.grpc.pb.h"
+#include "tests/harness/anvil_node.h"
+#include "tests/harness/dev_chain.h"
+#include "tests/harness/fixture_http_server.h"
+#include "tests/harness/ipfs_node.h"
+#include "tests/harness/postgres_server.h"
+#include "tests/harness/subprocess.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::pipeline {
+
+// A token the demo collection mints, and what the pipeline should make of it.
+struct ExpectedToken {
+  std::string label;      // "ipfs://", "gateway URL", ...
+  std::string token_id;
+  std::string token_uri;
+  std::string status;     // "archived" or "failed"
+  std::string reason;     // for failed
+  // JSON path ("" = the metadata itself) → the CID it must be pinned under,
+  // computed independently by the IPFS node (add?only-hash=true).
+  std::map<std::string, std::string> cids;
+};
+
+// The whole system on one machine: a real Postgres, anvil, js-ipfs node and
+// loopback HTTP(S) metadata server, the schema migrated, and the four service
+// binaries as separate processes wired to each other. Used by the end-to-end
+// test and by the local demo (`scripts/demo`).
+class LocalPipeline {
+ public:
+  static constexpr uint64_t kChainId = 31337;
+  static constexpr const char* kServices[] = {"tracker", "pinner", "extractor", "indexer"};
+
+  struct Options {
+    uint64_t confirmations = 1;
+    std::string log_dir;  // service logs; empty: inside the pipeline's temp dir
+  };
+  static absl::StatusOr<std::unique_ptr<LocalPipeline>> Start(Options options);
+  ~LocalPipeline();
+
+  absl::Status StartService(const std::string& name);
+  absl::Status StopService(const std::string& name);  // SIGTERM; must exit 0
+  absl::Status StartAllServices();
+  absl::Status StopAllServices();
+
+  // Deploys the demo ERC-721 (once).
+  absl::Status DeployDemoContract();
+  // Deploys the demo ERC-721 if needed, puts content on IPFS and the HTTPS server, and
+  // mints one token per kind of token URI (ipfs://, gateway URL, https://,
+  // data: base64, and two broken ones).
+  absl::StatusOr<std::vector<ExpectedToken>> SeedDemoCollection();
+  // Mints one more token with an https:// metadata document and one image.
+  absl::StatusOr<ExpectedToken> MintHttpsToken(const std::string& token_id);
+  // Mines `confirmations` empty blocks so the last mints are deep enough.
+  absl::Status Confirm();
+
+  absl::StatusOr<v1::TokenStatusReport> GetTokenStatus(const std::string& token_id);
+  // Polls until every token reached its final status (archived or failed),
+  // calling `on_tick` about once a second.
+  absl::Status WaitUntilSettled(const std::vector<ExpectedToken>& tokens, absl::Duration timeout,
+                                const std::function<void()>& on_tick = [] {});
+  // Tokens by status, from Postgres.
+  absl::StatusOr<std::map<std::string, int64_t>> TokenCounts();
+  // What the IPFS node computes for these bytes as one file (CIDv1, raw leaves).
+  absl::StatusOr<std::string> ReferenceCid(const std::string& bytes);
+
+  const std::string& contract() const { return contract_; }
+  std::string contract_hex() const { return "0x" + contract_; }
+  std::string database_url() const { return postgres_->ConnectionString(); }
+  std::string grpc_addr(const std::string& service) const;
+  int metrics_port(const std::string& service) const;
+  std::string log_path(const std::string& service) const;
+  std::string ipfs_api_url() const { return ipfs_->api_url(); }
+  std::string rpc_url() const { return anvil_->rpc_url(); }
+
+ private:
+  LocalPipeline() = default;
+  std::vector<std::string> ServiceArgs(const std::string& name) const;
+  absl::StatusOr<std::string> AddToIpfs(const std::string& bytes);
+
+  Options options_;
+  std::unique_ptr<harness::TempDir> dir_;
+  std::unique_ptr<harness::PostgresServer> postgres_;
+  std::unique_ptr<harness::AnvilNode> anvil_;
+  std::unique_ptr<harness::IpfsNode> ipfs_;
+  std::unique_ptr<harness::FixtureHttpServer> web_;
+  std::unique_ptr<harness::DevChain> chain_;
+  std::unique_ptr<http::HttpClient> http_;
+  std::map<std::string, int> grpc_ports_;
+  std::map<std::string, int> metrics_ports_;
+  std::map<std::string, std::unique_ptr<harness::Subprocess>> services_;
+  std::string contract_;
+  std::unique_ptr<v1::Tracker::Stub> tracker_;
+};
+
+}  // namespace niftysave::pipeline
