@@ -23,7 +23,9 @@ int InspectUri(const std::vector<std::string>& args) {
     out["path"] = r.path;
     out["normalized"] = r.normalized;
   }
-  std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  std::printf("%s\n",
+              out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  .c_str());
   return r.kind == uri::UriKind::kInvalid ? 1 : 0;
 }
 

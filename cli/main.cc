@@ -8,15 +8,18 @@
 #include "cli/commands.h"
 #include "common/runtime/flags.h"
 
-ABSL_FLAG(std::string, database_url, "", "Postgres connection URI (migrate, summary)");
-ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064", "tracker gRPC host:port (status)");
+ABSL_FLAG(std::string, database_url, "",
+          "Postgres connection URI (migrate, summary)");
+ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064",
+          "tracker gRPC host:port (status)");
 ABSL_FLAG(bool, json, false, "print JSON instead of text");
 
 namespace niftysave::cli {
 
 std::string DatabaseUrl() {
   std::string url = absl::GetFlag(FLAGS_database_url);
-  if (url.empty()) DieWithConfigError("database_url", "required (or NIFTYSAVE_DATABASE_URL)");
+  if (url.empty())
+    DieWithConfigError("database_url", "required (or NIFTYSAVE_DATABASE_URL)");
   return url;
 }
 std::string TrackerAddr() { return absl::GetFlag(FLAGS_tracker_addr); }
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "status") return niftysave::cli::Status(args);
   if (command == "summary") return niftysave::cli::Summary(args);
   if (command == "inspect-uri") return niftysave::cli::InspectUri(args);
-  std::fprintf(stderr, "niftysave: unknown command '%s'\n\n%s\n", command.c_str(), kUsage);
+  std::fprintf(stderr, "niftysave: unknown command '%s'\n\n%s\n",
+               command.c_str(), kUsage);
   return 2;
 }

@@ -12,7 +12,8 @@ int Migrate(const std::vector<std::string>& args) {
   }
   absl::StatusOr<int> version = db::Migrate(DatabaseUrl());
   if (!version.ok()) {
-    std::fprintf(stderr, "niftysave migrate: %s\n", std::string(version.status().message()).c_str());
+    std::fprintf(stderr, "niftysave migrate: %s\n",
+                 std::string(version.status().message()).c_str());
     return 1;
   }
   std::printf("schema at version %d\n", *version);

@@ -27,7 +27,8 @@ int Summary(const std::vector<std::string>& args) {
   }
   auto pool = db::Pool::Create(DatabaseUrl(), 1);
   if (!pool.ok()) {
-    std::fprintf(stderr, "niftysave summary: %s\n", std::string(pool.status().message()).c_str());
+    std::fprintf(stderr, "niftysave summary: %s\n",
+                 std::string(pool.status().message()).c_str());
     return 1;
   }
   struct Row {
@@ -37,19 +38,21 @@ int Summary(const std::vector<std::string>& args) {
   std::vector<Row> rows;
   absl::Status s = (*pool)->Run([&](pqxx::work& txn) {
     for (const auto& r : txn.exec(kCounts)) {
-      rows.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                      r[3].as<int64_t>()});
+      rows.push_back({r[0].as<std::string>(), r[1].as<std::string>(),
+                      r[2].as<std::string>(), r[3].as<int64_t>()});
     }
     return absl::OkStatus();
   });
   if (!s.ok()) {
-    std::fprintf(stderr, "niftysave summary: %s\n", std::string(s.message()).c_str());
+    std::fprintf(stderr, "niftysave summary: %s\n",
+                 std::string(s.message()).c_str());
     return 1;
   }
   if (JsonOutput()) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const Row& r : rows) {
-      out[r.table][r.status + (r.reason.empty() ? "" : ":" + r.reason)] = r.count;
+      out[r.table][r.status + (r.reason.empty() ? "" : ":" + r.reason)] =
+          r.count;
     }
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
@@ -58,11 +61,13 @@ int Summary(const std::vector<std::string>& args) {
   std::map<std::string, int64_t> totals;
   for (const Row& r : rows) {
     std::printf("%-10s %-10s %-28s %8lld\n", r.table.c_str(), r.status.c_str(),
-                r.reason.empty() ? "-" : r.reason.c_str(), static_cast<long long>(r.count));
+                r.reason.empty() ? "-" : r.reason.c_str(),
+                static_cast<long long>(r.count));
     totals[r.table] += r.count;
   }
   for (const auto& [table, total] : totals) {
-    std::printf("%-10s %-10s %-28s %8lld\n", table.c_str(), "(total)", "", static_cast<long long>(total));
+    std::printf("%-10s %-10s %-28s %8lld\n", table.c_str(), "(total)", "",
+                static_cast<long long>(total));
   }
   return 0;
 }

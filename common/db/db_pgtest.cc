@@ -109,9 +109,9 @@ TEST_F(MigrateTest, AppliesEveryMigration) {
   for (const char* table :
        {"chains", "contracts", "resources", "tokens", "transfers", "metadata",
         "token_resources", "token_links", "pins", "work_queue"}) {
-    EXPECT_EQ(Query(absl::StrCat("SELECT to_regclass('", table,
-                                 "') IS NOT NULL")),
-              "t")
+    EXPECT_EQ(
+        Query(absl::StrCat("SELECT to_regclass('", table, "') IS NOT NULL")),
+        "t")
         << table;
   }
 }
@@ -119,11 +119,11 @@ TEST_F(MigrateTest, AppliesEveryMigration) {
 TEST_F(MigrateTest, IsIdempotent) {
   absl::StatusOr<int> first = Migrate(conninfo_);
   ASSERT_TRUE(first.ok()) << first.status();
-  const std::string applied =
-      Query("SELECT string_agg(version || '@' || applied_at, ',' ORDER BY "
-            "version) FROM schema_migrations");
-  const std::string tables = Query(
-      "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+  const std::string applied = Query(
+      "SELECT string_agg(version || '@' || applied_at, ',' ORDER BY "
+      "version) FROM schema_migrations");
+  const std::string tables =
+      Query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
 
   absl::StatusOr<int> second = Migrate(conninfo_);
   ASSERT_TRUE(second.ok()) << second.status();
@@ -243,7 +243,8 @@ TEST_F(PoolTest, EveryConnectionOfALargerPoolReconnects) {
                         txn.exec("SELECT 1");
                         all_open.arrive_and_wait();
                         return absl::OkStatus();
-                      }).ok());
+                      })
+                      .ok());
     });
   }
   for (auto& t : threads) t.join();
@@ -281,10 +282,12 @@ class WorkQueueTest : public PgTest {
 
   int Enqueue(const std::vector<int64_t>& ids) {
     int added = -1;
-    EXPECT_TRUE(pool_->Run([&](pqxx::work& txn) {
-                       added = WorkQueue::Enqueue(txn, "extract", ids);
-                       return absl::OkStatus();
-                     }).ok());
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      added = WorkQueue::Enqueue(txn, "extract", ids);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return added;
   }
   std::vector<QueueItem> Lease(WorkQueue& queue, int limit) {
@@ -294,19 +297,23 @@ class WorkQueueTest : public PgTest {
   }
   bool Complete(WorkQueue& queue, const QueueItem& item) {
     bool done = false;
-    EXPECT_TRUE(pool_->Run([&](pqxx::work& txn) {
-                       done = queue.Complete(txn, item);
-                       return absl::OkStatus();
-                     }).ok());
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      done = queue.Complete(txn, item);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return done;
   }
   bool Reschedule(WorkQueue& queue, const QueueItem& item,
                   absl::Duration delay) {
     bool done = false;
-    EXPECT_TRUE(pool_->Run([&](pqxx::work& txn) {
-                       done = queue.Reschedule(txn, item, "boom", delay);
-                       return absl::OkStatus();
-                     }).ok());
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      done = queue.Reschedule(txn, item, "boom", delay);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return done;
   }
   // Seconds until the item is due (negative when overdue).
@@ -463,7 +470,8 @@ TEST_F(WorkQueueTest, ConcurrentLeasesNeverShareAnItem) {
   for (auto& t : threads) t.join();
 
   std::vector<int64_t> merged;
-  for (const auto& ids : got) merged.insert(merged.end(), ids.begin(), ids.end());
+  for (const auto& ids : got)
+    merged.insert(merged.end(), ids.begin(), ids.end());
   std::set<int64_t> unique(merged.begin(), merged.end());
   EXPECT_EQ(merged.size(), unique.size()) << "an item was leased twice";
   EXPECT_THAT(merged, UnorderedElementsAreArray(all));
@@ -526,17 +534,19 @@ class RollUpTest : public PgTest {
   }
 
   void RollUp(const std::vector<int64_t>& pks) {
-    ASSERT_TRUE(pool_->Run([&](pqxx::work& txn) {
-                       RollUpTokens(txn, pks);
-                       return absl::OkStatus();
-                     }).ok());
+    ASSERT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      RollUpTokens(txn, pks);
+                      return absl::OkStatus();
+                    })
+                    .ok());
   }
 
   std::string StatusOf(int64_t pk) {
-    return Query(absl::StrCat(
-        "SELECT status || '|' || coalesce(reason, '') || '|' || "
-        "coalesce(detail, '') FROM tokens WHERE id = ",
-        pk));
+    return Query(
+        absl::StrCat("SELECT status || '|' || coalesce(reason, '') || '|' || "
+                     "coalesce(detail, '') FROM tokens WHERE id = ",
+                     pk));
   }
 
   std::unique_ptr<Pool> pool_;
@@ -546,8 +556,8 @@ TEST_F(RollUpTest, StatusFollowsResources) {
   const int64_t meta = Resource("meta.json", "pinned");
   const int64_t image = Resource("image.png", "pinned");
   const int64_t video = Resource("video.mp4", "pinning");
-  const int64_t broken = Resource("broken.png", "failed", "fetch_timeout",
-                                  "no answer in 30s");
+  const int64_t broken =
+      Resource("broken.png", "failed", "fetch_timeout", "no answer in 30s");
 
   const int64_t archived =
       Token(1, "extracted", meta, {{"image", image}, {"properties.x", image}});
@@ -577,13 +587,16 @@ TEST_F(RollUpTest, FailureOfMetadataNamesTokenUriAndClearsOnRecovery) {
 
   // Failure is not final: once the resource is pinned the token is archived
   // and the old reason is gone.
-  Exec(absl::StrCat("UPDATE resources SET status = 'pinned', reason = NULL, "
-                    "detail = NULL WHERE id = ",
-                    meta));
-  ASSERT_TRUE(pool_->Run([&](pqxx::work& txn) {
-                     RollUpTokensOfResources(txn, {meta});
-                     return absl::OkStatus();
-                   }).ok());
+  Exec(
+      absl::StrCat("UPDATE resources SET status = 'pinned', reason = NULL, "
+                   "detail = NULL WHERE id = ",
+                   meta));
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    RollUpTokensOfResources(txn, {meta});
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(StatusOf(pk), "archived||");
 }
 

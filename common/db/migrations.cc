@@ -23,7 +23,8 @@ int CurrentVersion(pqxx::connection& conn) {
   pqxx::result exists =
       txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
   if (!exists[0][0].as<bool>()) return 0;
-  return txn.exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0]
+  return txn
+      .exec("SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0]
       .as<int>();
 }
 
@@ -64,8 +65,8 @@ absl::StatusOr<int> Migrate(const std::string& conninfo) {
           "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
           m.version, m.name);
       txn.commit();
-      log::Info("applied migration", {{"version", std::to_string(m.version)},
-                                      {"name", m.name}});
+      log::Info("applied migration",
+                {{"version", std::to_string(m.version)}, {"name", m.name}});
       version = m.version;
     }
     pqxx::nontransaction txn(conn);

@@ -9,7 +9,8 @@ absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(std::string conninfo,
                                                    int size) {
   if (size < 1) return absl::InvalidArgumentError("pool size must be >= 1");
   std::unique_ptr<Pool> pool(new Pool(std::move(conninfo), size));
-  // Connect once now so a wrong DSN is a start-up error, not a first-request one.
+  // Connect once now so a wrong DSN is a start-up error, not a first-request
+  // one.
   absl::Status status = pool->Run([](pqxx::work& txn) {
     txn.exec("SELECT 1");
     return absl::OkStatus();
@@ -27,9 +28,8 @@ std::unique_ptr<pqxx::connection> Pool::Acquire() {
   std::unique_ptr<pqxx::connection> conn;
   {
     absl::MutexLock lock(&mu_);
-    auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return available_ > 0;
-    };
+    auto ready = [this]()
+                     ABSL_SHARED_LOCKS_REQUIRED(mu_) { return available_ > 0; };
     mu_.Await(absl::Condition(&ready));
     --available_;
     if (!idle_.empty()) {

@@ -43,7 +43,8 @@ void RollUpTokensOfResources(pqxx::work& txn,
                              const std::vector<int64_t>& resource_ids) {
   if (resource_ids.empty()) return;
   std::vector<int64_t> tokens;
-  for (const auto& row : txn.exec_params(kTokensOf, BigintArray(resource_ids))) {
+  for (const auto& row :
+       txn.exec_params(kTokensOf, BigintArray(resource_ids))) {
     tokens.push_back(row[0].as<int64_t>());
   }
   RollUpTokens(txn, tokens);

@@ -67,8 +67,11 @@ bool IsValidUtf8(absl::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
-                                             : (c >> 3) == 0x1e ? 4 : 0;
+    int len = c < 0x80           ? 1
+              : (c >> 5) == 0x6  ? 2
+              : (c >> 4) == 0xe  ? 3
+              : (c >> 3) == 0x1e ? 4
+                                 : 0;
     if (len == 0 || i + len > s.size()) return false;
     uint32_t cp = len == 1 ? c : c & (0x7f >> len);
     for (int k = 1; k < len; ++k) {
@@ -97,14 +100,17 @@ absl::StatusOr<std::string> DecodeAbiString(absl::string_view hex_data,
   if (!WordAsSize(*bytes, 0, &offset) || offset % 32 != 0) {
     return AbiError("bad string offset");
   }
-  if (!WordAsSize(*bytes, offset, &length)) return AbiError("bad string length");
+  if (!WordAsSize(*bytes, offset, &length))
+    return AbiError("bad string length");
   if (length > max_bytes) {
     return ErrorWithReason(
         absl::StatusCode::kResourceExhausted, "too_large",
-        absl::StrCat("string of ", length, " bytes over the limit of ", max_bytes));
+        absl::StrCat("string of ", length, " bytes over the limit of ",
+                     max_bytes));
   }
   const size_t start = offset + 32;
-  if (bytes->size() - start < length) return AbiError("string runs past the data");
+  if (bytes->size() - start < length)
+    return AbiError("string runs past the data");
   std::string out = bytes->substr(start, length);
   if (!IsValidUtf8(out)) {
     return ErrorWithReason(absl::StatusCode::kInvalidArgument, "not_utf8",

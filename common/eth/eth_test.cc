@@ -10,10 +10,12 @@ namespace niftysave::eth {
 namespace {
 
 constexpr char kMax[] =
-    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+    "11579208923731619542357098500868790785326998466564056403945758400791312963"
+    "9935";
 
 TEST(Uint256Test, RoundTripsDecimalAndHexAtTheEdges) {
-  for (const char* d : {"0", "1", "255", "9007199254740993", "18446744073709551616", kMax}) {
+  for (const char* d :
+       {"0", "1", "255", "9007199254740993", "18446744073709551616", kMax}) {
     auto v = Uint256::FromDecimal(d);
     ASSERT_TRUE(v.ok()) << d;
     EXPECT_EQ(v->ToDecimal(), d);
@@ -27,8 +29,8 @@ TEST(Uint256Test, RoundTripsDecimalAndHexAtTheEdges) {
 }
 
 TEST(Uint256Test, RefusesOverflowAndGarbage) {
-  EXPECT_FALSE(Uint256::FromDecimal(
-                   "115792089237316195423570985008687907853269984665640564039457584007913129639936")
+  EXPECT_FALSE(Uint256::FromDecimal("115792089237316195423570985008687907853269"
+                                    "984665640564039457584007913129639936")
                    .ok());
   EXPECT_FALSE(Uint256::FromDecimal("").ok());
   EXPECT_FALSE(Uint256::FromDecimal("12a").ok());
@@ -45,16 +47,22 @@ std::string AbiString(const std::string& s) {
 }
 
 TEST(AbiTest, DecodesStringsAndRefusesBadOnes) {
-  EXPECT_EQ(*DecodeAbiString(AbiString("ipfs://bafy/1.json"), 1000), "ipfs://bafy/1.json");
+  EXPECT_EQ(*DecodeAbiString(AbiString("ipfs://bafy/1.json"), 1000),
+            "ipfs://bafy/1.json");
   EXPECT_EQ(*DecodeAbiString(AbiString(""), 1000), "");
-  EXPECT_EQ(ReasonOf(DecodeAbiString(AbiString("toolong"), 3).status()), "too_large");
-  EXPECT_EQ(ReasonOf(DecodeAbiString(AbiString("\xff\xfe"), 100).status()), "not_utf8");
+  EXPECT_EQ(ReasonOf(DecodeAbiString(AbiString("toolong"), 3).status()),
+            "too_large");
+  EXPECT_EQ(ReasonOf(DecodeAbiString(AbiString("\xff\xfe"), 100).status()),
+            "not_utf8");
   EXPECT_EQ(ReasonOf(DecodeAbiString("0x", 100).status()), "empty_return");
   // Length says 100 bytes but only 32 follow.
-  std::string truncated = "0x" + Uint256(32).ToHex64() + Uint256(100).ToHex64() + std::string(64, '0');
+  std::string truncated = "0x" + Uint256(32).ToHex64() +
+                          Uint256(100).ToHex64() + std::string(64, '0');
   EXPECT_EQ(ReasonOf(DecodeAbiString(truncated, 1000).status()), "abi_invalid");
   // Offset pointing past the end.
-  EXPECT_EQ(ReasonOf(DecodeAbiString("0x" + Uint256(4096).ToHex64(), 1000).status()), "abi_invalid");
+  EXPECT_EQ(
+      ReasonOf(DecodeAbiString("0x" + Uint256(4096).ToHex64(), 1000).status()),
+      "abi_invalid");
   EXPECT_EQ(EncodeCallUint256(kTokenUriSelector, Uint256(1)),
             "0xc87b56dd" + std::string(63, '0') + "1");
 }
@@ -84,15 +92,19 @@ TEST(EventsTest, DecodesErc721MintAndTellsErc20Apart) {
   EXPECT_EQ(t->token_id.ToDecimal(), kMax);
   EXPECT_EQ(t->at.block_number, 16u);
   EXPECT_EQ(t->at.log_index, 2u);
-  EXPECT_EQ(DecodeErc721Transfer(TransferLog(3)).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(TransferLog(2)).status()), "log_invalid");
+  EXPECT_EQ(DecodeErc721Transfer(TransferLog(3)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(TransferLog(2)).status()),
+            "log_invalid");
   auto bad_addr = TransferLog(4);
-  bad_addr["topics"][2] = "0x" + std::string(64, '1');  // high bytes set: not an address
+  bad_addr["topics"][2] =
+      "0x" + std::string(64, '1');  // high bytes set: not an address
   EXPECT_EQ(ReasonOf(DecodeErc721Transfer(bad_addr).status()), "log_invalid");
   auto with_data = TransferLog(4);
   with_data["data"] = "0x01";
   EXPECT_EQ(ReasonOf(DecodeErc721Transfer(with_data).status()), "log_invalid");
-  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(nlohmann::json::array()).status()), "log_invalid");
+  EXPECT_EQ(ReasonOf(DecodeErc721Transfer(nlohmann::json::array()).status()),
+            "log_invalid");
 }
 
 TEST(JsonRpcTest, ParsesQuantities) {
@@ -111,15 +123,22 @@ namespace niftysave::eth {
 namespace {
 
 TEST(TokenKeyTest, CanonicalisesAndValidates) {
-  auto key = ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "007");
+  auto key =
+      ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "007");
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(key->contract, "5fbdb2315678afecb367f032d93f642f64180aa3");
   EXPECT_EQ(key->token_id, "7");
-  EXPECT_FALSE(ParseTokenKey(0, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "1").ok());
-  EXPECT_FALSE(ParseTokenKey(1, "5FbDB2315678afecb367f032d93F642f64180aa3", "1").ok());
-  EXPECT_FALSE(ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aaz", "1").ok());
-  EXPECT_FALSE(ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x1").ok());
-  EXPECT_FALSE(ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "").ok());
+  EXPECT_FALSE(
+      ParseTokenKey(0, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "1").ok());
+  EXPECT_FALSE(
+      ParseTokenKey(1, "5FbDB2315678afecb367f032d93F642f64180aa3", "1").ok());
+  EXPECT_FALSE(
+      ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aaz", "1").ok());
+  EXPECT_FALSE(
+      ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0x1")
+          .ok());
+  EXPECT_FALSE(
+      ParseTokenKey(1, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "").ok());
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ bool HexField(const nlohmann::json& v, size_t digits, std::string* out) {
 // An address topic: 32 bytes whose top 12 are zero.
 bool AddressTopic(const nlohmann::json& v, std::string* out) {
   std::string word;
-  if (!HexField(v, 64, &word) || word.compare(0, 24, std::string(24, '0')) != 0) {
+  if (!HexField(v, 64, &word) ||
+      word.compare(0, 24, std::string(24, '0')) != 0) {
     return false;
   }
   *out = word.substr(24);
@@ -44,25 +45,32 @@ absl::StatusOr<Erc721Transfer> DecodeErc721Transfer(const nlohmann::json& log) {
   if (topics == log.end() || !topics->is_array() || topics->empty()) {
     return LogInvalid("log has no topics");
   }
-  if ((*topics)[0] != kTransferTopic) return absl::NotFoundError("not a Transfer");
+  if ((*topics)[0] != kTransferTopic)
+    return absl::NotFoundError("not a Transfer");
   if (topics->size() == 3) return absl::NotFoundError("ERC-20 Transfer");
   if (topics->size() != 4) {
-    return LogInvalid(absl::StrCat("Transfer with ", topics->size(), " topics"));
+    return LogInvalid(
+        absl::StrCat("Transfer with ", topics->size(), " topics"));
   }
   Erc721Transfer t;
   std::string id_hex;
   if (!HexField(log.value("address", nlohmann::json()), 40, &t.contract) ||
-      !AddressTopic((*topics)[1], &t.from) || !AddressTopic((*topics)[2], &t.to) ||
+      !AddressTopic((*topics)[1], &t.from) ||
+      !AddressTopic((*topics)[2], &t.to) ||
       !HexField((*topics)[3], 64, &id_hex) ||
-      !HexField(log.value("blockHash", nlohmann::json()), 64, &t.at.block_hash) ||
-      !HexField(log.value("transactionHash", nlohmann::json()), 64, &t.at.tx_hash)) {
+      !HexField(log.value("blockHash", nlohmann::json()), 64,
+                &t.at.block_hash) ||
+      !HexField(log.value("transactionHash", nlohmann::json()), 64,
+                &t.at.tx_hash)) {
     return LogInvalid("Transfer log with a malformed field");
   }
   // ERC-721 Transfer carries no data; something with data is not ERC-721.
   std::string data = log.value("data", std::string("0x"));
   if (data != "0x") return LogInvalid("4-topic Transfer with non-empty data");
-  absl::StatusOr<uint64_t> block = ParseQuantity(log.value("blockNumber", nlohmann::json()));
-  absl::StatusOr<uint64_t> index = ParseQuantity(log.value("logIndex", nlohmann::json()));
+  absl::StatusOr<uint64_t> block =
+      ParseQuantity(log.value("blockNumber", nlohmann::json()));
+  absl::StatusOr<uint64_t> index =
+      ParseQuantity(log.value("logIndex", nlohmann::json()));
   if (!block.ok() || !index.ok() || *index > UINT32_MAX) {
     return LogInvalid("Transfer log with a bad block number or log index");
   }

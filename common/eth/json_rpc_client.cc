@@ -17,7 +17,8 @@ absl::Status InvalidReply(absl::string_view detail) {
 absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
   if (!reply.is_object()) return InvalidReply("reply is not a JSON object");
   if (auto err = reply.find("error"); err != reply.end() && !err->is_null()) {
-    std::string message = err->is_object() ? err->value("message", "") : err->dump();
+    std::string message =
+        err->is_object() ? err->value("message", "") : err->dump();
     if (absl::StrContains(message, "revert")) {
       return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "revert",
                              message);
@@ -36,19 +37,20 @@ JsonRpcClient::JsonRpcClient(const http::HttpClient& http, std::string url)
     : http_(http), url_(std::move(url)) {}
 
 absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const nlohmann::json& body) {
-  absl::StatusOr<http::HttpResponse> response = http_.Do(
-      {.method = "POST",
-       .url = url_,
-       .headers = {"Content-Type: application/json"},
-       .body = body.dump()});
+  absl::StatusOr<http::HttpResponse> response =
+      http_.Do({.method = "POST",
+                .url = url_,
+                .headers = {"Content-Type: application/json"},
+                .body = body.dump()});
   if (!response.ok()) return response.status();
   if (response->status == 429) {
     return ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
                            "RPC node answered 429");
   }
   if (response->status != 200) {
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_http",
-                           absl::StrCat("RPC node answered HTTP ", response->status));
+    return ErrorWithReason(
+        absl::StatusCode::kUnavailable, "rpc_http",
+        absl::StrCat("RPC node answered HTTP ", response->status));
   }
   nlohmann::json reply = nlohmann::json::parse(response->body, nullptr, false);
   if (reply.is_discarded()) return InvalidReply("reply is not JSON");
@@ -58,20 +60,25 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const nlohmann::json& body) {
 absl::StatusOr<nlohmann::json> JsonRpcClient::Call(const std::string& method,
                                                    nlohmann::json params) {
   const int64_t id = next_id_++;
-  absl::StatusOr<nlohmann::json> reply = Post(
-      {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+  absl::StatusOr<nlohmann::json> reply = Post({{"jsonrpc", "2.0"},
+                                               {"id", id},
+                                               {"method", method},
+                                               {"params", std::move(params)}});
   if (!reply.ok()) return reply.status();
   return ResultOf(*reply);
 }
 
-absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>> JsonRpcClient::Batch(
-    const std::vector<BatchCall>& calls) {
+absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>>
+JsonRpcClient::Batch(const std::vector<BatchCall>& calls) {
   std::vector<absl::StatusOr<nlohmann::json>> results;
   if (calls.empty()) return results;
   nlohmann::json body = nlohmann::json::array();
   const int64_t first_id = next_id_;
   for (const auto& [method, params] : calls) {
-    body.push_back({{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", params}});
+    body.push_back({{"jsonrpc", "2.0"},
+                    {"id", next_id_++},
+                    {"method", method},
+                    {"params", params}});
   }
   absl::StatusOr<nlohmann::json> reply = Post(body);
   if (!reply.ok()) return reply.status();
@@ -84,7 +91,8 @@ absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>> JsonRpcClient::Batch
   // Replies may come in any order: match them by id.
   std::map<int64_t, const nlohmann::json*> by_id;
   for (const auto& item : *reply) {
-    if (item.is_object() && item.contains("id") && item["id"].is_number_integer()) {
+    if (item.is_object() && item.contains("id") &&
+        item["id"].is_number_integer()) {
       by_id[item["id"].get<int64_t>()] = &item;
     }
   }
@@ -108,7 +116,9 @@ absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value) {
   uint64_t v = 0;
   for (size_t i = 2; i < s.size(); ++i) {
     char c = s[i];
-    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    int d = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                     : -1;
     if (d < 0) return InvalidReply("bad digit in quantity");
     v = v << 4 | static_cast<uint64_t>(d);
   }

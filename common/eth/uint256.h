@@ -3,9 +3,9 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace niftysave::eth {
 
@@ -24,7 +24,9 @@ class Uint256 {
 
   std::string ToDecimal() const;
   std::string ToHex64() const;  // 64 lower-case digits, zero-padded, no 0x
-  bool IsZero() const { return (limbs_[0] | limbs_[1] | limbs_[2] | limbs_[3]) == 0; }
+  bool IsZero() const {
+    return (limbs_[0] | limbs_[1] | limbs_[2] | limbs_[3]) == 0;
+  }
   bool FitsUint64() const { return (limbs_[1] | limbs_[2] | limbs_[3]) == 0; }
   uint64_t low64() const { return limbs_[0]; }
   bool operator==(const Uint256&) const = default;

@@ -12,8 +12,8 @@ ContentFetcher::ContentFetcher(const http::HttpClient& user_http,
       gateway_http_(gateway_http),
       options_(std::move(options)) {}
 
-absl::StatusOr<FetchedContent> ContentFetcher::Get(const http::HttpClient& http,
-                                                   const std::string& url) const {
+absl::StatusOr<FetchedContent> ContentFetcher::Get(
+    const http::HttpClient& http, const std::string& url) const {
   http::HttpLimits limits = http.options().limits;
   limits.max_body_bytes = options_.max_bytes;
   http::HttpRequest request{.url = url, .limits = limits};
@@ -26,8 +26,8 @@ absl::StatusOr<FetchedContent> ContentFetcher::Get(const http::HttpClient& http,
 absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
     const std::string& path) const {
   if (options_.ipfs_gateways.empty()) {
-    return ErrorWithReason(absl::StatusCode::kFailedPrecondition,
-                           "no_gateway", "no IPFS gateway configured");
+    return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "no_gateway",
+                           "no IPFS gateway configured");
   }
   absl::Status last;
   for (const std::string& gateway : options_.ipfs_gateways) {
@@ -44,7 +44,8 @@ absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
     const uri::ResolvedUri& uri) const {
   switch (uri.kind) {
     case uri::UriKind::kData: {
-      absl::StatusOr<uri::DataUri> data = uri::DecodeDataUri(uri.normalized, options_.max_bytes);
+      absl::StatusOr<uri::DataUri> data =
+          uri::DecodeDataUri(uri.normalized, options_.max_bytes);
       if (!data.ok()) {
         if (data.status().code() == absl::StatusCode::kResourceExhausted) {
           return WithReason(data.status(), "too_large");
@@ -58,8 +59,8 @@ absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
     case uri::UriKind::kIpns:
       return FromGateways(absl::StrCat("/ipns/", uri.name, uri.path));
     case uri::UriKind::kArweave:
-      return Get(gateway_http_,
-                 absl::StrCat(options_.arweave_gateway, "/", uri.name, uri.path));
+      return Get(gateway_http_, absl::StrCat(options_.arweave_gateway, "/",
+                                             uri.name, uri.path));
     case uri::UriKind::kHttp:
       return Get(user_http_, uri.normalized);
     case uri::UriKind::kInvalid:

@@ -2,6 +2,8 @@
 // added through its API), the fixture web server, and dead ports standing in
 // for a gateway that is down.
 
+#include "common/fetch/content_fetcher.h"
+
 #include <fstream>
 #include <memory>
 #include <string>
@@ -10,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/fetch/content_fetcher.h"
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
@@ -63,9 +64,7 @@ std::string DeadGateway() {
 
 class ContentFetcherTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    status_ = new absl::Status(Start());
-  }
+  static void SetUpTestSuite() { status_ = new absl::Status(Start()); }
   static absl::Status Start() {
     auto root = harness::TempDir::Create("fetcher-test");
     if (!root.ok()) return root.status();
@@ -224,8 +223,8 @@ TEST_F(ContentFetcherTest, HttpGoesThroughUserClientAndItsGuard) {
 TEST_F(ContentFetcherTest, AbsentCidEndsInTimeoutNotAHang) {
   http::HttpClient user(UserOptions({}));
   http::HttpClient gateways(GatewayOptions());  // 2 s total per gateway
-  ContentFetcher fetcher(user, gateways,
-                         {.ipfs_gateways = {DeadGateway(), node_->gateway_url()}});
+  ContentFetcher fetcher(
+      user, gateways, {.ipfs_gateways = {DeadGateway(), node_->gateway_url()}});
   const absl::Time begin = absl::Now();
   absl::StatusOr<FetchedContent> content =
       fetcher.Fetch(uri::ResolveUri("ipfs://" + *absent_cid_));

@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                            &server->port_);
   builder.SetMaxReceiveMessageSize(4 << 20);
   for (grpc::Service* service : services) builder.RegisterService(service);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(MakeMetricsInterceptorFactory(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -10,7 +10,8 @@ namespace niftysave {
 // Makes one best-effort call to the next service with a short deadline and
 // logs a failure. The hand-offs between services use it: the work is already
 // durable in Postgres, so a lost call only costs the receiver's poll interval.
-bool NotifyBestEffort(absl::string_view peer,
-                      const std::function<grpc::Status(grpc::ClientContext*)>& call);
+bool NotifyBestEffort(
+    absl::string_view peer,
+    const std::function<grpc::Status(grpc::ClientContext*)>& call);
 
 }  // namespace niftysave

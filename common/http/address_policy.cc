@@ -10,8 +10,7 @@
 namespace niftysave::http {
 namespace {
 
-bool PrefixMatches(const unsigned char* a, const unsigned char* b,
-                   int prefix) {
+bool PrefixMatches(const unsigned char* a, const unsigned char* b, int prefix) {
   int full = prefix / 8;
   if (std::memcmp(a, b, full) != 0) return false;
   int rest = prefix % 8;
@@ -22,14 +21,15 @@ bool PrefixMatches(const unsigned char* a, const unsigned char* b,
 
 bool IsPublicV4(const unsigned char* b) {
   const unsigned a0 = b[0], a1 = b[1];
-  if (a0 == 0 || a0 == 10 || a0 == 127) return false;       // this, private, loopback
-  if (a0 == 100 && (a1 & 0xc0) == 64) return false;         // 100.64/10 CGNAT
-  if (a0 == 169 && a1 == 254) return false;                 // link-local, metadata
-  if (a0 == 172 && (a1 & 0xf0) == 16) return false;         // 172.16/12
-  if (a0 == 192 && a1 == 168) return false;                 // 192.168/16
-  if (a0 == 192 && a1 == 0 && b[2] == 0) return false;      // 192.0.0/24
-  if (a0 == 198 && (a1 & 0xfe) == 18) return false;         // 198.18/15 benchmarking
-  if (a0 >= 224) return false;                              // multicast, reserved, broadcast
+  if (a0 == 0 || a0 == 10 || a0 == 127)
+    return false;                                    // this, private, loopback
+  if (a0 == 100 && (a1 & 0xc0) == 64) return false;  // 100.64/10 CGNAT
+  if (a0 == 169 && a1 == 254) return false;          // link-local, metadata
+  if (a0 == 172 && (a1 & 0xf0) == 16) return false;  // 172.16/12
+  if (a0 == 192 && a1 == 168) return false;          // 192.168/16
+  if (a0 == 192 && a1 == 0 && b[2] == 0) return false;  // 192.0.0/24
+  if (a0 == 198 && (a1 & 0xfe) == 18) return false;  // 198.18/15 benchmarking
+  if (a0 >= 224) return false;  // multicast, reserved, broadcast
   return true;
 }
 
@@ -39,15 +39,17 @@ bool IsPublicV6(const unsigned char* b) {
     return false;  // :: and ::1
   }
   // IPv4-mapped ::ffff:a.b.c.d and NAT64 64:ff9b::/96: judge the IPv4 part.
-  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const unsigned char kMapped[12] = {0, 0, 0, 0, 0,    0,
+                                            0, 0, 0, 0, 0xff, 0xff};
   static const unsigned char kNat64[12] = {0, 0x64, 0xff, 0x9b};
   if (std::memcmp(b, kMapped, 12) == 0 || std::memcmp(b, kNat64, 12) == 0) {
     return IsPublicV4(b + 12);
   }
-  if ((b[0] & 0xfe) == 0xfc) return false;                  // fc00::/7 unique local
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
-  if (b[0] == 0xff) return false;                           // multicast
-  if ((b[0] & 0xe0) != 0x20) return false;                  // outside 2000::/3
+  if ((b[0] & 0xfe) == 0xfc) return false;  // fc00::/7 unique local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+    return false;                           // fe80::/10 link-local
+  if (b[0] == 0xff) return false;           // multicast
+  if ((b[0] & 0xe0) != 0x20) return false;  // outside 2000::/3
   return true;
 }
 

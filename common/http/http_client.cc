@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -86,8 +88,7 @@ absl::Status CurlFailure(CURLcode code, const CallState& state,
     case CURLE_COULDNT_RESOLVE_HOST:
       return ErrorWithReason(absl::StatusCode::kUnavailable, "dns", detail);
     case CURLE_COULDNT_CONNECT:
-      return ErrorWithReason(absl::StatusCode::kUnavailable, "connect",
-                             detail);
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "connect", detail);
     case CURLE_TOO_MANY_REDIRECTS:
       return ErrorWithReason(absl::StatusCode::kFailedPrecondition,
                              "too_many_redirects", detail);
@@ -100,12 +101,22 @@ absl::Status CurlFailure(CURLcode code, const CallState& state,
     case CURLE_SSL_CACERT_BADFILE:
       return ErrorWithReason(absl::StatusCode::kUnavailable, "tls", detail);
     default:
-      return ErrorWithReason(absl::StatusCode::kUnavailable, "network",
-                             detail);
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "network", detail);
   }
 }
 
-long Millis(absl::Duration d) { return static_cast<long>(absl::ToInt64Milliseconds(d)); }
+constexpr char kSystemCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+long Millis(absl::Duration d) {
+  return static_cast<long>(absl::ToInt64Milliseconds(d));
+}
 
 }  // namespace
 
@@ -113,6 +124,12 @@ HttpClient::HttpClient(HttpClientOptions options)
     : options_(std::move(options)) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_ALL); });
+  if (!options_.ca_file.empty()) {
+    // An extra CA, on top of the system's: CURLOPT_CAINFO alone would
+    // replace them, so both go in one in-memory bundle.
+    ca_bundle_ = ReadFileOrEmpty(kSystemCaBundle) + "\n" +
+                 ReadFileOrEmpty(options_.ca_file);
+  }
 }
 
 absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
@@ -132,15 +149,21 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Never a proxy from the environment: the SSRF guard would see only the
+  // proxy's address, not the one the user's URL names.
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(limits.max_redirects));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, Millis(limits.connect_timeout));
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS,
+                   static_cast<long>(limits.max_redirects));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   Millis(limits.connect_timeout));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, Millis(limits.total_timeout));
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(limits.max_body_bytes));
-  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip etc.; capped after decoding
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING,
+                   "");  // gzip etc.; capped after decoding
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
@@ -148,8 +171,10 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &state);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &state);
-  if (!options_.ca_file.empty()) {
-    curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!ca_bundle_.empty()) {
+    curl_blob blob{const_cast<char*>(ca_bundle_.data()), ca_bundle_.size(),
+                   CURL_BLOB_NOCOPY};
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
   }
   for (const std::string& h : request.headers) {
     headers = curl_slist_append(headers, h.c_str());
@@ -161,7 +186,8 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
     curl_mime_filename(part, request.file->filename.c_str());
     // js-ipfs refuses a part without a content type.
     curl_mime_type(part, "application/octet-stream");
-    curl_mime_data(part, request.file->content.data(), request.file->content.size());
+    curl_mime_data(part, request.file->content.data(),
+                   request.file->content.size());
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
   } else if (request.method == "POST" || !request.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
@@ -195,7 +221,8 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   return response;
 }
 
-absl::StatusOr<HttpResponse> HttpClient::Fetch(const HttpRequest& request) const {
+absl::StatusOr<HttpResponse> HttpClient::Fetch(
+    const HttpRequest& request) const {
   const std::string& url = request.url;
   absl::StatusOr<HttpResponse> response = Do(request);
   if (!response.ok()) return response.status();

@@ -12,7 +12,8 @@
 namespace niftysave::http {
 
 struct HttpLimits {
-  size_t max_body_bytes = 10 << 20;  // enforced while streaming, after decompression
+  size_t max_body_bytes =
+      10 << 20;  // enforced while streaming, after decompression
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration total_timeout = absl::Seconds(30);
   int max_redirects = 5;
@@ -20,8 +21,10 @@ struct HttpLimits {
 
 struct HttpClientOptions {
   HttpLimits limits;
-  AddressPolicy address_policy = AddressPolicy::AllowAll();  // checked on every hop
-  std::string ca_file;  // extra CA bundle (tests' self-signed loopback server)
+  AddressPolicy address_policy =
+      AddressPolicy::AllowAll();  // checked on every hop
+  std::string ca_file;  // extra CA, trusted besides the system's (tests'
+                        // loopback server)
   std::string user_agent = "niftysave/0.1";
 };
 
@@ -68,6 +71,7 @@ class HttpClient {
 
  private:
   HttpClientOptions options_;
+  std::string ca_bundle_;  // system CAs + options_.ca_file, when that is set
 };
 
 // True when retrying the same request later may succeed (timeouts, 5xx,

@@ -11,7 +11,8 @@ std::string UrlEscape(absl::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        c == '/') {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -37,30 +38,35 @@ absl::StatusOr<nlohmann::json> KuboBackend::Post(
   http::HttpLimits limits = http_.options().limits;
   limits.total_timeout = timeout;
   limits.max_body_bytes = 4 << 20;  // replies are small JSON documents
-  http::HttpRequest request{.method = "POST",
-                            .url = options_.api_url + "/api/v0/" + path_and_query,
-                            .limits = limits};
+  http::HttpRequest request{
+      .method = "POST",
+      .url = options_.api_url + "/api/v0/" + path_and_query,
+      .limits = limits};
   if (file != nullptr) request.file = *file;
   absl::StatusOr<http::HttpResponse> response = http_.Do(request);
   if (!response.ok()) {
     absl::Status s = response.status();
     if (ReasonOf(s) == "timeout") return s;
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_unavailable",
+    return ErrorWithReason(absl::StatusCode::kUnavailable,
+                           "backend_unavailable",
                            absl::StrCat("kubo API: ", s.message()));
   }
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
   if (response->status != 200) {
-    std::string message = body.is_object() ? body.value("Message", std::string())
-                                           : response->body.substr(0, 300);
+    std::string message = body.is_object()
+                              ? body.value("Message", std::string())
+                              : response->body.substr(0, 300);
     auto code = response->status >= 500 ? absl::StatusCode::kFailedPrecondition
-                                         : absl::StatusCode::kInvalidArgument;
+                                        : absl::StatusCode::kInvalidArgument;
     if (absl::StrContains(message, "timeout") ||
         absl::StrContains(message, "deadline")) {
-      return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",
-                             absl::StrCat("kubo ", path_and_query.substr(0, 80), ": ", message));
+      return ErrorWithReason(
+          absl::StatusCode::kDeadlineExceeded, "timeout",
+          absl::StrCat("kubo ", path_and_query.substr(0, 80), ": ", message));
     }
-    return ErrorWithReason(code, "rejected",
-                           absl::StrCat("kubo HTTP ", response->status, ": ", message));
+    return ErrorWithReason(
+        code, "rejected",
+        absl::StrCat("kubo HTTP ", response->status, ": ", message));
   }
   if (body.is_discarded()) {
     return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
@@ -70,10 +76,10 @@ absl::StatusOr<nlohmann::json> KuboBackend::Post(
 }
 
 absl::StatusOr<PinReceipt> KuboBackend::PinCid(const std::string& cid) {
-  absl::StatusOr<nlohmann::json> reply =
-      Post(absl::StrCat("pin/add?arg=", UrlEscape(cid), "&recursive=true&timeout=",
-                        Seconds(options_.pin_timeout)),
-           options_.pin_timeout + absl::Seconds(10));
+  absl::StatusOr<nlohmann::json> reply = Post(
+      absl::StrCat("pin/add?arg=", UrlEscape(cid),
+                   "&recursive=true&timeout=", Seconds(options_.pin_timeout)),
+      options_.pin_timeout + absl::Seconds(10));
   if (!reply.ok()) return reply.status();
   return PinReceipt{.state = PinState::kPinned};
 }
@@ -81,10 +87,10 @@ absl::StatusOr<PinReceipt> KuboBackend::PinCid(const std::string& cid) {
 absl::StatusOr<std::string> KuboBackend::Upload(absl::string_view content,
                                                 absl::string_view filename) {
   if (content.size() > options_.max_upload_bytes) {
-    return ErrorWithReason(absl::StatusCode::kResourceExhausted, "too_large",
-                           absl::StrCat("upload of ", content.size(),
-                                        " bytes over the limit of ",
-                                        options_.max_upload_bytes));
+    return ErrorWithReason(
+        absl::StatusCode::kResourceExhausted, "too_large",
+        absl::StrCat("upload of ", content.size(), " bytes over the limit of ",
+                     options_.max_upload_bytes));
   }
   http::MultipartFile file{.field = "file",
                            .filename = std::string(filename),

@@ -30,9 +30,9 @@ class KuboBackend final : public PinBackend {
 
  private:
   // POSTs `path?query`; 200 → parsed JSON body, otherwise the kubo error.
-  absl::StatusOr<nlohmann::json> Post(const std::string& path_and_query,
-                                      absl::Duration timeout,
-                                      const http::MultipartFile* file = nullptr);
+  absl::StatusOr<nlohmann::json> Post(
+      const std::string& path_and_query, absl::Duration timeout,
+      const http::MultipartFile* file = nullptr);
 
   const http::HttpClient& http_;
   const Options options_;

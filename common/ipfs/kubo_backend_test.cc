@@ -1,6 +1,8 @@
 // KuboBackend against a real js-ipfs node (kubo-compatible RPC API), started
 // by the harness. CIDs are checked against the node's own `add?only-hash`.
 
+#include "common/ipfs/kubo_backend.h"
+
 #include <memory>
 #include <string>
 
@@ -10,7 +12,6 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
-#include "common/ipfs/kubo_backend.h"
 #include "common/ipfs/pin_backend.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
@@ -112,14 +113,9 @@ TEST_F(KuboBackendTest, UploadOfMultiChunkFileMatchesToo) {
   EXPECT_EQ(*cid, *expected);
 }
 
-// BUG (common/http/http_client.cc, HttpClient::Do): the multipart part gets
-// no Content-Type unless curl guesses one from the filename's extension
-// (.png, .gif, .txt, ...), and js-ipfs answers 500 "No content-type in
-// multipart part". So Upload(content, "metadata.json") or any name without a
-// known extension fails. Fix: set the part's type explicitly, e.g.
-// `curl_mime_type(part, "application/octet-stream");` after
-// curl_mime_filename.
-TEST_F(KuboBackendTest, DISABLED_UploadWithAnyFilename) {
+// js-ipfs refuses a multipart part without a Content-Type: names with and
+// without a known extension, and none at all, must all upload.
+TEST_F(KuboBackendTest, UploadWithAnyFilename) {
   for (const char* filename : {"metadata.json", "blob", ""}) {
     const std::string content = absl::StrCat("content named ", filename);
     absl::StatusOr<std::string> expected = OnlyHash(*node_, content);
@@ -170,10 +166,9 @@ TEST_F(KuboBackendTest, PinCidOfAbsentContentTimesOutInsteadOfHanging) {
 }
 
 TEST_F(KuboBackendTest, DeadApiIsBackendUnavailable) {
-  KuboBackend dead(http_,
-                   {.api_url = absl::StrCat("http://127.0.0.1:",
-                                            harness::PickFreePort()),
-                    .pin_timeout = absl::Seconds(2)});
+  KuboBackend dead(http_, {.api_url = absl::StrCat("http://127.0.0.1:",
+                                                   harness::PickFreePort()),
+                           .pin_timeout = absl::Seconds(2)});
   absl::StatusOr<std::string> upload = dead.Upload("x", "x.txt");
   EXPECT_EQ(ReasonOf(upload.status()), "backend_unavailable")
       << upload.status();
@@ -185,8 +180,8 @@ TEST_F(KuboBackendTest, DeadApiIsBackendUnavailable) {
 }
 
 TEST_F(KuboBackendTest, UploadOverLimitIsRefusedLocally) {
-  KuboBackend small(http_, {.api_url = node_->api_url(),
-                            .max_upload_bytes = 10});
+  KuboBackend small(http_,
+                    {.api_url = node_->api_url(), .max_upload_bytes = 10});
   EXPECT_EQ(ReasonOf(small.Upload("more than ten bytes", "x.txt").status()),
             "too_large");
 }

@@ -51,7 +51,8 @@ prometheus::Family<prometheus::Histogram>& Metrics::Histogram(
 
 const prometheus::Histogram::BucketBoundaries& Metrics::LatencyBuckets() {
   static const auto* kBuckets = new prometheus::Histogram::BucketBoundaries{
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+      0.5,   1,      2.5,   5,    10,    30,   60};
   return *kBuckets;
 }
 

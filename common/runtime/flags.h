@@ -1,7 +1,8 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace niftysave {
 
@@ -15,6 +16,7 @@ std::vector<char*> ParseFlags(int argc, char** argv, absl::string_view usage);
 std::string EnvNameForFlag(absl::string_view flag);
 
 // Exits with status 2 after printing "<binary>: --flag: message".
-[[noreturn]] void DieWithConfigError(absl::string_view flag, absl::string_view message);
+[[noreturn]] void DieWithConfigError(absl::string_view flag,
+                                     absl::string_view message);
 
 }  // namespace niftysave

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 // Structured logs: one JSON object per line on stderr, e.g.
-// {"ts":"2026-11-24T15:00:00.123Z","level":"info","service":"indexer","msg":"indexed range","from":"10","to":"20"}
+// {"ts":"2026-11-24T15:00:00.123Z","level":"info","service":"indexer","msg":"indexed
+// range","from":"10","to":"20"}
 namespace niftysave::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };

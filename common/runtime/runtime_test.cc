@@ -27,8 +27,7 @@ TEST(BackoffTest, GrowsExponentiallyWithinJitterAndCaps) {
 }
 
 TEST(FlagsTest, EnvironmentFallbackAndCommandLineWins) {
-  EXPECT_EQ(EnvNameForFlag("runtime_test_port"),
-            "NIFTYSAVE_RUNTIME_TEST_PORT");
+  EXPECT_EQ(EnvNameForFlag("runtime_test_port"), "NIFTYSAVE_RUNTIME_TEST_PORT");
   setenv("NIFTYSAVE_RUNTIME_TEST_PORT", "42", 1);
   char arg0[] = "runtime_test";
   char* argv1[] = {arg0};

@@ -14,7 +14,9 @@ Worker::Worker(std::string name, absl::Duration poll_interval,
 
 Worker::~Worker() { Stop(); }
 
-void Worker::Start() { thread_ = std::thread([this] { Run(); }); }
+void Worker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Worker::Nudge() {
   absl::MutexLock lock(&mu_);

@@ -11,10 +11,13 @@
 
 ABSL_FLAG(std::string, database_url, "", "Postgres connection URI (required)");
 ABSL_FLAG(int, db_pool_size, 8, "Postgres connections in the pool (1-200)");
-ABSL_FLAG(std::string, grpc_listen, "", "host:port for gRPC (default 127.0.0.1:<service port>)");
-ABSL_FLAG(std::string, metrics_listen, "", "host:port for /metrics (default 127.0.0.1:<service port>)");
+ABSL_FLAG(std::string, grpc_listen, "",
+          "host:port for gRPC (default 127.0.0.1:<service port>)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port for /metrics (default 127.0.0.1:<service port>)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
-ABSL_FLAG(int, drain_seconds, 20, "on SIGTERM, seconds to let in-flight work finish (0-600)");
+ABSL_FLAG(int, drain_seconds, 20,
+          "on SIGTERM, seconds to let in-flight work finish (0-600)");
 
 namespace niftysave {
 namespace {
@@ -73,12 +76,15 @@ std::unique_ptr<GrpcServer> StartGrpcOrDie(
     ServiceBase& base, const std::vector<grpc::Service*>& services) {
   auto server = GrpcServer::Start(base.grpc_listen, services, *base.metrics);
   if (!server.ok()) Fatal("cannot start gRPC", server.status());
-  log::Info("serving", {{"grpc", base.grpc_listen},
-                        {"grpc_port", std::to_string((*server)->port())},
-                        {"metrics_port", std::to_string(base.metrics->port())}});
+  log::Info("serving",
+            {{"grpc", base.grpc_listen},
+             {"grpc_port", std::to_string((*server)->port())},
+             {"metrics_port", std::to_string(base.metrics->port())}});
   return std::move(*server);
 }
 
-void WaitForShutdown(ServiceBase& base) { base.shutdown->WaitForNotification(); }
+void WaitForShutdown(ServiceBase& base) {
+  base.shutdown->WaitForNotification();
+}
 
 }  // namespace niftysave

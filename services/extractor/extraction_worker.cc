@@ -5,14 +5,18 @@
 namespace niftysave::extractor {
 
 ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
-                                   const MetadataExtractor& extractor, int batch_size,
-                                   ExtractionObserver observer)
-    : repo_(repo), extractor_(extractor), batch_size_(batch_size), observer_(std::move(observer)) {}
+                                   const MetadataExtractor& extractor,
+                                   int batch_size, ExtractionObserver observer)
+    : repo_(repo),
+      extractor_(extractor),
+      batch_size_(batch_size),
+      observer_(std::move(observer)) {}
 
 int ExtractionWorker::Step() {
   absl::StatusOr<std::vector<db::QueueItem>> items = repo_.Lease(batch_size_);
   if (!items.ok()) {
-    log::Warn("cannot lease work", {{"error", std::string(items.status().message())}});
+    log::Warn("cannot lease work",
+              {{"error", std::string(items.status().message())}});
     return 0;
   }
   for (const db::QueueItem& item : *items) Handle(item);
@@ -20,10 +24,12 @@ int ExtractionWorker::Step() {
 }
 
 void ExtractionWorker::Handle(const db::QueueItem& item) {
-  absl::StatusOr<std::optional<TokenToExtract>> token = repo_.LoadToken(item.id);
+  absl::StatusOr<std::optional<TokenToExtract>> token =
+      repo_.LoadToken(item.id);
   if (!token.ok()) {
-    log::Warn("cannot load token", {{"token_pk", std::to_string(item.id)},
-                                    {"error", std::string(token.status().message())}});
+    log::Warn("cannot load token",
+              {{"token_pk", std::to_string(item.id)},
+               {"error", std::string(token.status().message())}});
     return;  // the lease runs out and the item comes back
   }
   if (!token->has_value() || !(*token)->token_uri) {
@@ -34,7 +40,8 @@ void ExtractionWorker::Handle(const db::QueueItem& item) {
   auto result = extractor_.Extract(token_uri, (*token)->token_id);
   absl::Status saved;
   if (auto* x = std::get_if<Extraction>(&result)) {
-    absl::StatusOr<std::vector<int64_t>> queued = repo_.SaveExtraction(item, *x);
+    absl::StatusOr<std::vector<int64_t>> queued =
+        repo_.SaveExtraction(item, *x);
     saved = queued.status();
     if (queued.ok()) {
       observer_.finished("extracted", "");
@@ -49,14 +56,16 @@ void ExtractionWorker::Handle(const db::QueueItem& item) {
       saved = repo_.SaveFailure(item, failure, token_uri);
       observer_.finished("failed", failure.reason);
     }
-    log::Info("extraction failed", {{"token_pk", std::to_string(item.id)},
-                                    {"reason", failure.reason},
-                                    {"detail", failure.detail},
-                                    {"temporary", failure.temporary ? "true" : "false"}});
+    log::Info("extraction failed",
+              {{"token_pk", std::to_string(item.id)},
+               {"reason", failure.reason},
+               {"detail", failure.detail},
+               {"temporary", failure.temporary ? "true" : "false"}});
   }
   if (!saved.ok()) {
-    log::Warn("cannot record extraction", {{"token_pk", std::to_string(item.id)},
-                                           {"error", std::string(saved.message())}});
+    log::Warn("cannot record extraction",
+              {{"token_pk", std::to_string(item.id)},
+               {"error", std::string(saved.message())}});
   }
 }
 

@@ -10,8 +10,8 @@
 namespace niftysave::extractor {
 
 struct ExtractionObserver {
-  std::function<void(const std::string& outcome, const std::string& reason)> finished =
-      [](const std::string&, const std::string&) {};
+  std::function<void(const std::string& outcome, const std::string& reason)>
+      finished = [](const std::string&, const std::string&) {};
   std::function<void(const std::vector<int64_t>&)> resources_queued =
       [](const std::vector<int64_t>&) {};
 };
@@ -20,8 +20,9 @@ struct ExtractionObserver {
 // token, record the outcome (or reschedule a temporary failure).
 class ExtractionWorker {
  public:
-  ExtractionWorker(ExtractorRepository& repo, const MetadataExtractor& extractor,
-                   int batch_size, ExtractionObserver observer);
+  ExtractionWorker(ExtractorRepository& repo,
+                   const MetadataExtractor& extractor, int batch_size,
+                   ExtractionObserver observer);
   // Returns the number of items handled.
   int Step();
 

@@ -13,7 +13,8 @@ class ExtractorServiceImpl final : public v1::Extractor::Service {
   ExtractorServiceImpl(ExtractorRepository& repo, std::function<void()> wake)
       : repo_(repo), wake_(std::move(wake)) {}
 
-  grpc::Status Enqueue(grpc::ServerContext* context, const v1::EnqueueRequest* request,
+  grpc::Status Enqueue(grpc::ServerContext* context,
+                       const v1::EnqueueRequest* request,
                        v1::EnqueueResponse* response) override;
 
  private:

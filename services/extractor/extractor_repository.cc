@@ -70,8 +70,10 @@ std::string Hex(std::string_view bytes) {
 
 std::string Sha256Hex(std::string_view bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return Hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         digest);
+  return Hex(
+      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::optional<std::string> NonEmpty(const std::string& s) {
@@ -100,8 +102,9 @@ absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
     counts = {};
     std::vector<int64_t> pks;
     for (const eth::TokenKey& key : keys) {
-      pqxx::result r = txn.exec_params(kFindToken, static_cast<int64_t>(key.chain_id),
-                                       key.contract, key.token_id);
+      pqxx::result r =
+          txn.exec_params(kFindToken, static_cast<int64_t>(key.chain_id),
+                          key.contract, key.token_id);
       if (r.empty()) {
         ++counts.unknown;
       } else {
@@ -116,12 +119,14 @@ absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
   return counts;
 }
 
-absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(int64_t pk) {
+absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(
+    int64_t pk) {
   std::optional<TokenToExtract> token;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pqxx::result r = txn.exec_params(kLoadToken, pk);
     if (r.empty()) return absl::OkStatus();
-    token = TokenToExtract{r[0][0].as<int64_t>(), r[0][1].as<std::string>(), std::nullopt};
+    token = TokenToExtract{r[0][0].as<int64_t>(), r[0][1].as<std::string>(),
+                           std::nullopt};
     if (!r[0][2].is_null()) token->token_uri = r[0][2].as<std::string>();
     return absl::OkStatus();
   });
@@ -137,23 +142,27 @@ absl::StatusOr<std::vector<int64_t>> PgExtractorRepository::SaveExtraction(
     const int64_t token_pk = item.id;
     ResourceRow meta = UpsertResource(txn, x.metadata_uri);
     if (meta.status == "queued") to_pin.push_back(meta.id);
-    txn.exec_params(kDescribeResource, meta.id, static_cast<int64_t>(x.content.bytes.size()),
+    txn.exec_params(kDescribeResource, meta.id,
+                    static_cast<int64_t>(x.content.bytes.size()),
                     NonEmpty(x.content.content_type));
     if (x.doc_json) {
       txn.exec_params(kSaveMetadata, meta.id, Sha256Hex(x.content.bytes),
                       static_cast<int64_t>(x.content.bytes.size()),
-                      NonEmpty(x.content.content_type), Hex(x.content.bytes), *x.doc_json);
+                      NonEmpty(x.content.content_type), Hex(x.content.bytes),
+                      *x.doc_json);
     }
     txn.exec_params(kClearLinks, token_pk);
     txn.exec_params(kLinkResource, token_pk, std::string(), meta.id, "metadata",
-                    x.metadata_uri.normalized.substr(0, 4096));
+                    x.token_uri.substr(0, 4096));
     for (const FoundAsset& a : x.assets) {
       ResourceRow r = UpsertResource(txn, a.resolved);
       if (r.status == "queued" && r.id != meta.id) to_pin.push_back(r.id);
-      txn.exec_params(kLinkResource, token_pk, a.json_path, r.id, "asset", a.uri.substr(0, 4096));
+      txn.exec_params(kLinkResource, token_pk, a.json_path, r.id, "asset",
+                      a.uri.substr(0, 4096));
     }
     for (const FoundLink& l : x.links) {
-      txn.exec_params(kAddLink, token_pk, l.json_path, l.role, l.value.substr(0, 1 << 20));
+      txn.exec_params(kAddLink, token_pk, l.json_path, l.role,
+                      l.value.substr(0, 1 << 20));
     }
     txn.exec_params(kTokenExtracted, token_pk, meta.id);
     std::sort(to_pin.begin(), to_pin.end());
@@ -182,7 +191,8 @@ absl::Status PgExtractorRepository::SaveFailure(const db::QueueItem& item,
                       token_uri.substr(0, 4096));
       resource = r.id;
     }
-    txn.exec_params(kTokenFailed, item.id, f.reason, f.detail.substr(0, 2000), resource);
+    txn.exec_params(kTokenFailed, item.id, f.reason, f.detail.substr(0, 2000),
+                    resource);
     if (!queue_.Complete(txn, item)) {
       return absl::AbortedError("lease lost; another worker has this token");
     }

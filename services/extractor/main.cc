@@ -1,4 +1,6 @@
 // niftysave-extractor: token URI → metadata → assets.
+#include <unistd.h>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
 #include "common/db/work_queue.h"
@@ -11,76 +13,110 @@
 #include "services/extractor/extractor_grpc.h"
 #include "services/extractor/pinner_notifier.h"
 
-ABSL_FLAG(std::string, ipfs_gateways, "", "comma-separated IPFS gateway base URLs, tried in order (required)");
-ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net", "Arweave gateway base URL");
-ABSL_FLAG(std::string, allow_addresses, "", "comma-separated IPs/CIDRs user URLs may reach despite being internal (tests: 127.0.0.1)");
+ABSL_FLAG(std::string, ipfs_gateways, "",
+          "comma-separated IPFS gateway base URLs, tried in order (required)");
+ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net",
+          "Arweave gateway base URL");
+ABSL_FLAG(std::string, allow_addresses, "",
+          "comma-separated IPs/CIDRs user URLs may reach despite being "
+          "internal (tests: 127.0.0.1)");
 ABSL_FLAG(std::string, ca_file, "", "extra CA bundle for https fetches");
-ABSL_FLAG(int64_t, max_metadata_bytes, 16 << 20, "largest token URI document fetched (1 KiB-256 MiB)");
-ABSL_FLAG(double, fetch_timeout_seconds, 30, "total time for one fetch (1-600)");
+ABSL_FLAG(int64_t, max_metadata_bytes, 16 << 20,
+          "largest token URI document fetched (1 KiB-256 MiB)");
+ABSL_FLAG(double, fetch_timeout_seconds, 30,
+          "total time for one fetch (1-600)");
 ABSL_FLAG(int, max_redirects, 5, "redirects followed per fetch (0-20)");
 ABSL_FLAG(int, workers, 4, "concurrent extraction workers (1-256)");
 ABSL_FLAG(int, batch_size, 16, "tokens leased per worker step (1-1000)");
-ABSL_FLAG(int, max_attempts, 6, "attempts before a temporary failure becomes final (1-100)");
-ABSL_FLAG(double, poll_seconds, 2.0, "queue poll interval when idle (0.05-3600)");
-ABSL_FLAG(std::string, pinner_addr, "", "pinner gRPC host:port to notify (optional)");
+ABSL_FLAG(int, max_attempts, 6,
+          "attempts before a temporary failure becomes final (1-100)");
+ABSL_FLAG(double, poll_seconds, 2.0,
+          "queue poll interval when idle (0.05-3600)");
+ABSL_FLAG(std::string, pinner_addr, "",
+          "pinner gRPC host:port to notify (optional)");
 
 using namespace niftysave;
 
 int main(int argc, char** argv) {
   ServiceBase base;
-  InitService(argc, argv, "extractor", "niftysave-extractor --database_url=... --ipfs_gateways=URL",
+  InitService(argc, argv, "extractor",
+              "niftysave-extractor --database_url=... --ipfs_gateways=URL",
               50062, 9462, base);
-  std::vector<std::string> gateways =
-      absl::StrSplit(absl::GetFlag(FLAGS_ipfs_gateways), ',', absl::SkipWhitespace());
-  if (gateways.empty()) DieWithConfigError("ipfs_gateways", "at least one gateway URL is required");
-  std::vector<std::string> allow =
-      absl::StrSplit(absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
+  std::vector<std::string> gateways = absl::StrSplit(
+      absl::GetFlag(FLAGS_ipfs_gateways), ',', absl::SkipWhitespace());
+  if (gateways.empty())
+    DieWithConfigError("ipfs_gateways", "at least one gateway URL is required");
+  std::vector<std::string> allow = absl::StrSplit(
+      absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
   auto policy = http::AddressPolicy::PublicOnly(allow);
-  if (!policy.ok()) DieWithConfigError("allow_addresses", policy.status().message());
+  if (!policy.ok())
+    DieWithConfigError("allow_addresses", policy.status().message());
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
-  if (max_bytes < 1024 || max_bytes > (256 << 20)) DieWithConfigError("max_metadata_bytes", "must be 1 KiB-256 MiB");
+  if (max_bytes < 1024 || max_bytes > (256 << 20))
+    DieWithConfigError("max_metadata_bytes", "must be 1 KiB-256 MiB");
   const double timeout = absl::GetFlag(FLAGS_fetch_timeout_seconds);
-  if (!(timeout >= 1 && timeout <= 600)) DieWithConfigError("fetch_timeout_seconds", "must be 1-600");
+  if (!(timeout >= 1 && timeout <= 600))
+    DieWithConfigError("fetch_timeout_seconds", "must be 1-600");
   const int redirects = absl::GetFlag(FLAGS_max_redirects);
-  if (redirects < 0 || redirects > 20) DieWithConfigError("max_redirects", "must be 0-20");
+  if (redirects < 0 || redirects > 20)
+    DieWithConfigError("max_redirects", "must be 0-20");
   const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 1 || workers > 256) DieWithConfigError("workers", "must be 1-256");
+  if (workers < 1 || workers > 256)
+    DieWithConfigError("workers", "must be 1-256");
   const int batch = absl::GetFlag(FLAGS_batch_size);
-  if (batch < 1 || batch > 1000) DieWithConfigError("batch_size", "must be 1-1000");
+  if (batch < 1 || batch > 1000)
+    DieWithConfigError("batch_size", "must be 1-1000");
   const int attempts = absl::GetFlag(FLAGS_max_attempts);
-  if (attempts < 1 || attempts > 100) DieWithConfigError("max_attempts", "must be 1-100");
+  if (attempts < 1 || attempts > 100)
+    DieWithConfigError("max_attempts", "must be 1-100");
   const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600)) DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  if (!(poll >= 0.05 && poll <= 3600))
+    DieWithConfigError("poll_seconds", "must be 0.05-3600");
 
+  const std::string ca_file = absl::GetFlag(FLAGS_ca_file);
+  if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
+    DieWithConfigError("ca_file", "cannot read " + ca_file);
+  }
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
                           .total_timeout = absl::Seconds(timeout),
                           .max_redirects = redirects};
-  http::HttpClient user_http({.limits = limits, .address_policy = *policy,
+  http::HttpClient user_http({.limits = limits,
+                              .address_policy = *policy,
                               .ca_file = absl::GetFlag(FLAGS_ca_file)});
-  http::HttpClient gateway_http({.limits = limits, .ca_file = absl::GetFlag(FLAGS_ca_file)});
-  fetch::ContentFetcher fetcher(user_http, gateway_http,
-                                {.ipfs_gateways = gateways,
-                                 .arweave_gateway = absl::GetFlag(FLAGS_arweave_gateway),
-                                 .max_bytes = static_cast<size_t>(max_bytes)});
+  http::HttpClient gateway_http(
+      {.limits = limits, .ca_file = absl::GetFlag(FLAGS_ca_file)});
+  fetch::ContentFetcher fetcher(
+      user_http, gateway_http,
+      {.ipfs_gateways = gateways,
+       .arweave_gateway = absl::GetFlag(FLAGS_arweave_gateway),
+       .max_bytes = static_cast<size_t>(max_bytes)});
   extractor::MetadataExtractor logic(fetcher, {});
-  db::WorkQueue queue(*base.pool, "extract", base.name + "-" + std::to_string(getpid()),
-                      {.lease = absl::Seconds(timeout * 2 + 30), .max_attempts = attempts});
+  db::WorkQueue queue(
+      *base.pool, "extract", base.name + "-" + std::to_string(getpid()),
+      {.lease = absl::Seconds(timeout * 2 + 30), .max_attempts = attempts});
   extractor::PgExtractorRepository repo(*base.pool, queue);
   extractor::PinnerNotifier notifier(absl::GetFlag(FLAGS_pinner_addr));
 
-  auto& outcomes = base.metrics->Counter("tokens_total", "Tokens handled, by outcome and reason");
-  auto& notified = base.metrics->Counter("notifications_total", "Pinner notifications, by outcome");
+  auto& outcomes = base.metrics->Counter(
+      "tokens_total", "Tokens handled, by outcome and reason");
+  auto& notified = base.metrics->Counter("notifications_total",
+                                         "Pinner notifications, by outcome");
   extractor::ExtractionObserver observer{
-      .finished = [&](const std::string& outcome, const std::string& reason) {
-        outcomes.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
-      },
-      .resources_queued = [&](const std::vector<int64_t>& ids) {
-        notified.Add({{"outcome", notifier.Notify(ids) ? "ok" : "failed"}}).Increment();
-      }};
+      .finished =
+          [&](const std::string& outcome, const std::string& reason) {
+            outcomes.Add({{"outcome", outcome}, {"reason", reason}})
+                .Increment();
+          },
+      .resources_queued =
+          [&](const std::vector<int64_t>& ids) {
+            notified.Add({{"outcome", notifier.Notify(ids) ? "ok" : "failed"}})
+                .Increment();
+          }};
   extractor::ExtractionWorker step(repo, logic, batch, observer);
   std::vector<std::unique_ptr<Worker>> pool;
   for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>("extract", absl::Seconds(poll), [&] { return step.Step(); }));
+    pool.push_back(std::make_unique<Worker>("extract", absl::Seconds(poll),
+                                            [&] { return step.Step(); }));
   }
   extractor::ExtractorServiceImpl service(repo, [&] {
     for (auto& w : pool) w->Nudge();

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
-#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,7 +20,7 @@ struct ExtractorLimits {
 
 struct FoundAsset {
   std::string json_path;
-  std::string uri;            // as written in the metadata
+  std::string uri;  // as written in the metadata
   uri::ResolvedUri resolved;
 };
 
@@ -32,6 +32,7 @@ struct FoundLink {
 
 // What one token URI turned into.
 struct Extraction {
+  std::string token_uri;  // as the contract returned it
   uri::ResolvedUri metadata_uri;
   fetch::FetchedContent content;
   // The parsed document re-serialised for jsonb; unset when the token URI
@@ -44,7 +45,8 @@ struct Extraction {
 
 // A failure to extract. `temporary` ones are retried with back-off.
 struct ExtractionFailure {
-  std::string reason;  // uri_invalid, http_4xx, timeout, too_large, not_json, ...
+  std::string
+      reason;  // uri_invalid, http_4xx, timeout, too_large, not_json, ...
   std::string detail;
   bool temporary = false;
   // Set when the URI resolved, so the failed resource can be recorded.
@@ -54,11 +56,12 @@ struct ExtractionFailure {
 // Token URI → metadata → assets. No database, no gRPC: plain logic.
 class MetadataExtractor {
  public:
-  MetadataExtractor(const fetch::ContentFetcher& fetcher, ExtractorLimits limits);
+  MetadataExtractor(const fetch::ContentFetcher& fetcher,
+                    ExtractorLimits limits);
 
   // `token_id` (decimal) fills ERC-1155 `{id}` templates.
-  std::variant<Extraction, ExtractionFailure> Extract(const std::string& token_uri,
-                                                      const std::string& token_id) const;
+  std::variant<Extraction, ExtractionFailure> Extract(
+      const std::string& token_uri, const std::string& token_id) const;
 
  private:
   const fetch::ContentFetcher& fetcher_;

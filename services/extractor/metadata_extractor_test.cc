@@ -10,15 +10,18 @@ namespace {
 class MetadataExtractorTest : public testing::Test {
  protected:
   http::HttpClient http_{{}};
-  fetch::ContentFetcher fetcher_{http_, http_, {.ipfs_gateways = {"http://127.0.0.1:9"}}};
+  fetch::ContentFetcher fetcher_{
+      http_, http_, {.ipfs_gateways = {"http://127.0.0.1:9"}}};
   MetadataExtractor extractor_{fetcher_, {.max_json_depth = 16}};
 };
 
 TEST_F(MetadataExtractorTest, DataUriJsonYieldsAssetsInDocumentOrder) {
   auto result = extractor_.Extract(
       "data:application/json;utf8,{\"name\":\"x\",\"image\":\"ipfs://"
-      "QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n/1.png\",\"attributes\":[{\"trait_type\":"
-      "\"a\",\"value\":\"plain words\"}],\"animation_url\":\"https://example.com/a.mp4\","
+      "QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n/"
+      "1.png\",\"attributes\":[{\"trait_type\":"
+      "\"a\",\"value\":\"plain "
+      "words\"}],\"animation_url\":\"https://example.com/a.mp4\","
       "\"external_url\":\"https://example.com\"}",
       "1");
   auto* x = std::get_if<Extraction>(&result);
@@ -35,9 +38,10 @@ TEST_F(MetadataExtractorTest, DataUriJsonYieldsAssetsInDocumentOrder) {
 }
 
 TEST_F(MetadataExtractorTest, TopLevelArrayAndBomAreAccepted) {
-  auto result = extractor_.Extract("data:application/json,%EF%BB%BF[1,2,{\"image\":\"ar://"
-                                   "bNbA3TEQVL60xlgCcqdz4ZPHFZ711cZ3hmkpGttDt_U\"}]",
-                                   "1");
+  auto result = extractor_.Extract(
+      "data:application/json,%EF%BB%BF[1,2,{\"image\":\"ar://"
+      "bNbA3TEQVL60xlgCcqdz4ZPHFZ711cZ3hmkpGttDt_U\"}]",
+      "1");
   auto* x = std::get_if<Extraction>(&result);
   ASSERT_NE(x, nullptr) << std::get<ExtractionFailure>(result).detail;
   ASSERT_EQ(x->assets.size(), 1u);
@@ -55,14 +59,16 @@ TEST_F(MetadataExtractorTest, FailuresCarryReasons) {
   EXPECT_EQ(std::get<ExtractionFailure>(not_json).reason, "not_json");
   EXPECT_TRUE(std::get<ExtractionFailure>(not_json).metadata_uri.has_value());
 
-  std::string deep = "data:application/json," + std::string(100, '[') + std::string(100, ']');
+  std::string deep =
+      "data:application/json," + std::string(100, '[') + std::string(100, ']');
   auto too_deep = extractor_.Extract(deep, "1");
   ASSERT_TRUE(std::holds_alternative<ExtractionFailure>(too_deep));
   EXPECT_EQ(std::get<ExtractionFailure>(too_deep).reason, "too_deep");
 }
 
 TEST_F(MetadataExtractorTest, MediaTokenUriIsItsOwnAsset) {
-  auto result = extractor_.Extract("data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=", "1");
+  auto result =
+      extractor_.Extract("data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=", "1");
   auto* x = std::get_if<Extraction>(&result);
   ASSERT_NE(x, nullptr);
   EXPECT_FALSE(x->doc_json.has_value());
@@ -70,7 +76,8 @@ TEST_F(MetadataExtractorTest, MediaTokenUriIsItsOwnAsset) {
 }
 
 TEST_F(MetadataExtractorTest, Erc1155IdTemplateIsExpanded) {
-  auto result = extractor_.Extract("ipfs://QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n/{id}.json", "255");
+  auto result = extractor_.Extract(
+      "ipfs://QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n/{id}.json", "255");
   // The gateway on port 9 refuses: a temporary failure, but the URI resolved.
   auto* f = std::get_if<ExtractionFailure>(&result);
   ASSERT_NE(f, nullptr);

@@ -43,21 +43,24 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   const uint64_t from = next_block_;
   const uint64_t to = std::min(safe, from + range_ - 1);
 
-  absl::StatusOr<std::vector<nlohmann::json>> logs = source_.TransferLogs(from, to);
+  absl::StatusOr<std::vector<nlohmann::json>> logs =
+      source_.TransferLogs(from, to);
   if (!logs.ok()) {
     range_ = std::max<uint64_t>(1, range_ / 2);
     return logs.status();
   }
   counters_.logs_seen(logs->size());
 
-  RangeBatch batch{.chain_id = config_.chain_id, .to_block = to, .head_block = *head};
+  RangeBatch batch{
+      .chain_id = config_.chain_id, .to_block = to, .head_block = *head};
   std::vector<TokenUriQuery> queries;
   for (const nlohmann::json& raw : *logs) {
     absl::StatusOr<eth::Erc721Transfer> t = eth::DecodeErc721Transfer(raw);
     if (!t.ok()) {
       if (t.status().code() != absl::StatusCode::kNotFound) {
         counters_.bad_log(ReasonOf(t.status()));
-        log::Warn("skipping malformed log", {{"error", std::string(t.status().message())}});
+        log::Warn("skipping malformed log",
+                  {{"error", std::string(t.status().message())}});
       }
       continue;
     }
@@ -67,11 +70,14 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
     }
     batch.transfers.push_back(*t);
   }
-  std::sort(batch.transfers.begin(), batch.transfers.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.at.block_number, a.at.log_index) < std::tie(b.at.block_number, b.at.log_index);
-  });
+  std::sort(batch.transfers.begin(), batch.transfers.end(),
+            [](const auto& a, const auto& b) {
+              return std::tie(a.at.block_number, a.at.log_index) <
+                     std::tie(b.at.block_number, b.at.log_index);
+            });
 
-  std::vector<absl::StatusOr<std::string>> uris = source_.TokenUris(queries, to);
+  std::vector<absl::StatusOr<std::string>> uris =
+      source_.TokenUris(queries, to);
   for (size_t i = 0; i < batch.mints.size(); ++i) {
     Mint& m = batch.mints[i];
     const absl::StatusOr<std::string>& uri = uris[i];
@@ -80,7 +86,8 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
     } else if (uri.ok()) {
       m.reason = "uri_empty";
       m.detail = "tokenURI returned an empty string";
-    } else if (http::IsTemporary(uri.status()) && ReasonOf(uri.status()) != "rpc_error") {
+    } else if (http::IsTemporary(uri.status()) &&
+               ReasonOf(uri.status()) != "rpc_error") {
       // The node or the network failed, not the contract's call: retry the
       // whole range later. A call-level error (revert, out of gas, garbage)
       // is the token's own, recorded and not retried forever.

@@ -17,7 +17,7 @@ struct ChainConfig {
   uint64_t chain_id = 0;
   std::string name;
   uint64_t start_block = 0;
-  uint64_t confirmations = 0;     // blocks kept behind the head
+  uint64_t confirmations = 0;  // blocks kept behind the head
   uint64_t max_block_range = 2000;
 };
 
@@ -25,7 +25,8 @@ struct IndexerCounters {
   std::function<void(uint64_t)> logs_seen = [](uint64_t) {};
   std::function<void(uint64_t)> tokens_minted = [](uint64_t) {};
   std::function<void(const std::string&)> bad_log = [](const std::string&) {};
-  std::function<void(uint64_t head, uint64_t indexed)> progress = [](uint64_t, uint64_t) {};
+  std::function<void(uint64_t head, uint64_t indexed)> progress =
+      [](uint64_t, uint64_t) {};
 };
 
 struct IndexerSnapshot {

@@ -41,8 +41,8 @@ class RpcChainSource final : public ChainSource {
   RpcChainSource(eth::JsonRpcClient& rpc, Options options);
 
   absl::StatusOr<uint64_t> HeadBlock() override;
-  absl::StatusOr<std::vector<nlohmann::json>> TransferLogs(uint64_t from,
-                                                           uint64_t to) override;
+  absl::StatusOr<std::vector<nlohmann::json>> TransferLogs(
+      uint64_t from, uint64_t to) override;
   std::vector<absl::StatusOr<std::string>> TokenUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block) override;
 

@@ -15,7 +15,8 @@ bool ExtractorNotifier::Notify(const std::vector<eth::TokenKey>& tokens) {
   bool ok = true;
   for (size_t start = 0; start < tokens.size(); start += kMaxPerCall) {
     v1::EnqueueRequest request;
-    for (size_t i = start; i < std::min(tokens.size(), start + kMaxPerCall); ++i) {
+    for (size_t i = start; i < std::min(tokens.size(), start + kMaxPerCall);
+         ++i) {
       v1::TokenKey* key = request.add_tokens();
       key->set_chain_id(tokens[i].chain_id);
       key->set_contract(tokens[i].ContractHex());

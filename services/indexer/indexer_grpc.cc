@@ -16,7 +16,8 @@ grpc::Status IndexerServiceImpl::GetStatus(grpc::ServerContext*,
   response->set_head_block(snap.head_block);
   response->set_indexed_block(snap.has_indexed ? snap.indexed_block : 0);
   const uint64_t indexed = snap.has_indexed ? snap.indexed_block : 0;
-  response->set_lag_blocks(snap.head_block > indexed ? snap.head_block - indexed : 0);
+  response->set_lag_blocks(snap.head_block > indexed ? snap.head_block - indexed
+                                                     : 0);
   response->set_confirmations(config.confirmations);
   response->set_tokens_indexed(*tokens);
   return grpc::Status::OK;

@@ -40,7 +40,8 @@ constexpr char kAdvanceCursor[] = R"sql(
 UPDATE chains SET next_block = $2, head_block = $3, updated_at = now()
 WHERE chain_id = $1 AND next_block <= $2)sql";
 
-constexpr char kCountTokens[] = "SELECT count(*) FROM tokens WHERE chain_id = $1";
+constexpr char kCountTokens[] =
+    "SELECT count(*) FROM tokens WHERE chain_id = $1";
 
 std::optional<std::string> Opt(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -78,8 +79,8 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
       const eth::Erc721Transfer& t = m.transfer;
       const bool has_uri = m.token_uri.has_value();
       pqxx::result r = txn.exec_params(
-          kInsertToken, chain, t.contract, t.token_id.ToDecimal(),
-          m.token_uri, t.to, static_cast<int64_t>(t.at.block_number), t.at.tx_hash,
+          kInsertToken, chain, t.contract, t.token_id.ToDecimal(), m.token_uri,
+          t.to, static_cast<int64_t>(t.at.block_number), t.at.tx_hash,
           has_uri ? "queued" : "failed", Opt(m.reason), Opt(m.detail));
       if (!r.empty() && has_uri) {
         token_pks.push_back(r[0][0].as<int64_t>());
@@ -89,16 +90,18 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
     // Transfers in chain order, so the last one sets the owner.
     const std::string zero(40, '0');
     for (const eth::Erc721Transfer& t : batch.transfers) {
-      txn.exec_params(kInsertTransfer, chain, static_cast<int64_t>(t.at.block_number),
-                      t.at.block_hash, static_cast<int64_t>(t.at.log_index),
-                      t.at.tx_hash, t.contract, t.token_id.ToDecimal(), t.from, t.to);
-      if (!t.IsMint()) {
-        txn.exec_params(kMoveToken, chain, t.contract, t.token_id.ToDecimal(), t.to,
-                        t.to == zero);
-      }
+      txn.exec_params(kInsertTransfer, chain,
+                      static_cast<int64_t>(t.at.block_number), t.at.block_hash,
+                      static_cast<int64_t>(t.at.log_index), t.at.tx_hash,
+                      t.contract, t.token_id.ToDecimal(), t.from, t.to);
+      // Every transfer, mints included: a token burned and minted again
+      // must come back to life with its new owner.
+      txn.exec_params(kMoveToken, chain, t.contract, t.token_id.ToDecimal(),
+                      t.to, t.to == zero);
     }
     db::WorkQueue::Enqueue(txn, "extract", token_pks);
-    txn.exec_params(kAdvanceCursor, chain, static_cast<int64_t>(batch.to_block + 1),
+    txn.exec_params(kAdvanceCursor, chain,
+                    static_cast<int64_t>(batch.to_block + 1),
                     static_cast<int64_t>(batch.head_block));
     return absl::OkStatus();
   });
@@ -109,7 +112,8 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
 absl::StatusOr<uint64_t> PgIndexerRepository::CountTokens(uint64_t chain_id) {
   uint64_t count = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    count = txn.exec_params1(kCountTokens, static_cast<int64_t>(chain_id))[0].as<int64_t>();
+    count = txn.exec_params1(kCountTokens, static_cast<int64_t>(chain_id))[0]
+                .as<int64_t>();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

@@ -34,7 +34,8 @@ struct RangeBatch {
   uint64_t to_block = 0;  // the cursor moves to to_block + 1
   uint64_t head_block = 0;
   std::vector<Mint> mints;
-  std::vector<eth::Erc721Transfer> transfers;  // every transfer, mints included, in chain order
+  std::vector<eth::Erc721Transfer>
+      transfers;  // every transfer, mints included, in chain order
 };
 
 class IndexerRepository {

@@ -11,19 +11,24 @@
 #include "services/indexer/indexer_metrics.h"
 
 ABSL_FLAG(uint64_t, chain_id, 0, "EIP-155 chain id (required)");
-ABSL_FLAG(std::string, chain_name, "", "chain name for humans (default: chain-<id>)");
+ABSL_FLAG(std::string, chain_name, "",
+          "chain name for humans (default: chain-<id>)");
 ABSL_FLAG(std::string, rpc_url, "", "Ethereum JSON-RPC URL (required)");
 ABSL_FLAG(uint64_t, start_block, 0, "first block to index on a new chain");
 ABSL_FLAG(uint64_t, confirmations, 12, "blocks to stay behind the head");
-ABSL_FLAG(uint64_t, max_block_range, 2000, "largest eth_getLogs range (1-100000)");
-ABSL_FLAG(double, poll_seconds, 2.0, "how often to look for new blocks when caught up");
-ABSL_FLAG(std::string, extractor_addr, "", "extractor gRPC host:port to notify (optional)");
+ABSL_FLAG(uint64_t, max_block_range, 2000,
+          "largest eth_getLogs range (1-100000)");
+ABSL_FLAG(double, poll_seconds, 2.0,
+          "how often to look for new blocks when caught up");
+ABSL_FLAG(std::string, extractor_addr, "",
+          "extractor gRPC host:port to notify (optional)");
 
 using namespace niftysave;
 
 int main(int argc, char** argv) {
   ServiceBase base;
-  InitService(argc, argv, "indexer", "niftysave-indexer --database_url=... --chain_id=N --rpc_url=URL",
+  InitService(argc, argv, "indexer",
+              "niftysave-indexer --database_url=... --chain_id=N --rpc_url=URL",
               50061, 9461, base);
   indexer::ChainConfig chain{
       .chain_id = absl::GetFlag(FLAGS_chain_id),
@@ -32,7 +37,8 @@ int main(int argc, char** argv) {
       .confirmations = absl::GetFlag(FLAGS_confirmations),
       .max_block_range = absl::GetFlag(FLAGS_max_block_range)};
   if (chain.chain_id == 0) DieWithConfigError("chain_id", "required");
-  if (chain.name.empty()) chain.name = "chain-" + std::to_string(chain.chain_id);
+  if (chain.name.empty())
+    chain.name = "chain-" + std::to_string(chain.chain_id);
   if (chain.max_block_range < 1 || chain.max_block_range > 100000) {
     DieWithConfigError("max_block_range", "must be 1-100000");
   }
@@ -41,7 +47,8 @@ int main(int argc, char** argv) {
     DieWithConfigError("rpc_url", "required, an http(s) URL");
   }
   const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600)) DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  if (!(poll >= 0.05 && poll <= 3600))
+    DieWithConfigError("poll_seconds", "must be 0.05-3600");
 
   http::HttpClient http({.limits = {.max_body_bytes = 256 << 20,
                                     .total_timeout = absl::Seconds(60)}});
@@ -51,17 +58,20 @@ int main(int argc, char** argv) {
   indexer::ExtractorNotifier notifier(absl::GetFlag(FLAGS_extractor_addr));
   indexer::IndexerMetrics metrics(*base.metrics);
   indexer::ChainIndexer chain_indexer(
-      chain, source, repo, [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
+      chain, source, repo,
+      [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
       metrics.Counters());
   if (absl::Status s = chain_indexer.Open(); !s.ok()) {
-    log::Error("cannot open chain cursor", {{"error", std::string(s.message())}});
+    log::Error("cannot open chain cursor",
+               {{"error", std::string(s.message())}});
     return 1;
   }
   Worker worker("indexer", absl::Seconds(poll), [&]() -> int {
     absl::StatusOr<uint64_t> blocks = chain_indexer.Step();
     if (!blocks.ok()) {
       metrics.StepFailed();
-      log::Warn("indexing step failed", {{"error", std::string(blocks.status().message())}});
+      log::Warn("indexing step failed",
+                {{"error", std::string(blocks.status().message())}});
       return 0;
     }
     return static_cast<int>(*blocks);

@@ -1,4 +1,6 @@
 // niftysave-pinner: makes every resource durable on IPFS.
+#include <unistd.h>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
 #include "common/db/work_queue.h"
@@ -14,90 +16,132 @@
 #include "services/pinner/pinner_grpc.h"
 #include "services/pinner/resource_pinner.h"
 
-ABSL_FLAG(std::string, kubo_api_url, "", "kubo RPC API base URL, e.g. http://127.0.0.1:5001 (required)");
-ABSL_FLAG(double, pin_timeout_seconds, 120, "timeout passed to pin/add (1-86400)");
-ABSL_FLAG(std::string, ipfs_gateways, "", "comma-separated IPFS gateways for downloads of ipns content");
-ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net", "Arweave gateway base URL");
-ABSL_FLAG(std::string, allow_addresses, "", "comma-separated IPs/CIDRs user URLs may reach despite being internal");
+ABSL_FLAG(std::string, kubo_api_url, "",
+          "kubo RPC API base URL, e.g. http://127.0.0.1:5001 (required)");
+ABSL_FLAG(double, pin_timeout_seconds, 120,
+          "timeout passed to pin/add (1-86400)");
+ABSL_FLAG(std::string, ipfs_gateways, "",
+          "comma-separated IPFS gateways for downloads of ipns content");
+ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net",
+          "Arweave gateway base URL");
+ABSL_FLAG(
+    std::string, allow_addresses, "",
+    "comma-separated IPs/CIDRs user URLs may reach despite being internal");
 ABSL_FLAG(std::string, ca_file, "", "extra CA bundle for https downloads");
-ABSL_FLAG(int64_t, max_asset_bytes, 256 << 20, "largest asset downloaded for upload (1 KiB-4 GiB)");
-ABSL_FLAG(double, fetch_timeout_seconds, 120, "total time for one download (1-3600)");
+ABSL_FLAG(int64_t, max_asset_bytes, 256 << 20,
+          "largest asset downloaded for upload (1 KiB-4 GiB)");
+ABSL_FLAG(double, fetch_timeout_seconds, 120,
+          "total time for one download (1-3600)");
 ABSL_FLAG(int, workers, 4, "concurrent pin workers (1-256)");
 ABSL_FLAG(int, batch_size, 8, "resources leased per worker step (1-1000)");
-ABSL_FLAG(int, max_attempts, 8, "attempts before a temporary failure becomes final (1-100)");
-ABSL_FLAG(double, poll_seconds, 2.0, "queue poll interval when idle (0.05-3600)");
-ABSL_FLAG(std::string, tracker_addr, "", "tracker gRPC host:port to notify (optional)");
+ABSL_FLAG(int, max_attempts, 8,
+          "attempts before a temporary failure becomes final (1-100)");
+ABSL_FLAG(double, poll_seconds, 2.0,
+          "queue poll interval when idle (0.05-3600)");
+ABSL_FLAG(std::string, tracker_addr, "",
+          "tracker gRPC host:port to notify (optional)");
 
 using namespace niftysave;
 
 int main(int argc, char** argv) {
   ServiceBase base;
-  InitService(argc, argv, "pinner", "niftysave-pinner --database_url=... --kubo_api_url=URL", 50063,
+  InitService(argc, argv, "pinner",
+              "niftysave-pinner --database_url=... --kubo_api_url=URL", 50063,
               9463, base);
   const std::string kubo = absl::GetFlag(FLAGS_kubo_api_url);
   if (kubo.rfind("http://", 0) != 0 && kubo.rfind("https://", 0) != 0) {
     DieWithConfigError("kubo_api_url", "required, an http(s) URL");
   }
   const double pin_timeout = absl::GetFlag(FLAGS_pin_timeout_seconds);
-  if (!(pin_timeout >= 1 && pin_timeout <= 86400)) DieWithConfigError("pin_timeout_seconds", "must be 1-86400");
-  std::vector<std::string> allow =
-      absl::StrSplit(absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
+  if (!(pin_timeout >= 1 && pin_timeout <= 86400))
+    DieWithConfigError("pin_timeout_seconds", "must be 1-86400");
+  std::vector<std::string> allow = absl::StrSplit(
+      absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
   auto policy = http::AddressPolicy::PublicOnly(allow);
-  if (!policy.ok()) DieWithConfigError("allow_addresses", policy.status().message());
+  if (!policy.ok())
+    DieWithConfigError("allow_addresses", policy.status().message());
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_asset_bytes);
-  if (max_bytes < 1024 || max_bytes > (int64_t{4} << 30)) DieWithConfigError("max_asset_bytes", "must be 1 KiB-4 GiB");
+  if (max_bytes < 1024 || max_bytes > (int64_t{4} << 30))
+    DieWithConfigError("max_asset_bytes", "must be 1 KiB-4 GiB");
   const double timeout = absl::GetFlag(FLAGS_fetch_timeout_seconds);
-  if (!(timeout >= 1 && timeout <= 3600)) DieWithConfigError("fetch_timeout_seconds", "must be 1-3600");
+  if (!(timeout >= 1 && timeout <= 3600))
+    DieWithConfigError("fetch_timeout_seconds", "must be 1-3600");
   const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 1 || workers > 256) DieWithConfigError("workers", "must be 1-256");
+  if (workers < 1 || workers > 256)
+    DieWithConfigError("workers", "must be 1-256");
   const int batch = absl::GetFlag(FLAGS_batch_size);
-  if (batch < 1 || batch > 1000) DieWithConfigError("batch_size", "must be 1-1000");
+  if (batch < 1 || batch > 1000)
+    DieWithConfigError("batch_size", "must be 1-1000");
   const int attempts = absl::GetFlag(FLAGS_max_attempts);
-  if (attempts < 1 || attempts > 100) DieWithConfigError("max_attempts", "must be 1-100");
+  if (attempts < 1 || attempts > 100)
+    DieWithConfigError("max_attempts", "must be 1-100");
   const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600)) DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  if (!(poll >= 0.05 && poll <= 3600))
+    DieWithConfigError("poll_seconds", "must be 0.05-3600");
 
+  const std::string ca_file = absl::GetFlag(FLAGS_ca_file);
+  if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
+    DieWithConfigError("ca_file", "cannot read " + ca_file);
+  }
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
                           .total_timeout = absl::Seconds(timeout)};
-  http::HttpClient user_http({.limits = limits, .address_policy = *policy,
+  http::HttpClient user_http({.limits = limits,
+                              .address_policy = *policy,
                               .ca_file = absl::GetFlag(FLAGS_ca_file)});
-  http::HttpClient trusted_http({.limits = limits, .ca_file = absl::GetFlag(FLAGS_ca_file)});
+  http::HttpClient trusted_http(
+      {.limits = limits, .ca_file = absl::GetFlag(FLAGS_ca_file)});
   fetch::ContentFetcher fetcher(
       user_http, trusted_http,
-      {.ipfs_gateways = absl::StrSplit(absl::GetFlag(FLAGS_ipfs_gateways), ',', absl::SkipWhitespace()),
+      {.ipfs_gateways = absl::StrSplit(absl::GetFlag(FLAGS_ipfs_gateways), ',',
+                                       absl::SkipWhitespace()),
        .arweave_gateway = absl::GetFlag(FLAGS_arweave_gateway),
        .max_bytes = static_cast<size_t>(max_bytes)});
-  ipfs::KuboBackend backend(trusted_http, {.api_url = kubo,
-                                           .pin_timeout = absl::Seconds(pin_timeout),
-                                           .max_upload_bytes = static_cast<size_t>(max_bytes)});
-  db::WorkQueue queue(*base.pool, "pin", base.name + "-" + std::to_string(getpid()),
-                      {.lease = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60),
-                       .max_attempts = attempts});
+  ipfs::KuboBackend backend(
+      trusted_http, {.api_url = kubo,
+                     .pin_timeout = absl::Seconds(pin_timeout),
+                     .max_upload_bytes = static_cast<size_t>(max_bytes)});
+  db::WorkQueue queue(
+      *base.pool, "pin", base.name + "-" + std::to_string(getpid()),
+      {.lease = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60),
+       .max_attempts = attempts});
   pinner::PgPinnerRepository repo(*base.pool, queue);
 
   const std::string tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
   std::unique_ptr<v1::Tracker::Stub> tracker;
-  if (!tracker_addr.empty()) tracker = v1::Tracker::NewStub(MakeChannel(tracker_addr));
-  auto& outcomes = base.metrics->Counter("pins_total", "Pin requests, by backend, outcome and reason");
-  auto& uploaded = base.metrics->Counter("uploaded_bytes_total", "Bytes uploaded to pin backends").Add({});
+  if (!tracker_addr.empty())
+    tracker = v1::Tracker::NewStub(MakeChannel(tracker_addr));
+  auto& outcomes = base.metrics->Counter(
+      "pins_total", "Pin requests, by backend, outcome and reason");
+  auto& uploaded =
+      base.metrics
+          ->Counter("uploaded_bytes_total", "Bytes uploaded to pin backends")
+          .Add({});
   pinner::PinObserver observer{
-      .finished = [&](const std::string& b, const std::string& outcome, const std::string& reason) {
-        outcomes.Add({{"backend", b}, {"outcome", outcome}, {"reason", reason}}).Increment();
-      },
-      .bytes_uploaded = [&](uint64_t n) { uploaded.Increment(static_cast<double>(n)); },
-      .pins_requested = [&](const std::vector<int64_t>& ids) {
-        if (tracker == nullptr) return;
-        v1::TrackRequest request;
-        for (int64_t id : ids) request.add_pin_ids(static_cast<uint64_t>(id));
-        v1::TrackResponse response;
-        NotifyBestEffort("tracker", [&](grpc::ClientContext* context) {
-          return tracker->Track(context, request, &response);
-        });
-      }};
+      .finished =
+          [&](const std::string& b, const std::string& outcome,
+              const std::string& reason) {
+            outcomes
+                .Add({{"backend", b}, {"outcome", outcome}, {"reason", reason}})
+                .Increment();
+          },
+      .bytes_uploaded =
+          [&](uint64_t n) { uploaded.Increment(static_cast<double>(n)); },
+      .pins_requested =
+          [&](const std::vector<int64_t>& ids) {
+            if (tracker == nullptr) return;
+            v1::TrackRequest request;
+            for (int64_t id : ids)
+              request.add_pin_ids(static_cast<uint64_t>(id));
+            v1::TrackResponse response;
+            NotifyBestEffort("tracker", [&](grpc::ClientContext* context) {
+              return tracker->Track(context, request, &response);
+            });
+          }};
   pinner::ResourcePinner step(repo, fetcher, backend, batch, observer);
   std::vector<std::unique_ptr<Worker>> pool;
   for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>("pin", absl::Seconds(poll), [&] { return step.Step(); }));
+    pool.push_back(std::make_unique<Worker>("pin", absl::Seconds(poll),
+                                            [&] { return step.Step(); }));
   }
   pinner::PinnerServiceImpl service(repo, [&] {
     for (auto& w : pool) w->Nudge();

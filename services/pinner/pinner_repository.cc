@@ -44,20 +44,23 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgPinnerRepository::Enqueue(
       found.push_back(row[0].as<int64_t>());
     }
     db::WorkQueue::Enqueue(txn, queue_.name(), found);
-    counts = {static_cast<uint32_t>(found.size()), static_cast<uint32_t>(ids.size() - found.size())};
+    counts = {static_cast<uint32_t>(found.size()),
+              static_cast<uint32_t>(ids.size() - found.size())};
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return counts;
 }
 
-absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(int64_t id) {
+absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(
+    int64_t id) {
   std::optional<ResourceToPin> out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pqxx::result r = txn.exec_params(kLoadResource, id);
     if (r.empty()) return absl::OkStatus();
-    out = ResourceToPin{r[0][0].as<int64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
-                        r[0][3].as<std::string>(), r[0][4].as<std::string>(), std::nullopt};
+    out = ResourceToPin{r[0][0].as<int64_t>(),     r[0][1].as<std::string>(),
+                        r[0][2].as<std::string>(), r[0][3].as<std::string>(),
+                        r[0][4].as<std::string>(), std::nullopt};
     if (!r[0][5].is_null()) {
       out->stored_bytes = pqxx::binarystring(r[0][5]).str();
     }
@@ -67,13 +70,13 @@ absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(in
   return out;
 }
 
-absl::StatusOr<int64_t> PgPinnerRepository::SavePinRequested(const db::QueueItem& item,
-                                                             const std::string& cid,
-                                                             const std::string& backend,
-                                                             const std::string& request_id) {
+absl::StatusOr<int64_t> PgPinnerRepository::SavePinRequested(
+    const db::QueueItem& item, const std::string& cid,
+    const std::string& backend, const std::string& request_id) {
   int64_t pin_id = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pin_id = txn.exec_params1(kUpsertPin, cid, backend, request_id)[0].as<int64_t>();
+    pin_id =
+        txn.exec_params1(kUpsertPin, cid, backend, request_id)[0].as<int64_t>();
     txn.exec_params(kResourcePinning, item.id, cid);
     db::WorkQueue::Enqueue(txn, "track", {pin_id});
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
@@ -83,16 +86,19 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePinRequested(const db::QueueItem
   return pin_id;
 }
 
-absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item, const PinFailure& f) {
+absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,
+                                             const PinFailure& f) {
   return pool_.Run([&](pqxx::work& txn) {
-    txn.exec_params(kResourceFailed, item.id, f.reason, f.detail.substr(0, 2000));
+    txn.exec_params(kResourceFailed, item.id, f.reason,
+                    f.detail.substr(0, 2000));
     db::RollUpTokensOfResources(txn, {item.id});
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();
   });
 }
 
-absl::Status PgPinnerRepository::Retry(const db::QueueItem& item, const PinFailure& f) {
+absl::Status PgPinnerRepository::Retry(const db::QueueItem& item,
+                                       const PinFailure& f) {
   return pool_.Run([&](pqxx::work& txn) {
     queue_.Reschedule(txn, item, f.reason + ": " + f.detail);
     return absl::OkStatus();

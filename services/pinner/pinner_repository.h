@@ -12,11 +12,12 @@ namespace niftysave::pinner {
 
 struct ResourceToPin {
   int64_t id = 0;
-  std::string kind;        // ipfs, http, data, arweave, ipns
+  std::string kind;  // ipfs, http, data, arweave, ipns
   std::string normalized;
-  std::string cid;         // for ipfs resources
+  std::string cid;  // for ipfs resources
   std::string status;
-  std::optional<std::string> stored_bytes;  // original metadata bytes, when kept
+  std::optional<std::string>
+      stored_bytes;  // original metadata bytes, when kept
 };
 
 struct PinFailure {
@@ -29,32 +30,45 @@ class PinnerRepository {
  public:
   virtual ~PinnerRepository() = default;
   // Queues existing resources; returns {queued, unknown}.
-  virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(const std::vector<int64_t>& ids) = 0;
+  virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
+      const std::vector<int64_t>& ids) = 0;
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
-  virtual absl::StatusOr<std::optional<ResourceToPin>> LoadResource(int64_t id) = 0;
+  virtual absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
+      int64_t id) = 0;
   // Records the pin request (one per CID and backend), moves the resource to
   // 'pinning' and queues the pin for tracking. Returns the pin id.
-  virtual absl::StatusOr<int64_t> SavePinRequested(const db::QueueItem& item, const std::string& cid,
-                                                   const std::string& backend,
-                                                   const std::string& request_id) = 0;
-  virtual absl::Status SaveFailure(const db::QueueItem& item, const PinFailure& failure) = 0;
-  virtual absl::Status Retry(const db::QueueItem& item, const PinFailure& failure) = 0;
+  virtual absl::StatusOr<int64_t> SavePinRequested(
+      const db::QueueItem& item, const std::string& cid,
+      const std::string& backend, const std::string& request_id) = 0;
+  virtual absl::Status SaveFailure(const db::QueueItem& item,
+                                   const PinFailure& failure) = 0;
+  virtual absl::Status Retry(const db::QueueItem& item,
+                             const PinFailure& failure) = 0;
   virtual bool IsLastAttempt(const db::QueueItem& item) const = 0;
   virtual absl::Status Drop(const db::QueueItem& item) = 0;
 };
 
 class PgPinnerRepository final : public PinnerRepository {
  public:
-  PgPinnerRepository(db::Pool& pool, db::WorkQueue& queue) : pool_(pool), queue_(queue) {}
-  absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(const std::vector<int64_t>& ids) override;
-  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override { return queue_.Lease(limit); }
-  absl::StatusOr<std::optional<ResourceToPin>> LoadResource(int64_t id) override;
-  absl::StatusOr<int64_t> SavePinRequested(const db::QueueItem& item, const std::string& cid,
-                                           const std::string& backend,
-                                           const std::string& request_id) override;
-  absl::Status SaveFailure(const db::QueueItem& item, const PinFailure& failure) override;
-  absl::Status Retry(const db::QueueItem& item, const PinFailure& failure) override;
-  bool IsLastAttempt(const db::QueueItem& item) const override { return queue_.IsLastAttempt(item); }
+  PgPinnerRepository(db::Pool& pool, db::WorkQueue& queue)
+      : pool_(pool), queue_(queue) {}
+  absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
+      const std::vector<int64_t>& ids) override;
+  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
+    return queue_.Lease(limit);
+  }
+  absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
+      int64_t id) override;
+  absl::StatusOr<int64_t> SavePinRequested(
+      const db::QueueItem& item, const std::string& cid,
+      const std::string& backend, const std::string& request_id) override;
+  absl::Status SaveFailure(const db::QueueItem& item,
+                           const PinFailure& failure) override;
+  absl::Status Retry(const db::QueueItem& item,
+                     const PinFailure& failure) override;
+  bool IsLastAttempt(const db::QueueItem& item) const override {
+    return queue_.IsLastAttempt(item);
+  }
   absl::Status Drop(const db::QueueItem& item) override;
 
  private:

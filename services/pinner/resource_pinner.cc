@@ -7,22 +7,29 @@
 
 namespace niftysave::pinner {
 
-ResourcePinner::ResourcePinner(PinnerRepository& repo, const fetch::ContentFetcher& fetcher,
-                               ipfs::PinBackend& backend, int batch_size, PinObserver observer)
-    : repo_(repo), fetcher_(fetcher), backend_(backend), batch_size_(batch_size),
+ResourcePinner::ResourcePinner(PinnerRepository& repo,
+                               const fetch::ContentFetcher& fetcher,
+                               ipfs::PinBackend& backend, int batch_size,
+                               PinObserver observer)
+    : repo_(repo),
+      fetcher_(fetcher),
+      backend_(backend),
+      batch_size_(batch_size),
       observer_(std::move(observer)) {}
 
 int ResourcePinner::Step() {
   absl::StatusOr<std::vector<db::QueueItem>> items = repo_.Lease(batch_size_);
   if (!items.ok()) {
-    log::Warn("cannot lease work", {{"error", std::string(items.status().message())}});
+    log::Warn("cannot lease work",
+              {{"error", std::string(items.status().message())}});
     return 0;
   }
   for (const db::QueueItem& item : *items) Handle(item);
   return static_cast<int>(items->size());
 }
 
-std::variant<ResourcePinner::Pinned, absl::Status> ResourcePinner::Pin(const ResourceToPin& r) {
+std::variant<ResourcePinner::Pinned, absl::Status> ResourcePinner::Pin(
+    const ResourceToPin& r) {
   if (r.kind == "ipfs" && !r.cid.empty()) {
     absl::StatusOr<ipfs::PinReceipt> receipt = backend_.PinCid(r.cid);
     if (!receipt.ok()) return receipt.status();
@@ -32,18 +39,21 @@ std::variant<ResourcePinner::Pinned, absl::Status> ResourcePinner::Pin(const Res
   if (r.stored_bytes) {
     bytes = *r.stored_bytes;
   } else {
-    absl::StatusOr<fetch::FetchedContent> content = fetcher_.Fetch(uri::ResolveUri(r.normalized));
+    absl::StatusOr<fetch::FetchedContent> content =
+        fetcher_.Fetch(uri::ResolveUri(r.normalized));
     if (!content.ok()) return content.status();
     bytes = std::move(content->bytes);
   }
-  absl::StatusOr<std::string> cid = backend_.Upload(bytes, "resource-" + std::to_string(r.id));
+  absl::StatusOr<std::string> cid =
+      backend_.Upload(bytes, "resource-" + std::to_string(r.id));
   if (!cid.ok()) return cid.status();
   observer_.bytes_uploaded(bytes.size());
   return Pinned{*cid, ""};
 }
 
 void ResourcePinner::Handle(const db::QueueItem& item) {
-  absl::StatusOr<std::optional<ResourceToPin>> resource = repo_.LoadResource(item.id);
+  absl::StatusOr<std::optional<ResourceToPin>> resource =
+      repo_.LoadResource(item.id);
   if (!resource.ok()) return;  // the lease runs out and the item comes back
   if (!resource->has_value() || (*resource)->status == "pinned") {
     (void)repo_.Drop(item);
@@ -52,8 +62,8 @@ void ResourcePinner::Handle(const db::QueueItem& item) {
   auto result = Pin(**resource);
   absl::Status saved;
   if (auto* pinned = std::get_if<Pinned>(&result)) {
-    absl::StatusOr<int64_t> pin_id =
-        repo_.SavePinRequested(item, pinned->cid, backend_.name(), pinned->request_id);
+    absl::StatusOr<int64_t> pin_id = repo_.SavePinRequested(
+        item, pinned->cid, backend_.name(), pinned->request_id);
     saved = pin_id.status();
     if (pin_id.ok()) {
       observer_.finished(backend_.name(), "requested", "");

@@ -14,9 +14,11 @@ namespace niftysave::pinner {
 struct PinObserver {
   std::function<void(const std::string& backend, const std::string& outcome,
                      const std::string& reason)>
-      finished = [](const std::string&, const std::string&, const std::string&) {};
+      finished =
+          [](const std::string&, const std::string&, const std::string&) {};
   std::function<void(uint64_t)> bytes_uploaded = [](uint64_t) {};
-  std::function<void(const std::vector<int64_t>&)> pins_requested = [](const std::vector<int64_t>&) {};
+  std::function<void(const std::vector<int64_t>&)> pins_requested =
+      [](const std::vector<int64_t>&) {};
 };
 
 // One worker step: lease resources from the 'pin' queue and make each
@@ -26,7 +28,8 @@ struct PinObserver {
 class ResourcePinner {
  public:
   ResourcePinner(PinnerRepository& repo, const fetch::ContentFetcher& fetcher,
-                 ipfs::PinBackend& backend, int batch_size, PinObserver observer);
+                 ipfs::PinBackend& backend, int batch_size,
+                 PinObserver observer);
   int Step();
 
  private:

@@ -12,49 +12,62 @@
 ABSL_FLAG(std::string, kubo_api_url, "", "kubo RPC API base URL (required)");
 ABSL_FLAG(int, workers, 2, "concurrent status-check workers (1-64)");
 ABSL_FLAG(int, batch_size, 32, "pins leased per worker step (1-1000)");
-ABSL_FLAG(double, recheck_initial_seconds, 1, "first re-check delay of a pin not yet pinned (0.1-3600)");
+ABSL_FLAG(double, recheck_initial_seconds, 1,
+          "first re-check delay of a pin not yet pinned (0.1-3600)");
 ABSL_FLAG(double, recheck_max_seconds, 600, "longest re-check delay (1-86400)");
-ABSL_FLAG(double, poll_seconds, 1.0, "queue poll interval when idle (0.05-3600)");
+ABSL_FLAG(double, poll_seconds, 1.0,
+          "queue poll interval when idle (0.05-3600)");
 
 using namespace niftysave;
 
 int main(int argc, char** argv) {
   ServiceBase base;
-  InitService(argc, argv, "tracker", "niftysave-tracker --database_url=... --kubo_api_url=URL", 50064,
+  InitService(argc, argv, "tracker",
+              "niftysave-tracker --database_url=... --kubo_api_url=URL", 50064,
               9464, base);
   const std::string kubo = absl::GetFlag(FLAGS_kubo_api_url);
   if (kubo.rfind("http://", 0) != 0 && kubo.rfind("https://", 0) != 0) {
     DieWithConfigError("kubo_api_url", "required, an http(s) URL");
   }
   const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 1 || workers > 64) DieWithConfigError("workers", "must be 1-64");
+  if (workers < 1 || workers > 64)
+    DieWithConfigError("workers", "must be 1-64");
   const int batch = absl::GetFlag(FLAGS_batch_size);
-  if (batch < 1 || batch > 1000) DieWithConfigError("batch_size", "must be 1-1000");
+  if (batch < 1 || batch > 1000)
+    DieWithConfigError("batch_size", "must be 1-1000");
   const double initial = absl::GetFlag(FLAGS_recheck_initial_seconds);
-  if (!(initial >= 0.1 && initial <= 3600)) DieWithConfigError("recheck_initial_seconds", "must be 0.1-3600");
+  if (!(initial >= 0.1 && initial <= 3600))
+    DieWithConfigError("recheck_initial_seconds", "must be 0.1-3600");
   const double max = absl::GetFlag(FLAGS_recheck_max_seconds);
-  if (!(max >= 1 && max <= 86400)) DieWithConfigError("recheck_max_seconds", "must be 1-86400");
+  if (!(max >= 1 && max <= 86400))
+    DieWithConfigError("recheck_max_seconds", "must be 1-86400");
   const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600)) DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  if (!(poll >= 0.05 && poll <= 3600))
+    DieWithConfigError("poll_seconds", "must be 0.05-3600");
 
   http::HttpClient http({});
   ipfs::KuboBackend kubo_backend(http, {.api_url = kubo});
   // Tracking never gives up on its own: a pin is re-checked at the capped
   // back-off until it is confirmed.
-  db::WorkQueue queue(*base.pool, "track", base.name + "-" + std::to_string(getpid()),
+  db::WorkQueue queue(*base.pool, "track",
+                      base.name + "-" + std::to_string(getpid()),
                       {.lease = absl::Minutes(2), .max_attempts = 1000000});
   tracker::PgTrackerRepository repo(*base.pool, queue);
-  auto& observed = base.metrics->Counter("pin_checks_total", "Pin status checks, by backend and state");
-  tracker::PinTracker step(repo, {{kubo_backend.name(), &kubo_backend}}, batch,
-                           {absl::Seconds(initial), absl::Seconds(max)},
-                           [&](const std::string& backend, ipfs::PinState state) {
-                             observed.Add({{"backend", backend},
-                                           {"state", std::string(ipfs::PinStateName(state))}})
-                                 .Increment();
-                           });
+  auto& observed = base.metrics->Counter(
+      "pin_checks_total", "Pin status checks, by backend and state");
+  tracker::PinTracker step(
+      repo, {{kubo_backend.name(), &kubo_backend}}, batch,
+      {absl::Seconds(initial), absl::Seconds(max)},
+      [&](const std::string& backend, ipfs::PinState state) {
+        observed
+            .Add({{"backend", backend},
+                  {"state", std::string(ipfs::PinStateName(state))}})
+            .Increment();
+      });
   std::vector<std::unique_ptr<Worker>> pool;
   for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>("track", absl::Seconds(poll), [&] { return step.Step(); }));
+    pool.push_back(std::make_unique<Worker>("track", absl::Seconds(poll),
+                                            [&] { return step.Step(); }));
   }
   tracker::TrackerServiceImpl service(repo, [&] {
     for (auto& w : pool) w->Nudge();

@@ -15,9 +15,11 @@ namespace niftysave::tracker {
 // `archived`; the rest are looked at again on a back-off schedule.
 class PinTracker {
  public:
-  PinTracker(TrackerRepository& repo, std::map<std::string, ipfs::PinBackend*> backends,
-             int batch_size, BackoffPolicy recheck,
-             std::function<void(const std::string& backend, ipfs::PinState)> observed);
+  PinTracker(
+      TrackerRepository& repo,
+      std::map<std::string, ipfs::PinBackend*> backends, int batch_size,
+      BackoffPolicy recheck,
+      std::function<void(const std::string& backend, ipfs::PinState)> observed);
   int Step();
 
  private:

@@ -20,14 +20,14 @@ struct PinView {
 };
 
 struct ResourceView {
-  std::string uri;         // as the token or metadata wrote it
+  std::string uri;  // as the token or metadata wrote it
   std::string normalized;
-  std::string cid;         // pinned root CID (or the URI's CID before pinning)
+  std::string cid;  // pinned root CID (or the URI's CID before pinning)
   std::string path;
-  std::string status;      // queued, pinning, pinned, failed
+  std::string status;  // queued, pinning, pinned, failed
   std::string reason;
   std::string detail;
-  int64_t size = -1;       // -1: unknown
+  int64_t size = -1;  // -1: unknown
   std::string content_type;
   std::vector<PinView> pins;
 };
@@ -43,7 +43,7 @@ struct TokenReport {
   std::string status;  // queued, extracted, archived, failed
   std::string reason;
   std::string detail;
-  std::string owner;   // 40 hex digits
+  std::string owner;  // 40 hex digits
   uint64_t mint_block = 0;
   std::optional<ResourceView> metadata;
   std::vector<AssetView> assets;

@@ -29,7 +29,8 @@ v1::PinStatus PinStatusOf(const std::string& s) {
   return v1::PIN_STATUS_UNSPECIFIED;
 }
 
-void SetFailure(const std::string& reason, const std::string& detail, v1::Failure* out) {
+void SetFailure(const std::string& reason, const std::string& detail,
+                v1::Failure* out) {
   out->set_reason(reason);
   out->set_detail(detail);
 }
@@ -48,7 +49,8 @@ void ResourceToProto(const ResourceView& r, v1::Resource* out) {
     pin->set_backend(p.backend);
     pin->set_cid(p.cid);
     pin->set_status(PinStatusOf(p.status));
-    if (!p.reason.empty()) SetFailure(p.reason, p.detail, pin->mutable_failure());
+    if (!p.reason.empty())
+      SetFailure(p.reason, p.detail, pin->mutable_failure());
     pin->set_updated_at(p.updated_at);
   }
 }
@@ -61,8 +63,10 @@ void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
   out->mutable_token()->set_token_id(report.key.token_id);
   out->set_token_uri(report.token_uri);
   out->set_status(TokenStatusOf(report.status));
-  if (!report.reason.empty()) SetFailure(report.reason, report.detail, out->mutable_failure());
-  if (report.metadata) ResourceToProto(*report.metadata, out->mutable_metadata());
+  if (!report.reason.empty())
+    SetFailure(report.reason, report.detail, out->mutable_failure());
+  if (report.metadata)
+    ResourceToProto(*report.metadata, out->mutable_metadata());
   for (const AssetView& a : report.assets) {
     v1::Asset* asset = out->add_assets();
     asset->set_json_path(a.json_path);
@@ -72,15 +76,18 @@ void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
   out->set_mint_block(report.mint_block);
 }
 
-grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*, const v1::TrackRequest* request,
+grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*,
+                                       const v1::TrackRequest* request,
                                        v1::TrackResponse* response) {
   if (request->pin_ids_size() > 1000) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "at most 1000 pin ids per call");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "at most 1000 pin ids per call");
   }
   std::vector<int64_t> ids;
   for (uint64_t id : request->pin_ids()) {
     if (id == 0 || id > static_cast<uint64_t>(INT64_MAX)) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "pin ids are positive int64");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "pin ids are positive int64");
     }
     ids.push_back(static_cast<int64_t>(id));
   }
@@ -92,13 +99,15 @@ grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*, const v1::TrackRequ
   return grpc::Status::OK;
 }
 
-grpc::Status TrackerServiceImpl::GetTokenStatus(grpc::ServerContext*,
-                                                const v1::GetTokenStatusRequest* request,
-                                                v1::TokenStatusReport* response) {
+grpc::Status TrackerServiceImpl::GetTokenStatus(
+    grpc::ServerContext*, const v1::GetTokenStatusRequest* request,
+    v1::TokenStatusReport* response) {
   const v1::TokenKey& k = request->token();
-  absl::StatusOr<eth::TokenKey> key = eth::ParseTokenKey(k.chain_id(), k.contract(), k.token_id());
+  absl::StatusOr<eth::TokenKey> key =
+      eth::ParseTokenKey(k.chain_id(), k.contract(), k.token_id());
   if (!key.ok()) return ToGrpcStatus(key.status());
-  absl::StatusOr<std::optional<TokenReport>> report = repo_.GetTokenReport(*key);
+  absl::StatusOr<std::optional<TokenReport>> report =
+      repo_.GetTokenReport(*key);
   if (!report.ok()) return ToGrpcStatus(report.status());
   if (!report->has_value()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such token indexed");

@@ -12,7 +12,8 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake)
       : repo_(repo), wake_(std::move(wake)) {}
 
-  grpc::Status Track(grpc::ServerContext* context, const v1::TrackRequest* request,
+  grpc::Status Track(grpc::ServerContext* context,
+                     const v1::TrackRequest* request,
                      v1::TrackResponse* response) override;
   grpc::Status GetTokenStatus(grpc::ServerContext* context,
                               const v1::GetTokenStatusRequest* request,

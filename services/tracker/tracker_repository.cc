@@ -11,7 +11,8 @@ namespace {
 
 constexpr char kExisting[] = "SELECT id FROM pins WHERE id = ANY($1::bigint[])";
 
-constexpr char kLoadPin[] = "SELECT id, cid, backend, status FROM pins WHERE id = $1";
+constexpr char kLoadPin[] =
+    "SELECT id, cid, backend, status FROM pins WHERE id = $1";
 
 constexpr char kPinPinned[] = R"sql(
 UPDATE pins SET status = 'pinned', reason = NULL, detail = NULL, checks = checks + 1,
@@ -64,22 +65,25 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgTrackerRepository::Enqueue(
     const std::vector<int64_t>& pin_ids) {
   std::pair<uint32_t, uint32_t> counts;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    std::vector<int64_t> found = Ids(txn.exec_params(kExisting, db::BigintArray(pin_ids)));
+    std::vector<int64_t> found =
+        Ids(txn.exec_params(kExisting, db::BigintArray(pin_ids)));
     db::WorkQueue::Enqueue(txn, queue_.name(), found);
-    counts = {static_cast<uint32_t>(found.size()), static_cast<uint32_t>(pin_ids.size() - found.size())};
+    counts = {static_cast<uint32_t>(found.size()),
+              static_cast<uint32_t>(pin_ids.size() - found.size())};
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return counts;
 }
 
-absl::StatusOr<std::optional<PinToCheck>> PgTrackerRepository::LoadPin(int64_t id) {
+absl::StatusOr<std::optional<PinToCheck>> PgTrackerRepository::LoadPin(
+    int64_t id) {
   std::optional<PinToCheck> pin;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pqxx::result r = txn.exec_params(kLoadPin, id);
     if (!r.empty()) {
-      pin = PinToCheck{r[0][0].as<int64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
-                       r[0][3].as<std::string>()};
+      pin = PinToCheck{r[0][0].as<int64_t>(), r[0][1].as<std::string>(),
+                       r[0][2].as<std::string>(), r[0][3].as<std::string>()};
     }
     return absl::OkStatus();
   });
@@ -87,26 +91,33 @@ absl::StatusOr<std::optional<PinToCheck>> PgTrackerRepository::LoadPin(int64_t i
   return pin;
 }
 
-absl::Status PgTrackerRepository::SavePinned(const db::QueueItem& item, const PinToCheck& pin) {
+absl::Status PgTrackerRepository::SavePinned(const db::QueueItem& item,
+                                             const PinToCheck& pin) {
   return pool_.Run([&](pqxx::work& txn) {
     txn.exec_params(kPinPinned, pin.id);
-    db::RollUpTokensOfResources(txn, Ids(txn.exec_params(kResourcesPinned, pin.cid)));
+    db::RollUpTokensOfResources(
+        txn, Ids(txn.exec_params(kResourcesPinned, pin.cid)));
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();
   });
 }
 
-absl::Status PgTrackerRepository::SaveStillPending(const db::QueueItem& item, const PinToCheck& pin,
-                                                   ipfs::PinState state, const std::string& reason,
-                                                   const std::string& detail, absl::Duration delay) {
+absl::Status PgTrackerRepository::SaveStillPending(const db::QueueItem& item,
+                                                   const PinToCheck& pin,
+                                                   ipfs::PinState state,
+                                                   const std::string& reason,
+                                                   const std::string& detail,
+                                                   absl::Duration delay) {
   return pool_.Run([&](pqxx::work& txn) {
-    txn.exec_params(kPinChecked, pin.id, std::string(ipfs::PinStateName(state)), reason,
-                    detail.substr(0, 2000));
+    txn.exec_params(kPinChecked, pin.id, std::string(ipfs::PinStateName(state)),
+                    reason, detail.substr(0, 2000));
     if (state == ipfs::PinState::kFailed) {
       db::RollUpTokensOfResources(
-          txn, Ids(txn.exec_params(kResourcesFailed, pin.cid, "pin_failed", detail.substr(0, 2000))));
+          txn, Ids(txn.exec_params(kResourcesFailed, pin.cid, "pin_failed",
+                                   detail.substr(0, 2000))));
     }
-    queue_.Reschedule(txn, item, reason.empty() ? "not pinned yet" : reason, delay);
+    queue_.Reschedule(txn, item, reason.empty() ? "not pinned yet" : reason,
+                      delay);
     return absl::OkStatus();
   });
 }
@@ -122,8 +133,8 @@ absl::StatusOr<std::optional<TokenReport>> PgTrackerRepository::GetTokenReport(
     const eth::TokenKey& key) {
   std::optional<TokenReport> report;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::result t = txn.exec_params(kToken, static_cast<int64_t>(key.chain_id), key.contract,
-                                     key.token_id);
+    pqxx::result t = txn.exec_params(kToken, static_cast<int64_t>(key.chain_id),
+                                     key.contract, key.token_id);
     if (t.empty()) return absl::OkStatus();
     report = TokenReport{.key = key,
                          .token_uri = t[0][1].as<std::string>(),
@@ -155,13 +166,16 @@ absl::StatusOr<std::optional<TokenReport>> PgTrackerRepository::GetTokenReport(
     if (cids.empty()) return absl::OkStatus();
     // CIDs are multibase base32: safe inside an array literal.
     std::map<std::string, std::vector<PinView>> pins;
-    for (const auto& row : txn.exec_params(kPins, "{" + absl::StrJoin(cids, ",") + "}")) {
+    for (const auto& row :
+         txn.exec_params(kPins, "{" + absl::StrJoin(cids, ",") + "}")) {
       pins[row[0].as<std::string>()].push_back(
-          {row[1].as<std::string>(), row[0].as<std::string>(), row[2].as<std::string>(),
-           row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<std::string>()});
+          {row[1].as<std::string>(), row[0].as<std::string>(),
+           row[2].as<std::string>(), row[3].as<std::string>(),
+           row[4].as<std::string>(), row[5].as<std::string>()});
     }
     auto attach = [&](ResourceView& view) {
-      if (auto it = pins.find(view.cid); it != pins.end()) view.pins = it->second;
+      if (auto it = pins.find(view.cid); it != pins.end())
+        view.pins = it->second;
     };
     if (report->metadata) attach(*report->metadata);
     for (AssetView& a : report->assets) attach(a.resource);

@@ -25,34 +25,48 @@ struct PinToCheck {
 class TrackerRepository {
  public:
   virtual ~TrackerRepository() = default;
-  virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(const std::vector<int64_t>& pin_ids) = 0;
+  virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
+      const std::vector<int64_t>& pin_ids) = 0;
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
   virtual absl::StatusOr<std::optional<PinToCheck>> LoadPin(int64_t id) = 0;
   // Pinned: marks the pin and its resources pinned, rolls tokens up and
   // completes the item.
-  virtual absl::Status SavePinned(const db::QueueItem& item, const PinToCheck& pin) = 0;
+  virtual absl::Status SavePinned(const db::QueueItem& item,
+                                  const PinToCheck& pin) = 0;
   // Not there yet (or the check failed): records the check and looks again
   // after `delay`. A failed pin marks its resources failed but stays tracked:
   // failure is not final (pins reported failed have later been found pinned).
-  virtual absl::Status SaveStillPending(const db::QueueItem& item, const PinToCheck& pin,
-                                        ipfs::PinState state, const std::string& reason,
-                                        const std::string& detail, absl::Duration delay) = 0;
+  virtual absl::Status SaveStillPending(const db::QueueItem& item,
+                                        const PinToCheck& pin,
+                                        ipfs::PinState state,
+                                        const std::string& reason,
+                                        const std::string& detail,
+                                        absl::Duration delay) = 0;
   virtual absl::Status Drop(const db::QueueItem& item) = 0;
-  virtual absl::StatusOr<std::optional<TokenReport>> GetTokenReport(const eth::TokenKey& key) = 0;
+  virtual absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
+      const eth::TokenKey& key) = 0;
 };
 
 class PgTrackerRepository final : public TrackerRepository {
  public:
-  PgTrackerRepository(db::Pool& pool, db::WorkQueue& queue) : pool_(pool), queue_(queue) {}
-  absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(const std::vector<int64_t>& pin_ids) override;
-  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override { return queue_.Lease(limit); }
+  PgTrackerRepository(db::Pool& pool, db::WorkQueue& queue)
+      : pool_(pool), queue_(queue) {}
+  absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
+      const std::vector<int64_t>& pin_ids) override;
+  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
+    return queue_.Lease(limit);
+  }
   absl::StatusOr<std::optional<PinToCheck>> LoadPin(int64_t id) override;
-  absl::Status SavePinned(const db::QueueItem& item, const PinToCheck& pin) override;
-  absl::Status SaveStillPending(const db::QueueItem& item, const PinToCheck& pin,
-                                ipfs::PinState state, const std::string& reason,
-                                const std::string& detail, absl::Duration delay) override;
+  absl::Status SavePinned(const db::QueueItem& item,
+                          const PinToCheck& pin) override;
+  absl::Status SaveStillPending(const db::QueueItem& item,
+                                const PinToCheck& pin, ipfs::PinState state,
+                                const std::string& reason,
+                                const std::string& detail,
+                                absl::Duration delay) override;
   absl::Status Drop(const db::QueueItem& item) override;
-  absl::StatusOr<std::optional<TokenReport>> GetTokenReport(const eth::TokenKey& key) override;
+  absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
+      const eth::TokenKey& key) override;
 
  private:
   db::Pool& pool_;

@@ -85,8 +85,9 @@ absl::StatusOr<AbiValue> AbiAddress(const std::string& address) {
 absl::StatusOr<AbiValue> AbiDecimal(const std::string& decimal) {
   absl::StatusOr<eth::Uint256> v = eth::Uint256::FromDecimal(decimal);
   if (!v.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "DevChain: not a decimal uint256: '", decimal, "': ", v.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("DevChain: not a decimal uint256: '", decimal,
+                     "': ", v.status().message()));
   }
   return AbiUint(*v);
 }
@@ -117,9 +118,9 @@ absl::StatusOr<const DevChain::Artifact*> DevChain::LoadArtifact(
   const std::string path = absl::StrCat(contracts_dir_, "/", name, ".json");
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat(
-        "DevChain: no artifact ", path,
-        " (built by the niftysave_contracts target)"));
+    return absl::NotFoundError(
+        absl::StrCat("DevChain: no artifact ", path,
+                     " (built by the niftysave_contracts target)"));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -140,9 +141,9 @@ absl::StatusOr<const DevChain::Artifact*> DevChain::LoadArtifact(
   return &artifacts_.emplace(name, std::move(artifact)).first->second;
 }
 
-absl::StatusOr<std::string> DevChain::CallData(const std::string& artifact,
-                                               const std::string& signature,
-                                               const std::string& encoded_args) {
+absl::StatusOr<std::string> DevChain::CallData(
+    const std::string& artifact, const std::string& signature,
+    const std::string& encoded_args) {
   absl::StatusOr<const Artifact*> a = LoadArtifact(artifact);
   if (!a.ok()) return a.status();
   auto it = (*a)->selectors.find(signature);
@@ -169,9 +170,8 @@ absl::StatusOr<std::string> DevChain::Deploy(const std::string& contract_name) {
   const nlohmann::json address =
       receipt->value("contractAddress", nlohmann::json());
   if (!address.is_string()) {
-    return absl::InternalError(
-        absl::StrCat("DevChain: deploy receipt has no contractAddress: ",
-                     receipt->dump()));
+    return absl::InternalError(absl::StrCat(
+        "DevChain: deploy receipt has no contractAddress: ", receipt->dump()));
   }
   return NormalizeAddress(address.get<std::string>());
 }
@@ -204,9 +204,9 @@ absl::StatusOr<std::string> DevChain::MintBatch(
   }
   std::vector<AbiValue> uri_values;
   for (const std::string& uri : uris) uri_values.push_back(AbiString(uri));
-  absl::StatusOr<std::string> data = CallData(
-      "DemoNFT", "mintBatch(address,uint256[],string[])",
-      ArgsHex({*to_arg, AbiArray(id_values), AbiArray(uri_values)}));
+  absl::StatusOr<std::string> data =
+      CallData("DemoNFT", "mintBatch(address,uint256[],string[])",
+               ArgsHex({*to_arg, AbiArray(id_values), AbiArray(uri_values)}));
   if (!data.ok()) return data.status();
   return Send(absl::StrCat("mintBatch ", absl::StrJoin(ids, ",")), kDevAccount,
               contract, *data);
@@ -283,9 +283,9 @@ absl::StatusOr<std::string> DevChain::Send(const std::string& what,
   absl::StatusOr<nlohmann::json> hash =
       rpc_.Call("eth_sendTransaction", nlohmann::json::array({tx}));
   if (!hash.ok()) {
-    return absl::Status(hash.status().code(),
-                        absl::StrCat("DevChain: ", what, ": ",
-                                     hash.status().message()));
+    return absl::Status(
+        hash.status().code(),
+        absl::StrCat("DevChain: ", what, ": ", hash.status().message()));
   }
   if (!hash->is_string()) {
     return absl::InternalError(absl::StrCat(
@@ -303,8 +303,8 @@ absl::StatusOr<std::string> DevChain::Send(const std::string& what,
 }
 
 absl::StatusOr<nlohmann::json> DevChain::Receipt(const std::string& tx_hash) {
-  absl::StatusOr<nlohmann::json> receipt = rpc_.Call(
-      "eth_getTransactionReceipt", nlohmann::json::array({tx_hash}));
+  absl::StatusOr<nlohmann::json> receipt =
+      rpc_.Call("eth_getTransactionReceipt", nlohmann::json::array({tx_hash}));
   if (!receipt.ok()) return receipt.status();
   if (receipt->is_null()) {
     return absl::NotFoundError(
@@ -328,13 +328,14 @@ absl::StatusOr<nlohmann::json> DevChain::WaitForReceipt(
   const absl::Time deadline = absl::Now() + kReceiptTimeout;
   while (true) {
     absl::StatusOr<nlohmann::json> receipt = Receipt(tx_hash);
-    if (receipt.ok() || receipt.status().code() != absl::StatusCode::kNotFound) {
+    if (receipt.ok() ||
+        receipt.status().code() != absl::StatusCode::kNotFound) {
       return receipt;
     }
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "DevChain: no receipt for ", tx_hash, " after ",
-          absl::FormatDuration(kReceiptTimeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("DevChain: no receipt for ", tx_hash, " after ",
+                       absl::FormatDuration(kReceiptTimeout)));
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -355,9 +356,8 @@ absl::Status DevChain::CheckReceipt(const PendingTx& tx,
         "eth_call", nlohmann::json::array({call, eth::ToQuantity(*block - 1)}));
     if (!replay.ok()) reason = std::string(replay.status().message());
   }
-  return absl::AbortedError(absl::StrCat("DevChain: ", tx.what,
-                                         " reverted (tx ", tx.hash, "): ",
-                                         reason));
+  return absl::AbortedError(absl::StrCat(
+      "DevChain: ", tx.what, " reverted (tx ", tx.hash, "): ", reason));
 }
 
 absl::StatusOr<std::vector<std::string>> DevChain::Accounts() {
@@ -368,11 +368,13 @@ absl::StatusOr<std::vector<std::string>> DevChain::Accounts() {
   if (accounts->is_array()) {
     for (const nlohmann::json& a : *accounts) {
       if (!a.is_string()) continue;
-      absl::StatusOr<std::string> address = NormalizeAddress(a.get<std::string>());
+      absl::StatusOr<std::string> address =
+          NormalizeAddress(a.get<std::string>());
       if (address.ok()) out.push_back(*std::move(address));
     }
   }
-  if (out.empty()) return absl::InternalError("DevChain: eth_accounts is empty");
+  if (out.empty())
+    return absl::InternalError("DevChain: eth_accounts is empty");
   return out;
 }
 

@@ -91,7 +91,7 @@ class DevChain {
 
  private:
   struct Artifact {
-    std::string bytecode;                      // 0x...
+    std::string bytecode;                          // 0x...
     std::map<std::string, std::string> selectors;  // signature → 8 hex
   };
   struct PendingTx {

@@ -28,7 +28,8 @@ std::string BinaryFor(const std::string& service) {
 // CIDs are computed over.
 std::string FakePng(int seed) {
   std::string bytes = "\x89PNG\r\n\x1a\n";
-  for (int i = 0; i < 2048; ++i) bytes.push_back(static_cast<char>((i * 31 + seed * 7) & 0xff));
+  for (int i = 0; i < 2048; ++i)
+    bytes.push_back(static_cast<char>((i * 31 + seed * 7) & 0xff));
   return bytes;
 }
 
@@ -42,13 +43,19 @@ absl::Status WriteFile(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(Options options) {
+absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
+    Options options) {
   std::unique_ptr<LocalPipeline> p(new LocalPipeline());
   p->options_ = std::move(options);
   auto dir = harness::TempDir::Create("niftysave-pipeline");
   if (!dir.ok()) return dir.status();
   p->dir_ = std::make_unique<harness::TempDir>(std::move(*dir));
   if (p->options_.log_dir.empty()) p->options_.log_dir = p->dir_->path();
+  std::error_code ec;
+  std::filesystem::create_directories(p->options_.log_dir, ec);
+  if (ec)
+    return absl::InvalidArgumentError("cannot create " + p->options_.log_dir +
+                                      ": " + ec.message());
 
   auto postgres = harness::PostgresServer::Start();
   if (!postgres.ok()) return postgres.status();
@@ -91,7 +98,8 @@ std::string LocalPipeline::log_path(const std::string& service) const {
   return absl::StrCat(options_.log_dir, "/", service, ".log");
 }
 
-std::vector<std::string> LocalPipeline::ServiceArgs(const std::string& name) const {
+std::vector<std::string> LocalPipeline::ServiceArgs(
+    const std::string& name) const {
   std::vector<std::string> args = {
       BinaryFor(name),
       "--database_url=" + database_url(),
@@ -101,37 +109,45 @@ std::vector<std::string> LocalPipeline::ServiceArgs(const std::string& name) con
   };
   // Loopback stands in for the internet here, so the SSRF guard is told to
   // let 127.0.0.1 through; everything else internal stays refused.
-  const std::vector<std::string> fetch = {"--allow_addresses=127.0.0.1",
-                                          "--ca_file=" + web_->ca_file(),
-                                          "--ipfs_gateways=" + ipfs_->gateway_url()};
+  const std::vector<std::string> fetch = {
+      "--allow_addresses=127.0.0.1", "--ca_file=" + web_->ca_file(),
+      "--ipfs_gateways=" + ipfs_->gateway_url()};
   if (name == "indexer") {
-    args.insert(args.end(), {absl::StrCat("--chain_id=", kChainId), "--chain_name=anvil",
-                             "--rpc_url=" + anvil_->rpc_url(), "--start_block=0",
-                             absl::StrCat("--confirmations=", options_.confirmations),
-                             "--poll_seconds=0.2", "--extractor_addr=" + grpc_addr("extractor")});
+    args.insert(
+        args.end(),
+        {absl::StrCat("--chain_id=", kChainId), "--chain_name=anvil",
+         "--rpc_url=" + anvil_->rpc_url(), "--start_block=0",
+         absl::StrCat("--confirmations=", options_.confirmations),
+         "--poll_seconds=0.2", "--extractor_addr=" + grpc_addr("extractor")});
   } else if (name == "extractor") {
     args.insert(args.end(), fetch.begin(), fetch.end());
-    args.insert(args.end(), {"--pinner_addr=" + grpc_addr("pinner"), "--poll_seconds=0.5",
-                             "--fetch_timeout_seconds=10", "--max_attempts=3"});
+    args.insert(args.end(),
+                {"--pinner_addr=" + grpc_addr("pinner"), "--poll_seconds=0.5",
+                 "--fetch_timeout_seconds=10", "--max_attempts=3"});
   } else if (name == "pinner") {
     args.insert(args.end(), fetch.begin(), fetch.end());
-    args.insert(args.end(), {"--kubo_api_url=" + ipfs_->api_url(),
-                             "--tracker_addr=" + grpc_addr("tracker"), "--poll_seconds=0.5",
-                             "--pin_timeout_seconds=10", "--fetch_timeout_seconds=10"});
+    args.insert(args.end(),
+                {"--kubo_api_url=" + ipfs_->api_url(),
+                 "--tracker_addr=" + grpc_addr("tracker"), "--poll_seconds=0.5",
+                 "--pin_timeout_seconds=10", "--fetch_timeout_seconds=10"});
   } else {
-    args.insert(args.end(), {"--kubo_api_url=" + ipfs_->api_url(), "--poll_seconds=0.5",
-                             "--recheck_initial_seconds=0.2", "--recheck_max_seconds=2"});
+    args.insert(args.end(),
+                {"--kubo_api_url=" + ipfs_->api_url(), "--poll_seconds=0.5",
+                 "--recheck_initial_seconds=0.2", "--recheck_max_seconds=2"});
   }
   return args;
 }
 
 absl::Status LocalPipeline::StartService(const std::string& name) {
-  if (services_.count(name) && services_[name]->Running()) return absl::OkStatus();
-  auto process = harness::Subprocess::Start(ServiceArgs(name), {}, log_path(name));
+  if (services_.count(name) && services_[name]->Running())
+    return absl::OkStatus();
+  auto process =
+      harness::Subprocess::Start(ServiceArgs(name), {}, log_path(name));
   if (!process.ok()) return process.status();
   const int port = grpc_ports_.at(name);
-  absl::Status ready = harness::WaitUntilReady(**process, name, absl::Seconds(20),
-                                               [&] { return harness::CheckTcp(port); });
+  absl::Status ready =
+      harness::WaitUntilReady(**process, name, absl::Seconds(20),
+                              [&] { return harness::CheckTcp(port); });
   if (!ready.ok()) return ready;
   services_[name] = std::move(*process);
   return absl::OkStatus();
@@ -144,8 +160,9 @@ absl::Status LocalPipeline::StopService(const std::string& name) {
   services_.erase(it);
   if (!code.ok()) return code.status();
   if (*code != 0) {
-    return absl::InternalError(absl::StrCat(name, " exited with ", *code, " on SIGTERM; log: ",
-                                            harness::TailOfFile(log_path(name))));
+    return absl::InternalError(absl::StrCat(
+        name, " exited with ", *code,
+        " on SIGTERM; log: ", harness::TailOfFile(log_path(name))));
   }
   return absl::OkStatus();
 }
@@ -167,25 +184,31 @@ absl::Status LocalPipeline::StopAllServices() {
 }
 
 absl::StatusOr<std::string> LocalPipeline::AddToIpfs(const std::string& bytes) {
-  auto response = http_->Do({.method = "POST",
-                             .url = ipfs_->api_url() + "/api/v0/add?cid-version=1&cid-base=base32&pin=false",
-                             .file = http::MultipartFile{.filename = "f", .content = bytes}});
+  auto response = http_->Do(
+      {.method = "POST",
+       .url = ipfs_->api_url() +
+              "/api/v0/add?cid-version=1&cid-base=base32&pin=false",
+       .file = http::MultipartFile{.filename = "f", .content = bytes}});
   if (!response.ok()) return response.status();
   auto reply = nlohmann::json::parse(response->body, nullptr, false);
-  if (response->status != 200 || !reply.is_object() || !reply["Hash"].is_string()) {
+  if (response->status != 200 || !reply.is_object() ||
+      !reply["Hash"].is_string()) {
     return absl::InternalError("ipfs add failed: " + response->body);
   }
   return reply["Hash"].get<std::string>();
 }
 
-absl::StatusOr<std::string> LocalPipeline::ReferenceCid(const std::string& bytes) {
+absl::StatusOr<std::string> LocalPipeline::ReferenceCid(
+    const std::string& bytes) {
   auto response = http_->Do(
       {.method = "POST",
-       .url = ipfs_->api_url() + "/api/v0/add?only-hash=true&cid-version=1&cid-base=base32",
+       .url = ipfs_->api_url() +
+              "/api/v0/add?only-hash=true&cid-version=1&cid-base=base32",
        .file = http::MultipartFile{.filename = "f", .content = bytes}});
   if (!response.ok()) return response.status();
   auto reply = nlohmann::json::parse(response->body, nullptr, false);
-  if (response->status != 200 || !reply.is_object() || !reply["Hash"].is_string()) {
+  if (response->status != 200 || !reply.is_object() ||
+      !reply["Hash"].is_string()) {
     return absl::InternalError("ipfs add only-hash failed: " + response->body);
   }
   return reply["Hash"].get<std::string>();
@@ -208,31 +231,42 @@ absl::StatusOr<std::vector<ExpectedToken>> LocalPipeline::SeedDemoCollection() {
     tokens.push_back(std::move(t));
     return absl::OkStatus();
   };
-#define NS_TRY(expr)                                 \
+#define NS_TRY(expr) \
   if (absl::Status s_ = (expr); !s_.ok()) return s_;
-#define NS_ASSIGN(var, expr)                  \
-  auto var##_or = (expr);                     \
+#define NS_ASSIGN(var, expr)                    \
+  auto var##_or = (expr);                       \
   if (!var##_or.ok()) return var##_or.status(); \
   std::string var = *var##_or;
 
   // 1. ipfs:// metadata whose image is on IPFS too.
   NS_ASSIGN(img1, AddToIpfs(FakePng(1)));
-  nlohmann::ordered_json meta1 = {{"name", "Demo #1"},
-                                  {"description", "metadata on IPFS"},
-                                  {"image", "ipfs://" + img1},
-                                  {"attributes", {{{"trait_type", "kind"}, {"value", "ipfs"}}}}};
+  nlohmann::ordered_json meta1 = {
+      {"name", "Demo #1"},
+      {"description", "metadata on IPFS"},
+      {"image", "ipfs://" + img1},
+      {"attributes", {{{"trait_type", "kind"}, {"value", "ipfs"}}}}};
   NS_ASSIGN(meta1_cid, AddToIpfs(meta1.dump()));
-  NS_TRY(mint({"ipfs://", "1", "ipfs://" + meta1_cid, "archived", "",
+  NS_TRY(mint({"ipfs://",
+               "1",
+               "ipfs://" + meta1_cid,
+               "archived",
+               "",
                {{"", meta1_cid}, {"$.image", img1}}}));
 
   // 2. A gateway URL; its image by gateway URL, its animation shared with #1.
   NS_ASSIGN(img2, AddToIpfs(FakePng(2)));
-  nlohmann::ordered_json meta2 = {{"name", "Demo #2"},
-                                  {"image", ipfs_->gateway_url() + "/ipfs/" + img2},
-                                  {"animation_url", "ipfs://" + img1}};
+  nlohmann::ordered_json meta2 = {
+      {"name", "Demo #2"},
+      {"image", ipfs_->gateway_url() + "/ipfs/" + img2},
+      {"animation_url", "ipfs://" + img1}};
   NS_ASSIGN(meta2_cid, AddToIpfs(meta2.dump()));
-  NS_TRY(mint({"gateway URL", "2", ipfs_->gateway_url() + "/ipfs/" + meta2_cid, "archived", "",
-               {{"", meta2_cid}, {"$.image", img2}, {"$.animation_url", img1}}}));
+  NS_TRY(
+      mint({"gateway URL",
+            "2",
+            ipfs_->gateway_url() + "/ipfs/" + meta2_cid,
+            "archived",
+            "",
+            {{"", meta2_cid}, {"$.image", img2}, {"$.animation_url", img1}}}));
 
   // 3. https:// on someone's web server: both documents get uploaded.
   NS_TRY(WriteFile(web_->root_dir() + "/media/3.png", FakePng(3)));
@@ -242,65 +276,96 @@ absl::StatusOr<std::vector<ExpectedToken>> LocalPipeline::SeedDemoCollection() {
   NS_TRY(WriteFile(web_->root_dir() + "/meta/3.json", meta3.dump()));
   NS_ASSIGN(meta3_cid, ReferenceCid(meta3.dump()));
   NS_ASSIGN(img3_cid, ReferenceCid(FakePng(3)));
-  NS_TRY(mint({"https://", "3", web_->https_url() + "/meta/3.json", "archived", "",
+  NS_TRY(mint({"https://",
+               "3",
+               web_->https_url() + "/meta/3.json",
+               "archived",
+               "",
                {{"", meta3_cid}, {"$.image", img3_cid}}}));
 
   // 4. On-chain data: JSON with an inline base64 SVG image.
-  const std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"4\"/></svg>";
+  const std::string svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"4\"/></svg>";
   nlohmann::ordered_json meta4 = {
-      {"name", "Demo #4"}, {"image", "data:image/svg+xml;base64," + absl::Base64Escape(svg)}};
+      {"name", "Demo #4"},
+      {"image", "data:image/svg+xml;base64," + absl::Base64Escape(svg)}};
   NS_ASSIGN(meta4_cid, ReferenceCid(meta4.dump()));
   NS_ASSIGN(svg_cid, ReferenceCid(svg));
-  NS_TRY(mint({"data: base64", "4", "data:application/json;base64," + absl::Base64Escape(meta4.dump()),
-               "archived", "", {{"", meta4_cid}, {"$.image", svg_cid}}}));
+  NS_TRY(
+      mint({"data: base64",
+            "4",
+            "data:application/json;base64," + absl::Base64Escape(meta4.dump()),
+            "archived",
+            "",
+            {{"", meta4_cid}, {"$.image", svg_cid}}}));
 
   // 5 and 6. Broken: a document that is not there, a URI that is not one.
-  NS_TRY(mint({"broken: 404", "5", web_->https_url() + "/meta/missing.json", "failed", "http_4xx", {}}));
-  NS_TRY(mint({"broken: not a URI", "6", "javascript:alert(1)", "failed", "uri_invalid", {}}));
+  NS_TRY(mint({"broken: 404",
+               "5",
+               web_->https_url() + "/meta/missing.json",
+               "failed",
+               "http_4xx",
+               {}}));
+  NS_TRY(mint({"broken: not a URI",
+               "6",
+               "javascript:alert(1)",
+               "failed",
+               "uri_invalid",
+               {}}));
 #undef NS_TRY
 #undef NS_ASSIGN
   if (absl::Status s = Confirm(); !s.ok()) return s;
   return tokens;
 }
 
-absl::StatusOr<ExpectedToken> LocalPipeline::MintHttpsToken(const std::string& token_id) {
+absl::StatusOr<ExpectedToken> LocalPipeline::MintHttpsToken(
+    const std::string& token_id) {
   if (absl::Status s = DeployDemoContract(); !s.ok()) return s;
-  const std::string png = FakePng(100 + static_cast<int>(token_id.size()) + token_id.back());
+  const std::string png =
+      FakePng(100 + static_cast<int>(token_id.size()) + token_id.back());
   const std::string image = "/media/" + token_id + ".png";
-  if (absl::Status s = WriteFile(web_->root_dir() + image, png); !s.ok()) return s;
-  nlohmann::ordered_json meta = {{"name", "Demo #" + token_id}, {"image", web_->https_url() + image}};
+  if (absl::Status s = WriteFile(web_->root_dir() + image, png); !s.ok())
+    return s;
+  nlohmann::ordered_json meta = {{"name", "Demo #" + token_id},
+                                 {"image", web_->https_url() + image}};
   const std::string doc = "/meta/" + token_id + ".json";
-  if (absl::Status s = WriteFile(web_->root_dir() + doc, meta.dump()); !s.ok()) return s;
+  if (absl::Status s = WriteFile(web_->root_dir() + doc, meta.dump()); !s.ok())
+    return s;
   auto meta_cid = ReferenceCid(meta.dump());
   if (!meta_cid.ok()) return meta_cid.status();
   auto img_cid = ReferenceCid(png);
   if (!img_cid.ok()) return img_cid.status();
-  ExpectedToken t{"https://", token_id, web_->https_url() + doc, "archived", "",
-                  {{"", *meta_cid}, {"$.image", *img_cid}}};
+  ExpectedToken t{
+      "https://", token_id, web_->https_url() + doc,
+      "archived", "",       {{"", *meta_cid}, {"$.image", *img_cid}}};
   auto tx = chain_->Mint(contract_, kOwner, t.token_id, t.token_uri);
   if (!tx.ok()) return tx.status();
   if (absl::Status s = Confirm(); !s.ok()) return s;
   return t;
 }
 
-absl::Status LocalPipeline::Confirm() { return chain_->Mine(options_.confirmations); }
+absl::Status LocalPipeline::Confirm() {
+  return chain_->Mine(options_.confirmations);
+}
 
-absl::StatusOr<v1::TokenStatusReport> LocalPipeline::GetTokenStatus(const std::string& token_id) {
+absl::StatusOr<v1::TokenStatusReport> LocalPipeline::GetTokenStatus(
+    const std::string& token_id) {
   v1::GetTokenStatusRequest request;
   request.mutable_token()->set_chain_id(kChainId);
   request.mutable_token()->set_contract(contract_hex());
   request.mutable_token()->set_token_id(token_id);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
   v1::TokenStatusReport report;
   grpc::Status status = tracker_->GetTokenStatus(&context, request, &report);
   if (!status.ok()) return FromGrpcStatus(status);
   return report;
 }
 
-absl::Status LocalPipeline::WaitUntilSettled(const std::vector<ExpectedToken>& tokens,
-                                             absl::Duration timeout,
-                                             const std::function<void()>& on_tick) {
+absl::Status LocalPipeline::WaitUntilSettled(
+    const std::vector<ExpectedToken>& tokens, absl::Duration timeout,
+    const std::function<void()>& on_tick) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::Time next_tick = absl::Now();
   std::string pending;
@@ -312,8 +377,9 @@ absl::Status LocalPipeline::WaitUntilSettled(const std::vector<ExpectedToken>& t
     pending.clear();
     for (const ExpectedToken& t : tokens) {
       auto report = GetTokenStatus(t.token_id);
-      const bool settled = report.ok() && (report->status() == v1::TOKEN_STATUS_ARCHIVED ||
-                                           report->status() == v1::TOKEN_STATUS_FAILED);
+      const bool settled =
+          report.ok() && (report->status() == v1::TOKEN_STATUS_ARCHIVED ||
+                          report->status() == v1::TOKEN_STATUS_FAILED);
       if (!settled) absl::StrAppend(&pending, " #", t.token_id);
     }
     if (pending.empty()) return absl::OkStatus();
@@ -327,7 +393,8 @@ absl::StatusOr<std::map<std::string, int64_t>> LocalPipeline::TokenCounts() {
   if (!pool.ok()) return pool.status();
   std::map<std::string, int64_t> counts;
   absl::Status s = (*pool)->Run([&](pqxx::work& txn) {
-    for (const auto& row : txn.exec("SELECT status, count(*) FROM tokens GROUP BY 1")) {
+    for (const auto& row :
+         txn.exec("SELECT status, count(*) FROM tokens GROUP BY 1")) {
       counts[row[0].as<std::string>()] = row[1].as<int64_t>();
     }
     return absl::OkStatus();

@@ -22,11 +22,11 @@ namespace niftysave::pipeline {
 
 // A token the demo collection mints, and what the pipeline should make of it.
 struct ExpectedToken {
-  std::string label;      // "ipfs://", "gateway URL", ...
+  std::string label;  // "ipfs://", "gateway URL", ...
   std::string token_id;
   std::string token_uri;
-  std::string status;     // "archived" or "failed"
-  std::string reason;     // for failed
+  std::string status;  // "archived" or "failed"
+  std::string reason;  // for failed
   // JSON path ("" = the metadata itself) → the CID it must be pinned under,
   // computed independently by the IPFS node (add?only-hash=true).
   std::map<std::string, std::string> cids;
@@ -39,7 +39,8 @@ struct ExpectedToken {
 class LocalPipeline {
  public:
   static constexpr uint64_t kChainId = 31337;
-  static constexpr const char* kServices[] = {"tracker", "pinner", "extractor", "indexer"};
+  static constexpr const char* kServices[] = {"tracker", "pinner", "extractor",
+                                              "indexer"};
 
   struct Options {
     uint64_t confirmations = 1;
@@ -55,23 +56,26 @@ class LocalPipeline {
 
   // Deploys the demo ERC-721 (once).
   absl::Status DeployDemoContract();
-  // Deploys the demo ERC-721 if needed, puts content on IPFS and the HTTPS server, and
-  // mints one token per kind of token URI (ipfs://, gateway URL, https://,
-  // data: base64, and two broken ones).
+  // Deploys the demo ERC-721 if needed, puts content on IPFS and the HTTPS
+  // server, and mints one token per kind of token URI (ipfs://, gateway URL,
+  // https://, data: base64, and two broken ones).
   absl::StatusOr<std::vector<ExpectedToken>> SeedDemoCollection();
   // Mints one more token with an https:// metadata document and one image.
   absl::StatusOr<ExpectedToken> MintHttpsToken(const std::string& token_id);
   // Mines `confirmations` empty blocks so the last mints are deep enough.
   absl::Status Confirm();
 
-  absl::StatusOr<v1::TokenStatusReport> GetTokenStatus(const std::string& token_id);
+  absl::StatusOr<v1::TokenStatusReport> GetTokenStatus(
+      const std::string& token_id);
   // Polls until every token reached its final status (archived or failed),
   // calling `on_tick` about once a second.
-  absl::Status WaitUntilSettled(const std::vector<ExpectedToken>& tokens, absl::Duration timeout,
-                                const std::function<void()>& on_tick = [] {});
+  absl::Status WaitUntilSettled(
+      const std::vector<ExpectedToken>& tokens, absl::Duration timeout,
+      const std::function<void()>& on_tick = [] {});
   // Tokens by status, from Postgres.
   absl::StatusOr<std::map<std::string, int64_t>> TokenCounts();
-  // What the IPFS node computes for these bytes as one file (CIDv1, raw leaves).
+  // What the IPFS node computes for these bytes as one file (CIDv1, raw
+  // leaves).
   absl::StatusOr<std::string> ReferenceCid(const std::string& bytes);
 
   const std::string& contract() const { return contract_; }

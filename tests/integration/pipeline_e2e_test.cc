@@ -13,15 +13,16 @@
 namespace niftysave::pipeline {
 namespace {
 
-#define ASSERT_OK(expr)                                  \
-  do {                                                   \
-    const absl::Status s_ = (expr);                      \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_;         \
+#define ASSERT_OK(expr)                          \
+  do {                                           \
+    const absl::Status s_ = (expr);              \
+    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_; \
   } while (0)
 
 std::string Metrics(int port) {
   http::HttpClient http({});
-  auto r = http.Fetch({.url = absl::StrCat("http://127.0.0.1:", port, "/metrics")});
+  auto r =
+      http.Fetch({.url = absl::StrCat("http://127.0.0.1:", port, "/metrics")});
   return r.ok() ? r->body : "";
 }
 
@@ -82,7 +83,8 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
   auto two = p.GetTokenStatus("2");
   ASSERT_TRUE(one.ok() && two.ok());
   EXPECT_EQ(two->assets(0).json_path(), "$.animation_url");
-  EXPECT_EQ(two->assets(0).resource().normalized(), one->assets(0).resource().normalized());
+  EXPECT_EQ(two->assets(0).resource().normalized(),
+            one->assets(0).resource().normalized());
 
   auto counts = p.TokenCounts();
   ASSERT_TRUE(counts.ok());
@@ -95,14 +97,16 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
 
   // The operator's CLI reads the same answers.
   auto status_out = harness::RunCommand(
-      {NIFTYSAVE_CLI_BIN, "status", "--tracker_addr=" + p.grpc_addr("tracker"), "31337",
-       p.contract_hex(), "3"},
+      {NIFTYSAVE_CLI_BIN, "status", "--tracker_addr=" + p.grpc_addr("tracker"),
+       "31337", p.contract_hex(), "3"},
       absl::Seconds(20));
   ASSERT_TRUE(status_out.ok()) << status_out.status();
   EXPECT_TRUE(absl::StrContains(*status_out, "archived")) << *status_out;
-  EXPECT_TRUE(absl::StrContains(*status_out, (*tokens)[2].cids.at("$.image"))) << *status_out;
+  EXPECT_TRUE(absl::StrContains(*status_out, (*tokens)[2].cids.at("$.image")))
+      << *status_out;
   auto summary = harness::RunCommand(
-      {NIFTYSAVE_CLI_BIN, "summary", "--database_url=" + p.database_url()}, absl::Seconds(20));
+      {NIFTYSAVE_CLI_BIN, "summary", "--database_url=" + p.database_url()},
+      absl::Seconds(20));
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_TRUE(absl::StrContains(*summary, "http_4xx")) << *summary;
 
@@ -110,15 +114,18 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
   for (const char* service : LocalPipeline::kServices) {
     SCOPED_TRACE(service);
     const std::string body = Metrics(p.metrics_port(service));
-    EXPECT_TRUE(absl::StrContains(body, absl::StrCat("niftysave_", service, "_grpc_requests_total")) ||
+    EXPECT_TRUE(absl::StrContains(body, absl::StrCat("niftysave_", service,
+                                                     "_grpc_requests_total")) ||
                 std::string(service) == "indexer")
         << body.substr(0, 500);
     const std::string file = p.log_path(service) + ".metrics";
     std::ofstream(file) << body;
-    auto check = harness::RunCommand({"sh", "-c", "promtool check metrics < " + file}, absl::Seconds(20));
+    auto check = harness::RunCommand(
+        {"sh", "-c", "promtool check metrics < " + file}, absl::Seconds(20));
     EXPECT_TRUE(check.ok()) << check.status();
   }
-  EXPECT_TRUE(absl::StrContains(Metrics(p.metrics_port("indexer")), "niftysave_indexer_tokens_minted_total 6"));
+  EXPECT_TRUE(absl::StrContains(Metrics(p.metrics_port("indexer")),
+                                "niftysave_indexer_tokens_minted_total 6"));
 
   // SIGTERM drains and exits 0.
   ASSERT_OK(p.StopAllServices());
@@ -129,7 +136,8 @@ TEST(PipelineE2ETest, LostNotificationIsRecoveredFromTheQueue) {
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   LocalPipeline& p = **pipeline;
   // Everything but the extractor: the indexer's hand-off has nowhere to go.
-  for (const char* service : {"tracker", "pinner", "indexer"}) ASSERT_OK(p.StartService(service));
+  for (const char* service : {"tracker", "pinner", "indexer"})
+    ASSERT_OK(p.StartService(service));
   auto token = p.MintHttpsToken("100");
   ASSERT_TRUE(token.ok()) << token.status();
 
@@ -142,8 +150,9 @@ TEST(PipelineE2ETest, LostNotificationIsRecoveredFromTheQueue) {
   }
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->status(), v1::TOKEN_STATUS_QUEUED);
-  EXPECT_TRUE(absl::StrContains(Metrics(p.metrics_port("indexer")),
-                                "niftysave_indexer_notifications_total{outcome=\"failed\"} 1"));
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(p.metrics_port("indexer")),
+      "niftysave_indexer_notifications_total{outcome=\"failed\"} 1"));
 
   // The extractor comes up later and finds the work in Postgres by itself.
   ASSERT_OK(p.StartService("extractor"));

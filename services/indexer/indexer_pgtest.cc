@@ -1,0 +1,614 @@
+// ChainIndexer + RpcChainSource + PgIndexerRepository against a real anvil
+// node running the test contracts (testdata/contracts) and a real Postgres
+// with the migrations applied. Every test gets its own chain and database.
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/db/migrations.h"
+#include "common/db/pool.h"
+#include "common/eth/json_rpc_client.h"
+#include "common/eth/token_key.h"
+#include "common/http/http_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "services/indexer/chain_indexer.h"
+#include "services/indexer/chain_source.h"
+#include "services/indexer/indexer_repository.h"
+#include "tests/harness/anvil_node.h"
+#include "tests/harness/dev_chain.h"
+#include "tests/harness/postgres_server.h"
+
+namespace niftysave::eth {
+// Readable TokenKeys in gmock failure messages.
+void PrintTo(const TokenKey& key, std::ostream* os) {
+  *os << key.chain_id << "/" << key.contract << "/" << key.token_id;
+}
+}  // namespace niftysave::eth
+
+namespace niftysave::indexer {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAreArray;
+
+constexpr uint64_t kChainId = 31337;  // anvil's default
+// 2^256 - 1, the largest token id there is.
+constexpr char kMaxId[] =
+    "115792089237316195423570985008687907853269984665640564039457584007913129"
+    "639935";
+const std::string kZeroAddress(40, '0');
+
+absl::Status StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+absl::Status StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+#define ASSERT_OK(expr)                                   \
+  do {                                                    \
+    const auto& ok_result_ = (expr);                      \
+    ASSERT_TRUE(ok_result_.ok()) << StatusOf(ok_result_); \
+  } while (0)
+
+#define NS_CONCAT_INNER(a, b) a##b
+#define NS_CONCAT(a, b) NS_CONCAT_INNER(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL(NS_CONCAT(status_or_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  ASSERT_TRUE(tmp.ok()) << tmp.status();          \
+  lhs = *std::move(tmp)
+
+// One row of `tokens`, hex columns without 0x.
+struct TokenRow {
+  int64_t pk = 0;
+  std::optional<std::string> token_uri;
+  std::string owner;
+  std::string status;
+  std::optional<std::string> reason;
+  std::optional<std::string> detail;
+  int64_t mint_block = 0;
+  std::string mint_tx;
+  bool burned = false;
+};
+
+std::optional<std::string> OptionalText(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return std::string(f.c_str());
+}
+
+class IndexerPgTest : public ::testing::Test {
+ protected:
+  // One Postgres server for the suite; a database per test.
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<harness::PostgresServer>> pg =
+        harness::PostgresServer::Start();
+    if (pg.ok()) {
+      pg_ = pg->release();
+    } else {
+      pg_error_ = new absl::Status(pg.status());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete pg_;
+    pg_ = nullptr;
+    delete pg_error_;
+    pg_error_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(pg_, nullptr) << *pg_error_;
+    const std::string db = absl::StrCat("indexer_test_", ++databases_);
+    ASSERT_OK(pg_->CreateDatabase(db));
+    conninfo_ = pg_->ConnectionString(db);
+    ASSERT_OK(db::Migrate(conninfo_));
+    ASSERT_OK_AND_ASSIGN(pool_, db::Pool::Create(conninfo_, 2));
+    repo_ = std::make_unique<PgIndexerRepository>(*pool_);
+
+    ASSERT_OK_AND_ASSIGN(anvil_, harness::AnvilNode::Start());
+    chain_ = std::make_unique<harness::DevChain>(anvil_->rpc_url());
+    rpc_ = std::make_unique<eth::JsonRpcClient>(http_, anvil_->rpc_url());
+    source_ =
+        std::make_unique<RpcChainSource>(*rpc_, RpcChainSource::Options{});
+
+    ASSERT_OK_AND_ASSIGN(accounts_, chain_->Accounts());
+    ASSERT_GE(accounts_.size(), 3u);
+    ASSERT_EQ(accounts_[0], harness::DevChain::kDevAccount);
+    ASSERT_OK_AND_ASSIGN(nft_, chain_->Deploy("DemoNFT"));
+  }
+
+  // An indexer over this test's chain and database, opened; every batch it
+  // hands to on_tokens is appended to notified_.
+  absl::StatusOr<std::unique_ptr<ChainIndexer>> NewIndexer(
+      uint64_t confirmations = 0, uint64_t max_block_range = 2000) {
+    auto indexer = std::make_unique<ChainIndexer>(
+        ChainConfig{.chain_id = kChainId,
+                    .name = "anvil",
+                    .start_block = 0,
+                    .confirmations = confirmations,
+                    .max_block_range = max_block_range},
+        *source_, *repo_, [this](const std::vector<eth::TokenKey>& keys) {
+          notified_.insert(notified_.end(), keys.begin(), keys.end());
+        });
+    if (absl::Status s = indexer->Open(); !s.ok()) return s;
+    return indexer;
+  }
+
+  // Steps until a step indexes nothing; returns the blocks indexed.
+  static absl::StatusOr<uint64_t> CatchUp(ChainIndexer& indexer) {
+    uint64_t total = 0;
+    for (int i = 0; i < 1000; ++i) {
+      absl::StatusOr<uint64_t> blocks = indexer.Step();
+      if (!blocks.ok()) return blocks.status();
+      if (*blocks == 0) return total;
+      total += *blocks;
+    }
+    return absl::InternalError("the indexer never caught up");
+  }
+
+  template <typename... Args>
+  pqxx::result Sql(const std::string& sql, Args&&... args) {
+    pqxx::connection conn(conninfo_);
+    pqxx::nontransaction txn(conn);
+    return txn.exec_params(sql, std::forward<Args>(args)...);
+  }
+
+  int64_t Count(const std::string& sql) { return Sql(sql)[0][0].as<int64_t>(); }
+
+  int64_t NextBlock() {
+    return Sql("SELECT next_block FROM chains WHERE chain_id = $1",
+               static_cast<int64_t>(kChainId))[0][0]
+        .as<int64_t>();
+  }
+
+  std::optional<TokenRow> Token(const std::string& contract,
+                                const std::string& token_id) {
+    pqxx::result r = Sql(
+        "SELECT id, token_uri, encode(owner, 'hex'), status, reason, detail, "
+        "mint_block, encode(mint_tx, 'hex'), burned FROM tokens "
+        "WHERE chain_id = $1 AND contract = decode($2, 'hex') "
+        "AND token_id = $3::numeric",
+        static_cast<int64_t>(kChainId), contract, token_id);
+    if (r.empty()) return std::nullopt;
+    const pqxx::row row = r[0];
+    return TokenRow{.pk = row[0].as<int64_t>(),
+                    .token_uri = OptionalText(row[1]),
+                    .owner = row[2].c_str(),
+                    .status = row[3].c_str(),
+                    .reason = OptionalText(row[4]),
+                    .detail = OptionalText(row[5]),
+                    .mint_block = row[6].as<int64_t>(),
+                    .mint_tx = row[7].c_str(),
+                    .burned = row[8].as<bool>()};
+  }
+
+  // Token ids (decimal) with an 'extract' item in the work queue.
+  std::vector<std::string> QueuedTokenIds() {
+    std::vector<std::string> ids;
+    for (const pqxx::row& row :
+         Sql("SELECT t.token_id::text FROM work_queue w "
+             "JOIN tokens t ON t.id = w.item_id "
+             "WHERE w.queue = 'extract' AND w.state = 'ready'")) {
+      ids.push_back(row[0].c_str());
+    }
+    return ids;
+  }
+
+  // The whole of a table as text, for before/after comparisons.
+  std::string Dump(const std::string& select, const std::string& order_by) {
+    return Sql(absl::StrCat(
+        "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY ", order_by,
+        "), '') FROM (", select, ") t"))[0][0]
+        .c_str();
+  }
+
+  eth::TokenKey Key(const std::string& token_id) const {
+    return {kChainId, nft_, token_id};
+  }
+
+  static harness::PostgresServer* pg_;
+  static absl::Status* pg_error_;
+  static int databases_;
+
+  std::string conninfo_;
+  std::unique_ptr<db::Pool> pool_;
+  std::unique_ptr<PgIndexerRepository> repo_;
+  std::unique_ptr<harness::AnvilNode> anvil_;
+  std::unique_ptr<harness::DevChain> chain_;
+  http::HttpClient http_{http::HttpClientOptions{}};
+  std::unique_ptr<eth::JsonRpcClient> rpc_;
+  std::unique_ptr<RpcChainSource> source_;
+  std::vector<std::string> accounts_;
+  std::string nft_;  // the DemoNFT every test deploys
+  std::vector<eth::TokenKey> notified_;
+};
+
+harness::PostgresServer* IndexerPgTest::pg_ = nullptr;
+absl::Status* IndexerPgTest::pg_error_ = nullptr;
+int IndexerPgTest::databases_ = 0;
+
+TEST_F(IndexerPgTest, RecordsMintsWithUrisOwnersAndQueuesThemForExtraction) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  const std::string& bob = accounts_[2];
+  ASSERT_OK_AND_ASSIGN(
+      std::string tx1,
+      chain_->Mint(nft_, dev, "1", "ipfs://bafkreiabc/1.json"));
+  ASSERT_OK_AND_ASSIGN(
+      std::string tx_max,
+      chain_->Mint(nft_, alice, kMaxId, "https://example.com/max.json"));
+  ASSERT_OK_AND_ASSIGN(
+      std::string tx_batch,
+      chain_->MintBatch(
+          nft_, bob, {"10", "11"},
+          {"ar://arweave-id", R"(data:application/json,{"name":"x"})"}));
+  ASSERT_OK_AND_ASSIGN(uint64_t block1, chain_->TxBlock(tx1));
+  ASSERT_OK_AND_ASSIGN(uint64_t block_max, chain_->TxBlock(tx_max));
+  ASSERT_OK_AND_ASSIGN(uint64_t block_batch, chain_->TxBlock(tx_batch));
+  ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK_AND_ASSIGN(uint64_t indexed, CatchUp(*indexer));
+  EXPECT_EQ(indexed, head + 1);  // blocks 0..head
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(head + 1));
+  EXPECT_EQ(indexer->Snapshot().indexed_block, head);
+
+  struct Expected {
+    std::string id, uri, owner, tx;
+    uint64_t block;
+  };
+  const std::vector<Expected> expected = {
+      {"1", "ipfs://bafkreiabc/1.json", dev, tx1, block1},
+      {kMaxId, "https://example.com/max.json", alice, tx_max, block_max},
+      {"10", "ar://arweave-id", bob, tx_batch, block_batch},
+      {"11", R"(data:application/json,{"name":"x"})", bob, tx_batch,
+       block_batch},
+  };
+  std::vector<int64_t> pks;
+  for (const Expected& e : expected) {
+    SCOPED_TRACE(e.id);
+    std::optional<TokenRow> token = Token(nft_, e.id);
+    ASSERT_TRUE(token.has_value());
+    EXPECT_EQ(token->token_uri, e.uri);
+    EXPECT_EQ(token->owner, e.owner);
+    EXPECT_EQ(token->status, "queued");
+    EXPECT_EQ(token->reason, std::nullopt);
+    EXPECT_EQ(token->mint_block, static_cast<int64_t>(e.block));
+    EXPECT_EQ("0x" + token->mint_tx, e.tx);
+    EXPECT_FALSE(token->burned);
+    pks.push_back(token->pk);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens"), 4);
+
+  // One mint transfer per token, from the zero address.
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 4);
+  pqxx::result max_transfer =
+      Sql("SELECT block_number, encode(tx_hash, 'hex'), encode(from_address, "
+          "'hex'), "
+          "encode(to_address, 'hex'), encode(contract, 'hex') FROM transfers "
+          "WHERE token_id = $1::numeric",
+          std::string(kMaxId));
+  ASSERT_EQ(max_transfer.size(), 1u);
+  EXPECT_EQ(max_transfer[0][0].as<int64_t>(), static_cast<int64_t>(block_max));
+  EXPECT_EQ("0x" + std::string(max_transfer[0][1].c_str()), tx_max);
+  EXPECT_EQ(max_transfer[0][2].c_str(), kZeroAddress);
+  EXPECT_EQ(max_transfer[0][3].c_str(), alice);
+  EXPECT_EQ(max_transfer[0][4].c_str(), nft_);
+
+  pqxx::result contracts = Sql(
+      "SELECT encode(address, 'hex'), standard, first_block FROM contracts");
+  ASSERT_EQ(contracts.size(), 1u);
+  EXPECT_EQ(contracts[0][0].c_str(), nft_);
+  EXPECT_STREQ(contracts[0][1].c_str(), "erc721");
+  EXPECT_EQ(contracts[0][2].as<int64_t>(), static_cast<int64_t>(block1));
+
+  std::vector<int64_t> queued_pks;
+  for (const pqxx::row& row :
+       Sql("SELECT item_id FROM work_queue WHERE queue = 'extract' AND "
+           "state = 'ready' AND attempts = 0")) {
+    queued_pks.push_back(row[0].as<int64_t>());
+  }
+  EXPECT_THAT(queued_pks, UnorderedElementsAreArray(pks));
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue"), 4);
+}
+
+TEST_F(IndexerPgTest, IgnoresErc20TransfersInTheSameBlocks) {
+  ASSERT_OK_AND_ASSIGN(std::string erc20, chain_->Deploy("DemoERC20"));
+  const std::string& dev = accounts_[0];
+  // Both tokens' Transfer logs (same topic0) in one block, ERC-20 first.
+  ASSERT_OK(chain_->SetAutomine(false));
+  ASSERT_OK(chain_->Erc20Mint(erc20, dev, "1000000000000000000"));
+  ASSERT_OK_AND_ASSIGN(std::string mint_tx,
+                       chain_->Mint(nft_, dev, "7", "ipfs://bafkreiseven"));
+  ASSERT_OK(chain_->Erc20Mint(erc20, accounts_[1], "7"));
+  ASSERT_OK(chain_->Mine(1));
+  ASSERT_OK(chain_->SetAutomine(true));
+  ASSERT_OK_AND_ASSIGN(uint64_t mint_block, chain_->TxBlock(mint_tx));
+  ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
+  ASSERT_EQ(mint_block, head);  // all three in the newest block
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens"), 1);
+  EXPECT_TRUE(Token(nft_, "7").has_value());
+  EXPECT_EQ(
+      Sql("SELECT count(*) FROM transfers WHERE contract = decode($1, 'hex')",
+          erc20)[0][0]
+          .as<int64_t>(),
+      0);
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 1);
+  EXPECT_EQ(
+      Sql("SELECT count(*) FROM contracts WHERE address = decode($1, 'hex')",
+          erc20)[0][0]
+          .as<int64_t>(),
+      0);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue"), 1);
+  EXPECT_THAT(notified_, ElementsAre(Key("7")));
+}
+
+TEST_F(IndexerPgTest, LaterTransfersAndBurnsUpdateOwnerAndBurned) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  const std::string& bob = accounts_[2];
+  ASSERT_OK(chain_->MintBatch(
+      nft_, dev, {"1", "2", "3"},
+      {"ipfs://bafkreione", "ipfs://bafkreitwo", "ipfs://bafkreithree"}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_EQ(notified_.size(), 3u);
+
+  // Token 1 changes hands twice in separate blocks, token 2 is burned.
+  ASSERT_OK(chain_->Transfer(nft_, dev, alice, "1"));
+  ASSERT_OK(chain_->Transfer(nft_, alice, bob, "1"));
+  ASSERT_OK(chain_->Burn(nft_, "2"));
+  ASSERT_OK(CatchUp(*indexer));
+
+  std::optional<TokenRow> one = Token(nft_, "1");
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->owner, bob);
+  EXPECT_FALSE(one->burned);
+  EXPECT_EQ(one->token_uri, "ipfs://bafkreione");
+  std::optional<TokenRow> two = Token(nft_, "2");
+  ASSERT_TRUE(two.has_value());
+  EXPECT_TRUE(two->burned);
+  EXPECT_EQ(two->owner, kZeroAddress);
+  std::optional<TokenRow> three = Token(nft_, "3");
+  ASSERT_TRUE(three.has_value());
+  EXPECT_EQ(three->owner, dev);
+  EXPECT_FALSE(three->burned);
+
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 6);
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers WHERE token_id = 1"), 3);
+  // Transfers queue nothing new.
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue"), 3);
+  EXPECT_EQ(notified_.size(), 3u);
+}
+
+TEST_F(IndexerPgTest, ConfirmationsHoldBackTheNewestBlocks) {
+  ASSERT_OK(chain_->Mine(5));
+  ASSERT_OK_AND_ASSIGN(std::string tx, chain_->Mint(nft_, accounts_[0], "42",
+                                                    "ipfs://bafkrei42"));
+  ASSERT_OK_AND_ASSIGN(uint64_t mint_block, chain_->TxBlock(tx));
+  ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
+  ASSERT_EQ(head, mint_block);
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer(3));
+  ASSERT_OK(CatchUp(*indexer));
+  // Blocks head-2..head are within the confirmation depth.
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(head - 2));
+  EXPECT_EQ(indexer->Snapshot().indexed_block, head - 3);
+  EXPECT_FALSE(Token(nft_, "42").has_value());
+
+  ASSERT_OK(chain_->Mine(2));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(mint_block));
+  EXPECT_FALSE(Token(nft_, "42").has_value());
+  EXPECT_TRUE(notified_.empty());
+
+  ASSERT_OK(chain_->Mine(1));
+  ASSERT_OK_AND_ASSIGN(uint64_t indexed, CatchUp(*indexer));
+  EXPECT_EQ(indexed, 1u);
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(mint_block + 1));
+  std::optional<TokenRow> token = Token(nft_, "42");
+  ASSERT_TRUE(token.has_value());
+  EXPECT_EQ(token->mint_block, static_cast<int64_t>(mint_block));
+  EXPECT_THAT(notified_, ElementsAre(Key("42")));
+}
+
+TEST_F(IndexerPgTest, ReplayingIndexedBlocksChangesAndQueuesNothing) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  ASSERT_OK(chain_->MintBatch(
+      nft_, dev, {"1", "2", "3"},
+      {"ipfs://bafkreione", "ipfs://bafkreitwo", "ipfs://bafkreithree"}));
+  ASSERT_OK(chain_->Mint(nft_, alice, kMaxId, "ipfs://bafkreimax"));
+  ASSERT_OK(chain_->Transfer(nft_, dev, alice, "1"));
+  ASSERT_OK(chain_->Burn(nft_, "2"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "4", "ipfs://bafkreifour"));
+  ASSERT_OK(chain_->Burn(nft_, "4"));  // recorded failed: tokenURI reverts
+  ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
+
+  // Small ranges, so the replay crosses several of them.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer(0, 2));
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_EQ(Count("SELECT count(*) FROM tokens"), 5);
+  // Ranges [0,1] [2,3] [4,5] [6,7]: token 2 is burned in a later range than
+  // its mint, so it was queued; token 4 is minted and burned in [6,7].
+  ASSERT_EQ(notified_.size(), 4u);
+  std::optional<TokenRow> four = Token(nft_, "4");
+  ASSERT_TRUE(four.has_value());
+  ASSERT_EQ(four->status, "failed");
+
+  // The extractor has finished token 3: its queue item is gone.
+  std::optional<TokenRow> three = Token(nft_, "3");
+  ASSERT_TRUE(three.has_value());
+  const int64_t pk3 = three->pk;
+  Sql("DELETE FROM work_queue WHERE item_id = $1", pk3);
+  Sql("UPDATE tokens SET status = 'extracted' WHERE id = $1", pk3);
+
+  auto snapshot = [&] {
+    return std::vector<std::string>{
+        Dump(
+            "SELECT id, chain_id, encode(contract, 'hex'), token_id, "
+            "token_uri, "
+            "encode(owner, 'hex'), mint_block, encode(mint_tx, 'hex'), burned, "
+            "status, reason, detail FROM tokens",
+            "id"),
+        Dump("SELECT * FROM transfers", "block_number, log_index"),
+        Dump("SELECT * FROM contracts", "address"),
+        Dump("SELECT * FROM work_queue", "queue, item_id"),
+    };
+  };
+  const std::vector<std::string> before = snapshot();
+  const std::vector<eth::TokenKey> notified_before = notified_;
+
+  Sql("UPDATE chains SET next_block = 0 WHERE chain_id = $1",
+      static_cast<int64_t>(kChainId));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> replay, NewIndexer(0, 2));
+  ASSERT_OK_AND_ASSIGN(uint64_t replayed, CatchUp(*replay));
+  EXPECT_EQ(replayed, head + 1);
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(head + 1));
+
+  const std::vector<std::string> after = snapshot();
+  EXPECT_EQ(after[0], before[0]) << "tokens changed";
+  EXPECT_EQ(after[1], before[1]) << "transfers changed";
+  EXPECT_EQ(after[2], before[2]) << "contracts changed";
+  EXPECT_EQ(after[3], before[3]) << "work_queue changed";
+  EXPECT_EQ(notified_, notified_before) << "the replay notified again";
+  EXPECT_EQ(Sql("SELECT count(*) FROM work_queue WHERE item_id = $1", pk3)[0][0]
+                .as<int64_t>(),
+            0);
+}
+
+TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
+  const std::string& dev = accounts_[0];
+  // Minted then burned before the range is read: tokenURI reverts.
+  ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreifive"));
+  ASSERT_OK(chain_->Burn(nft_, "5"));
+  // Its URI overwritten with bytes that are not UTF-8.
+  ASSERT_OK(chain_->Mint(nft_, dev, "6", "ipfs://bafkreisix"));
+  ASSERT_OK(
+      chain_->SetTokenUri(nft_, "6", std::string("\xff\xfe\x00garbage", 10)));
+  // An empty URI.
+  ASSERT_OK(chain_->Mint(nft_, dev, "7", ""));
+  // And one good token in the same range.
+  ASSERT_OK(chain_->Mint(nft_, dev, "8", "ipfs://bafkreieight"));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+
+  std::optional<TokenRow> burned = Token(nft_, "5");
+  ASSERT_TRUE(burned.has_value());
+  EXPECT_EQ(burned->status, "failed");
+  ASSERT_TRUE(burned->reason.has_value());
+  EXPECT_THAT(*burned->reason, StartsWith("token_uri_"));
+  EXPECT_EQ(*burned->reason, "token_uri_revert");
+  EXPECT_THAT(burned->detail.value_or(""), HasSubstr("nonexistent token"));
+  EXPECT_EQ(burned->token_uri, std::nullopt);
+  EXPECT_TRUE(burned->burned);
+
+  std::optional<TokenRow> garbage = Token(nft_, "6");
+  ASSERT_TRUE(garbage.has_value());
+  EXPECT_EQ(garbage->status, "failed");
+  EXPECT_EQ(garbage->reason, "token_uri_not_utf8");
+  EXPECT_EQ(garbage->token_uri, std::nullopt);
+
+  std::optional<TokenRow> empty = Token(nft_, "7");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(empty->status, "failed");
+  EXPECT_EQ(empty->reason, "uri_empty");
+
+  std::optional<TokenRow> good = Token(nft_, "8");
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ(good->status, "queued");
+
+  EXPECT_THAT(QueuedTokenIds(), ElementsAre("8"));
+  EXPECT_THAT(notified_, ElementsAre(Key("8")));
+}
+
+TEST_F(IndexerPgTest, OnTokensReceivesExactlyTheNewlyQueuedKeys) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
+  ASSERT_OK(chain_->MintBatch(nft_, dev, {"2", kMaxId},
+                              {"ipfs://bafkreitwo", "ipfs://bafkreimax"}));
+  // Minted and burned in one block: failed, so never handed on.
+  ASSERT_OK(chain_->SetAutomine(false));
+  ASSERT_OK(chain_->Mint(nft_, dev, "3", "ipfs://bafkreithree"));
+  ASSERT_OK(chain_->Burn(nft_, "3"));
+  ASSERT_OK(chain_->Mine(1));
+  ASSERT_OK(chain_->SetAutomine(true));
+
+  // One block per step: each step hands on only that block's new tokens.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer(0, 1));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_THAT(notified_,
+              UnorderedElementsAreArray({Key("1"), Key("2"), Key(kMaxId)}));
+  std::vector<std::string> notified_ids;
+  for (const eth::TokenKey& key : notified_) {
+    EXPECT_EQ(key.chain_id, kChainId);
+    EXPECT_EQ(key.contract, nft_);
+    notified_ids.push_back(key.token_id);
+  }
+  EXPECT_THAT(QueuedTokenIds(), UnorderedElementsAreArray(notified_ids));
+
+  // Later tokens are handed on once, and earlier ones not again.
+  notified_.clear();
+  ASSERT_OK(chain_->Mint(nft_, dev, "9", "ipfs://bafkreinine"));
+  ASSERT_OK(chain_->Transfer(nft_, dev, accounts_[1], "1"));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_THAT(notified_, ElementsAre(Key("9")));
+  EXPECT_EQ(QueuedTokenIds().size(), 4u);
+}
+
+// The harness itself: a reverted transaction is an error naming the reason.
+TEST_F(IndexerPgTest, DevChainReportsRevertsWithTheirReason) {
+  ASSERT_OK(chain_->Mint(nft_, accounts_[0], "1", "ipfs://bafkreione"));
+  absl::StatusOr<std::string> again =
+      chain_->Mint(nft_, accounts_[0], "1", "ipfs://bafkreione");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(again.status().message(), HasSubstr("token exists"));
+  // Reverted in a pooled block too.
+  ASSERT_OK(chain_->SetAutomine(false));
+  ASSERT_OK(chain_->Burn(nft_, "99"));
+  absl::Status mined = chain_->Mine(1);
+  EXPECT_EQ(mined.code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(mined.message(), HasSubstr("burn 99 reverted"));
+}
+
+// A token burned and minted again keeps its row (same chain, contract, id):
+// the re-mint must bring it back to life with its new owner.
+TEST_F(IndexerPgTest, RemintAfterBurnRevivesTheToken) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_OK(chain_->Burn(nft_, "1"));
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_TRUE(Token(nft_, "1")->burned);
+
+  ASSERT_OK(chain_->Mint(nft_, alice, "1", "ipfs://bafkreione-again"));
+  ASSERT_OK(CatchUp(*indexer));
+  std::optional<TokenRow> token = Token(nft_, "1");
+  ASSERT_TRUE(token.has_value());
+  EXPECT_FALSE(token->burned);
+  EXPECT_EQ(token->owner, alice);
+}
+
+}  // namespace
+}  // namespace niftysave::indexer
