@@ -602,3 +602,41 @@ TEST_F(RollUpTest, FailureOfMetadataNamesTokenUriAndClearsOnRecovery) {
 
 }  // namespace
 }  // namespace niftysave::db
+
+namespace niftysave::db {
+namespace {
+
+// Two resources of one token confirmed at the same moment by two workers:
+// each transaction alone sees the other resource still pinning. Without a
+// lock on the token before the roll-up reads, both would conclude
+// "extracted" and the token would never become archived (seen in the
+// end-to-end test under load).
+TEST_F(RollUpTest, ConcurrentConfirmationsStillArchiveTheToken) {
+  const int64_t meta = Resource("meta.json", "pinning");
+  const int64_t image = Resource("image.png", "pinning");
+  const int64_t pk = Token(1, "extracted", meta, {{"image", image}});
+
+  pqxx::connection a_conn(conninfo_), b_conn(conninfo_);
+  pqxx::work a(a_conn);
+  a.exec_params("UPDATE resources SET status = 'pinned' WHERE id = $1", meta);
+  RollUpTokens(a, {pk});  // holds the token's lock until commit
+
+  std::atomic<bool> b_done{false};
+  std::thread b_thread([&] {
+    pqxx::work b(b_conn);
+    b.exec_params("UPDATE resources SET status = 'pinned' WHERE id = $1",
+                  image);
+    RollUpTokens(b, {pk});  // waits for `a`, then must see its commit
+    b.commit();
+    b_done = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(b_done.load())
+      << "the second roll-up did not wait for the first";
+  a.commit();
+  b_thread.join();
+  EXPECT_EQ(StatusOf(pk), "archived||");
+}
+
+}  // namespace
+}  // namespace niftysave::db

@@ -29,6 +29,15 @@ WHERE t.id = agg.token_pk
   AND t.metadata_resource_id IS NOT NULL
   AND t.status IN ('extracted', 'archived', 'failed'))sql";
 
+// Taken before the roll-up reads: two workers confirming two resources of one
+// token at once would each see the other's resource still pending (READ
+// COMMITTED snapshots) and both leave the token `extracted` for ever. With
+// the token locked first, the second waits and its next statement sees the
+// first one's commit. Ordered by id so concurrent roll-ups cannot deadlock
+// on tokens.
+constexpr char kLockTokens[] = R"sql(
+SELECT id FROM tokens WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)sql";
+
 constexpr char kTokensOf[] = R"sql(
 SELECT DISTINCT token_pk FROM token_resources WHERE resource_id = ANY($1::bigint[]))sql";
 
@@ -36,7 +45,9 @@ SELECT DISTINCT token_pk FROM token_resources WHERE resource_id = ANY($1::bigint
 
 void RollUpTokens(pqxx::work& txn, const std::vector<int64_t>& token_pks) {
   if (token_pks.empty()) return;
-  txn.exec_params(kRollUp, BigintArray(token_pks));
+  const std::string ids = BigintArray(token_pks);
+  txn.exec_params(kLockTokens, ids);
+  txn.exec_params(kRollUp, ids);
 }
 
 void RollUpTokensOfResources(pqxx::work& txn,

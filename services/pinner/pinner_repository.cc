@@ -22,12 +22,17 @@ ON CONFLICT (cid, backend) DO UPDATE
 SET request_id = coalesce(EXCLUDED.request_id, pins.request_id),
     status = CASE WHEN pins.status = 'pinned' THEN 'pinned' ELSE 'pinning' END,
     updated_at = now()
-RETURNING id)sql";
+RETURNING id, status)sql";
 
 constexpr char kResourcePinning[] = R"sql(
 UPDATE resources SET status = 'pinning', pinned_cid = $2, reason = NULL, detail = NULL,
                      updated_at = now()
 WHERE id = $1 AND status <> 'pinned')sql";
+
+constexpr char kResourcePinned[] = R"sql(
+UPDATE resources SET status = 'pinned', pinned_cid = $2, reason = NULL, detail = NULL,
+                     updated_at = now()
+WHERE id = $1)sql";
 
 constexpr char kResourceFailed[] = R"sql(
 UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
@@ -75,10 +80,20 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePinRequested(
     const std::string& backend, const std::string& request_id) {
   int64_t pin_id = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pin_id =
-        txn.exec_params1(kUpsertPin, cid, backend, request_id)[0].as<int64_t>();
-    txn.exec_params(kResourcePinning, item.id, cid);
-    db::WorkQueue::Enqueue(txn, "track", {pin_id});
+    // The upsert locks the pin row. If the tracker is confirming this CID at
+    // the same moment, one of us waits for the other: either the tracker's
+    // next statement sees this resource 'pinning' and confirms it too, or
+    // this upsert sees the pin already 'pinned' and confirms the resource
+    // here. Either way no resource is left pinning behind a finished pin.
+    pqxx::row pin = txn.exec_params1(kUpsertPin, cid, backend, request_id);
+    pin_id = pin[0].as<int64_t>();
+    if (pin[1].as<std::string>() == "pinned") {
+      txn.exec_params(kResourcePinned, item.id, cid);
+      db::RollUpTokensOfResources(txn, {item.id});
+    } else {
+      txn.exec_params(kResourcePinning, item.id, cid);
+      db::WorkQueue::Enqueue(txn, "track", {pin_id});
+    }
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();
   });

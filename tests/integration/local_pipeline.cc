@@ -268,14 +268,15 @@ absl::StatusOr<std::vector<ExpectedToken>> LocalPipeline::SeedDemoCollection() {
             "",
             {{"", meta2_cid}, {"$.image", img2}, {"$.animation_url", img1}}}));
 
-  // 3. https:// on someone's web server: both documents get uploaded.
-  NS_TRY(WriteFile(web_->root_dir() + "/media/3.png", FakePng(3)));
+  // 3. https:// on someone's web server: both documents get uploaded. The
+  // image is byte-for-byte token 1's, so it lands on the same CID and pin.
+  NS_TRY(WriteFile(web_->root_dir() + "/media/3.png", FakePng(1)));
   nlohmann::ordered_json meta3 = {{"name", "Demo #3"},
                                   {"image", web_->https_url() + "/media/3.png"},
                                   {"external_url", "https://example.com/3"}};
   NS_TRY(WriteFile(web_->root_dir() + "/meta/3.json", meta3.dump()));
   NS_ASSIGN(meta3_cid, ReferenceCid(meta3.dump()));
-  NS_ASSIGN(img3_cid, ReferenceCid(FakePng(3)));
+  NS_ASSIGN(img3_cid, ReferenceCid(FakePng(1)));
   NS_TRY(mint({"https://",
                "3",
                web_->https_url() + "/meta/3.json",

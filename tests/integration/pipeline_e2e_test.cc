@@ -110,6 +110,25 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_TRUE(absl::StrContains(*summary, "http_4xx")) << *summary;
 
+  // A second gRPC implementation (Python grpcio, stubs generated from our
+  // protos) gets the same answers, and sees health checking and reflection.
+  auto interop = harness::RunCommand(
+      {"/usr/bin/python3",
+       NIFTYSAVE_SOURCE_DIR "/tests/interop/grpc_interop.py",
+       "--protos=" NIFTYSAVE_SOURCE_DIR "/protos",
+       "--tracker=" + p.grpc_addr("tracker"),
+       "--indexer=" + p.grpc_addr("indexer"), "--chain=31337",
+       "--contract=" + p.contract_hex(), "--token=1",
+       "--expect_status=ARCHIVED"},
+      absl::Seconds(60));
+  ASSERT_TRUE(interop.ok()) << interop.status();
+  EXPECT_TRUE(absl::StrContains(*interop, "\"health\": \"SERVING\""))
+      << *interop;
+  EXPECT_TRUE(absl::StrContains(*interop, "\"tokensIndexed\": \"6\""))
+      << *interop;
+  EXPECT_TRUE(absl::StrContains(*interop, (*tokens)[0].cids.at("")))
+      << *interop;
+
   // Every service's /metrics passes promtool and carries its own families.
   for (const char* service : LocalPipeline::kServices) {
     SCOPED_TRACE(service);

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""Calls niftysave's gRPC API from a second implementation (Python grpcio).
+
+Checks, against running services: grpc.health.v1 reports SERVING, server
+reflection lists the service, and Tracker.GetTokenStatus / Indexer.GetStatus
+answer through stubs generated here from protos/ (grpc_tools.protoc), so a
+wire incompatibility between the C++ server and another client shows up.
+Prints one JSON object; exits non-zero on the first mismatch.
+"""
+import argparse
+import importlib
+import json
+import os
+import sys
+import tempfile
+
+import grpc
+from grpc_tools import protoc
+
+
+def raw_unary(channel, method, request_bytes):
+    call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+    return call(request_bytes, timeout=10)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--protos", required=True)
+    ap.add_argument("--tracker", required=True)
+    ap.add_argument("--indexer", required=True)
+    ap.add_argument("--chain", type=int, required=True)
+    ap.add_argument("--contract", required=True)
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--expect_status", required=True)
+    args = ap.parse_args()
+
+    out_dir = tempfile.mkdtemp(prefix="niftysave-py-")
+    protos = [os.path.join("niftysave/v1", f) for f in
+              ("common.proto", "indexer.proto", "tracker.proto")]
+    if protoc.main(["protoc", "-I" + args.protos, "--python_out=" + out_dir,
+                    "--grpc_python_out=" + out_dir] + protos) != 0:
+        sys.exit("protoc failed")
+    sys.path.insert(0, out_dir)
+    common_pb2 = importlib.import_module("niftysave.v1.common_pb2")
+    tracker_pb2 = importlib.import_module("niftysave.v1.tracker_pb2")
+    tracker_grpc = importlib.import_module("niftysave.v1.tracker_pb2_grpc")
+    indexer_pb2 = importlib.import_module("niftysave.v1.indexer_pb2")
+    indexer_grpc = importlib.import_module("niftysave.v1.indexer_pb2_grpc")
+    from google.protobuf import json_format
+
+    result = {}
+    tracker = grpc.insecure_channel(args.tracker)
+    # HealthCheckRequest{service: ""} is empty on the wire; SERVING is {status: 1} = 08 01.
+    health = raw_unary(tracker, "/grpc.health.v1.Health/Check", b"")
+    if health != b"\x08\x01":
+        sys.exit("health check did not answer SERVING: %r" % health)
+    result["health"] = "SERVING"
+
+    # ServerReflectionRequest{list_services: ""} is field 7 (string): 3a 00.
+    stream = tracker.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                   request_serializer=None, response_deserializer=None)
+    reply = next(stream(iter([b"\x3a\x00"]), timeout=10))
+    if b"niftysave.v1.Tracker" not in reply:
+        sys.exit("reflection does not list niftysave.v1.Tracker: %r" % reply)
+    result["reflection"] = "lists niftysave.v1.Tracker"
+
+    request = tracker_pb2.GetTokenStatusRequest()
+    request.token.chain_id = args.chain
+    request.token.contract = args.contract
+    request.token.token_id = args.token
+    report = tracker_grpc.TrackerStub(tracker).GetTokenStatus(request, timeout=10)
+    status = common_pb2.TokenStatus.Name(report.status)
+    if not status.endswith(args.expect_status):
+        sys.exit("token status %s, expected %s" % (status, args.expect_status))
+    result["token"] = json_format.MessageToDict(report)
+
+    try:
+        tracker_grpc.TrackerStub(tracker).GetTokenStatus(tracker_pb2.GetTokenStatusRequest(), timeout=10)
+        sys.exit("an empty token key was accepted")
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
+            sys.exit("empty token key: %s, expected INVALID_ARGUMENT" % e.code())
+        result["empty_key"] = "INVALID_ARGUMENT: " + e.details()
+
+    indexer = indexer_grpc.IndexerStub(grpc.insecure_channel(args.indexer))
+    status = indexer.GetStatus(indexer_pb2.GetIndexerStatusRequest(), timeout=10)
+    result["indexer"] = json_format.MessageToDict(status)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
