@@ -1,6 +1,7 @@
 #include "common/db/work_queue.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/runtime/log.h"
 
 namespace niftysave::db {
 namespace {
@@ -105,6 +106,17 @@ absl::StatusOr<WorkQueue::Depth> WorkQueue::GetDepth() {
   });
   if (!status.ok()) return status;
   return depth;
+}
+
+int HandleLeased(const absl::StatusOr<std::vector<QueueItem>>& leased,
+                 const std::function<void(const QueueItem&)>& handle) {
+  if (!leased.ok()) {
+    log::Warn("cannot lease work",
+              {{"error", std::string(leased.status().message())}});
+    return 0;
+  }
+  for (const QueueItem& item : *leased) handle(item);
+  return static_cast<int>(leased->size());
 }
 
 }  // namespace niftysave::db

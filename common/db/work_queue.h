@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,12 @@ class WorkQueue {
   const std::string worker_id_;
   const QueuePolicy policy_;
 };
+
+// The one worker-step shape: lease a batch, handle each item, report how
+// many were handled (0 when leasing failed: the worker then waits its poll
+// interval). Handlers record their own outcome; an item a handler leaves
+// alone comes back when its lease runs out.
+int HandleLeased(const absl::StatusOr<std::vector<QueueItem>>& leased,
+                 const std::function<void(const QueueItem&)>& handle);
 
 }  // namespace niftysave::db

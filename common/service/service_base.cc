@@ -88,3 +88,38 @@ void WaitForShutdown(ServiceBase& base) {
 }
 
 }  // namespace niftysave
+
+namespace niftysave {
+
+WorkerPool::WorkerPool(const std::string& name, int count, absl::Duration poll,
+                       const std::function<int()>& step) {
+  for (int i = 0; i < count; ++i) {
+    workers_.push_back(std::make_unique<Worker>(name, poll, step));
+  }
+}
+
+void WorkerPool::Start() {
+  for (auto& w : workers_) w->Start();
+}
+
+void WorkerPool::NudgeAll() {
+  for (auto& w : workers_) w->Nudge();
+}
+
+void WorkerPool::Stop() {
+  for (auto& w : workers_) w->Stop();
+}
+
+int ServeUntilShutdown(ServiceBase& base,
+                       const std::vector<grpc::Service*>& services,
+                       WorkerPool& workers) {
+  auto server = StartGrpcOrDie(base, services);
+  workers.Start();
+  WaitForShutdown(base);
+  server->Shutdown(absl::Seconds(base.drain_seconds));
+  workers.Stop();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace niftysave

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "common/db/pool.h"
 #include "common/grpc/grpc_server.h"
 #include "common/metrics/metrics.h"
+#include "common/runtime/worker.h"
 
 namespace niftysave {
 
@@ -45,5 +47,29 @@ std::unique_ptr<GrpcServer> StartGrpcOrDie(
 
 // Blocks until SIGTERM/SIGINT.
 void WaitForShutdown(ServiceBase& base);
+
+}  // namespace niftysave
+
+namespace niftysave {
+
+// N workers running the same step, nudged together by the gRPC hand-off.
+class WorkerPool {
+ public:
+  WorkerPool(const std::string& name, int count, absl::Duration poll,
+             const std::function<int()>& step);
+  void Start();
+  void NudgeAll();
+  void Stop();  // lets each worker's batch in progress finish
+
+ private:
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+// The life of a queue-driven service after start-up: serve gRPC, start the
+// workers, wait for SIGTERM, stop accepting calls, let in-flight work
+// finish, return 0.
+int ServeUntilShutdown(ServiceBase& base,
+                       const std::vector<grpc::Service*>& services,
+                       WorkerPool& workers);
 
 }  // namespace niftysave

@@ -64,19 +64,8 @@ int main(int argc, char** argv) {
                   {"state", std::string(ipfs::PinStateName(state))}})
             .Increment();
       });
-  std::vector<std::unique_ptr<Worker>> pool;
-  for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>("track", absl::Seconds(poll),
-                                            [&] { return step.Step(); }));
-  }
-  tracker::TrackerServiceImpl service(repo, [&] {
-    for (auto& w : pool) w->Nudge();
-  });
-  auto server = StartGrpcOrDie(base, {&service});
-  for (auto& w : pool) w->Start();
-  WaitForShutdown(base);
-  server->Shutdown(absl::Seconds(base.drain_seconds));
-  for (auto& w : pool) w->Stop();
-  log::Info("stopped");
-  return 0;
+  WorkerPool pool("track", workers, absl::Seconds(poll),
+                  [&] { return step.Step(); });
+  tracker::TrackerServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  return ServeUntilShutdown(base, {&service}, pool);
 }

@@ -16,14 +16,8 @@ PinTracker::PinTracker(
       observed_(std::move(observed)) {}
 
 int PinTracker::Step() {
-  absl::StatusOr<std::vector<db::QueueItem>> items = repo_.Lease(batch_size_);
-  if (!items.ok()) {
-    log::Warn("cannot lease work",
-              {{"error", std::string(items.status().message())}});
-    return 0;
-  }
-  for (const db::QueueItem& item : *items) Handle(item);
-  return static_cast<int>(items->size());
+  return db::HandleLeased(repo_.Lease(batch_size_),
+                          [this](const db::QueueItem& item) { Handle(item); });
 }
 
 void PinTracker::Handle(const db::QueueItem& item) {

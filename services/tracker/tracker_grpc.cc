@@ -1,5 +1,6 @@
 #include "services/tracker/tracker_grpc.h"
 
+#include "common/grpc/request_ids.h"
 #include "common/grpc/status.h"
 
 namespace niftysave::tracker {
@@ -79,19 +80,10 @@ void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
 grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*,
                                        const v1::TrackRequest* request,
                                        v1::TrackResponse* response) {
-  if (request->pin_ids_size() > 1000) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "at most 1000 pin ids per call");
-  }
-  std::vector<int64_t> ids;
-  for (uint64_t id : request->pin_ids()) {
-    if (id == 0 || id > static_cast<uint64_t>(INT64_MAX)) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "pin ids are positive int64");
-    }
-    ids.push_back(static_cast<int64_t>(id));
-  }
-  auto counts = repo_.Enqueue(ids);
+  absl::StatusOr<std::vector<int64_t>> ids =
+      ParseRequestIds(request->pin_ids(), 1000, "pin ids");
+  if (!ids.ok()) return ToGrpcStatus(ids.status());
+  auto counts = repo_.Enqueue(*ids);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_queued(counts->first);
   response->set_unknown(counts->second);

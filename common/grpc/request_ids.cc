@@ -1,0 +1,29 @@
+#include "common/grpc/request_ids.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace niftysave {
+
+absl::StatusOr<std::vector<int64_t>> ParseRequestIds(
+    const google::protobuf::RepeatedField<uint64_t>& ids, int max,
+    const std::string& what) {
+  if (ids.size() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", max, " ", what, " per call"));
+  }
+  std::vector<int64_t> out;
+  out.reserve(ids.size());
+  for (uint64_t id : ids) {
+    if (id == 0 ||
+        id > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " are positive int64 values"));
+    }
+    out.push_back(static_cast<int64_t>(id));
+  }
+  return out;
+}
+
+}  // namespace niftysave
