@@ -41,9 +41,13 @@ ON CONFLICT (queue, item_id) DO UPDATE
 SET state = 'ready', attempts = 0, run_after = now(), updated_at = now()
 WHERE work_queue.state = 'dead')sql";
 
+// Capped counts: a scrape-driven gauge must cost the same with a million
+// items queued as with ten, so each count stops at $2.
 constexpr char kDepth[] = R"sql(
-SELECT count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state = 'dead')
-FROM work_queue WHERE queue = $1)sql";
+SELECT (SELECT count(*) FROM (SELECT 1 FROM work_queue
+                              WHERE queue = $1 AND state = 'ready' LIMIT $2) r),
+       (SELECT count(*) FROM (SELECT 1 FROM work_queue
+                              WHERE queue = $1 AND state = 'dead' LIMIT $2) d))sql";
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
@@ -96,10 +100,10 @@ int WorkQueue::Enqueue(pqxx::work& txn, absl::string_view queue,
           .affected_rows());
 }
 
-absl::StatusOr<WorkQueue::Depth> WorkQueue::GetDepth() {
+absl::StatusOr<WorkQueue::Depth> WorkQueue::GetDepth(int64_t cap) {
   Depth depth;
   absl::Status status = pool_.Run([&](pqxx::work& txn) {
-    pqxx::row row = txn.exec_params1(kDepth, queue_);
+    pqxx::row row = txn.exec_params1(kDepth, queue_, cap);
     depth.ready = row[0].as<int64_t>();
     depth.dead = row[1].as<int64_t>();
     return absl::OkStatus();

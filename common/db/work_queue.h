@@ -57,12 +57,13 @@ class WorkQueue {
   static int Enqueue(pqxx::work& txn, absl::string_view queue,
                      const std::vector<int64_t>& ids);
 
-  // Items waiting (due or not, leased or not) and dead, for metrics.
+  // Items waiting (due or not, leased or not) and dead, for metrics; each
+  // count stops at `cap` so the query's cost is bounded.
   struct Depth {
     int64_t ready = 0;
     int64_t dead = 0;
   };
-  absl::StatusOr<Depth> GetDepth();
+  absl::StatusOr<Depth> GetDepth(int64_t cap = 100000);
 
   const QueuePolicy& policy() const { return policy_; }
   const std::string& name() const { return queue_; }

@@ -110,6 +110,28 @@ void WorkerPool::Stop() {
   for (auto& w : workers_) w->Stop();
 }
 
+QueueDepthGauge::QueueDepthGauge(Metrics& metrics, db::WorkQueue& queue,
+                                 absl::Duration every)
+    : queue_(queue),
+      ready_(metrics
+                 .Gauge("queue_items",
+                        "Work items in the service's queue, by state (capped "
+                        "at 100000)")
+                 .Add({{"queue", queue.name()}, {"state", "ready"}})),
+      dead_(metrics.Gauge("queue_items", "")
+                .Add({{"queue", queue.name()}, {"state", "dead"}})),
+      worker_("queue-depth", every, [this] {
+        if (auto depth = queue_.GetDepth(); depth.ok()) {
+          ready_.Set(static_cast<double>(depth->ready));
+          dead_.Set(static_cast<double>(depth->dead));
+        }
+        return 0;  // sleep until the next interval
+      }) {
+  worker_.Start();
+}
+
+QueueDepthGauge::~QueueDepthGauge() { worker_.Stop(); }
+
 int ServeUntilShutdown(ServiceBase& base,
                        const std::vector<grpc::Service*>& services,
                        WorkerPool& workers) {

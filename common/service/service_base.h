@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "common/db/pool.h"
+#include "common/db/work_queue.h"
 #include "common/grpc/grpc_server.h"
 #include "common/metrics/metrics.h"
 #include "common/runtime/worker.h"
@@ -63,6 +64,20 @@ class WorkerPool {
 
  private:
   std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+// Exports niftysave_<service>_queue_items{queue,state="ready|dead"}, counted
+// every `every` (capped at 100,000 per state; see WorkQueue::GetDepth).
+class QueueDepthGauge {
+ public:
+  QueueDepthGauge(Metrics& metrics, db::WorkQueue& queue, absl::Duration every);
+  ~QueueDepthGauge();
+
+ private:
+  db::WorkQueue& queue_;
+  prometheus::Gauge& ready_;
+  prometheus::Gauge& dead_;
+  Worker worker_;
 };
 
 // The life of a queue-driven service after start-up: serve gRPC, start the

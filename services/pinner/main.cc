@@ -141,5 +141,6 @@ int main(int argc, char** argv) {
   WorkerPool pool("pin", workers, absl::Seconds(poll),
                   [&] { return step.Step(); });
   pinner::PinnerServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
   return ServeUntilShutdown(base, {&service}, pool);
 }

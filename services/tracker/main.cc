@@ -17,6 +17,8 @@ ABSL_FLAG(double, recheck_initial_seconds, 1,
 ABSL_FLAG(double, recheck_max_seconds, 600, "longest re-check delay (1-86400)");
 ABSL_FLAG(double, poll_seconds, 1.0,
           "queue poll interval when idle (0.05-3600)");
+ABSL_FLAG(double, stats_seconds, 15,
+          "how often the funnel gauges are recounted (1-3600)");
 
 using namespace niftysave;
 
@@ -45,6 +47,10 @@ int main(int argc, char** argv) {
   if (!(poll >= 0.05 && poll <= 3600))
     DieWithConfigError("poll_seconds", "must be 0.05-3600");
 
+  const double stats = absl::GetFlag(FLAGS_stats_seconds);
+  if (!(stats >= 1 && stats <= 3600))
+    DieWithConfigError("stats_seconds", "must be 1-3600");
+
   http::HttpClient http({});
   ipfs::KuboBackend kubo_backend(http, {.api_url = kubo});
   // Tracking never gives up on its own: a pin is re-checked at the capped
@@ -67,5 +73,22 @@ int main(int argc, char** argv) {
   WorkerPool pool("track", workers, absl::Seconds(poll),
                   [&] { return step.Step(); });
   tracker::TrackerServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
+  // The funnel: tokens, resources and pins by status, failures by reason.
+  auto& records = base.metrics->Gauge(
+      "records", "Records by kind, status and failure reason");
+  Worker funnel("funnel", absl::Seconds(stats), [&] {
+    if (auto counts = repo.CountByStatus(); counts.ok()) {
+      for (const tracker::StatusCount& c : *counts) {
+        records
+            .Add({{"record", c.record},
+                  {"status", c.status},
+                  {"reason", c.reason}})
+            .Set(static_cast<double>(c.count));
+      }
+    }
+    return 0;
+  });
+  funnel.Start();
   return ServeUntilShutdown(base, {&service}, pool);
 }

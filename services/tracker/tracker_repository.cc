@@ -53,6 +53,15 @@ SELECT cid, backend, status, coalesce(reason, ''), coalesce(detail, ''),
 FROM pins WHERE cid = ANY($1::text[])
 ORDER BY backend)sql";
 
+// Served by the status indexes; run on an interval (--stats_seconds), never
+// per scrape.
+constexpr char kCountByStatus[] = R"sql(
+SELECT 'tokens', status, coalesce(reason, ''), count(*) FROM tokens GROUP BY 2, 3
+UNION ALL
+SELECT 'resources', status, coalesce(reason, ''), count(*) FROM resources GROUP BY 2, 3
+UNION ALL
+SELECT 'pins', status, coalesce(reason, ''), count(*) FROM pins GROUP BY 2, 3)sql";
+
 std::vector<int64_t> Ids(const pqxx::result& rows) {
   std::vector<int64_t> ids;
   for (const auto& row : rows) ids.push_back(row[0].as<int64_t>());
@@ -183,6 +192,19 @@ absl::StatusOr<std::optional<TokenReport>> PgTrackerRepository::GetTokenReport(
   });
   if (!s.ok()) return s;
   return report;
+}
+
+absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountByStatus() {
+  std::vector<StatusCount> counts;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec(kCountByStatus)) {
+      counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                        row[2].as<std::string>(), row[3].as<int64_t>()});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return counts;
 }
 
 }  // namespace niftysave::tracker

@@ -22,6 +22,14 @@ struct PinToCheck {
 
 // The tracker's records: the 'track' queue, pins, resource and token
 // roll-ups, and the read side for GetTokenStatus.
+// Records by status (and failures by reason), for the funnel gauges.
+struct StatusCount {
+  std::string record;  // tokens, resources, pins
+  std::string status;
+  std::string reason;  // "" unless failed
+  int64_t count = 0;
+};
+
 class TrackerRepository {
  public:
   virtual ~TrackerRepository() = default;
@@ -45,6 +53,7 @@ class TrackerRepository {
   virtual absl::Status Drop(const db::QueueItem& item) = 0;
   virtual absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
       const eth::TokenKey& key) = 0;
+  virtual absl::StatusOr<std::vector<StatusCount>> CountByStatus() = 0;
 };
 
 class PgTrackerRepository final : public TrackerRepository {
@@ -67,6 +76,7 @@ class PgTrackerRepository final : public TrackerRepository {
   absl::Status Drop(const db::QueueItem& item) override;
   absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
       const eth::TokenKey& key) override;
+  absl::StatusOr<std::vector<StatusCount>> CountByStatus() override;
 
  private:
   db::Pool& pool_;

@@ -133,7 +133,8 @@ std::vector<std::string> LocalPipeline::ServiceArgs(
   } else {
     args.insert(args.end(),
                 {"--kubo_api_url=" + ipfs_->api_url(), "--poll_seconds=0.5",
-                 "--recheck_initial_seconds=0.2", "--recheck_max_seconds=2"});
+                 "--recheck_initial_seconds=0.2", "--recheck_max_seconds=2",
+                 "--stats_seconds=1"});
   }
   return args;
 }

@@ -146,6 +146,25 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
   EXPECT_TRUE(absl::StrContains(Metrics(p.metrics_port("indexer")),
                                 "niftysave_indexer_tokens_minted_total 6"));
 
+  // The funnel gauges and queue depth follow the records (recounted every
+  // second here).
+  const std::string archived =
+      "niftysave_tracker_records{reason=\"\",record=\"tokens\",status="
+      "\"archived\"} 4";
+  std::string tracker_metrics;
+  for (int i = 0; i < 50 && !absl::StrContains(tracker_metrics, archived);
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    tracker_metrics = Metrics(p.metrics_port("tracker"));
+  }
+  EXPECT_TRUE(absl::StrContains(tracker_metrics, archived)) << tracker_metrics;
+  EXPECT_TRUE(absl::StrContains(tracker_metrics,
+                                "niftysave_tracker_records{reason=\"http_4xx\","
+                                "record=\"tokens\",status=\"failed\"} 1"));
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(p.metrics_port("pinner")),
+      "niftysave_pinner_queue_items{queue=\"pin\",state=\"dead\"} 0"));
+
   // SIGTERM drains and exits 0.
   ASSERT_OK(p.StopAllServices());
 }
