@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,10 +12,14 @@ int Migrate(const std::vector<std::string>& args);
 int Status(const std::vector<std::string>& args);
 int Summary(const std::vector<std::string>& args);
 int InspectUri(const std::vector<std::string>& args);
+int Cid(const std::vector<std::string>& args);
+int Car(const std::vector<std::string>& args);
 
 // Flag values shared by the subcommands.
 std::string DatabaseUrl();  // exits 2 when unset
 std::string TrackerAddr();
 bool JsonOutput();
+std::string ImportProfileName();  // --profile
+int64_t MaxCarBytes();            // --max_size
 
 }  // namespace niftysave::cli

@@ -1,4 +1,5 @@
 // niftysave: the operator's command-line tool.
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -13,6 +14,11 @@ ABSL_FLAG(std::string, database_url, "",
 ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064",
           "tracker gRPC host:port (status)");
 ABSL_FLAG(bool, json, false, "print JSON instead of text");
+ABSL_FLAG(std::string, profile, "ipfs-car",
+          "UnixFS import profile: kubo, kubo-v1 or ipfs-car (cid, car)");
+ABSL_FLAG(int64_t, max_size, 0,
+          "split the CAR into files of at most this many bytes; 0: one file "
+          "(car)");
 
 namespace niftysave::cli {
 
@@ -24,6 +30,8 @@ std::string DatabaseUrl() {
 }
 std::string TrackerAddr() { return absl::GetFlag(FLAGS_tracker_addr); }
 bool JsonOutput() { return absl::GetFlag(FLAGS_json); }
+std::string ImportProfileName() { return absl::GetFlag(FLAGS_profile); }
+int64_t MaxCarBytes() { return absl::GetFlag(FLAGS_max_size); }
 
 }  // namespace niftysave::cli
 
@@ -36,8 +44,11 @@ commands:
   status <chain-id> <contract> <token-id>  one token: URI, metadata, assets, CIDs, pins
   summary                                  tokens, resources and pins by status
   inspect-uri <uri>                        how a token URI resolves, as JSON
+  cid FILE                                 root CID of FILE as one UnixFS file (no directory)
+  car FILE OUT.car                         FILE as a CAR (OUT.car.1, .2, ... when split)
 
-flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json)";
+flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json,
+  --profile (cid, car: kubo, kubo-v1 or ipfs-car; default ipfs-car), --max_size (car))";
 
 }  // namespace
 
@@ -53,6 +64,8 @@ int main(int argc, char** argv) {
   if (command == "status") return niftysave::cli::Status(args);
   if (command == "summary") return niftysave::cli::Summary(args);
   if (command == "inspect-uri") return niftysave::cli::InspectUri(args);
+  if (command == "cid") return niftysave::cli::Cid(args);
+  if (command == "car") return niftysave::cli::Car(args);
   std::fprintf(stderr, "niftysave: unknown command '%s'\n\n%s\n",
                command.c_str(), kUsage);
   return 2;
