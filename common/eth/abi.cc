@@ -119,4 +119,83 @@ absl::StatusOr<std::string> DecodeAbiString(absl::string_view hex_data,
   return out;
 }
 
+std::string EncodeCallBytes4(absl::string_view selector,
+                             absl::string_view bytes4_hex) {
+  return absl::StrCat("0x", selector, bytes4_hex, std::string(56, '0'));
+}
+
+absl::StatusOr<std::string> DecodeAbiStringOrBytes32(absl::string_view hex_data,
+                                                     size_t max_bytes) {
+  absl::StatusOr<std::string> bytes = HexToBytes(hex_data);
+  if (!bytes.ok()) return AbiError(bytes.status().message());
+  // A string is at least offset + length (64 bytes); exactly one word is a
+  // bytes32.
+  if (bytes->size() != 32) return DecodeAbiString(hex_data, max_bytes);
+  std::string out = *bytes;
+  while (!out.empty() && out.back() == '\0') out.pop_back();
+  if (out.find('\0') != std::string::npos || !IsValidUtf8(out)) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "not_utf8",
+                           "bytes32 is not a UTF-8 string");
+  }
+  return out;
+}
+
+absl::StatusOr<bool> DecodeAbiBool(absl::string_view hex_data) {
+  absl::StatusOr<std::string> bytes = HexToBytes(hex_data);
+  if (!bytes.ok()) return AbiError(bytes.status().message());
+  size_t v = 0;
+  if (bytes->size() != 32 || !WordAsSize(*bytes, 0, &v) || v > 1) {
+    return AbiError("not an ABI bool");
+  }
+  return v == 1;
+}
+
+absl::StatusOr<std::vector<Uint256>> DecodeWords(absl::string_view bytes) {
+  if (bytes.size() % 32 != 0) {
+    return AbiError(absl::StrCat(bytes.size(), " bytes is not whole words"));
+  }
+  std::vector<Uint256> out;
+  out.reserve(bytes.size() / 32);
+  for (size_t i = 0; i < bytes.size(); i += 32) {
+    // 64 valid hex digits always parse.
+    out.push_back(*Uint256::FromHex(BytesToHex(bytes.substr(i, 32))));
+  }
+  return out;
+}
+
+absl::StatusOr<Uint256ArrayPair> DecodeUint256ArrayPair(absl::string_view bytes,
+                                                        size_t max_length) {
+  auto array_at = [&](size_t head, std::vector<Uint256>* out) -> absl::Status {
+    size_t offset = 0, length = 0;
+    if (!WordAsSize(bytes, head, &offset) || offset % 32 != 0) {
+      return AbiError("bad array offset");
+    }
+    if (!WordAsSize(bytes, offset, &length))
+      return AbiError("bad array length");
+    if (length > max_length) {
+      return ErrorWithReason(
+          absl::StatusCode::kResourceExhausted, "too_large",
+          absl::StrCat("array of ", length, " over the limit of ", max_length));
+    }
+    const size_t start = offset + 32;
+    if ((bytes.size() - start) / 32 < length) {
+      return AbiError("array runs past the data");
+    }
+    absl::StatusOr<std::vector<Uint256>> words =
+        DecodeWords(bytes.substr(start, 32 * length));
+    if (!words.ok()) return words.status();
+    *out = *std::move(words);
+    return absl::OkStatus();
+  };
+  Uint256ArrayPair pair;
+  if (absl::Status s = array_at(0, &pair.first); !s.ok()) return s;
+  if (absl::Status s = array_at(32, &pair.second); !s.ok()) return s;
+  if (pair.first.size() != pair.second.size()) {
+    return AbiError(absl::StrCat("arrays of different lengths (",
+                                 pair.first.size(), " and ", pair.second.size(),
+                                 ")"));
+  }
+  return pair;
+}
+
 }  // namespace niftysave::eth

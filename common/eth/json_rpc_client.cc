@@ -1,10 +1,16 @@
 #include "common/eth/json_rpc_client.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::eth {
@@ -13,6 +19,9 @@ namespace {
 absl::Status InvalidReply(absl::string_view detail) {
   return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_invalid", detail);
 }
+
+// Where PostOnce keeps a 429's Retry-After (whole seconds) for Post.
+constexpr char kRetryAfterPayload[] = "niftysave.eth/retry-after";
 
 absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
   if (!reply.is_object()) return InvalidReply("reply is not a JSON object");
@@ -34,36 +43,108 @@ absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
 }  // namespace
 
 JsonRpcClient::JsonRpcClient(const http::HttpClient& http, std::string url)
-    : http_(http), url_(std::move(url)) {}
+    : JsonRpcClient(http, JsonRpcOptions{.urls = {std::move(url)}}) {}
 
-absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const nlohmann::json& body) {
-  absl::StatusOr<http::HttpResponse> response =
-      http_.Do({.method = "POST",
-                .url = url_,
-                .headers = {"Content-Type: application/json"},
-                .body = body.dump()});
-  if (!response.ok()) return response.status();
-  if (response->status == 429) {
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
-                           "RPC node answered 429");
+JsonRpcClient::JsonRpcClient(const http::HttpClient& http,
+                             JsonRpcOptions options)
+    : http_(http), options_(std::move(options)) {
+  // An empty list is a programming error; keep url() defined anyway.
+  if (options_.urls.empty()) options_.urls.push_back("");
+}
+
+absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
+    const std::string& url, const std::string& method,
+    const std::string& body) {
+  const absl::Time start = absl::Now();
+  std::string outcome = "ok";
+  absl::StatusOr<nlohmann::json> result =
+      [&]() -> absl::StatusOr<nlohmann::json> {
+    absl::StatusOr<http::HttpResponse> response =
+        http_.Do({.method = "POST",
+                  .url = url,
+                  .headers = {"Content-Type: application/json"},
+                  .body = body});
+    if (!response.ok()) {
+      outcome = "transport";
+      return response.status();
+    }
+    if (response->status == 429) {
+      outcome = "rate_limited";
+      absl::Status s = ErrorWithReason(absl::StatusCode::kUnavailable,
+                                       "rate_limited", "RPC node answered 429");
+      if (response->retry_after) {
+        s.SetPayload(kRetryAfterPayload,
+                     absl::Cord(absl::StrCat(
+                         absl::ToInt64Seconds(*response->retry_after))));
+      }
+      return s;
+    }
+    if (response->status != 200) {
+      outcome = "http_error";
+      return ErrorWithReason(
+          absl::StatusCode::kUnavailable, "rpc_http",
+          absl::StrCat("RPC node answered HTTP ", response->status));
+    }
+    nlohmann::json reply =
+        nlohmann::json::parse(response->body, nullptr, false);
+    if (reply.is_discarded()) {
+      outcome = "invalid";
+      return InvalidReply("reply is not JSON");
+    }
+    if (reply.is_object() && reply.contains("error") &&
+        !reply["error"].is_null()) {
+      outcome = "rpc_error";
+    }
+    return reply;
+  }();
+  if (options_.observe) options_.observe(method, outcome, absl::Now() - start);
+  return result;
+}
+
+absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const std::string& method,
+                                                   const nlohmann::json& body) {
+  const std::string text = body.dump();
+  const size_t n = options_.urls.size();
+  absl::Status last;
+  for (int attempt = 1; attempt <= std::max(1, options_.max_attempts);
+       ++attempt) {
+    const size_t index = current_.load() % n;
+    absl::StatusOr<nlohmann::json> reply =
+        PostOnce(options_.urls[index], method, text);
+    if (reply.ok()) return reply;
+    last = reply.status();
+    const std::string reason = ReasonOf(last);
+    const bool temporary = http::IsTemporary(last) || reason == "rpc_invalid" ||
+                           reason == "rpc_http" || reason == "rate_limited";
+    if (!temporary || attempt == options_.max_attempts) break;
+    // Fail over to the next URL; a lone URL is simply retried.
+    size_t expected = index;
+    current_.compare_exchange_strong(expected, (index + 1) % n);
+    absl::Duration wait = absl::ZeroDuration();
+    if (auto after = last.GetPayload(kRetryAfterPayload)) {
+      int64_t seconds = 0;
+      if (absl::SimpleAtoi(std::string(*after), &seconds)) {
+        wait = absl::Seconds(seconds);
+      }
+      if (wait > options_.max_retry_after) break;  // not worth blocking for
+    }
+    if (n == 1 || attempt % static_cast<int>(n) == 0) {
+      wait = std::max(
+          wait, BackoffDelay(options_.backoff, attempt / static_cast<int>(n)));
+    }
+    if (wait > absl::ZeroDuration()) options_.sleep(wait);
   }
-  if (response->status != 200) {
-    return ErrorWithReason(
-        absl::StatusCode::kUnavailable, "rpc_http",
-        absl::StrCat("RPC node answered HTTP ", response->status));
-  }
-  nlohmann::json reply = nlohmann::json::parse(response->body, nullptr, false);
-  if (reply.is_discarded()) return InvalidReply("reply is not JSON");
-  return reply;
+  return last;
 }
 
 absl::StatusOr<nlohmann::json> JsonRpcClient::Call(const std::string& method,
                                                    nlohmann::json params) {
   const int64_t id = next_id_++;
-  absl::StatusOr<nlohmann::json> reply = Post({{"jsonrpc", "2.0"},
-                                               {"id", id},
-                                               {"method", method},
-                                               {"params", std::move(params)}});
+  absl::StatusOr<nlohmann::json> reply =
+      Post(method, {{"jsonrpc", "2.0"},
+                    {"id", id},
+                    {"method", method},
+                    {"params", std::move(params)}});
   if (!reply.ok()) return reply.status();
   return ResultOf(*reply);
 }
@@ -73,14 +154,16 @@ JsonRpcClient::Batch(const std::vector<BatchCall>& calls) {
   std::vector<absl::StatusOr<nlohmann::json>> results;
   if (calls.empty()) return results;
   nlohmann::json body = nlohmann::json::array();
-  const int64_t first_id = next_id_;
+  const int64_t first_id =
+      next_id_.fetch_add(static_cast<int64_t>(calls.size()));
+  int64_t id = first_id;
   for (const auto& [method, params] : calls) {
     body.push_back({{"jsonrpc", "2.0"},
-                    {"id", next_id_++},
+                    {"id", id++},
                     {"method", method},
                     {"params", params}});
   }
-  absl::StatusOr<nlohmann::json> reply = Post(body);
+  absl::StatusOr<nlohmann::json> reply = Post(calls.front().first, body);
   if (!reply.ok()) return reply.status();
   if (!reply->is_array()) {
     // Some nodes answer a whole batch with one error object.
@@ -126,5 +209,19 @@ absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value) {
 }
 
 std::string ToQuantity(uint64_t v) { return absl::StrFormat("0x%x", v); }
+
+absl::StatusOr<std::vector<std::string>> ParseRpcUrls(const std::string& list) {
+  std::vector<std::string> urls;
+  for (absl::string_view part : absl::StrSplit(list, ',')) {
+    std::string url(absl::StripAsciiWhitespace(part));
+    if (!absl::StartsWith(url, "http://") &&
+        !absl::StartsWith(url, "https://")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not an http(s) URL: '", url, "'"));
+    }
+    urls.push_back(std::move(url));
+  }
+  return urls;
+}
 
 }  // namespace niftysave::eth

@@ -1,21 +1,50 @@
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/runtime/backoff.h"
 #include "nlohmann/json.hpp"
 
 namespace niftysave::eth {
 
+struct JsonRpcOptions {
+  // Tried in turn: a temporary failure (transport error, timeout, HTTP 429
+  // or 5xx, a reply that is not JSON-RPC) moves on to the next URL, and the
+  // client stays on whichever answered last.
+  std::vector<std::string> urls;
+  // HTTP requests per call, across URLs, before the failure is returned.
+  int max_attempts = 4;
+  // Waited after every full round of the URLs (jittered, BackoffDelay).
+  BackoffPolicy backoff{absl::Milliseconds(200), absl::Seconds(10)};
+  // A 429's Retry-After is honoured up to this; longer waits fail the call.
+  absl::Duration max_retry_after = absl::Seconds(30);
+  std::function<void(absl::Duration)> sleep = [](absl::Duration d) {
+    absl::SleepFor(d);
+  };
+  // Called after each HTTP request with the method (a batch: its first
+  // call's), the outcome (ok, rpc_error, rate_limited, http_error, invalid,
+  // transport) and the time taken. Must be thread-safe.
+  std::function<void(const std::string& method, const std::string& outcome,
+                     absl::Duration took)>
+      observe;
+};
+
 // Ethereum JSON-RPC over HTTP. A JSON-RPC error object becomes a Status:
 // "execution reverted" → FailedPrecondition with reason `revert`; others →
 // reason `rpc_error`. Non-JSON or mismatched replies → reason `rpc_invalid`.
+// Thread-safe.
 class JsonRpcClient {
  public:
   JsonRpcClient(const http::HttpClient& http, std::string url);
+  JsonRpcClient(const http::HttpClient& http, JsonRpcOptions options);
 
   absl::StatusOr<nlohmann::json> Call(const std::string& method,
                                       nlohmann::json params);
@@ -26,15 +55,26 @@ class JsonRpcClient {
   absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>> Batch(
       const std::vector<BatchCall>& calls);
 
-  const std::string& url() const { return url_; }
+  // The URL in use now.
+  const std::string& url() const { return options_.urls[current_.load()]; }
 
  private:
-  absl::StatusOr<nlohmann::json> Post(const nlohmann::json& body);
+  // One HTTP request to one URL.
+  absl::StatusOr<nlohmann::json> PostOnce(const std::string& url,
+                                          const std::string& method,
+                                          const std::string& body);
+  // With failover and retries.
+  absl::StatusOr<nlohmann::json> Post(const std::string& method,
+                                      const nlohmann::json& body);
 
   const http::HttpClient& http_;
-  const std::string url_;
-  int64_t next_id_ = 1;
+  JsonRpcOptions options_;  // urls never empty
+  std::atomic<size_t> current_{0};
+  std::atomic<int64_t> next_id_{1};
 };
+
+// Splits a comma-separated --rpc_url value; each must be an http(s) URL.
+absl::StatusOr<std::vector<std::string>> ParseRpcUrls(const std::string& list);
 
 // Parses a JSON-RPC quantity ("0x1a") into a uint64.
 absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value);

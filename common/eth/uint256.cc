@@ -89,4 +89,38 @@ std::string Uint256::ToHex64() const {
   return out;
 }
 
+bool Uint256::operator<(const Uint256& other) const {
+  for (int i = 3; i >= 0; --i) {
+    if (limbs_[i] != other.limbs_[i]) return limbs_[i] < other.limbs_[i];
+  }
+  return false;
+}
+
+std::optional<Uint256> Uint256::Plus(uint64_t delta) const {
+  Uint256 out = *this;
+  uint64_t carry = delta;
+  for (int i = 0; i < 4 && carry != 0; ++i) {
+    const uint64_t before = out.limbs_[i];
+    out.limbs_[i] += carry;
+    carry = out.limbs_[i] < before ? 1 : 0;
+  }
+  if (carry != 0) return std::nullopt;
+  return out;
+}
+
+std::optional<uint64_t> Uint256::Distance(const Uint256& lo,
+                                          const Uint256& hi) {
+  if (hi < lo) return std::nullopt;
+  // hi - lo with borrow, limb by limb.
+  std::array<uint64_t, 4> d{};
+  uint64_t borrow = 0;
+  for (int i = 0; i < 4; ++i) {
+    const uint64_t a = hi.limbs_[i], b = lo.limbs_[i];
+    d[i] = a - b - borrow;
+    borrow = (a < b || (a == b && borrow != 0)) ? 1 : 0;
+  }
+  if ((d[1] | d[2] | d[3]) != 0) return std::nullopt;
+  return d[0];
+}
+
 }  // namespace niftysave::eth

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,13 @@ class Uint256 {
   bool FitsUint64() const { return (limbs_[1] | limbs_[2] | limbs_[3]) == 0; }
   uint64_t low64() const { return limbs_[0]; }
   bool operator==(const Uint256&) const = default;
+  bool operator<(const Uint256& other) const;
+  bool operator<=(const Uint256& other) const { return !(other < *this); }
+
+  // `this + delta`; nullopt on overflow past 2^256-1.
+  std::optional<Uint256> Plus(uint64_t delta) const;
+  // `hi - lo` when lo <= hi and the difference fits 64 bits; else nullopt.
+  static std::optional<uint64_t> Distance(const Uint256& lo, const Uint256& hi);
 
  private:
   std::array<uint64_t, 4> limbs_{};  // little-endian

@@ -1,9 +1,95 @@
 #include "common/fetch/content_fetcher.h"
 
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/runtime/reason.h"
+#include "common/uri/cid.h"
 
 namespace niftysave::fetch {
+namespace {
+
+// How each gateway's failure counts towards the overall verdict.
+enum class GatewayVerdict { kGone, kMismatch, kTimeout, kRateLimited, kDown };
+
+GatewayVerdict Classify(const absl::Status& status) {
+  const std::string reason = ReasonOf(status);
+  if (reason == "cid_mismatch") return GatewayVerdict::kMismatch;
+  if (reason == "rate_limited") return GatewayVerdict::kRateLimited;
+  if (reason == "timeout" ||
+      status.code() == absl::StatusCode::kDeadlineExceeded) {
+    return GatewayVerdict::kTimeout;
+  }
+  // A gateway that gave up looking (504) is as good as a timeout.
+  if (reason == "http_5xx" &&
+      absl::StrContains(absl::string_view(status.message()), "HTTP 504 ")) {
+    return GatewayVerdict::kTimeout;
+  }
+  if (reason == "http_4xx") return GatewayVerdict::kGone;
+  return GatewayVerdict::kDown;
+}
+
+std::string Sha2(std::string_view bytes, uint64_t hash_code) {
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (hash_code == uri::kHashSha2_256) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(data, bytes.size(), digest);
+    return std::string(reinterpret_cast<char*>(digest), sizeof digest);
+  }
+  unsigned char digest[SHA512_DIGEST_LENGTH];
+  SHA512(data, bytes.size(), digest);
+  return std::string(reinterpret_cast<char*>(digest), sizeof digest);
+}
+
+}  // namespace
+
+absl::Status VerifyAgainstCid(std::string_view cid_text,
+                              std::string_view bytes) {
+  absl::StatusOr<uri::Cid> cid = uri::ParseCid(cid_text);
+  if (!cid.ok()) return cid.status();
+  std::string_view mh = cid->multihash;
+  absl::StatusOr<uint64_t> code = uri::ReadVarint(mh);
+  if (!code.ok()) return code.status();
+  absl::StatusOr<uint64_t> length = uri::ReadVarint(mh);
+  if (!length.ok()) return length.status();
+  // TODO(unixfs): dag-pb CIDs name a UnixFS DAG, not the bytes a gateway
+  // returns; verifying them means re-importing the bytes with the chunker
+  // and layout that produced the CID. Use UnixfsImporter
+  // (common/ipfs/unixfs_importer.h, in progress for the pinner) once it
+  // lands, trying its profiles (kubo v0/v1, ipfs-car) until one matches;
+  // until then dag-pb content is fetched unverified (verified = false).
+  if (cid->codec != uri::kCodecRaw) {
+    return absl::UnimplementedError(absl::StrCat("cannot verify codec 0x",
+                                                 absl::Hex(cid->codec),
+                                                 " without a UnixFS importer"));
+  }
+  std::string expected(mh);
+  std::string actual;
+  switch (*code) {
+    case uri::kHashIdentity:
+      actual = std::string(bytes);
+      break;
+    case uri::kHashSha2_256:
+    case uri::kHashSha2_512:
+      actual = Sha2(bytes, *code);
+      break;
+    default:
+      return absl::UnimplementedError(
+          absl::StrCat("cannot verify multihash 0x", absl::Hex(*code)));
+  }
+  if (actual != expected) {
+    return ErrorWithReason(
+        absl::StatusCode::kDataLoss, "cid_mismatch",
+        absl::StrCat(bytes.size(), " bytes do not hash to ",
+                     absl::string_view(cid_text.data(), cid_text.size())));
+  }
+  return absl::OkStatus();
+}
 
 ContentFetcher::ContentFetcher(const http::HttpClient& user_http,
                                const http::HttpClient& gateway_http,
@@ -24,20 +110,83 @@ absl::StatusOr<FetchedContent> ContentFetcher::Get(
 }
 
 absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
-    const std::string& path) const {
+    const std::string& path, const std::string& cid, bool verifiable) const {
   if (options_.ipfs_gateways.empty()) {
     return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "no_gateway",
                            "no IPFS gateway configured");
   }
-  absl::Status last;
+  std::vector<std::string> failures;
+  int gone = 0, mismatch = 0, timeout = 0, limited = 0, down = 0;
+  bool not_found = false;
+  std::optional<absl::Duration> retry_after;
   for (const std::string& gateway : options_.ipfs_gateways) {
     absl::StatusOr<FetchedContent> content = Get(gateway_http_, gateway + path);
+    if (content.ok() && verifiable) {
+      absl::Status verified = VerifyAgainstCid(cid, content->bytes);
+      if (verified.ok()) {
+        content->verified = true;
+        return content;
+      }
+      if (ReasonOf(verified) == "cid_mismatch") {
+        content = verified;  // that gateway lies or is broken: try the next
+      } else {
+        return content;  // not checkable after all: accept as fetched
+      }
+    }
     if (content.ok()) return content;
-    last = content.status();
-    // Too large or a verdict on the content itself is the same everywhere.
-    if (ReasonOf(last) == "too_large") return last;
+    const absl::Status& failure = content.status();
+    // A verdict on the size holds on every gateway.
+    if (ReasonOf(failure) == "too_large") return failure;
+    failures.push_back(absl::StrCat(gateway, ": ", ReasonOf(failure), " (",
+                                    failure.message(), ")"));
+    switch (Classify(failure)) {
+      case GatewayVerdict::kGone:
+        ++gone;
+        not_found |= failure.code() == absl::StatusCode::kNotFound;
+        break;
+      case GatewayVerdict::kMismatch:
+        ++mismatch;
+        break;
+      case GatewayVerdict::kTimeout:
+        ++timeout;
+        break;
+      case GatewayVerdict::kRateLimited:
+        ++limited;
+        if (std::optional<absl::Duration> d = RetryAfterOf(failure)) {
+          retry_after = retry_after ? std::min(*retry_after, *d) : *d;
+        }
+        break;
+      case GatewayVerdict::kDown:
+        ++down;
+        break;
+    }
   }
-  return last;
+  const std::string detail =
+      absl::StrCat("every IPFS gateway failed for ", path, ": ",
+                   absl::StrJoin(failures, "; "));
+  if (timeout + limited + down == 0) {
+    if (gone == 0) {
+      return ErrorWithReason(absl::StatusCode::kDataLoss, "cid_mismatch",
+                             detail);
+    }
+    return ErrorWithReason(not_found ? absl::StatusCode::kNotFound
+                                     : absl::StatusCode::kFailedPrecondition,
+                           "http_4xx", detail);
+  }
+  if (timeout > 0) {
+    return ErrorWithReason(absl::StatusCode::kDeadlineExceeded,
+                           "gateway_timeout", detail);
+  }
+  if (down == 0) {
+    absl::Status s =
+        ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited", detail);
+    return retry_after ? WithRetryAfter(s, *retry_after) : s;
+  }
+  absl::Status s = ErrorWithReason(absl::StatusCode::kUnavailable,
+                                   "gateway_unavailable", detail);
+  // A rate-limited gateway that works again after its delay is still the
+  // best bet among broken ones.
+  return retry_after ? WithRetryAfter(s, *retry_after) : s;
 }
 
 absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
@@ -55,9 +204,13 @@ absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
       return FetchedContent{std::move(data->bytes), data->media_type, "data:"};
     }
     case uri::UriKind::kIpfs:
-      return FromGateways(absl::StrCat("/ipfs/", uri.cid, uri.path));
+      // A path names a file inside a directory DAG: the bytes are not the
+      // CID's own, so only a bare CID can be checked.
+      return FromGateways(absl::StrCat("/ipfs/", uri.cid, uri.path), uri.cid,
+                          uri.path.empty());
     case uri::UriKind::kIpns:
-      return FromGateways(absl::StrCat("/ipns/", uri.name, uri.path));
+      return FromGateways(absl::StrCat("/ipns/", uri.name, uri.path), "",
+                          false);
     case uri::UriKind::kArweave:
       return Get(gateway_http_, absl::StrCat(options_.arweave_gateway, "/",
                                              uri.name, uri.path));

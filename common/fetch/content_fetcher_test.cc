@@ -4,6 +4,9 @@
 
 #include "common/fetch/content_fetcher.h"
 
+#include <openssl/sha.h>
+
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -15,6 +18,7 @@
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
+#include "common/uri/cid.h"
 #include "common/uri/token_uri.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -156,8 +160,11 @@ TEST_F(ContentFetcherTest, AllGatewaysDownIsTemporaryFailure) {
   absl::StatusOr<FetchedContent> content =
       fetcher.Fetch(uri::ResolveUri("ipfs://" + *cid_));
   ASSERT_FALSE(content.ok());
-  EXPECT_EQ(ReasonOf(content.status()), "connect") << content.status();
+  EXPECT_EQ(ReasonOf(content.status()), "gateway_unavailable")
+      << content.status();
   EXPECT_TRUE(http::IsTemporary(content.status()));
+  // The detail names each gateway's own failure.
+  EXPECT_THAT(content.status().message(), HasSubstr("connect"));
 
   ContentFetcher none(user, gateways, {});
   EXPECT_FALSE(none.Fetch(uri::ResolveUri("ipfs://" + *cid_)).ok());
@@ -229,8 +236,7 @@ TEST_F(ContentFetcherTest, AbsentCidEndsInTimeoutNotAHang) {
   absl::StatusOr<FetchedContent> content =
       fetcher.Fetch(uri::ResolveUri("ipfs://" + *absent_cid_));
   ASSERT_FALSE(content.ok());
-  EXPECT_THAT(ReasonOf(content.status()),
-              AnyOf("timeout", "http_4xx", "http_5xx"))
+  EXPECT_THAT(ReasonOf(content.status()), AnyOf("gateway_timeout", "http_4xx"))
       << content.status();
   EXPECT_LT(absl::Now() - begin, absl::Seconds(6));
 }
@@ -242,6 +248,128 @@ TEST_F(ContentFetcherTest, InvalidUriIsUriInvalid) {
   absl::StatusOr<FetchedContent> content =
       fetcher.Fetch(uri::ResolveUri("javascript:alert(1)"));
   EXPECT_EQ(ReasonOf(content.status()), "uri_invalid") << content.status();
+}
+
+// The CIDv1 (raw codec, sha2-256) of `bytes`, computed independently of the
+// fetcher's verifier.
+std::string RawCid(const std::string& bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         digest);
+  return uri::Cid::FromDigest(
+             1, uri::kCodecRaw, uri::kHashSha2_256,
+             std::string_view(reinterpret_cast<char*>(digest), sizeof digest))
+      .ToString();
+}
+
+// The fixture server doubles as a gateway that serves whatever file sits at
+// <root>/ipfs/<cid>: an honest one or a liar.
+void ServeAsGateway(const std::string& root, const std::string& cid,
+                    const std::string& bytes) {
+  std::filesystem::create_directories(root + "/ipfs");
+  std::ofstream(root + "/ipfs/" + cid, std::ios::binary) << bytes;
+}
+
+TEST_F(ContentFetcherTest, RawCidIsVerifiedAndALyingGatewayIsSkipped) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  const std::string honest = "raw leaf bytes, served honestly";
+  const std::string cid = RawCid(honest);
+  ASSERT_EQ(cid.substr(0, 7), "bafkrei");
+  ServeAsGateway(root_->path(), cid, "tampered bytes");
+
+  // The real node holds the honest bytes (js-ipfs makes a single-block CIDv1
+  // file a raw leaf, so its CID is the same).
+  absl::StatusOr<std::string> added = IpfsAdd(*node_, honest);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_EQ(*added, cid);
+
+  ContentFetcher failover(
+      user, gateways,
+      {.ipfs_gateways = {server_->http_url(), node_->gateway_url()}});
+  absl::StatusOr<FetchedContent> content =
+      failover.Fetch(uri::ResolveUri("ipfs://" + cid));
+  ASSERT_TRUE(content.ok()) << content.status();
+  EXPECT_EQ(content->bytes, honest);
+  EXPECT_TRUE(content->verified);
+  EXPECT_THAT(content->source, HasSubstr(node_->gateway_url()));
+
+  ContentFetcher liar_only(user, gateways,
+                           {.ipfs_gateways = {server_->http_url()}});
+  absl::StatusOr<FetchedContent> lied =
+      liar_only.Fetch(uri::ResolveUri("ipfs://" + cid));
+  EXPECT_EQ(ReasonOf(lied.status()), "cid_mismatch") << lied.status();
+  EXPECT_FALSE(http::IsTemporary(lied.status()));
+}
+
+TEST_F(ContentFetcherTest, DagPbCidIsFetchedUnverified) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  ContentFetcher fetcher(user, gateways,
+                         {.ipfs_gateways = {node_->gateway_url()}});
+  // kContent was added as a file: with js-ipfs's defaults a dag-pb root or a
+  // raw leaf; either way it arrives, checked only when it can be.
+  absl::StatusOr<FetchedContent> content =
+      fetcher.Fetch(uri::ResolveUri("ipfs://" + *cid_));
+  ASSERT_TRUE(content.ok()) << content.status();
+  EXPECT_EQ(content->verified, cid_->substr(0, 7) == "bafkrei");
+  EXPECT_EQ(VerifyAgainstCid(
+                "bafybeihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+                "anything")
+                .code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+TEST_F(ContentFetcherTest, VerifiesIdentityCid) {
+  const std::string inline_bytes = "tiny";
+  const std::string cid =
+      uri::Cid::FromDigest(1, uri::kCodecRaw, uri::kHashIdentity, inline_bytes)
+          .ToString();
+  EXPECT_TRUE(VerifyAgainstCid(cid, inline_bytes).ok());
+  EXPECT_EQ(ReasonOf(VerifyAgainstCid(cid, "tiny!")), "cid_mismatch");
+}
+
+TEST_F(ContentFetcherTest, EveryGatewayFailingSaysWhy) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());  // 2 s total
+  const std::string cid = RawCid("whatever");
+  const std::string fixture = server_->http_url();
+  auto reason_with = [&](std::vector<std::string> list) {
+    ContentFetcher fetcher(user, gateways, {.ipfs_gateways = std::move(list)});
+    return fetcher.Fetch(uri::ResolveUri("ipfs://" + cid)).status();
+  };
+  // Content gone: every gateway says 404. Permanent.
+  absl::Status gone =
+      reason_with({fixture + "/status/404?p=", fixture + "/status/410?p="});
+  EXPECT_EQ(ReasonOf(gone), "http_4xx") << gone;
+  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(http::IsTemporary(gone));
+
+  // A 404 from one gateway while another is down proves nothing: temporary.
+  absl::Status mixed = reason_with({fixture + "/status/404?p=", DeadGateway()});
+  EXPECT_EQ(ReasonOf(mixed), "gateway_unavailable") << mixed;
+  EXPECT_TRUE(http::IsTemporary(mixed));
+
+  // Slow gateways: a timeout (or a gateway's own 504) is gateway_timeout.
+  absl::Status slow =
+      reason_with({fixture + "/slow?ms=5000&p=", fixture + "/status/504?p="});
+  EXPECT_EQ(ReasonOf(slow), "gateway_timeout") << slow;
+  EXPECT_TRUE(http::IsTemporary(slow));
+
+  // Rate limited everywhere: the earliest Retry-After comes along.
+  absl::Status limited = reason_with(
+      {fixture + "/retry-after?s=9&p=", fixture + "/retry-after?s=3&p="});
+  EXPECT_EQ(ReasonOf(limited), "rate_limited") << limited;
+  EXPECT_EQ(RetryAfterOf(limited), absl::Seconds(3));
+  EXPECT_TRUE(http::IsTemporary(limited));
+
+  // A body over the cap is refused at once, without trying the others.
+  ContentFetcher small(
+      user, gateways,
+      {.ipfs_gateways = {fixture + "/huge?bytes=5000&p=", node_->gateway_url()},
+       .max_bytes = 1000});
+  EXPECT_EQ(ReasonOf(small.Fetch(uri::ResolveUri("ipfs://" + cid)).status()),
+            "too_large");
 }
 
 }  // namespace

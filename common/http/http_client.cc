@@ -229,16 +229,25 @@ absl::StatusOr<HttpResponse> HttpClient::Fetch(
   const int s = response->status;
   if (s >= 200 && s < 300) return response;
   const std::string detail = absl::StrCat("HTTP ", s, " from ", url);
+  // The server's own "not before" travels with the failure (429, and 503
+  // when a Retry-After came with it), for whoever reschedules the work.
+  auto not_before = [&](absl::Status status) {
+    if (response->retry_after) {
+      status = WithRetryAfter(std::move(status), *response->retry_after);
+    }
+    return status;
+  };
   if (s == 429) {
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
-                           detail);
+    return not_before(ErrorWithReason(absl::StatusCode::kUnavailable,
+                                      "rate_limited", detail));
   }
   if (s == 408) {
     return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",
                            detail);
   }
   if (s >= 500) {
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "http_5xx", detail);
+    return not_before(
+        ErrorWithReason(absl::StatusCode::kUnavailable, "http_5xx", detail));
   }
   if (s == 404 || s == 410) {
     return ErrorWithReason(absl::StatusCode::kNotFound, "http_4xx", detail);

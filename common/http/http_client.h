@@ -64,7 +64,8 @@ class HttpClient {
 
   // GET that succeeds only on 2xx. Otherwise: reason `rate_limited` (429),
   // `http_4xx` (NotFound for 404/410, else FailedPrecondition) or `http_5xx`
-  // (Unavailable). Only http(s) URLs.
+  // (Unavailable). A Retry-After on a 429 or 5xx is attached to the Status
+  // (RetryAfterOf in common/runtime/reason.h). Only http(s) URLs.
   absl::StatusOr<HttpResponse> Fetch(const HttpRequest& request) const;
 
   const HttpClientOptions& options() const { return options_; }

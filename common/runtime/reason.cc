@@ -1,11 +1,17 @@
 #include "common/runtime/reason.h"
 
+#include <algorithm>
+#include <string>
+
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace niftysave {
 namespace {
 constexpr char kReasonPayload[] = "type.niftysave.dev/reason";
-}
+constexpr char kRetryAfterPayload[] = "type.niftysave.dev/retry_after_seconds";
+}  // namespace
 
 absl::Status WithReason(absl::Status status, absl::string_view reason) {
   if (!status.ok()) status.SetPayload(kReasonPayload, absl::Cord(reason));
@@ -36,6 +42,25 @@ std::string ReasonOf(const absl::Status& status) {
     default:
       return "internal";
   }
+}
+
+absl::Status WithRetryAfter(absl::Status status, absl::Duration delay) {
+  if (status.ok()) return status;
+  const int64_t seconds = std::max<int64_t>(
+      0, absl::ToInt64Seconds(absl::Ceil(delay, absl::Seconds(1))));
+  status.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(seconds)));
+  return status;
+}
+
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status) {
+  if (status.ok()) return std::nullopt;
+  auto payload = status.GetPayload(kRetryAfterPayload);
+  int64_t seconds = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &seconds) ||
+      seconds < 0) {
+    return std::nullopt;
+  }
+  return absl::Seconds(seconds);
 }
 
 }  // namespace niftysave

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace niftysave {
 
@@ -18,5 +20,12 @@ absl::Status ErrorWithReason(absl::StatusCode code, absl::string_view reason,
 // The reason attached to `status`, or one derived from its code
 // ("timeout", "unavailable", "internal", ...) when none was attached.
 std::string ReasonOf(const absl::Status& status);
+
+// A server's "not before" (HTTP 429/503 Retry-After), carried as a second
+// payload next to the reason so the caller that reschedules the work can
+// honour it. Whole seconds; negative delays are stored as 0.
+absl::Status WithRetryAfter(absl::Status status, absl::Duration delay);
+// The delay attached by WithRetryAfter, if any.
+std::optional<absl::Duration> RetryAfterOf(const absl::Status& status);
 
 }  // namespace niftysave

@@ -381,6 +381,8 @@ std::optional<std::string> SchemeOf(std::string_view s) {
   return std::nullopt;
 }
 
+}  // namespace
+
 std::string PercentDecodeLenient(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -402,8 +404,6 @@ std::string PercentDecodeLenient(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string_view UriKindName(UriKind kind) {
   switch (kind) {

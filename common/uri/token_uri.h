@@ -62,6 +62,10 @@ struct DataUri {
 // payload would exceed `max_bytes`.
 absl::StatusOr<DataUri> DecodeDataUri(std::string_view uri, size_t max_bytes);
 
+// Decodes every well-formed %XX escape; a '%' not followed by two hex
+// digits is kept as is, and '+' stays '+'.
+std::string PercentDecodeLenient(std::string_view s);
+
 // ERC-1155: replaces every "{id}" with the token id as 64 lower-case hex
 // digits, zero-padded, no "0x". `token_id_decimal` is a uint256 in decimal;
 // if it is not one, the template is returned unchanged.

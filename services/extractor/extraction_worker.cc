@@ -1,5 +1,6 @@
 #include "services/extractor/extraction_worker.h"
 
+#include "absl/strings/str_join.h"
 #include "common/runtime/log.h"
 
 namespace niftysave::extractor {
@@ -46,6 +47,17 @@ void ExtractionWorker::Handle(const db::QueueItem& item) {
     if (queued.ok()) {
       observer_.finished("extracted", "");
       observer_.resources_queued(*queued);
+      if (!x->id_form.empty()) observer_.erc1155_id_form(x->id_form);
+    }
+    if (x->id_form == "decimal") {
+      log::Info("erc1155 {id} found in decimal form, not the spec's hex",
+                {{"token_pk", std::to_string(item.id)},
+                 {"uri", x->metadata_uri.normalized.substr(0, 200)}});
+    }
+    if (!x->leniency.empty()) {
+      log::Info("metadata parsed leniently",
+                {{"token_pk", std::to_string(item.id)},
+                 {"fixups", absl::StrJoin(x->leniency, ",")}});
     }
   } else {
     const auto& failure = std::get<ExtractionFailure>(result);

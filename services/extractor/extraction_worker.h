@@ -14,6 +14,9 @@ struct ExtractionObserver {
       finished = [](const std::string&, const std::string&) {};
   std::function<void(const std::vector<int64_t>&)> resources_queued =
       [](const std::vector<int64_t>&) {};
+  // Which form of an ERC-1155 `{id}` template was found ("hex", "decimal").
+  std::function<void(const std::string& form)> erc1155_id_form =
+      [](const std::string&) {};
 };
 
 // One worker step: lease a batch from the 'extract' queue, extract each

@@ -2,6 +2,7 @@
 
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
+#include "common/runtime/backoff.h"
 #include "common/runtime/log.h"
 #include "openssl/sha.h"
 
@@ -202,8 +203,11 @@ absl::Status PgExtractorRepository::SaveFailure(const db::QueueItem& item,
 
 absl::Status PgExtractorRepository::Retry(const db::QueueItem& item,
                                           const ExtractionFailure& f) {
+  // The queue's back-off, but never sooner than the server asked for.
+  absl::Duration delay = BackoffDelay(queue_.policy().backoff, item.attempts);
+  if (f.retry_after) delay = std::max(delay, *f.retry_after);
   return pool_.Run([&](pqxx::work& txn) {
-    queue_.Reschedule(txn, item, f.reason + ": " + f.detail);
+    queue_.Reschedule(txn, item, f.reason + ": " + f.detail, delay);
     return absl::OkStatus();
   });
 }

@@ -40,6 +40,8 @@ class ExtractorRepository {
   virtual absl::Status SaveFailure(const db::QueueItem& item,
                                    const ExtractionFailure& failure,
                                    const std::string& token_uri) = 0;
+  // Due again after the queue's back-off, or the failure's retry_after if
+  // that is later.
   virtual absl::Status Retry(const db::QueueItem& item,
                              const ExtractionFailure& failure) = 0;
   virtual bool IsLastAttempt(const db::QueueItem& item) const = 0;

@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
       "tokens_total", "Tokens handled, by outcome and reason");
   auto& notified = base.metrics->Counter("notifications_total",
                                          "Pinner notifications, by outcome");
+  auto& id_forms = base.metrics->Counter(
+      "erc1155_id_form_total",
+      "ERC-1155 {id} metadata found, by form (hex: the spec's; decimal: the "
+      "fallback)");
   extractor::ExtractionObserver observer{
       .finished =
           [&](const std::string& outcome, const std::string& reason) {
@@ -111,6 +115,10 @@ int main(int argc, char** argv) {
           [&](const std::vector<int64_t>& ids) {
             notified.Add({{"outcome", notifier.Notify(ids) ? "ok" : "failed"}})
                 .Increment();
+          },
+      .erc1155_id_form =
+          [&](const std::string& form) {
+            id_forms.Add({{"form", form}}).Increment();
           }};
   extractor::ExtractionWorker step(repo, logic, batch, observer);
   std::vector<std::unique_ptr<Worker>> pool;

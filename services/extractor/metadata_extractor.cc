@@ -1,5 +1,7 @@
 #include "services/extractor/metadata_extractor.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
@@ -11,15 +13,84 @@ namespace {
 
 ExtractionFailure Failure(std::string reason, std::string detail,
                           bool temporary = false) {
-  return {std::move(reason), std::move(detail), temporary, std::nullopt};
+  return {std::move(reason), std::move(detail), temporary, std::nullopt,
+          std::nullopt};
+}
+
+absl::string_view Av(std::string_view s) { return {s.data(), s.size()}; }
+
+// A document that is itself percent-encoded JSON ("%7B%22name%22...").
+bool LooksPercentEncoded(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\n' ||
+                           text.front() == '\r' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  return absl::StartsWithIgnoreCase(Av(text), "%7B") ||
+         absl::StartsWithIgnoreCase(Av(text), "%5B");
+}
+
+// Length of the valid UTF-8 sequence at the front of `s`, or 0 if invalid
+// (overlong forms, surrogates and code points above U+10FFFF included).
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+// Replaces each invalid byte with U+FFFD; nullopt when already valid.
+std::optional<std::string> ReplaceInvalidUtf8(std::string_view text) {
+  std::string out;
+  bool changed = false;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = Utf8SequenceLength(text.substr(i));
+    if (n == 0) {
+      out += "\xef\xbf\xbd";
+      changed = true;
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
+nlohmann::ordered_json ParseStrict(std::string_view text) {
+  return nlohmann::ordered_json::parse(text, nullptr,
+                                       /*allow_exceptions=*/false,
+                                       /*ignore_comments=*/true);
 }
 
 }  // namespace
 
-size_t JsonNestingDepth(std::string_view text) {
-  size_t depth = 0, max_depth = 0;
+std::string StripTrailingCommas(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
   bool in_string = false, escaped = false;
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (in_string) {
       if (escaped) {
         escaped = false;
@@ -28,6 +99,81 @@ size_t JsonNestingDepth(std::string_view text) {
       } else if (c == '"') {
         in_string = false;
       }
+      out.push_back(c);
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == ',') {
+      size_t j = i + 1;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\n' ||
+                                 text[j] == '\r' || text[j] == '\t')) {
+        ++j;
+      }
+      if (j < text.size() && (text[j] == '}' || text[j] == ']')) continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+nlohmann::ordered_json ParseMetadataLeniently(
+    std::string_view text, std::vector<std::string>* leniency) {
+  nlohmann::ordered_json doc = ParseStrict(text);
+  if (!doc.is_discarded()) return doc;
+  // Each fix-up applies on top of the previous ones, and only when a strict
+  // parse of what we have so far failed.
+  std::string fixed(text);
+  if (LooksPercentEncoded(fixed)) {
+    fixed = uri::PercentDecodeLenient(fixed);
+    if (fixed.size() >= 3 && fixed.compare(0, 3, "\xef\xbb\xbf") == 0) {
+      fixed.erase(0, 3);
+    }
+    leniency->push_back("percent_decoded");
+    doc = ParseStrict(fixed);
+    if (!doc.is_discarded()) return doc;
+  }
+  if (std::optional<std::string> valid = ReplaceInvalidUtf8(fixed)) {
+    fixed = *std::move(valid);
+    leniency->push_back("utf8_replaced");
+    doc = ParseStrict(fixed);
+    if (!doc.is_discarded()) return doc;
+  }
+  std::string stripped = StripTrailingCommas(fixed);
+  if (stripped.size() != fixed.size()) {
+    leniency->push_back("trailing_commas");
+    doc = ParseStrict(stripped);
+  }
+  return doc;
+}
+
+size_t JsonNestingDepth(std::string_view text) {
+  size_t depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    // Comments are skipped as the parser skips them (ignore_comments): a
+    // quote inside one must not hide the brackets after it.
+    if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      const size_t end = text.find_first_of("\n\r", i + 2);
+      if (end == std::string_view::npos) break;
+      i = end;
+      continue;
+    }
+    if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      const size_t end = text.find("*/", i + 2);
+      if (end == std::string_view::npos) break;
+      i = end + 1;
       continue;
     }
     if (c == '"') {
@@ -64,23 +210,37 @@ MetadataExtractor::MetadataExtractor(const fetch::ContentFetcher& fetcher,
 
 std::variant<Extraction, ExtractionFailure> MetadataExtractor::Extract(
     const std::string& token_uri, const std::string& token_id) const {
-  std::string expanded = token_uri;
-  if (absl::StrContains(token_uri, "{id}")) {
-    expanded = uri::SubstituteErc1155Id(token_uri, token_id);
-  }
   Extraction out;
   out.token_uri = token_uri;
-  out.metadata_uri = uri::ResolveUri(expanded);
+  const bool templated = absl::StrContains(token_uri, "{id}");
+  out.metadata_uri = uri::ResolveUri(
+      templated ? uri::SubstituteErc1155Id(token_uri, token_id) : token_uri);
   if (out.metadata_uri.kind == uri::UriKind::kInvalid) {
     return Failure("uri_invalid", out.metadata_uri.detail);
   }
   absl::StatusOr<fetch::FetchedContent> content =
       fetcher_.Fetch(out.metadata_uri);
+  if (templated) out.id_form = "hex";
+  if (templated && content.status().code() == absl::StatusCode::kNotFound) {
+    // The spec's hex form is not there; many contracts serve decimal ids.
+    uri::ResolvedUri decimal =
+        uri::ResolveUri(uri::SubstituteErc1155IdDecimal(token_uri, token_id));
+    if (decimal.kind != uri::UriKind::kInvalid &&
+        decimal.normalized != out.metadata_uri.normalized) {
+      absl::StatusOr<fetch::FetchedContent> retry = fetcher_.Fetch(decimal);
+      if (retry.ok()) {
+        out.metadata_uri = std::move(decimal);
+        out.id_form = "decimal";
+        content = std::move(retry);
+      }
+    }
+  }
   if (!content.ok()) {
     ExtractionFailure f = Failure(ReasonOf(content.status()),
                                   std::string(content.status().message()),
                                   http::IsTemporary(content.status()));
     f.metadata_uri = out.metadata_uri;
+    f.retry_after = RetryAfterOf(content.status());
     return f;
   }
   out.content = std::move(*content);
@@ -95,35 +255,53 @@ std::variant<Extraction, ExtractionFailure> MetadataExtractor::Extract(
     f.metadata_uri = out.metadata_uri;
     return f;
   };
-  if (JsonNestingDepth(text) > limits_.max_json_depth) {
+  auto too_deep = [&] {
     return fail("too_deep", absl::StrCat("JSON nested deeper than ",
                                          limits_.max_json_depth));
-  }
+  };
+  if (JsonNestingDepth(text) > limits_.max_json_depth) return too_deep();
   // ordered_json keeps document order, so assets come out in it.
-  nlohmann::ordered_json doc =
-      nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false,
-                                    /*ignore_comments=*/true);
+  nlohmann::ordered_json doc = ParseStrict(text);
+  if (doc.is_discarded() && LooksPercentEncoded(text) &&
+      JsonNestingDepth(uri::PercentDecodeLenient(text)) >
+          limits_.max_json_depth) {
+    return too_deep();  // the depth cap holds for encoded documents too
+  }
+  if (doc.is_discarded()) doc = ParseMetadataLeniently(text, &out.leniency);
   if (doc.is_discarded()) {
     if (LooksLikeMedia(out.content.bytes, out.content.content_type)) {
+      out.leniency.clear();
       return out;  // the token URI names the asset itself
     }
     return fail("not_json",
                 absl::StrCat("token URI content (", out.content.content_type,
                              ") is neither JSON nor media"));
   }
+  // The walker checks the depth of the parsed document itself before it
+  // recurses, so it runs before anything else that recurses (dump): the
+  // text check above is a fast path, not the only guard.
+  absl::StatusOr<std::vector<uri::AssetRef>> refs = uri::WalkAssets(
+      doc,
+      {.max_depth = limits_.max_json_depth, .max_assets = limits_.max_assets});
+  if (!refs.ok()) {
+    const bool deep =
+        absl::StrContains(refs.status().message(), "nested deeper");
+    return fail(deep ? "too_deep" : "too_many_assets",
+                std::string(refs.status().message()));
+  }
   // jsonb refuses \u0000 in strings; keep the original bytes, skip the doc.
   std::string dumped = doc.dump(
       -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   if (!absl::StrContains(dumped, "\\u0000")) out.doc_json = std::move(dumped);
-
-  absl::StatusOr<std::vector<uri::AssetRef>> refs = uri::WalkAssets(
-      doc,
-      {.max_depth = limits_.max_json_depth, .max_assets = limits_.max_assets});
-  if (!refs.ok())
-    return fail("too_many_assets", std::string(refs.status().message()));
   for (uri::AssetRef& ref : *refs) {
     if (ref.role == uri::AssetRole::kAsset) {
-      uri::ResolvedUri resolved = uri::ResolveUri(ref.uri);
+      // ERC-1155: "{id}" in any JSON value is the token id too, in the form
+      // the token URI itself was found with.
+      uri::ResolvedUri resolved = uri::ResolveUri(
+          !absl::StrContains(ref.uri, "{id}") ? ref.uri
+          : out.id_form == "decimal"
+              ? uri::SubstituteErc1155IdDecimal(ref.uri, token_id)
+              : uri::SubstituteErc1155Id(ref.uri, token_id));
       if (resolved.kind == uri::UriKind::kInvalid) continue;
       out.assets.push_back(
           {std::move(ref.json_path), std::move(ref.uri), std::move(resolved)});

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/uri/asset_walker.h"
 #include "common/uri/token_uri.h"
+#include "nlohmann/json.hpp"
 
 namespace niftysave::extractor {
 
@@ -41,6 +43,13 @@ struct Extraction {
   std::optional<std::string> doc_json;
   std::vector<FoundAsset> assets;
   std::vector<FoundLink> links;
+  // ERC-1155 `{id}` templates: "hex" (the spec's form) or "decimal" (the
+  // recorded fallback after the hex form was not found); "" without {id}.
+  std::string id_form;
+  // How the JSON was made parseable when a strict parse failed, in the order
+  // applied: "percent_decoded", "utf8_replaced", "trailing_commas". Empty for
+  // strict JSON (a BOM does not count).
+  std::vector<std::string> leniency;
 };
 
 // A failure to extract. `temporary` ones are retried with back-off.
@@ -51,6 +60,8 @@ struct ExtractionFailure {
   bool temporary = false;
   // Set when the URI resolved, so the failed resource can be recorded.
   std::optional<uri::ResolvedUri> metadata_uri;
+  // The server's Retry-After: a retry must not come sooner.
+  std::optional<absl::Duration> retry_after;
 };
 
 // Token URI → metadata → assets. No database, no gRPC: plain logic.
@@ -59,7 +70,10 @@ class MetadataExtractor {
   MetadataExtractor(const fetch::ContentFetcher& fetcher,
                     ExtractorLimits limits);
 
-  // `token_id` (decimal) fills ERC-1155 `{id}` templates.
+  // `token_id` (decimal) fills ERC-1155 `{id}` templates: the spec's
+  // 64-digit hex form first, then, if that is not found (404/410), the
+  // decimal form. `{id}` in asset URIs inside the metadata is replaced the
+  // same way (FoundAsset::uri keeps the template as written).
   std::variant<Extraction, ExtractionFailure> Extract(
       const std::string& token_uri, const std::string& token_id) const;
 
@@ -71,6 +85,19 @@ class MetadataExtractor {
 // Deepest nesting of arrays/objects in a JSON text (strings skipped), so a
 // depth bomb is refused before any parser recurses into it.
 size_t JsonNestingDepth(std::string_view text);
+
+// Parses metadata JSON strictly (comments allowed); when that fails, applies
+// the fix-ups real metadata needs, one after another, retrying after each:
+// percent-decoding a URL-encoded document, replacing invalid UTF-8 with
+// U+FFFD, and dropping trailing commas before '}' or ']' (outside strings).
+// Names of the fix-ups used go to `leniency`. Returns a discarded value when
+// nothing helps. `text` must already be free of a BOM.
+nlohmann::ordered_json ParseMetadataLeniently(
+    std::string_view text, std::vector<std::string>* leniency);
+
+// Removes every ',' that is followed (after whitespace) by '}' or ']',
+// leaving string contents alone.
+std::string StripTrailingCommas(std::string_view text);
 
 // True when the bytes or their content type say this is media, not JSON.
 bool LooksLikeMedia(std::string_view bytes, std::string_view content_type);

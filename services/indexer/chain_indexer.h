@@ -2,11 +2,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/eth/token_key.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
@@ -19,25 +23,45 @@ struct ChainConfig {
   uint64_t start_block = 0;
   uint64_t confirmations = 0;  // blocks kept behind the head
   uint64_t max_block_range = 2000;
+  // Block hashes kept behind the indexed block; a reorg deeper than this is
+  // refused (the indexer stops advancing and says so) rather than guessed.
+  uint64_t reorg_window = 128;
+  // Tokens one ERC-2309 ConsecutiveTransfer or ERC-4906 BatchMetadataUpdate
+  // may touch; the rest is recorded in indexer_errors.
+  uint64_t max_tokens_per_event = 10000;
 };
 
 struct IndexerCounters {
   std::function<void(uint64_t)> logs_seen = [](uint64_t) {};
-  std::function<void(uint64_t)> tokens_minted = [](uint64_t) {};
+  std::function<void(const std::string& standard, uint64_t)> tokens_minted =
+      [](const std::string&, uint64_t) {};
   std::function<void(const std::string&)> bad_log = [](const std::string&) {};
   std::function<void(uint64_t head, uint64_t indexed)> progress =
       [](uint64_t, uint64_t) {};
+  // Depth bucket: "1", "2-5", "6-20", "21+" or "beyond_window".
+  std::function<void(const std::string& depth)> reorg = [](const std::string&) {
+  };
+  std::function<void(const std::string& reason)> error_recorded =
+      [](const std::string&) {};
 };
 
 struct IndexerSnapshot {
   uint64_t head_block = 0;
   uint64_t indexed_block = 0;  // last fully indexed block (0 before the first)
   bool has_indexed = false;
+  uint64_t backfill_pending_blocks = 0;
+  std::string halted;  // why the follower stopped advancing, if it did
 };
 
+// The depth bucket a reorg of `depth` blocks is counted under.
+std::string ReorgDepthBucket(uint64_t depth);
+
 // Follows one chain: each Step() indexes the next confirmed block range —
-// decodes ERC-721 Transfers, reads tokenURI of every mint in one batch,
-// commits the range with the cursor — and hands new tokens to `on_tokens`.
+// checks it continues the stored chain (rolling back orphaned blocks when
+// not), decodes ERC-721/ERC-1155/ERC-2309/ERC-4906 logs, reads the URIs of
+// new and refreshed tokens in batches, commits the range with the cursor —
+// and hands queued tokens to `on_tokens`. Step() runs on one thread;
+// Backfill, RefreshTokens and Snapshot may be called from others.
 class ChainIndexer {
  public:
   ChainIndexer(ChainConfig config, ChainSource& source, IndexerRepository& repo,
@@ -45,23 +69,53 @@ class ChainIndexer {
                IndexerCounters counters = {});
 
   absl::Status Open();
-  // Indexes one range; returns the number of blocks indexed (0: caught up).
-  // On an RPC error the range shrinks (halves) before the next try.
+  // Indexes one range (or, when caught up, one chunk of a pending backfill);
+  // returns the number of blocks indexed (0: nothing to do). On an RPC error
+  // the range shrinks (halves) before the next try, and grows back after.
   absl::StatusOr<uint64_t> Step();
   IndexerSnapshot Snapshot() const;
   const ChainConfig& config() const { return config_; }
 
+  // Queues [from, to] to be indexed again (records only; the cursor and the
+  // stored hashes are the follower's). Only blocks behind the follower are
+  // taken: returns the range accepted.
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> Backfill(uint64_t from,
+                                                         uint64_t to);
+  // Reads the tokens' URIs again at the indexed block and sends them back
+  // through extraction. NotFound when none of them is known.
+  absl::StatusOr<std::vector<eth::TokenKey>> RefreshTokens(
+      const std::vector<eth::TokenKey>& keys);
+
  private:
+  struct RangeOutcome {
+    bool reorg = false;  // the range does not continue the stored chain
+    uint64_t logs = 0;
+  };
+  absl::StatusOr<RangeOutcome> IndexRange(uint64_t from, uint64_t to,
+                                          uint64_t head, bool follow);
+  // Walks back from `from - 1` to the newest stored block still canonical,
+  // and rolls back everything after it.
+  absl::Status HandleReorg(uint64_t from);
+  absl::StatusOr<uint64_t> BackfillStep(uint64_t head);
+  // URI reads → results; a node failure fails the whole call (the range is
+  // retried), a contract's own failure is the token's recorded reason.
+  absl::StatusOr<std::vector<UriResult>> ReadUris(
+      const std::vector<TokenUriQuery>& queries, uint64_t block);
+
   const ChainConfig config_;
   ChainSource& source_;
   IndexerRepository& repo_;
   const std::function<void(const std::vector<eth::TokenKey>&)> on_tokens_;
   const IndexerCounters counters_;
-  uint64_t next_block_ = 0;  // only the Step() thread writes it
+  std::atomic<uint64_t> next_block_{0};  // only the Step() thread writes it
   uint64_t range_;
   std::atomic<uint64_t> head_{0};
   std::atomic<uint64_t> indexed_{0};
   std::atomic<bool> has_indexed_{false};
+
+  mutable absl::Mutex mu_;
+  std::deque<std::pair<uint64_t, uint64_t>> backfill_ ABSL_GUARDED_BY(mu_);
+  std::string halted_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace niftysave::indexer

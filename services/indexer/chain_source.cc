@@ -1,6 +1,12 @@
 #include "services/indexer/chain_source.h"
 
+#include <algorithm>
+#include <iterator>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/eth/abi.h"
 #include "common/runtime/reason.h"
 
@@ -16,14 +22,52 @@ absl::StatusOr<uint64_t> RpcChainSource::HeadBlock() {
   return eth::ParseQuantity(*head);
 }
 
-absl::StatusOr<std::vector<nlohmann::json>> RpcChainSource::TransferLogs(
-    uint64_t from, uint64_t to) {
+namespace {
+
+// Providers word "your range returned too much" in many ways (Alchemy,
+// Infura, QuickNode, geth's own limits); all mean: ask for fewer blocks.
+bool IsTooManyResults(const absl::Status& status) {
+  if (ReasonOf(status) == "too_large") return true;  // our body limit
+  const std::string message = absl::AsciiStrToLower(status.message());
+  for (const char* needle :
+       {"too many", "more than", "limit exceeded", "response size",
+        "block range", "range too", "exceeds", "query timeout", "-32005"}) {
+    if (absl::StrContains(message, needle)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> HashField(const nlohmann::json& block,
+                                      const char* field) {
+  const nlohmann::json v = block.value(field, nlohmann::json());
+  if (!v.is_string() || v.get<std::string>().size() != 66 ||
+      !absl::StartsWith(v.get<std::string>(), "0x")) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_invalid",
+                           absl::StrCat("block without a valid ", field));
+  }
+  return absl::AsciiStrToLower(v.get<std::string>().substr(2));
+}
+
+// The ERC-165 ids DESIGN.md lists, probed on every new contract.
+constexpr const char* kInterfaceIds[] = {"80ac58cd", "5b5e139f", "d9b67a26",
+                                         "0e89341c", "49064906"};
+
+}  // namespace
+
+absl::StatusOr<std::vector<nlohmann::json>> RpcChainSource::Logs(uint64_t from,
+                                                                 uint64_t to) {
   nlohmann::json filter = {{"fromBlock", eth::ToQuantity(from)},
                            {"toBlock", eth::ToQuantity(to)},
-                           {"topics", {eth::kTransferTopic}}};
+                           {"topics", {eth::IndexedTopics()}}};
   absl::StatusOr<nlohmann::json> logs =
       rpc_.Call("eth_getLogs", nlohmann::json::array({filter}));
-  if (!logs.ok()) return logs.status();
+  if (!logs.ok()) {
+    if (IsTooManyResults(logs.status())) {
+      return ErrorWithReason(absl::StatusCode::kResourceExhausted,
+                             "too_many_logs", logs.status().message());
+    }
+    return logs.status();
+  }
   if (!logs->is_array()) {
     return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_invalid",
                            "eth_getLogs result is not an array");
@@ -36,20 +80,58 @@ absl::StatusOr<std::vector<nlohmann::json>> RpcChainSource::TransferLogs(
   return logs->get<std::vector<nlohmann::json>>();
 }
 
-std::vector<absl::StatusOr<std::string>> RpcChainSource::TokenUris(
-    const std::vector<TokenUriQuery>& queries, uint64_t block) {
-  std::vector<absl::StatusOr<std::string>> out;
-  out.reserve(queries.size());
-  for (size_t start = 0; start < queries.size();
+absl::StatusOr<std::vector<BlockHeader>> RpcChainSource::BlockHeaders(
+    const std::vector<uint64_t>& numbers) {
+  std::vector<BlockHeader> out;
+  for (size_t start = 0; start < numbers.size();
        start += options_.calls_per_batch) {
     const size_t end =
-        std::min(queries.size(), start + options_.calls_per_batch);
+        std::min(numbers.size(), start + options_.calls_per_batch);
     std::vector<eth::JsonRpcClient::BatchCall> calls;
     for (size_t i = start; i < end; ++i) {
-      nlohmann::json call = {
-          {"to", "0x" + queries[i].contract},
-          {"data", eth::EncodeCallUint256(eth::kTokenUriSelector,
-                                          queries[i].token_id)}};
+      calls.emplace_back(
+          "eth_getBlockByNumber",
+          nlohmann::json::array({eth::ToQuantity(numbers[i]), false}));
+    }
+    auto results = rpc_.Batch(calls);
+    if (!results.ok()) return results.status();
+    for (size_t i = start; i < end; ++i) {
+      const absl::StatusOr<nlohmann::json>& r = (*results)[i - start];
+      if (!r.ok()) return r.status();
+      if (!r->is_object()) {
+        return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_invalid",
+                               absl::StrCat("no block ", numbers[i]));
+      }
+      absl::StatusOr<uint64_t> number =
+          eth::ParseQuantity(r->value("number", nlohmann::json()));
+      absl::StatusOr<std::string> hash = HashField(*r, "hash");
+      absl::StatusOr<std::string> parent = HashField(*r, "parentHash");
+      if (!number.ok() || *number != numbers[i]) {
+        return ErrorWithReason(
+            absl::StatusCode::kUnavailable, "rpc_invalid",
+            absl::StrCat("asked for block ", numbers[i], ", got another"));
+      }
+      if (!hash.ok()) return hash.status();
+      if (!parent.ok()) return parent.status();
+      out.push_back({*number, *std::move(hash), *std::move(parent)});
+    }
+  }
+  return out;
+}
+
+std::vector<absl::StatusOr<nlohmann::json>> RpcChainSource::CallBatch(
+    const std::vector<std::pair<std::string, std::string>>& to_and_data,
+    uint64_t block) {
+  std::vector<absl::StatusOr<nlohmann::json>> out;
+  out.reserve(to_and_data.size());
+  for (size_t start = 0; start < to_and_data.size();
+       start += options_.calls_per_batch) {
+    const size_t end =
+        std::min(to_and_data.size(), start + options_.calls_per_batch);
+    std::vector<eth::JsonRpcClient::BatchCall> calls;
+    for (size_t i = start; i < end; ++i) {
+      nlohmann::json call = {{"to", "0x" + to_and_data[i].first},
+                             {"data", to_and_data[i].second}};
       calls.emplace_back("eth_call",
                          nlohmann::json::array({call, eth::ToQuantity(block)}));
     }
@@ -57,22 +139,96 @@ std::vector<absl::StatusOr<std::string>> RpcChainSource::TokenUris(
     for (size_t i = start; i < end; ++i) {
       if (!results.ok()) {
         out.push_back(results.status());
-        continue;
-      }
-      const absl::StatusOr<nlohmann::json>& r = (*results)[i - start];
-      if (!r.ok()) {
-        out.push_back(r.status());
-      } else if (!r->is_string()) {
-        out.push_back(ErrorWithReason(absl::StatusCode::kInvalidArgument,
-                                      "abi_invalid",
-                                      "eth_call result is not a string"));
       } else {
-        out.push_back(eth::DecodeAbiString(r->get<std::string>(),
-                                           options_.max_token_uri_bytes));
+        out.push_back((*results)[i - start]);
       }
     }
   }
   return out;
+}
+
+std::vector<absl::StatusOr<std::string>> RpcChainSource::TokenUris(
+    const std::vector<TokenUriQuery>& queries, uint64_t block) {
+  std::vector<std::pair<std::string, std::string>> calls;
+  calls.reserve(queries.size());
+  for (const TokenUriQuery& q : queries) {
+    calls.emplace_back(
+        q.contract,
+        eth::EncodeCallUint256(q.standard == eth::TokenStandard::kErc1155
+                                   ? eth::kUriSelector
+                                   : eth::kTokenUriSelector,
+                               q.token_id));
+  }
+  std::vector<absl::StatusOr<std::string>> out;
+  out.reserve(queries.size());
+  for (absl::StatusOr<nlohmann::json>& r : CallBatch(calls, block)) {
+    if (!r.ok()) {
+      out.push_back(r.status());
+    } else if (!r->is_string()) {
+      out.push_back(ErrorWithReason(absl::StatusCode::kInvalidArgument,
+                                    "abi_invalid",
+                                    "eth_call result is not a string"));
+    } else {
+      absl::StatusOr<std::string> uri = eth::DecodeAbiString(
+          r->get<std::string>(), options_.max_token_uri_bytes);
+      // Postgres text cannot hold NUL, and no URI needs one.
+      if (uri.ok() && uri->find('\0') != std::string::npos) {
+        uri = ErrorWithReason(absl::StatusCode::kInvalidArgument, "not_utf8",
+                              "token URI contains a NUL character");
+      }
+      out.push_back(std::move(uri));
+    }
+  }
+  return out;
+}
+
+absl::Status RpcChainSource::ProbeContracts(
+    std::vector<ContractInfo>& contracts, uint64_t block) {
+  constexpr size_t kPerContract = 2 + std::size(kInterfaceIds);
+  std::vector<std::pair<std::string, std::string>> calls;
+  for (const ContractInfo& c : contracts) {
+    calls.emplace_back(c.address, absl::StrCat("0x", eth::kNameSelector));
+    calls.emplace_back(c.address, absl::StrCat("0x", eth::kSymbolSelector));
+    for (const char* id : kInterfaceIds) {
+      calls.emplace_back(c.address, eth::EncodeCallBytes4(
+                                        eth::kSupportsInterfaceSelector, id));
+    }
+  }
+  std::vector<absl::StatusOr<nlohmann::json>> results = CallBatch(calls, block);
+  for (size_t i = 0; i < contracts.size(); ++i) {
+    ContractInfo& c = contracts[i];
+    std::vector<std::string> errors;
+    auto text = [&](size_t k, const char* what) -> std::optional<std::string> {
+      const absl::StatusOr<nlohmann::json>& r = results[i * kPerContract + k];
+      absl::StatusOr<std::string> v =
+          !r.ok() ? absl::StatusOr<std::string>(r.status())
+          : !r->is_string()
+              ? absl::StatusOr<std::string>(
+                    absl::InvalidArgumentError("result is not a string"))
+              : eth::DecodeAbiStringOrBytes32(r->get<std::string>(), 256);
+      if (v.ok() && v->find('\0') == std::string::npos) return *v;
+      errors.push_back(
+          absl::StrCat(what, ": ", v.ok() ? "NUL" : ReasonOf(v.status())));
+      return std::nullopt;
+    };
+    c.name = text(0, "name");
+    c.symbol = text(1, "symbol");
+    for (size_t k = 0; k < std::size(kInterfaceIds); ++k) {
+      const absl::StatusOr<nlohmann::json>& r =
+          results[i * kPerContract + 2 + k];
+      // A node failure is not the contract's answer: ask again later.
+      if (!r.ok() && ReasonOf(r.status()) != "revert" &&
+          ReasonOf(r.status()) != "rpc_error") {
+        return r.status();
+      }
+      if (r.ok() && r->is_string()) {
+        absl::StatusOr<bool> yes = eth::DecodeAbiBool(r->get<std::string>());
+        if (yes.ok() && *yes) c.interfaces.push_back(kInterfaceIds[k]);
+      }
+    }
+    c.probe_error = absl::StrJoin(errors, "; ");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace niftysave::indexer

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -14,6 +16,26 @@ namespace niftysave::indexer {
 struct TokenUriQuery {
   std::string contract;  // 40 hex digits
   eth::Uint256 token_id;
+  // ERC-721 tokenURI(id), ERC-1155 uri(id) (returned as is: the extractor
+  // substitutes {id}).
+  eth::TokenStandard standard = eth::TokenStandard::kErc721;
+};
+
+struct BlockHeader {
+  uint64_t number = 0;
+  std::string hash;  // 64 lower-case hex digits, no 0x
+  std::string parent_hash;
+};
+
+// What a contract says about itself, read once when it is first seen.
+struct ContractInfo {
+  std::string address;
+  eth::TokenStandard standard = eth::TokenStandard::kErc721;
+  uint64_t first_block = 0;
+  std::optional<std::string> name;
+  std::optional<std::string> symbol;
+  std::vector<std::string> interfaces;  // ERC-165 ids it supports, 8 hex
+  std::string probe_error;              // what could not be read, if any
 };
 
 // What the indexer reads from a chain. The JSON-RPC implementation is below;
@@ -22,13 +44,23 @@ class ChainSource {
  public:
   virtual ~ChainSource() = default;
   virtual absl::StatusOr<uint64_t> HeadBlock() = 0;
-  // Raw Transfer logs (topic0 only; ERC-20 ones included) in [from, to].
-  virtual absl::StatusOr<std::vector<nlohmann::json>> TransferLogs(
-      uint64_t from, uint64_t to) = 0;
-  // tokenURI(id) for each query at `block`; one result per query, each with
-  // its own failure reason (revert, empty_return, not_utf8, too_large...).
+  // Raw logs in [from, to] whose topic0 is one eth::DecodeLog follows
+  // (ERC-20 Transfers included: they share the ERC-721 topic).
+  virtual absl::StatusOr<std::vector<nlohmann::json>> Logs(uint64_t from,
+                                                           uint64_t to) = 0;
+  // Headers of `numbers` (one batch); fails as a whole if any is missing.
+  virtual absl::StatusOr<std::vector<BlockHeader>> BlockHeaders(
+      const std::vector<uint64_t>& numbers) = 0;
+  // tokenURI(id) / uri(id) for each query at `block`; one result per query,
+  // each with its own failure reason (revert, empty_return, not_utf8,
+  // too_large...).
   virtual std::vector<absl::StatusOr<std::string>> TokenUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block) = 0;
+  // name(), symbol() and supportsInterface for the ERC-165 ids of
+  // DESIGN.md, at `block`. Fills name, symbol, interfaces, probe_error.
+  // Fails only when the node could not be asked.
+  virtual absl::Status ProbeContracts(std::vector<ContractInfo>& contracts,
+                                      uint64_t block) = 0;
 };
 
 class RpcChainSource final : public ChainSource {
@@ -41,12 +73,21 @@ class RpcChainSource final : public ChainSource {
   RpcChainSource(eth::JsonRpcClient& rpc, Options options);
 
   absl::StatusOr<uint64_t> HeadBlock() override;
-  absl::StatusOr<std::vector<nlohmann::json>> TransferLogs(
-      uint64_t from, uint64_t to) override;
+  absl::StatusOr<std::vector<nlohmann::json>> Logs(uint64_t from,
+                                                   uint64_t to) override;
+  absl::StatusOr<std::vector<BlockHeader>> BlockHeaders(
+      const std::vector<uint64_t>& numbers) override;
   std::vector<absl::StatusOr<std::string>> TokenUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block) override;
+  absl::Status ProbeContracts(std::vector<ContractInfo>& contracts,
+                              uint64_t block) override;
 
  private:
+  // eth_calls in batches of calls_per_batch; one result per call.
+  std::vector<absl::StatusOr<nlohmann::json>> CallBatch(
+      const std::vector<std::pair<std::string, std::string>>& to_and_data,
+      uint64_t block);
+
   eth::JsonRpcClient& rpc_;
   const Options options_;
 };

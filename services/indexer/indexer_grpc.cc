@@ -1,5 +1,6 @@
 #include "services/indexer/indexer_grpc.h"
 
+#include "common/eth/token_key.h"
 #include "common/grpc/status.h"
 
 namespace niftysave::indexer {
@@ -20,6 +21,38 @@ grpc::Status IndexerServiceImpl::GetStatus(grpc::ServerContext*,
                                                      : 0);
   response->set_confirmations(config.confirmations);
   response->set_tokens_indexed(*tokens);
+  response->set_backfill_pending_blocks(snap.backfill_pending_blocks);
+  response->set_halted_reason(snap.halted);
+  return grpc::Status::OK;
+}
+
+grpc::Status IndexerServiceImpl::Backfill(grpc::ServerContext*,
+                                          const v1::BackfillRequest* request,
+                                          v1::BackfillResponse* response) {
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> accepted =
+      indexer_.Backfill(request->from_block(), request->to_block());
+  if (!accepted.ok()) return ToGrpcStatus(accepted.status());
+  response->set_from_block(accepted->first);
+  response->set_to_block(accepted->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status IndexerServiceImpl::RefreshToken(
+    grpc::ServerContext*, const v1::RefreshTokenRequest* request,
+    v1::RefreshTokenResponse* response) {
+  const uint64_t chain_id = request->token().chain_id();
+  if (chain_id != indexer_.config().chain_id) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("this indexer follows chain " +
+                                   std::to_string(indexer_.config().chain_id)));
+  }
+  absl::StatusOr<eth::TokenKey> key = eth::ParseTokenKey(
+      chain_id, request->token().contract(), request->token().token_id());
+  if (!key.ok()) return ToGrpcStatus(key.status());
+  absl::StatusOr<std::vector<eth::TokenKey>> queued =
+      indexer_.RefreshTokens({*key});
+  if (!queued.ok()) return ToGrpcStatus(queued.status());
+  response->set_queued(!queued->empty());
   return grpc::Status::OK;
 }
 

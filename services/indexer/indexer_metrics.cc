@@ -9,12 +9,21 @@ IndexerMetrics::IndexerMetrics(Metrics& m)
       lag_(
           m.Gauge("lag_blocks", "Blocks between the head and the indexed block")
               .Add({})),
-      logs_(
-          m.Counter("logs_total", "Transfer logs read from the chain").Add({})),
-      tokens_(
-          m.Counter("tokens_minted_total", "ERC-721 mints recorded").Add({})),
+      logs_(m.Counter("logs_total", "Logs read from the chain").Add({})),
+      tokens_(m.Counter("tokens_minted_total", "New tokens recorded").Add({})),
+      tokens_by_standard_(m.Counter("tokens_minted_by_standard_total",
+                                    "New tokens recorded, by standard")),
       bad_logs_(
           m.Counter("bad_logs_total", "Malformed logs skipped, by reason")),
+      reorgs_(m.Counter("reorgs_total",
+                        "Reorgs rolled back, by depth bucket (beyond_window: "
+                        "refused, indexing stopped)")),
+      errors_(m.Counter("errors_recorded_total",
+                        "Entries written to indexer_errors, by reason")),
+      rpc_requests_(m.Counter("rpc_requests_total",
+                              "JSON-RPC HTTP requests, by method and outcome")),
+      rpc_duration_(m.Histogram("rpc_request_duration_seconds",
+                                "JSON-RPC HTTP request latency, by method")),
       notify_ok_(m.Counter("notifications_total",
                            "Extractor notifications, by outcome")
                      .Add({{"outcome", "ok"}})),
@@ -23,13 +32,24 @@ IndexerMetrics::IndexerMetrics(Metrics& m)
                          .Add({{"outcome", "failed"}})),
       step_failures_(m.Counter("step_failures_total",
                                "Indexing steps that failed and will be retried")
-                         .Add({})) {}
+                         .Add({})) {
+  // Every bucket present from the start, so a dashboard's rate() has a
+  // series to work on before the first reorg.
+  for (const char* depth : {"1", "2-5", "6-20", "21+", "beyond_window"}) {
+    reorgs_.Add({{"depth", depth}});
+  }
+  for (const char* standard : {"erc721", "erc1155"}) {
+    tokens_by_standard_.Add({{"standard", standard}});
+  }
+}
 
 IndexerCounters IndexerMetrics::Counters() {
   IndexerCounters c;
   c.logs_seen = [this](uint64_t n) { logs_.Increment(static_cast<double>(n)); };
-  c.tokens_minted = [this](uint64_t n) {
+  c.tokens_minted = [this](const std::string& standard, uint64_t n) {
     tokens_.Increment(static_cast<double>(n));
+    tokens_by_standard_.Add({{"standard", standard}})
+        .Increment(static_cast<double>(n));
   };
   c.bad_log = [this](const std::string& reason) {
     bad_logs_.Add({{"reason", reason}}).Increment();
@@ -39,11 +59,25 @@ IndexerCounters IndexerMetrics::Counters() {
     indexed_.Set(static_cast<double>(indexed));
     lag_.Set(head > indexed ? static_cast<double>(head - indexed) : 0);
   };
+  c.reorg = [this](const std::string& depth) {
+    reorgs_.Add({{"depth", depth}}).Increment();
+  };
+  c.error_recorded = [this](const std::string& reason) {
+    errors_.Add({{"reason", reason}}).Increment();
+  };
   return c;
 }
 
 void IndexerMetrics::Notified(bool ok) {
   (ok ? notify_ok_ : notify_failed_).Increment();
+}
+
+void IndexerMetrics::RpcRequest(const std::string& method,
+                                const std::string& outcome,
+                                absl::Duration took) {
+  rpc_requests_.Add({{"method", method}, {"outcome", outcome}}).Increment();
+  rpc_duration_.Add({{"method", method}}, Metrics::LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(took));
 }
 
 }  // namespace niftysave::indexer

@@ -134,16 +134,28 @@ class IndexerPgTest : public ::testing::Test {
   // An indexer over this test's chain and database, opened; every batch it
   // hands to on_tokens is appended to notified_.
   absl::StatusOr<std::unique_ptr<ChainIndexer>> NewIndexer(
-      uint64_t confirmations = 0, uint64_t max_block_range = 2000) {
+      uint64_t confirmations = 0, uint64_t max_block_range = 2000,
+      uint64_t reorg_window = 128, uint64_t max_tokens_per_event = 10000) {
+    IndexerCounters counters;
+    counters.reorg = [this](const std::string& depth) {
+      reorgs_.push_back(depth);
+    };
+    counters.bad_log = [this](const std::string& reason) {
+      bad_logs_.push_back(reason);
+    };
     auto indexer = std::make_unique<ChainIndexer>(
         ChainConfig{.chain_id = kChainId,
                     .name = "anvil",
                     .start_block = 0,
                     .confirmations = confirmations,
-                    .max_block_range = max_block_range},
-        *source_, *repo_, [this](const std::vector<eth::TokenKey>& keys) {
+                    .max_block_range = max_block_range,
+                    .reorg_window = reorg_window,
+                    .max_tokens_per_event = max_tokens_per_event},
+        *source_, *repo_,
+        [this](const std::vector<eth::TokenKey>& keys) {
           notified_.insert(notified_.end(), keys.begin(), keys.end());
-        });
+        },
+        counters);
     if (absl::Status s = indexer->Open(); !s.ok()) return s;
     return indexer;
   }
@@ -235,6 +247,8 @@ class IndexerPgTest : public ::testing::Test {
   std::vector<std::string> accounts_;
   std::string nft_;  // the DemoNFT every test deploys
   std::vector<eth::TokenKey> notified_;
+  std::vector<std::string> reorgs_;    // depth buckets counted
+  std::vector<std::string> bad_logs_;  // reasons counted
 };
 
 harness::PostgresServer* IndexerPgTest::pg_ = nullptr;
@@ -608,6 +622,373 @@ TEST_F(IndexerPgTest, RemintAfterBurnRevivesTheToken) {
   ASSERT_TRUE(token.has_value());
   EXPECT_FALSE(token->burned);
   EXPECT_EQ(token->owner, alice);
+}
+
+// --- Reorgs ---------------------------------------------------------------
+
+// Everything the indexer writes, without surrogate keys, from `conninfo`.
+std::vector<std::string> StateOf(const std::string& conninfo) {
+  pqxx::connection conn(conninfo);
+  pqxx::nontransaction txn(conn);
+  auto dump = [&](const std::string& select, const std::string& order) {
+    return std::string(
+        txn.exec(absl::StrCat("SELECT coalesce(string_agg(t::text, E'\\n' "
+                              "ORDER BY ",
+                              order, "), '') FROM (", select, ") t"))[0][0]
+            .c_str());
+  };
+  return {
+      dump("SELECT encode(contract, 'hex') c, token_id, standard, token_uri, "
+           "encode(owner, 'hex'), mint_block, burned, status, reason "
+           "FROM tokens",
+           "c, token_id"),
+      dump("SELECT block_number, log_index, batch_index, encode(contract, "
+           "'hex'), token_id, encode(from_address, 'hex'), "
+           "encode(to_address, 'hex'), amount, standard FROM transfers",
+           "block_number, log_index, batch_index"),
+      dump("SELECT encode(contract, 'hex') c, token_id, encode(owner, 'hex') o,"
+           " balance FROM erc1155_balances WHERE balance <> 0",
+           "c, token_id, o"),
+      dump("SELECT encode(address, 'hex') a, standard, first_block, name "
+           "FROM contracts",
+           "a"),
+      dump("SELECT encode(t.contract, 'hex') c, t.token_id FROM work_queue w "
+           "JOIN tokens t ON t.id = w.item_id WHERE w.queue = 'extract'",
+           "c, token_id"),
+  };
+}
+
+class IndexerReorgPgTest : public IndexerPgTest {
+ protected:
+  // The same chain indexed from scratch into a new database: what the
+  // reorged database must now equal.
+  absl::StatusOr<std::vector<std::string>> FreshIndexState() {
+    const std::string db = absl::StrCat("indexer_fresh_", ++databases_);
+    if (absl::Status s = pg_->CreateDatabase(db); !s.ok()) return s;
+    const std::string conninfo = pg_->ConnectionString(db);
+    if (absl::StatusOr<int> v = db::Migrate(conninfo); !v.ok()) {
+      return v.status();
+    }
+    absl::StatusOr<std::unique_ptr<db::Pool>> pool =
+        db::Pool::Create(conninfo, 2);
+    if (!pool.ok()) return pool.status();
+    PgIndexerRepository repo(**pool);
+    ChainIndexer fresh(ChainConfig{.chain_id = kChainId, .name = "anvil"},
+                       *source_, repo,
+                       [](const std::vector<eth::TokenKey>&) {});
+    if (absl::Status s = fresh.Open(); !s.ok()) return s;
+    if (absl::StatusOr<uint64_t> n = CatchUp(fresh); !n.ok()) {
+      return n.status();
+    }
+    return StateOf(conninfo);
+  }
+};
+
+TEST_F(IndexerReorgPgTest, DepthOneRollsBackOrphanedMintAndTransfer) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
+  ASSERT_OK_AND_ASSIGN(std::string snapshot, chain_->Snapshot());
+  // The block that will be orphaned: a mint and a transfer of token 1.
+  ASSERT_OK(chain_->SetAutomine(false));
+  ASSERT_OK(chain_->Mint(nft_, dev, "2", "ipfs://bafkreiorphan"));
+  ASSERT_OK(chain_->Transfer(nft_, dev, alice, "1"));
+  ASSERT_OK(chain_->Mine(1));
+  ASSERT_OK(chain_->SetAutomine(true));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_TRUE(Token(nft_, "2").has_value());
+  ASSERT_EQ(Token(nft_, "1")->owner, alice);
+  const int64_t orphan_pk = Token(nft_, "2")->pk;
+  ASSERT_EQ(
+      Sql("SELECT count(*) FROM work_queue WHERE item_id = $1", orphan_pk)[0][0]
+          .as<int64_t>(),
+      1);
+
+  // Replace that block by another with a different mint; the new chain is
+  // one block longer.
+  ASSERT_OK(chain_->Revert(snapshot));
+  ASSERT_OK(chain_->Mint(nft_, dev, "3", "ipfs://bafkreithree"));
+  ASSERT_OK(chain_->Mine(1));
+  ASSERT_OK(CatchUp(*indexer));
+
+  EXPECT_THAT(reorgs_, ElementsAre("1"));
+  EXPECT_FALSE(Token(nft_, "2").has_value());
+  EXPECT_EQ(
+      Sql("SELECT count(*) FROM work_queue WHERE item_id = $1", orphan_pk)[0][0]
+          .as<int64_t>(),
+      0)
+      << "the vanished token's extraction was not cancelled";
+  ASSERT_TRUE(Token(nft_, "3").has_value());
+  EXPECT_EQ(Token(nft_, "1")->owner, dev) << "owner not recomputed";
+  ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(head + 1));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> fresh, FreshIndexState());
+  EXPECT_EQ(StateOf(conninfo_), fresh);
+}
+
+TEST_F(IndexerReorgPgTest, DepthFiveWithErc1155BalancesMatchesAFreshIndex) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  const std::string& bob = accounts_[2];
+  ASSERT_OK_AND_ASSIGN(std::string multi, chain_->Deploy("DemoMulti"));
+  ASSERT_OK(chain_->MultiMint(multi, dev, "1", "10"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
+  ASSERT_OK_AND_ASSIGN(std::string snapshot, chain_->Snapshot());
+  // Five blocks to be orphaned.
+  ASSERT_OK(chain_->MultiTransfer(multi, dev, alice, "1", "4"));
+  ASSERT_OK(chain_->MultiMintBatch(multi, bob, {"2", kMaxId}, {"5", "7"}));
+  ASSERT_OK(chain_->Transfer(nft_, dev, alice, "1"));
+  ASSERT_OK(chain_->Mint(nft_, bob, "5", "ipfs://bafkreifive"));
+  ASSERT_OK(chain_->MultiSetUri(multi, "1", "ipfs://bafkreiorphaned-uri"));
+
+  // One block per step: every block's hash is stored, so the depth is exact.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer(0, 1));
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_EQ(Count("SELECT count(*) FROM erc1155_balances WHERE balance <> 0"),
+            4);
+  ASSERT_EQ(Sql("SELECT token_uri FROM tokens WHERE contract = decode($1, "
+                "'hex') AND token_id = 1",
+                multi)[0][0]
+                .c_str(),
+            std::string("ipfs://bafkreiorphaned-uri"));
+
+  ASSERT_OK(chain_->Revert(snapshot));
+  ASSERT_OK(chain_->MultiTransfer(multi, dev, bob, "1", "1"));
+  ASSERT_OK(chain_->Mint(nft_, alice, "6", "ipfs://bafkreisix"));
+  ASSERT_OK(chain_->Mine(4));
+  ASSERT_OK(CatchUp(*indexer));
+
+  EXPECT_THAT(reorgs_, ElementsAre("2-5"));
+  EXPECT_FALSE(Token(nft_, "5").has_value());
+  EXPECT_TRUE(Token(nft_, "6").has_value());
+  EXPECT_EQ(Token(nft_, "1")->owner, dev);
+  // The URI the orphaned URI event set is read again from the chain.
+  EXPECT_EQ(Sql("SELECT token_uri FROM tokens WHERE contract = decode($1, "
+                "'hex') AND token_id = 1",
+                multi)[0][0]
+                .c_str(),
+            std::string("ipfs://bafkreidemomulti/{id}.json"));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> fresh, FreshIndexState());
+  const std::vector<std::string> now = StateOf(conninfo_);
+  EXPECT_EQ(now[0], fresh[0]) << "tokens";
+  EXPECT_EQ(now[1], fresh[1]) << "transfers";
+  EXPECT_EQ(now[2], fresh[2]) << "balances";
+  EXPECT_EQ(now[3], fresh[3]) << "contracts";
+}
+
+TEST_F(IndexerReorgPgTest, BeyondTheWindowStopsAndChangesNothing) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK_AND_ASSIGN(std::string snapshot, chain_->Snapshot());
+  for (int i = 1; i <= 8; ++i) {
+    ASSERT_OK(chain_->Mint(nft_, dev, absl::StrCat(i), "ipfs://bafkreix"));
+  }
+  // A window of 4 blocks, one block per step.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer,
+                       NewIndexer(0, 1, /*reorg_window=*/4));
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_EQ(Count("SELECT count(*) FROM tokens"), 8);
+  const std::vector<std::string> before = StateOf(conninfo_);
+  const int64_t cursor = NextBlock();
+
+  // Every one of those 8 blocks is replaced, and the chain grows past them.
+  ASSERT_OK(chain_->Revert(snapshot));
+  ASSERT_OK(chain_->Mint(nft_, dev, "100", "ipfs://bafkreinew"));
+  ASSERT_OK(chain_->Mine(10));
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<uint64_t> step = indexer->Step();
+    EXPECT_EQ(step.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(step.status().message(), HasSubstr("reorg window"));
+  }
+  EXPECT_EQ(StateOf(conninfo_), before);
+  EXPECT_EQ(NextBlock(), cursor);
+  EXPECT_THAT(reorgs_, ElementsAre("beyond_window"));  // counted once
+  EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors "
+                  "WHERE reason = 'reorg_beyond_window'"),
+            1);
+  EXPECT_THAT(indexer->Snapshot().halted, HasSubstr("reorg window"));
+}
+
+// --- ERC-1155 ---------------------------------------------------------------
+
+TEST_F(IndexerPgTest, Erc1155MintsBalancesUriEventsAndContractProbe) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  const std::string& bob = accounts_[2];
+  ASSERT_OK_AND_ASSIGN(std::string multi, chain_->Deploy("DemoMulti"));
+  ASSERT_OK(chain_->MultiMint(multi, dev, "1", "10"));
+  ASSERT_OK(chain_->MultiMintBatch(multi, alice, {"2", kMaxId}, {"5", "7"}));
+  ASSERT_OK(chain_->MultiTransfer(multi, dev, bob, "1", "3"));
+  ASSERT_OK(
+      chain_->MultiMint(multi, bob, "1", "1"));  // more supply: no new token
+  ASSERT_OK(chain_->MultiSetUri(multi, "2", "ipfs://bafkreitwo/2.json"));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+
+  auto uri_of = [&](const std::string& id) {
+    pqxx::result r =
+        Sql("SELECT token_uri, standard, status, owner IS NULL FROM tokens "
+            "WHERE contract = decode($1, 'hex') AND token_id = $2::numeric",
+            multi, id);
+    EXPECT_EQ(r.size(), 1u) << id;
+    if (r.empty()) return std::string();
+    EXPECT_STREQ(r[0][1].c_str(), "erc1155");
+    EXPECT_STREQ(r[0][2].c_str(), "queued");
+    EXPECT_TRUE(r[0][3].as<bool>());
+    return std::string(r[0][0].c_str());
+  };
+  // The template as the contract returns it: the extractor substitutes {id}.
+  EXPECT_EQ(uri_of("1"), "ipfs://bafkreidemomulti/{id}.json");
+  EXPECT_EQ(uri_of("2"), "ipfs://bafkreitwo/2.json");
+  EXPECT_EQ(uri_of(kMaxId), "ipfs://bafkreidemomulti/{id}.json");
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens"), 3);
+
+  EXPECT_EQ(Dump("SELECT token_id, encode(owner, 'hex') o, balance FROM "
+                 "erc1155_balances WHERE balance <> 0",
+                 "token_id, o"),
+            absl::StrCat("(1,", bob, ",4)\n(1,", dev, ",7)\n(2,", alice,
+                         ",5)\n(", kMaxId, ",", alice, ",7)"));
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers WHERE standard = "
+                  "'erc1155'"),
+            5);
+  pqxx::result contract =
+      Sql("SELECT standard, name, symbol, array_to_string(interfaces, ',') "
+          "FROM contracts WHERE address = decode($1, 'hex')",
+          multi);
+  ASSERT_EQ(contract.size(), 1u);
+  EXPECT_STREQ(contract[0][0].c_str(), "erc1155");
+  EXPECT_STREQ(contract[0][1].c_str(), "Demo Multi");
+  EXPECT_STREQ(contract[0][2].c_str(), "DMULTI");
+  EXPECT_STREQ(contract[0][3].c_str(), "d9b67a26,0e89341c");
+
+  // The extractor finished token 1; a URI event sends it back.
+  Sql("DELETE FROM work_queue");
+  Sql("UPDATE tokens SET status = 'archived'");
+  notified_.clear();
+  ASSERT_OK(chain_->MultiSetUri(multi, "1", "ipfs://bafkreinew/1.json"));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_EQ(uri_of("1"), "ipfs://bafkreinew/1.json");
+  EXPECT_THAT(QueuedTokenIds(), ElementsAre("1"));
+  EXPECT_THAT(notified_, ElementsAre(eth::TokenKey{kChainId, multi, "1"}));
+}
+
+// --- ERC-2309, ERC-4906 and malformed logs
+// ------------------------------------
+
+std::string Topic(const std::string& hex_word) {
+  return "0x" + std::string(64 - hex_word.size(), '0') + hex_word;
+}
+std::string Word(uint64_t v) { return eth::Uint256(v).ToHex64(); }
+
+TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
+  const std::string& alice = accounts_[1];
+  ASSERT_OK_AND_ASSIGN(std::string raw, chain_->Deploy("DemoRawLogs"));
+  const std::string zero = Topic("");
+  // ERC-2309: tokens 1..5 to alice, and a range over the cap of 3.
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kConsecutiveTransferTopic, Topic("1"), zero, Topic(alice)},
+      Word(5)));
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kConsecutiveTransferTopic, Topic("64"), zero, Topic(alice)},
+      Word(100000)));
+  // Malformed: wrong topic counts, wrong data lengths, bad ABI.
+  ASSERT_OK(chain_->RawLog(raw, {eth::kTransferSingleTopic, zero, zero},
+                           Word(1) + Word(1)));
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kTransferSingleTopic, zero, zero, Topic(alice)}, Word(1)));
+  ASSERT_OK(chain_->RawLog(raw,
+                           {eth::kTransferBatchTopic, zero, zero, Topic(alice)},
+                           // ids [9] but values [] : lengths differ.
+                           Word(64) + Word(128) + Word(1) + Word(9) + Word(0)));
+  ASSERT_OK(
+      chain_->RawLog(raw, {eth::kTransferBatchTopic, zero, zero, Topic(alice)},
+                     // an array length of 2^40: over the limit, not allocated.
+                     Word(64) + Word(96) + Word(1ull << 40)));
+  ASSERT_OK(chain_->RawLog(raw, {eth::kUriTopic, Topic("1")}, "0xdeadbeef"));
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kTransferTopic, zero, Topic(alice), Topic("9")}, Word(1)));
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kConsecutiveTransferTopic, Topic("9"), zero, Topic(alice)},
+      ""));
+  ASSERT_OK(chain_->RawLog(raw, {eth::kMetadataUpdateTopic}, Word(1) + "00"));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer,
+                       NewIndexer(0, 2000, 128, /*max_tokens_per_event=*/3));
+  ASSERT_OK(CatchUp(*indexer));
+
+  EXPECT_EQ(bad_logs_.size(), 8u);
+  for (const std::string& reason : bad_logs_) EXPECT_EQ(reason, "log_invalid");
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens"),
+            6);  // 1..3 (capped), 100..102
+  EXPECT_EQ(Dump("SELECT token_id FROM tokens", "token_id"),
+            "(1)\n(2)\n(3)\n(100)\n(101)\n(102)");
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens WHERE owner = decode('" + alice +
+                  "', 'hex') AND token_uri = 'ipfs://bafkreirawlogs'"),
+            6);
+  EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors "
+                  "WHERE reason = 'range_too_large'"),
+            2);
+  pqxx::result contract =
+      Sql("SELECT name, symbol, array_to_string(interfaces, ',') FROM "
+          "contracts WHERE address = decode($1, 'hex')",
+          raw);
+  ASSERT_EQ(contract.size(), 1u);
+  EXPECT_STREQ(contract[0][0].c_str(), "Raw Logs");  // from bytes32
+  EXPECT_STREQ(contract[0][1].c_str(), "RAW");
+  EXPECT_STREQ(contract[0][2].c_str(), "80ac58cd,49064906");
+
+  // ERC-4906: token 2's URI changes, token 3's turns to garbage; one batch
+  // signal over every id there is refreshes the first 3 (the cap) by id.
+  Sql("DELETE FROM work_queue");
+  Sql("UPDATE tokens SET status = 'archived'");
+  ASSERT_OK(chain_->SetTokenUri(raw, "2", "ipfs://bafkreiupdated"));
+  ASSERT_OK(chain_->SetTokenUri(raw, "3", std::string("\xff\xfe\xfd", 3)));
+  ASSERT_OK(chain_->RawLog(raw, {eth::kMetadataUpdateTopic}, Word(2)));
+  ASSERT_OK(chain_->RawLog(raw, {eth::kBatchMetadataUpdateTopic},
+                           Word(0) + std::string(64, 'f')));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_EQ(Token(raw, "2")->token_uri, "ipfs://bafkreiupdated");
+  EXPECT_EQ(Token(raw, "3")->status, "failed");
+  EXPECT_EQ(Token(raw, "3")->reason, "token_uri_not_utf8");
+  EXPECT_THAT(QueuedTokenIds(), UnorderedElementsAreArray({"1", "2"}));
+  EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors "
+                  "WHERE reason = 'refresh_too_large'"),
+            1);
+}
+
+TEST_F(IndexerPgTest, RefreshAndBackfill) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+  Sql("DELETE FROM work_queue");
+  Sql("DELETE FROM transfers");
+
+  // RefreshToken: the URI is read again and the token queued again.
+  ASSERT_OK(chain_->SetTokenUri(nft_, "1", "ipfs://bafkreirefreshed"));
+  ASSERT_OK(CatchUp(*indexer));
+  ASSERT_OK_AND_ASSIGN(std::vector<eth::TokenKey> queued,
+                       indexer->RefreshTokens({Key("1")}));
+  EXPECT_THAT(queued, ElementsAre(Key("1")));
+  EXPECT_EQ(Token(nft_, "1")->token_uri, "ipfs://bafkreirefreshed");
+  EXPECT_THAT(QueuedTokenIds(), ElementsAre("1"));
+  EXPECT_EQ(indexer->RefreshTokens({Key("77")}).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Backfill re-reads blocks behind the follower without moving it.
+  const int64_t cursor = NextBlock();
+  EXPECT_EQ(indexer->Backfill(cursor + 5, cursor + 10).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK_AND_ASSIGN(auto accepted, indexer->Backfill(0, 1000000));
+  EXPECT_EQ(accepted.second, static_cast<uint64_t>(cursor - 1));
+  EXPECT_EQ(indexer->Snapshot().backfill_pending_blocks,
+            static_cast<uint64_t>(cursor));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 1);
+  EXPECT_EQ(NextBlock(), cursor);
+  EXPECT_EQ(indexer->Snapshot().backfill_pending_blocks, 0u);
 }
 
 }  // namespace

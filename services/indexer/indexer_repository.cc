@@ -1,40 +1,156 @@
 #include "services/indexer/indexer_repository.h"
 
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
 
 namespace niftysave::indexer {
 namespace {
 
+// Bulk writes pass whole columns as Postgres arrays and unnest them: one
+// statement per table per range, however many rows.
+
 constexpr char kOpenChain[] = R"sql(
 INSERT INTO chains (chain_id, name, next_block) VALUES ($1, $2, $3)
 ON CONFLICT (chain_id) DO UPDATE SET name = EXCLUDED.name
 RETURNING next_block, head_block)sql";
 
-constexpr char kInsertContract[] = R"sql(
-INSERT INTO contracts (chain_id, address, standard, first_block)
-VALUES ($1, decode($2, 'hex'), 'erc721', $3)
-ON CONFLICT DO NOTHING)sql";
-
-constexpr char kInsertTransfer[] = R"sql(
-INSERT INTO transfers (chain_id, block_number, block_hash, log_index, tx_hash,
-                       contract, token_id, from_address, to_address)
-VALUES ($1, $2, decode($3, 'hex'), $4, decode($5, 'hex'), decode($6, 'hex'),
-        $7::numeric, decode($8, 'hex'), decode($9, 'hex'))
+constexpr char kInsertContracts[] = R"sql(
+INSERT INTO contracts (chain_id, address, standard, first_block, name, symbol,
+                       interfaces, probe_error)
+SELECT $1, decode(a, 'hex'), s, b, n, y, string_to_array(i, ','), e
+FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+            $7::text[], $8::text[]) AS u(a, s, b, n, y, i, e)
 ON CONFLICT DO NOTHING)sql";
 
 // A replayed range finds the token already there and queues nothing.
-constexpr char kInsertToken[] = R"sql(
-INSERT INTO tokens (chain_id, contract, token_id, token_uri, owner, mint_block,
-                    mint_tx, status, reason, detail)
-VALUES ($1, decode($2, 'hex'), $3::numeric, $4, decode($5, 'hex'), $6,
-        decode($7, 'hex'), $8, $9, $10)
+constexpr char kInsertTokens[] = R"sql(
+INSERT INTO tokens (chain_id, contract, token_id, standard, token_uri, owner,
+                    mint_block, mint_tx, status, reason, detail, uri_block)
+SELECT $1, decode(c, 'hex'), i::numeric, s, uri, decode(o, 'hex'), b,
+       decode(tx, 'hex'), st, r, d, b
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])
+     AS u(c, i, s, uri, o, b, tx, st, r, d)
 ON CONFLICT (chain_id, contract, token_id) DO NOTHING
-RETURNING id)sql";
+RETURNING id, encode(contract, 'hex'), token_id::text, token_uri IS NOT NULL)sql";
 
-constexpr char kMoveToken[] = R"sql(
-UPDATE tokens SET owner = decode($4, 'hex'), burned = $5, updated_at = now()
-WHERE chain_id = $1 AND contract = decode($2, 'hex') AND token_id = $3::numeric)sql";
+// Only transfers new to the table change ERC-1155 balances, so a replay
+// adds nothing twice.
+constexpr char kInsertTransfers[] = R"sql(
+WITH ins AS (
+  INSERT INTO transfers (chain_id, block_number, block_hash, log_index,
+                         batch_index, tx_hash, contract, token_id,
+                         from_address, to_address, standard, amount)
+  SELECT $1, b, decode(h, 'hex'), li, bi, decode(tx, 'hex'), decode(c, 'hex'),
+         i::numeric, decode(f, 'hex'), decode(t, 'hex'), s, a::numeric
+  FROM unnest($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[],
+              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+              $12::text[]) AS u(b, h, li, bi, tx, c, i, f, t, s, a)
+  ON CONFLICT DO NOTHING
+  RETURNING contract, token_id, from_address, to_address, amount, standard),
+deltas AS (
+  SELECT contract, token_id, to_address AS holder, amount AS delta FROM ins
+  WHERE standard = 'erc1155' AND to_address <> '\x0000000000000000000000000000000000000000'
+  UNION ALL
+  SELECT contract, token_id, from_address, -amount FROM ins
+  WHERE standard = 'erc1155' AND from_address <> '\x0000000000000000000000000000000000000000')
+INSERT INTO erc1155_balances (chain_id, contract, token_id, owner, balance)
+SELECT $1, contract, token_id, holder, sum(delta) FROM deltas
+GROUP BY contract, token_id, holder
+ON CONFLICT (chain_id, contract, token_id, owner)
+DO UPDATE SET balance = erc1155_balances.balance + EXCLUDED.balance)sql";
+
+// The (contract, token id) pairs a statement works on, as $2/$3 arrays.
+#define NS_AFFECTED                                              \
+  "SELECT decode(c, 'hex') AS contract, i::numeric AS token_id " \
+  "FROM unnest($2::text[], $3::text[]) AS u(c, i)"
+
+// ERC-721 owner and burned from the newest transfer on record: right after
+// a range, after a backfill of older blocks, and after a rollback alike.
+constexpr char kRecomputeOwners[] = R"sql(
+UPDATE tokens t
+SET owner = l.to_address,
+    burned = l.to_address = '\x0000000000000000000000000000000000000000',
+    updated_at = now()
+FROM (SELECT DISTINCT ON (tr.contract, tr.token_id)
+             tr.contract, tr.token_id, tr.to_address
+      FROM transfers tr JOIN ()sql" NS_AFFECTED R"sql() a
+        ON tr.contract = a.contract AND tr.token_id = a.token_id
+      WHERE tr.chain_id = $1 AND tr.standard = 'erc721'
+      ORDER BY tr.contract, tr.token_id, tr.block_number DESC,
+               tr.log_index DESC, tr.batch_index DESC) l
+WHERE t.chain_id = $1 AND t.contract = l.contract AND t.token_id = l.token_id
+  AND (t.owner IS DISTINCT FROM l.to_address
+       OR t.burned <> (l.to_address = '\x0000000000000000000000000000000000000000')))sql";
+
+constexpr char kDropZeroBalances[] = R"sql(
+DELETE FROM erc1155_balances b USING ()sql" NS_AFFECTED R"sql() a
+WHERE b.chain_id = $1 AND b.contract = a.contract AND b.token_id = a.token_id
+  AND b.balance = 0)sql";
+
+constexpr char kDeleteBalances[] = R"sql(
+DELETE FROM erc1155_balances b USING ()sql" NS_AFFECTED R"sql() a
+WHERE b.chain_id = $1 AND b.contract = a.contract AND b.token_id = a.token_id)sql";
+
+constexpr char kRecomputeBalances[] = R"sql(
+INSERT INTO erc1155_balances (chain_id, contract, token_id, owner, balance)
+SELECT $1, contract, token_id, holder, sum(delta) FROM (
+  SELECT tr.contract, tr.token_id, tr.to_address AS holder, tr.amount AS delta
+  FROM transfers tr JOIN ()sql" NS_AFFECTED R"sql() a
+    ON tr.contract = a.contract AND tr.token_id = a.token_id
+  WHERE tr.chain_id = $1 AND tr.standard = 'erc1155'
+    AND tr.to_address <> '\x0000000000000000000000000000000000000000'
+  UNION ALL
+  SELECT tr.contract, tr.token_id, tr.from_address, -tr.amount
+  FROM transfers tr JOIN ()sql" NS_AFFECTED R"sql() a
+    ON tr.contract = a.contract AND tr.token_id = a.token_id
+  WHERE tr.chain_id = $1 AND tr.standard = 'erc1155'
+    AND tr.from_address <> '\x0000000000000000000000000000000000000000') d
+GROUP BY contract, token_id, holder
+HAVING sum(delta) <> 0)sql";
+
+#undef NS_AFFECTED
+
+// A token whose URI changed goes back through extraction: 'queued' with the
+// new URI, or 'failed' with why it could not be read.
+constexpr char kUpdateUris[] = R"sql(
+UPDATE tokens t
+SET token_uri = u.uri, uri_block = u.b,
+    status = CASE WHEN u.uri IS NULL THEN 'failed' ELSE 'queued' END,
+    reason = u.r, detail = u.d, updated_at = now()
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
+            $7::text[]) AS u(c, i, uri, b, r, d)
+WHERE t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
+  AND t.token_id = u.i::numeric
+RETURNING t.id, encode(t.contract, 'hex'), t.token_id::text,
+          t.token_uri IS NOT NULL)sql";
+
+constexpr char kUpsertBlocks[] = R"sql(
+INSERT INTO blocks (chain_id, number, hash, parent_hash)
+SELECT $1, n, decode(h, 'hex'), decode(p, 'hex')
+FROM unnest($2::bigint[], $3::text[], $4::text[]) AS u(n, h, p)
+ON CONFLICT (chain_id, number)
+DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash)sql";
+
+// Past the window, keep only the newest stored block: the anchor a deep
+// walk-back can still match.
+constexpr char kPruneBlocks[] = R"sql(
+DELETE FROM blocks
+WHERE chain_id = $1 AND number < $2
+  AND number < (SELECT max(number) FROM blocks
+                WHERE chain_id = $1 AND number < $2))sql";
+
+constexpr char kInsertErrors[] = R"sql(
+INSERT INTO indexer_errors (chain_id, block_number, log_index, reason, detail)
+SELECT $1, b, li, r, d
+FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[]) AS u(b, li, r, d))sql";
 
 constexpr char kAdvanceCursor[] = R"sql(
 UPDATE chains SET next_block = $2, head_block = $3, updated_at = now()
@@ -43,9 +159,171 @@ WHERE chain_id = $1 AND next_block <= $2)sql";
 constexpr char kCountTokens[] =
     "SELECT count(*) FROM tokens WHERE chain_id = $1";
 
+constexpr char kUnknownContracts[] = R"sql(
+SELECT a FROM unnest($2::text[]) AS u(a)
+WHERE NOT EXISTS (SELECT 1 FROM contracts
+                  WHERE chain_id = $1 AND address = decode(a, 'hex')))sql";
+
+constexpr char kFindTokens[] = R"sql(
+SELECT t.chain_id, encode(t.contract, 'hex'), t.token_id::text, t.standard
+FROM tokens t
+JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS u(ch, c, i)
+  ON t.chain_id = u.ch AND t.contract = decode(u.c, 'hex')
+ AND t.token_id = u.i::numeric)sql";
+
+constexpr char kTokensInRange[] = R"sql(
+SELECT t.chain_id, encode(t.contract, 'hex'), t.token_id::text, t.standard
+FROM tokens t
+WHERE t.chain_id = $1 AND t.contract = decode($2, 'hex')
+  AND t.token_id BETWEEN $3::numeric AND $4::numeric
+ORDER BY t.token_id LIMIT $5)sql";
+
+constexpr char kRecentBlocks[] = R"sql(
+SELECT number, encode(hash, 'hex'), encode(parent_hash, 'hex') FROM blocks
+WHERE chain_id = $1 AND number <= $2 ORDER BY number DESC LIMIT $3)sql";
+
+constexpr char kStoredBlock[] = R"sql(
+SELECT number, encode(hash, 'hex'), encode(parent_hash, 'hex') FROM blocks
+WHERE chain_id = $1 AND number = $2)sql";
+
+// Rollback, newest effects first: downstream work of vanished tokens, the
+// tokens, the transfers, then owners and balances from what remains.
+constexpr char kCancelVanished[] = R"sql(
+DELETE FROM work_queue w USING tokens t
+WHERE w.queue = 'extract' AND w.item_id = t.id
+  AND t.chain_id = $1 AND t.mint_block > $2)sql";
+constexpr char kDeleteVanished[] = R"sql(
+DELETE FROM tokens WHERE chain_id = $1 AND mint_block > $2)sql";
+constexpr char kDeleteTransfers[] = R"sql(
+DELETE FROM transfers WHERE chain_id = $1 AND block_number > $2
+RETURNING encode(contract, 'hex'), token_id::text)sql";
+constexpr char kStaleUris[] = R"sql(
+SELECT encode(contract, 'hex'), token_id::text FROM tokens
+WHERE chain_id = $1 AND uri_block > $2)sql";
+constexpr char kDeleteContracts[] = R"sql(
+DELETE FROM contracts c WHERE c.chain_id = $1 AND c.first_block > $2
+  AND NOT EXISTS (SELECT 1 FROM tokens t
+                  WHERE t.chain_id = c.chain_id AND t.contract = c.address))sql";
+constexpr char kDeleteErrors[] = R"sql(
+DELETE FROM indexer_errors WHERE chain_id = $1 AND block_number > $2)sql";
+constexpr char kDeleteBlocks[] = R"sql(
+DELETE FROM blocks WHERE chain_id = $1 AND number > $2)sql";
+constexpr char kRewindCursor[] = R"sql(
+UPDATE chains SET next_block = $2, updated_at = now() WHERE chain_id = $1)sql";
+
+constexpr char kInsertError[] = R"sql(
+INSERT INTO indexer_errors (chain_id, block_number, log_index, reason, detail)
+VALUES ($1, $2, $3, $4, $5))sql";
+
+// A Postgres array literal of text: every element quoted, nullopt → NULL.
+std::string TextArray(const std::vector<std::optional<std::string>>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    if (!values[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char c : *values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string TextArray(const std::vector<std::string>& values) {
+  return TextArray(
+      std::vector<std::optional<std::string>>(values.begin(), values.end()));
+}
+
+template <typename Int>
+std::string IntArray(const std::vector<Int>& values) {
+  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
+
+std::string IntArray(const std::vector<std::optional<int64_t>>& values) {
+  std::vector<std::string> parts;
+  for (const auto& v : values) parts.push_back(v ? absl::StrCat(*v) : "NULL");
+  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+}
+
 std::optional<std::string> Opt(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;
+}
+
+int64_t I64(uint64_t v) { return static_cast<int64_t>(v); }
+
+eth::TokenStandard StandardOf(const std::string& name) {
+  return name == "erc1155" ? eth::TokenStandard::kErc1155
+                           : eth::TokenStandard::kErc721;
+}
+
+// (contract, token id) pairs as the $2/$3 arrays of the recompute queries.
+struct AffectedTokens {
+  std::set<std::pair<std::string, std::string>> keys;
+  void Add(const std::string& contract, const std::string& id) {
+    keys.emplace(contract, id);
+  }
+  std::string Contracts() const {
+    std::vector<std::string> v;
+    for (const auto& k : keys) v.push_back(k.first);
+    return TextArray(v);
+  }
+  std::string Ids() const {
+    std::vector<std::string> v;
+    for (const auto& k : keys) v.push_back(k.second);
+    return TextArray(v);
+  }
+};
+
+void Recompute(pqxx::work& txn, int64_t chain, const AffectedTokens& affected,
+               bool rebuild_balances) {
+  if (affected.keys.empty()) return;
+  const std::string contracts = affected.Contracts(), ids = affected.Ids();
+  txn.exec_params(kRecomputeOwners, chain, contracts, ids);
+  if (rebuild_balances) {
+    txn.exec_params(kDeleteBalances, chain, contracts, ids);
+    txn.exec_params(kRecomputeBalances, chain, contracts, ids);
+  } else {
+    txn.exec_params(kDropZeroBalances, chain, contracts, ids);
+  }
+}
+
+// Writes URI updates (the last per token wins); appends the primary keys and
+// keys of the tokens that now have a URI to queue.
+void ApplyUriUpdates(pqxx::work& txn, uint64_t chain_id,
+                     const std::vector<UriUpdate>& updates,
+                     std::vector<int64_t>& pks,
+                     std::vector<eth::TokenKey>& keys) {
+  if (updates.empty()) return;
+  std::map<std::pair<std::string, std::string>, const UriUpdate*> last;
+  for (const UriUpdate& u : updates) {
+    last[{u.contract, u.token_id.ToDecimal()}] = &u;
+  }
+  std::vector<std::string> c, i;
+  std::vector<std::optional<std::string>> uri, r, d;
+  std::vector<int64_t> b;
+  for (const auto& [key, u] : last) {
+    c.push_back(key.first);
+    i.push_back(key.second);
+    uri.push_back(u->uri.token_uri);
+    b.push_back(I64(u->block));
+    r.push_back(Opt(u->uri.reason));
+    d.push_back(Opt(u->uri.detail));
+  }
+  pqxx::result rows =
+      txn.exec_params(kUpdateUris, I64(chain_id), TextArray(c), TextArray(i),
+                      TextArray(uri), IntArray(b), TextArray(r), TextArray(d));
+  for (const pqxx::row& row : rows) {
+    if (!row[3].as<bool>()) continue;
+    pks.push_back(row[0].as<int64_t>());
+    keys.push_back({chain_id, row[1].c_str(), row[2].c_str()});
+  }
 }
 
 }  // namespace
@@ -54,8 +332,8 @@ absl::StatusOr<ChainCursor> PgIndexerRepository::OpenChain(
     uint64_t chain_id, const std::string& name, uint64_t start_block) {
   ChainCursor cursor;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::row row = txn.exec_params1(kOpenChain, static_cast<int64_t>(chain_id),
-                                     name, static_cast<int64_t>(start_block));
+    pqxx::row row =
+        txn.exec_params1(kOpenChain, I64(chain_id), name, I64(start_block));
     cursor.next_block = row[0].as<int64_t>();
     if (!row[1].is_null()) cursor.head_block = row[1].as<int64_t>();
     return absl::OkStatus();
@@ -67,42 +345,116 @@ absl::StatusOr<ChainCursor> PgIndexerRepository::OpenChain(
 absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
     const RangeBatch& batch) {
   std::vector<eth::TokenKey> queued;
-  const auto chain = static_cast<int64_t>(batch.chain_id);
+  const int64_t chain = I64(batch.chain_id);
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     queued.clear();  // a retried transaction starts over
     std::vector<int64_t> token_pks;
-    for (const Mint& m : batch.mints) {
-      txn.exec_params(kInsertContract, chain, m.transfer.contract,
-                      static_cast<int64_t>(m.transfer.at.block_number));
+    if (!batch.contracts.empty()) {
+      std::vector<std::string> a, st, ifs;
+      std::vector<int64_t> b;
+      std::vector<std::optional<std::string>> n, y, e;
+      for (const ContractInfo& c : batch.contracts) {
+        a.push_back(c.address);
+        st.push_back(eth::StandardName(c.standard));
+        b.push_back(I64(c.first_block));
+        n.push_back(c.name);
+        y.push_back(c.symbol);
+        ifs.push_back(absl::StrJoin(c.interfaces, ","));
+        e.push_back(Opt(c.probe_error));
+      }
+      txn.exec_params(kInsertContracts, chain, TextArray(a), TextArray(st),
+                      IntArray(b), TextArray(n), TextArray(y), TextArray(ifs),
+                      TextArray(e));
     }
-    for (const Mint& m : batch.mints) {
-      const eth::Erc721Transfer& t = m.transfer;
-      const bool has_uri = m.token_uri.has_value();
-      pqxx::result r = txn.exec_params(
-          kInsertToken, chain, t.contract, t.token_id.ToDecimal(), m.token_uri,
-          t.to, static_cast<int64_t>(t.at.block_number), t.at.tx_hash,
-          has_uri ? "queued" : "failed", Opt(m.reason), Opt(m.detail));
-      if (!r.empty() && has_uri) {
-        token_pks.push_back(r[0][0].as<int64_t>());
-        queued.push_back({batch.chain_id, t.contract, t.token_id.ToDecimal()});
+    if (!batch.mints.empty()) {
+      std::vector<std::string> c, i, st, tx, status;
+      std::vector<std::optional<std::string>> uri, o, r, d;
+      std::vector<int64_t> b;
+      for (const Mint& m : batch.mints) {
+        const eth::TokenTransfer& t = m.transfer;
+        c.push_back(t.contract);
+        i.push_back(t.token_id.ToDecimal());
+        st.push_back(eth::StandardName(t.standard));
+        uri.push_back(m.uri.token_uri);
+        o.push_back(t.standard == eth::TokenStandard::kErc721
+                        ? std::optional<std::string>(t.to)
+                        : std::nullopt);
+        b.push_back(I64(t.at.block_number));
+        tx.push_back(t.at.tx_hash);
+        status.push_back(m.uri.token_uri ? "queued" : "failed");
+        r.push_back(Opt(m.uri.reason));
+        d.push_back(Opt(m.uri.detail));
+      }
+      pqxx::result rows = txn.exec_params(
+          kInsertTokens, chain, TextArray(c), TextArray(i), TextArray(st),
+          TextArray(uri), TextArray(o), IntArray(b), TextArray(tx),
+          TextArray(status), TextArray(r), TextArray(d));
+      for (const pqxx::row& row : rows) {
+        if (!row[3].as<bool>()) continue;
+        token_pks.push_back(row[0].as<int64_t>());
+        queued.push_back({batch.chain_id, row[1].c_str(), row[2].c_str()});
       }
     }
-    // Transfers in chain order, so the last one sets the owner.
-    const std::string zero(40, '0');
-    for (const eth::Erc721Transfer& t : batch.transfers) {
-      txn.exec_params(kInsertTransfer, chain,
-                      static_cast<int64_t>(t.at.block_number), t.at.block_hash,
-                      static_cast<int64_t>(t.at.log_index), t.at.tx_hash,
-                      t.contract, t.token_id.ToDecimal(), t.from, t.to);
-      // Every transfer, mints included: a token burned and minted again
-      // must come back to life with its new owner.
-      txn.exec_params(kMoveToken, chain, t.contract, t.token_id.ToDecimal(),
-                      t.to, t.to == zero);
+    AffectedTokens affected;
+    if (!batch.transfers.empty()) {
+      std::vector<int64_t> b;
+      std::vector<int32_t> li, bi;
+      std::vector<std::string> h, tx, c, i, f, to, st, a;
+      for (const eth::TokenTransfer& t : batch.transfers) {
+        b.push_back(I64(t.at.block_number));
+        h.push_back(t.at.block_hash);
+        li.push_back(static_cast<int32_t>(t.at.log_index));
+        bi.push_back(static_cast<int32_t>(t.batch_index));
+        tx.push_back(t.at.tx_hash);
+        c.push_back(t.contract);
+        i.push_back(t.token_id.ToDecimal());
+        f.push_back(t.from);
+        to.push_back(t.to);
+        st.push_back(eth::StandardName(t.standard));
+        a.push_back(t.amount.ToDecimal());
+        affected.Add(t.contract, i.back());
+      }
+      txn.exec_params(kInsertTransfers, chain, IntArray(b), TextArray(h),
+                      IntArray(li), IntArray(bi), TextArray(tx), TextArray(c),
+                      TextArray(i), TextArray(f), TextArray(to), TextArray(st),
+                      TextArray(a));
+      Recompute(txn, chain, affected, /*rebuild_balances=*/false);
+    }
+    ApplyUriUpdates(txn, batch.chain_id, batch.uri_updates, token_pks, queued);
+    if (!batch.errors.empty()) {
+      std::vector<int64_t> b;
+      std::vector<std::optional<int64_t>> li;
+      std::vector<std::string> r, d;
+      for (const IndexerError& e : batch.errors) {
+        b.push_back(I64(e.block));
+        li.push_back(e.log_index ? std::optional<int64_t>(*e.log_index)
+                                 : std::nullopt);
+        r.push_back(e.reason);
+        d.push_back(e.detail);
+      }
+      txn.exec_params(kInsertErrors, chain, IntArray(b), IntArray(li),
+                      TextArray(r), TextArray(d));
     }
     db::WorkQueue::Enqueue(txn, "extract", token_pks);
-    txn.exec_params(kAdvanceCursor, chain,
-                    static_cast<int64_t>(batch.to_block + 1),
-                    static_cast<int64_t>(batch.head_block));
+    if (batch.advance_cursor) {
+      if (!batch.blocks.empty()) {
+        std::vector<int64_t> n;
+        std::vector<std::string> h, p;
+        for (const BlockHeader& bh : batch.blocks) {
+          n.push_back(I64(bh.number));
+          h.push_back(bh.hash);
+          p.push_back(bh.parent_hash);
+        }
+        txn.exec_params(kUpsertBlocks, chain, IntArray(n), TextArray(h),
+                        TextArray(p));
+      }
+      if (batch.to_block > batch.reorg_window) {
+        txn.exec_params(kPruneBlocks, chain,
+                        I64(batch.to_block - batch.reorg_window));
+      }
+      txn.exec_params(kAdvanceCursor, chain, I64(batch.to_block + 1),
+                      I64(batch.head_block));
+    }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -112,12 +464,158 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
 absl::StatusOr<uint64_t> PgIndexerRepository::CountTokens(uint64_t chain_id) {
   uint64_t count = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    count = txn.exec_params1(kCountTokens, static_cast<int64_t>(chain_id))[0]
-                .as<int64_t>();
+    count = txn.exec_params1(kCountTokens, I64(chain_id))[0].as<int64_t>();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return count;
+}
+
+absl::StatusOr<std::vector<std::string>> PgIndexerRepository::UnknownContracts(
+    uint64_t chain_id, const std::vector<std::string>& addresses) {
+  std::vector<std::string> out;
+  if (addresses.empty()) return out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    out.clear();
+    for (const pqxx::row& row : txn.exec_params(
+             kUnknownContracts, I64(chain_id), TextArray(addresses))) {
+      out.push_back(row[0].c_str());
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<IndexerRepository::KnownToken>>
+PgIndexerRepository::FindTokens(const std::vector<eth::TokenKey>& keys) {
+  std::vector<KnownToken> out;
+  if (keys.empty()) return out;
+  std::vector<int64_t> ch;
+  std::vector<std::string> c, i;
+  for (const eth::TokenKey& k : keys) {
+    ch.push_back(I64(k.chain_id));
+    c.push_back(k.contract);
+    i.push_back(k.token_id);
+  }
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    out.clear();
+    for (const pqxx::row& row : txn.exec_params(kFindTokens, IntArray(ch),
+                                                TextArray(c), TextArray(i))) {
+      out.push_back({{static_cast<uint64_t>(row[0].as<int64_t>()),
+                      row[1].c_str(), row[2].c_str()},
+                     StandardOf(row[3].c_str())});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<IndexerRepository::KnownToken>>
+PgIndexerRepository::TokensInRange(uint64_t chain_id,
+                                   const std::string& contract,
+                                   const eth::Uint256& from_id,
+                                   const eth::Uint256& to_id, uint64_t limit) {
+  std::vector<KnownToken> out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    out.clear();
+    for (const pqxx::row& row :
+         txn.exec_params(kTokensInRange, I64(chain_id), contract,
+                         from_id.ToDecimal(), to_id.ToDecimal(), I64(limit))) {
+      out.push_back({{static_cast<uint64_t>(row[0].as<int64_t>()),
+                      row[1].c_str(), row[2].c_str()},
+                     StandardOf(row[3].c_str())});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<BlockHeader>> PgIndexerRepository::RecentBlocks(
+    uint64_t chain_id, uint64_t at_most, uint64_t limit) {
+  std::vector<BlockHeader> out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    out.clear();
+    for (const pqxx::row& row : txn.exec_params(kRecentBlocks, I64(chain_id),
+                                                I64(at_most), I64(limit))) {
+      out.push_back({static_cast<uint64_t>(row[0].as<int64_t>()),
+                     row[1].c_str(), row[2].c_str()});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::optional<BlockHeader>> PgIndexerRepository::StoredBlock(
+    uint64_t chain_id, uint64_t number) {
+  std::optional<BlockHeader> out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    pqxx::result r = txn.exec_params(kStoredBlock, I64(chain_id), I64(number));
+    if (!r.empty()) {
+      out = BlockHeader{static_cast<uint64_t>(r[0][0].as<int64_t>()),
+                        r[0][1].c_str(), r[0][2].c_str()};
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<RollbackResult> PgIndexerRepository::Rollback(
+    uint64_t chain_id, uint64_t ancestor) {
+  RollbackResult result;
+  const int64_t chain = I64(chain_id), at = I64(ancestor);
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    result = RollbackResult();
+    result.queue_cancelled =
+        txn.exec_params(kCancelVanished, chain, at).affected_rows();
+    result.tokens_removed =
+        txn.exec_params(kDeleteVanished, chain, at).affected_rows();
+    AffectedTokens affected;
+    pqxx::result gone = txn.exec_params(kDeleteTransfers, chain, at);
+    result.transfers_removed = gone.size();
+    for (const pqxx::row& row : gone)
+      affected.Add(row[0].c_str(), row[1].c_str());
+    Recompute(txn, chain, affected, /*rebuild_balances=*/true);
+    for (const pqxx::row& row : txn.exec_params(kStaleUris, chain, at)) {
+      result.stale_uris.push_back({chain_id, row[0].c_str(), row[1].c_str()});
+    }
+    txn.exec_params(kDeleteContracts, chain, at);
+    txn.exec_params(kDeleteErrors, chain, at);
+    txn.exec_params(kDeleteBlocks, chain, at);
+    txn.exec_params(kRewindCursor, chain, at + 1);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
+absl::Status PgIndexerRepository::RecordError(uint64_t chain_id,
+                                              const IndexerError& error) {
+  return pool_.Run([&](pqxx::work& txn) {
+    txn.exec_params(kInsertError, I64(chain_id), I64(error.block),
+                    error.log_index ? std::optional<int64_t>(*error.log_index)
+                                    : std::nullopt,
+                    error.reason, error.detail);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::UpdateUris(
+    uint64_t chain_id, const std::vector<UriUpdate>& updates) {
+  std::vector<eth::TokenKey> queued;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    queued.clear();
+    std::vector<int64_t> pks;
+    ApplyUriUpdates(txn, chain_id, updates, pks, queued);
+    db::WorkQueue::Enqueue(txn, "extract", pks);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return queued;
 }
 
 }  // namespace niftysave::indexer

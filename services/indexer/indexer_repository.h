@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "common/eth/events.h"
 #include "common/eth/token_key.h"
+#include "services/indexer/chain_source.h"
 
 namespace niftysave::db {
 class Pool;
@@ -20,11 +21,33 @@ struct ChainCursor {
   std::optional<uint64_t> head_block;
 };
 
-// A newly minted token and what reading its URI gave.
-struct Mint {
-  eth::Erc721Transfer transfer;
+// A token URI as read (or announced by a URI event): the URI, or why not.
+struct UriResult {
   std::optional<std::string> token_uri;  // set when the read succeeded
   std::string reason;                    // why not, otherwise
+  std::string detail;
+};
+
+// A newly minted token and what reading its URI gave.
+struct Mint {
+  eth::TokenTransfer transfer;
+  UriResult uri;
+};
+
+// A token whose URI changes (URI event, ERC-4906, RefreshToken): the new
+// value is written and the token goes back through extraction.
+struct UriUpdate {
+  std::string contract;
+  eth::Uint256 token_id;
+  uint64_t block = 0;  // the event's block (refreshes: the block read at)
+  UriResult uri;
+};
+
+// Something skipped or capped, kept in indexer_errors.
+struct IndexerError {
+  uint64_t block = 0;
+  std::optional<uint32_t> log_index;
+  std::string reason;
   std::string detail;
 };
 
@@ -33,9 +56,25 @@ struct RangeBatch {
   uint64_t chain_id = 0;
   uint64_t to_block = 0;  // the cursor moves to to_block + 1
   uint64_t head_block = 0;
+  // Backfills write records only: no cursor, no block hashes.
+  bool advance_cursor = true;
+  uint64_t reorg_window = 128;          // block hashes kept behind to_block
+  std::vector<ContractInfo> contracts;  // first seen in this range
   std::vector<Mint> mints;
-  std::vector<eth::Erc721Transfer>
-      transfers;  // every transfer, mints included, in chain order
+  // Every token moved, mints included, in chain order.
+  std::vector<eth::TokenTransfer> transfers;
+  std::vector<UriUpdate> uri_updates;  // applied after the mints
+  std::vector<BlockHeader> blocks;
+  std::vector<IndexerError> errors;
+};
+
+// What a rollback to a common ancestor removed.
+struct RollbackResult {
+  uint64_t tokens_removed = 0;   // minted in orphaned blocks
+  uint64_t queue_cancelled = 0;  // their 'extract' items
+  uint64_t transfers_removed = 0;
+  // Surviving tokens whose URI came from an orphaned block: read again.
+  std::vector<eth::TokenKey> stale_uris;
 };
 
 class IndexerRepository {
@@ -46,10 +85,44 @@ class IndexerRepository {
                                                 const std::string& name,
                                                 uint64_t start_block) = 0;
   // Writes the range in one transaction (idempotent on replay) and queues
-  // new tokens that have a URI for extraction; returns their keys.
+  // tokens that have a URI (new ones, and updated ones) for extraction;
+  // returns their keys.
   virtual absl::StatusOr<std::vector<eth::TokenKey>> RecordRange(
       const RangeBatch& batch) = 0;
   virtual absl::StatusOr<uint64_t> CountTokens(uint64_t chain_id) = 0;
+
+  // Of `addresses`, those with no contracts row yet.
+  virtual absl::StatusOr<std::vector<std::string>> UnknownContracts(
+      uint64_t chain_id, const std::vector<std::string>& addresses) = 0;
+  // The standard of each token that exists, by key; absent ones are left out.
+  struct KnownToken {
+    eth::TokenKey key;
+    eth::TokenStandard standard = eth::TokenStandard::kErc721;
+  };
+  virtual absl::StatusOr<std::vector<KnownToken>> FindTokens(
+      const std::vector<eth::TokenKey>& keys) = 0;
+  // Tokens of `contract` with from_id <= id <= to_id, at most `limit`.
+  virtual absl::StatusOr<std::vector<KnownToken>> TokensInRange(
+      uint64_t chain_id, const std::string& contract,
+      const eth::Uint256& from_id, const eth::Uint256& to_id,
+      uint64_t limit) = 0;
+
+  // Stored block hashes, newest first, numbers <= `at_most`.
+  virtual absl::StatusOr<std::vector<BlockHeader>> RecentBlocks(
+      uint64_t chain_id, uint64_t at_most, uint64_t limit) = 0;
+  // The stored block `number`, if there is one.
+  virtual absl::StatusOr<std::optional<BlockHeader>> StoredBlock(
+      uint64_t chain_id, uint64_t number) = 0;
+  // Undoes everything written for blocks above `ancestor` and moves the
+  // cursor to ancestor + 1, in one transaction.
+  virtual absl::StatusOr<RollbackResult> Rollback(uint64_t chain_id,
+                                                  uint64_t ancestor) = 0;
+  virtual absl::Status RecordError(uint64_t chain_id,
+                                   const IndexerError& error) = 0;
+  // Writes URI updates outside a range (RefreshToken, after a rollback) and
+  // queues the tokens; returns the keys queued.
+  virtual absl::StatusOr<std::vector<eth::TokenKey>> UpdateUris(
+      uint64_t chain_id, const std::vector<UriUpdate>& updates) = 0;
 };
 
 class PgIndexerRepository final : public IndexerRepository {
@@ -61,6 +134,24 @@ class PgIndexerRepository final : public IndexerRepository {
   absl::StatusOr<std::vector<eth::TokenKey>> RecordRange(
       const RangeBatch& batch) override;
   absl::StatusOr<uint64_t> CountTokens(uint64_t chain_id) override;
+  absl::StatusOr<std::vector<std::string>> UnknownContracts(
+      uint64_t chain_id, const std::vector<std::string>& addresses) override;
+  absl::StatusOr<std::vector<KnownToken>> FindTokens(
+      const std::vector<eth::TokenKey>& keys) override;
+  absl::StatusOr<std::vector<KnownToken>> TokensInRange(
+      uint64_t chain_id, const std::string& contract,
+      const eth::Uint256& from_id, const eth::Uint256& to_id,
+      uint64_t limit) override;
+  absl::StatusOr<std::vector<BlockHeader>> RecentBlocks(
+      uint64_t chain_id, uint64_t at_most, uint64_t limit) override;
+  absl::StatusOr<std::optional<BlockHeader>> StoredBlock(
+      uint64_t chain_id, uint64_t number) override;
+  absl::StatusOr<RollbackResult> Rollback(uint64_t chain_id,
+                                          uint64_t ancestor) override;
+  absl::Status RecordError(uint64_t chain_id,
+                           const IndexerError& error) override;
+  absl::StatusOr<std::vector<eth::TokenKey>> UpdateUris(
+      uint64_t chain_id, const std::vector<UriUpdate>& updates) override;
 
  private:
   db::Pool& pool_;

@@ -267,6 +267,139 @@ absl::StatusOr<std::string> DevChain::Erc20Mint(const std::string& contract,
               *data);
 }
 
+namespace {
+
+absl::StatusOr<std::vector<AbiValue>> Decimals(
+    const std::vector<std::string>& values) {
+  std::vector<AbiValue> out;
+  for (const std::string& v : values) {
+    absl::StatusOr<AbiValue> word = AbiDecimal(v);
+    if (!word.ok()) return word.status();
+    out.push_back(*std::move(word));
+  }
+  return out;
+}
+
+AbiValue AbiBytes(const std::string& bytes) {
+  return {true, Word(bytes.size()) + PadTo32(bytes)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DevChain::MultiMint(const std::string& contract,
+                                                const std::string& to,
+                                                const std::string& token_id,
+                                                const std::string& amount) {
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::vector<AbiValue>> nums = Decimals({token_id, amount});
+  if (!nums.ok()) return nums.status();
+  absl::StatusOr<std::string> data =
+      CallData("DemoMulti", "mint(address,uint256,uint256)",
+               ArgsHex({*to_arg, (*nums)[0], (*nums)[1]}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("ERC-1155 mint ", token_id), kDevAccount, contract,
+              *data);
+}
+
+absl::StatusOr<std::string> DevChain::MultiMintBatch(
+    const std::string& contract, const std::string& to,
+    const std::vector<std::string>& ids,
+    const std::vector<std::string>& amounts) {
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::vector<AbiValue>> id_values = Decimals(ids);
+  if (!id_values.ok()) return id_values.status();
+  absl::StatusOr<std::vector<AbiValue>> amount_values = Decimals(amounts);
+  if (!amount_values.ok()) return amount_values.status();
+  absl::StatusOr<std::string> data = CallData(
+      "DemoMulti", "mintBatch(address,uint256[],uint256[])",
+      ArgsHex({*to_arg, AbiArray(*id_values), AbiArray(*amount_values)}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("ERC-1155 mintBatch ", absl::StrJoin(ids, ",")),
+              kDevAccount, contract, *data);
+}
+
+absl::StatusOr<std::string> DevChain::MultiTransfer(const std::string& contract,
+                                                    const std::string& from,
+                                                    const std::string& to,
+                                                    const std::string& token_id,
+                                                    const std::string& amount) {
+  absl::StatusOr<AbiValue> from_arg = AbiAddress(from);
+  if (!from_arg.ok()) return from_arg.status();
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::vector<AbiValue>> nums = Decimals({token_id, amount});
+  if (!nums.ok()) return nums.status();
+  absl::StatusOr<std::string> data = CallData(
+      "DemoMulti", "safeTransferFrom(address,address,uint256,uint256,bytes)",
+      ArgsHex({*from_arg, *to_arg, (*nums)[0], (*nums)[1], AbiBytes("")}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("ERC-1155 transfer ", token_id), from, contract,
+              *data);
+}
+
+absl::StatusOr<std::string> DevChain::MultiSetUri(const std::string& contract,
+                                                  const std::string& token_id,
+                                                  const std::string& uri) {
+  absl::StatusOr<AbiValue> id_arg = AbiDecimal(token_id);
+  if (!id_arg.ok()) return id_arg.status();
+  absl::StatusOr<std::string> data =
+      CallData("DemoMulti", "setURI(uint256,string)",
+               ArgsHex({*id_arg, AbiString(uri)}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("ERC-1155 setURI ", token_id), kDevAccount, contract,
+              *data);
+}
+
+absl::StatusOr<std::string> DevChain::RawLog(
+    const std::string& contract, const std::vector<std::string>& topics,
+    const std::string& data) {
+  if (topics.size() > 4) {
+    return absl::InvalidArgumentError("DevChain: a log has at most 4 topics");
+  }
+  std::vector<AbiValue> args = {AbiUint(eth::Uint256(topics.size()))};
+  for (size_t i = 0; i < 4; ++i) {
+    absl::StatusOr<std::string> word =
+        i < topics.size() ? eth::HexToBytes(topics[i])
+                          : absl::StatusOr<std::string>(std::string(32, '\0'));
+    if (!word.ok() || word->size() != 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("DevChain: topic ", i, " is not 32 bytes of hex"));
+    }
+    args.push_back({false, *word});
+  }
+  absl::StatusOr<std::string> bytes = eth::HexToBytes(data);
+  if (!bytes.ok()) return bytes.status();
+  args.push_back(AbiBytes(*bytes));
+  absl::StatusOr<std::string> call = CallData(
+      "DemoRawLogs", "rawLog(uint8,bytes32,bytes32,bytes32,bytes32,bytes)",
+      ArgsHex(args));
+  if (!call.ok()) return call.status();
+  return Send("rawLog", kDevAccount, contract, *call);
+}
+
+absl::StatusOr<std::string> DevChain::Snapshot() {
+  absl::StatusOr<nlohmann::json> id =
+      rpc_.Call("evm_snapshot", nlohmann::json::array());
+  if (!id.ok()) return id.status();
+  if (!id->is_string()) {
+    return absl::InternalError("DevChain: evm_snapshot returned no id");
+  }
+  return id->get<std::string>();
+}
+
+absl::Status DevChain::Revert(const std::string& snapshot_id) {
+  absl::StatusOr<nlohmann::json> ok =
+      rpc_.Call("evm_revert", nlohmann::json::array({snapshot_id}));
+  if (!ok.ok()) return ok.status();
+  if (*ok != true) {
+    return absl::NotFoundError(
+        absl::StrCat("DevChain: no snapshot ", snapshot_id));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> DevChain::Send(const std::string& what,
                                            const std::string& from,
                                            const std::string& to,

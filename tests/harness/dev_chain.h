@@ -13,7 +13,8 @@
 
 namespace niftysave::harness {
 
-// Drives the test contracts (testdata/contracts: DemoNFT, DemoERC20) on an
+// Drives the test contracts (testdata/contracts: DemoNFT, DemoERC20,
+// DemoMulti, DemoRawLogs) on an
 // anvil node: deploys them and sends the transactions tests need, from
 // accounts anvil holds the keys of (eth_accounts; the first is the default
 // sender). Arguments are ABI-encoded here with the selectors the compiler
@@ -71,6 +72,37 @@ class DevChain {
   absl::StatusOr<std::string> Erc20Mint(const std::string& contract,
                                         const std::string& to,
                                         const std::string& amount);
+
+  // DemoMulti (ERC-1155). Amounts are decimal uint256 strings.
+  absl::StatusOr<std::string> MultiMint(const std::string& contract,
+                                        const std::string& to,
+                                        const std::string& token_id,
+                                        const std::string& amount);
+  absl::StatusOr<std::string> MultiMintBatch(
+      const std::string& contract, const std::string& to,
+      const std::vector<std::string>& ids,
+      const std::vector<std::string>& amounts);
+  // safeTransferFrom, sent by `from`.
+  absl::StatusOr<std::string> MultiTransfer(const std::string& contract,
+                                            const std::string& from,
+                                            const std::string& to,
+                                            const std::string& token_id,
+                                            const std::string& amount);
+  // setURI(id, uri): emits URI(uri, id).
+  absl::StatusOr<std::string> MultiSetUri(const std::string& contract,
+                                          const std::string& token_id,
+                                          const std::string& uri);
+
+  // DemoRawLogs: emits a log with `topics` (0-4 words, "0x" + 64 hex each)
+  // and `data` (hex, with or without 0x).
+  absl::StatusOr<std::string> RawLog(const std::string& contract,
+                                     const std::vector<std::string>& topics,
+                                     const std::string& data);
+
+  // evm_snapshot / evm_revert: the chain state (and head) back to the
+  // snapshot; blocks mined after a revert replace the reverted ones.
+  absl::StatusOr<std::string> Snapshot();
+  absl::Status Revert(const std::string& snapshot_id);
 
   // Unlocked accounts, kDevAccount first, normalised.
   absl::StatusOr<std::vector<std::string>> Accounts();

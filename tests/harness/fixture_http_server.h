@@ -15,7 +15,11 @@ namespace niftysave::harness {
 // fixture_http_server.js), standing in for the web servers that host NFT
 // metadata. Besides files under root_dir it answers test routes:
 // /status/<code>, /slow?ms=N, /drip?bytes=N&ms=M, /huge?bytes=N[&chunked=1],
-// /redirect?to=<url-encoded>, /redirect-loop, /retry-after?s=N.
+// /redirect?to=<url-encoded>, /redirect-loop, /retry-after?s=N, and the
+// hostile ones: /gzip-bomb?mb=N, /length-lie?claim=N, /bad-utf8, /bom-json,
+// /deep-json?depth=N, /wrong-type (JSON as image/png), plus
+// /sequence?key=K&codes=503,200&body=<file> (answers change per request) and
+// /counter?key=K. fixture_http_server.js documents each.
 // HTTPS uses a fresh self-signed certificate for 127.0.0.1 and localhost;
 // clients must trust ca_file().
 class FixtureHttpServer {

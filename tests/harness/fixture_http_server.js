@@ -14,12 +14,25 @@
 //   /redirect?to=<url>        302 to the url-decoded <url>
 //   /redirect-loop            302 to itself
 //   /retry-after?s=N          429 with Retry-After: N
+//   /gzip-bomb?mb=N           a small gzip body (Content-Encoding: gzip) that
+//                             inflates to N MiB of zeros
+//   /length-lie?claim=N       Content-Length: N (default 10 GB), a short body,
+//                             then the connection closes
+//   /bad-utf8                 application/json with invalid UTF-8 in a string
+//   /bom-json                 application/json starting with a UTF-8 BOM
+//   /deep-json?depth=N        [[[...]]] nested N deep (default 10000)
+//   /wrong-type               JSON metadata served as image/png
+//   /sequence?key=K&codes=503,200&body=<file>
+//                             per key, the i-th request answers codes[i] (the
+//                             last code repeats); 2xx serves <file> from root
+//   /counter?key=K            how many /sequence requests K has seen
 'use strict'
 
 const fs = require('fs')
 const http = require('http')
 const https = require('https')
 const path = require('path')
+const zlib = require('zlib')
 
 function parseArgs (argv) {
   const args = {}
@@ -71,12 +84,29 @@ function stream (res, total) {
   pump()
 }
 
-function serveFile (root, url, res) {
-  let pathname
-  try {
-    pathname = decodeURIComponent(url.pathname)
-  } catch {
-    return plain(res, 400, 'bad path')
+// Gzip-compressed zeros, built once per size: 64 MiB deflate to ~64 KiB.
+const bombs = new Map()
+function gzipBomb (mb) {
+  if (!bombs.has(mb)) {
+    bombs.set(mb, zlib.gzipSync(Buffer.alloc(mb * 1024 * 1024), { level: 9 }))
+  }
+  return bombs.get(mb)
+}
+
+const sequences = new Map() // key -> requests seen
+
+function sendJson (res, body, type = 'application/json') {
+  res.writeHead(200, { 'content-type': type, 'content-length': body.length })
+  res.end(body)
+}
+
+function serveFile (root, url, res, pathname) {
+  if (pathname === undefined) {
+    try {
+      pathname = decodeURIComponent(url.pathname)
+    } catch {
+      return plain(res, 400, 'bad path')
+    }
   }
   const file = path.resolve(root, '.' + pathname)
   if (!file.startsWith(root + path.sep)) return plain(res, 404, 'not found')
@@ -131,6 +161,60 @@ function handle (root, req, res) {
       const s = intParam(url, 's', 1)
       return plain(res, 429, 'slow down', { 'retry-after': String(s) })
     }
+    case '/gzip-bomb': {
+      const body = gzipBomb(Math.min(intParam(url, 'mb', 64), 1024))
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': body.length
+      })
+      return res.end(body)
+    }
+    case '/length-lie': {
+      const claim = url.searchParams.get('claim') || '10000000000'
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': /^\d+$/.test(claim) ? claim : '10000000000'
+      })
+      res.write('{"name":"short"}')
+      // Never finishes the claimed length: close the socket instead.
+      return later(50, () => res.destroy())
+    }
+    case '/bad-utf8':
+      return sendJson(res, Buffer.concat([
+        Buffer.from('{"name":"bad \xff\xfe utf8 ', 'latin1'),
+        Buffer.from([0xc3, 0x28, 0xed, 0xa0, 0x80]),
+        Buffer.from('","image":"ipfs://bafkreiem4twkqzsq2aj4shbycd4yvoj2cx72vezicletlhi7dijjciqpui"}')
+      ]))
+    case '/bom-json':
+      return sendJson(res, Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from('{"name":"bom","image":"ipfs://bafkreiem4twkqzsq2aj4shbycd4yvoj2cx72vezicletlhi7dijjciqpui"}')
+      ]))
+    case '/deep-json': {
+      const depth = Math.min(intParam(url, 'depth', 10000), 10000000)
+      return sendJson(res, Buffer.from('['.repeat(depth) + ']'.repeat(depth)))
+    }
+    case '/wrong-type':
+      return sendJson(res, Buffer.from(
+        '{"name":"served as png","image":"ipfs://bafkreiem4twkqzsq2aj4shbycd4yvoj2cx72vezicletlhi7dijjciqpui"}'),
+      'image/png')
+    case '/sequence': {
+      const key = url.searchParams.get('key') || ''
+      const codes = (url.searchParams.get('codes') || '200').split(',')
+        .map((c) => parseInt(c, 10)).filter((c) => c >= 200 && c <= 599)
+      const seen = sequences.get(key) || 0
+      sequences.set(key, seen + 1)
+      const code = codes.length ? codes[Math.min(seen, codes.length - 1)] : 200
+      if (code >= 300) {
+        const headers = {}
+        if (code === 429) headers['retry-after'] = url.searchParams.get('retry-after') || '1'
+        return plain(res, code, `status ${code}`, headers)
+      }
+      return serveFile(root, url, res, '/' + (url.searchParams.get('body') || ''))
+    }
+    case '/counter':
+      return plain(res, 200, String(sequences.get(url.searchParams.get('key') || '') || 0))
     default:
       return serveFile(root, url, res)
   }

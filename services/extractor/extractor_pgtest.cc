@@ -1,0 +1,380 @@
+// ExtractionWorker + PgExtractorRepository against a real Postgres (schema
+// from db::Migrate) and the harness's hostile fixture web server: how each
+// kind of failure ends (retried or not, and with which reason), that a
+// server's Retry-After holds the item back, and that re-extraction replaces
+// a token's asset list.
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/db/migrations.h"
+#include "common/db/pool.h"
+#include "common/db/work_queue.h"
+#include "common/fetch/content_fetcher.h"
+#include "common/http/address_policy.h"
+#include "common/http/http_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "services/extractor/extraction_worker.h"
+#include "services/extractor/extractor_repository.h"
+#include "services/extractor/metadata_extractor.h"
+#include "tests/harness/fixture_http_server.h"
+#include "tests/harness/postgres_server.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::extractor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kContractHex[] = "00000000000000000000000000000000000000aa";
+constexpr char kImageA[] =
+    "ipfs://bafkreiem4twkqzsq2aj4shbycd4yvoj2cx72vezicletlhi7dijjciqpui";
+constexpr char kImageB[] = "ar://bNbA3TEQVL60xlgCcqdz4ZPHFZ711cZ3hmkpGttDt_U";
+
+std::string Metadata(const std::string& image) {
+  return absl::StrCat(R"({"name":"fixture","image":")", image, R"("})");
+}
+
+struct TokenState {
+  std::string status;
+  std::string reason;
+};
+
+class ExtractorPgTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    suite_status_ = new absl::Status(StartSuite());
+  }
+  static absl::Status StartSuite() {
+    auto pg = harness::PostgresServer::Start();
+    if (!pg.ok()) return pg.status();
+    pg_ = pg->release();
+    auto root = harness::TempDir::Create("extractor-pgtest");
+    if (!root.ok()) return root.status();
+    root_ = new harness::TempDir(*std::move(root));
+    auto server = harness::FixtureHttpServer::Start(root_->path());
+    if (!server.ok()) return server.status();
+    server_ = server->release();
+    return absl::OkStatus();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete root_;
+    delete pg_;
+    delete suite_status_;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(suite_status_->ok()) << *suite_status_;
+    const std::string db = absl::StrCat("extractor_test_", ++databases_);
+    ASSERT_TRUE(pg_->CreateDatabase(db).ok());
+    const std::string conninfo = pg_->ConnectionString(db);
+    ASSERT_TRUE(db::Migrate(conninfo).ok());
+    auto pool = db::Pool::Create(conninfo, 2);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    queue_ = std::make_unique<db::WorkQueue>(
+        *pool_, "extract", "extractor-pgtest",
+        db::QueuePolicy{.lease = absl::Seconds(30),
+                        .max_attempts = 4,
+                        .backoff = {.initial = absl::Milliseconds(100),
+                                    .max = absl::Milliseconds(200)}});
+    repo_ = std::make_unique<PgExtractorRepository>(*pool_, *queue_);
+
+    http::HttpClientOptions user;
+    user.address_policy = *http::AddressPolicy::PublicOnly({"127.0.0.1/32"});
+    user.limits.total_timeout = absl::Seconds(5);
+    user_http_ = std::make_unique<http::HttpClient>(user);
+    gateway_http_ =
+        std::make_unique<http::HttpClient>(http::HttpClientOptions{});
+    fetcher_ = std::make_unique<fetch::ContentFetcher>(
+        *user_http_, *gateway_http_,
+        fetch::FetcherOptions{.ipfs_gateways = {server_->http_url()},
+                              .max_bytes = 1 << 20});
+    extractor_ = std::make_unique<MetadataExtractor>(
+        *fetcher_, ExtractorLimits{.max_json_depth = 64});
+    ExtractionObserver observer;
+    observer.erc1155_id_form = [this](const std::string& form) {
+      id_forms_.push_back(form);
+    };
+    worker_ =
+        std::make_unique<ExtractionWorker>(*repo_, *extractor_, 10, observer);
+    ASSERT_TRUE(
+        Exec(absl::StrCat("INSERT INTO chains (chain_id, name, next_block) "
+                          "VALUES (1, 'test', 0); "
+                          "INSERT INTO contracts (chain_id, address, standard, "
+                          "first_block) VALUES (1, decode('",
+                          kContractHex, "', 'hex'), 'erc1155', 0)"))
+            .ok());
+  }
+
+  absl::Status Exec(const std::string& sql) {
+    return pool_->Run([&](pqxx::work& txn) {
+      txn.exec(sql);
+      return absl::OkStatus();
+    });
+  }
+
+  // A token with `uri`, queued for extraction. Returns its pk.
+  int64_t AddToken(const std::string& token_id, const std::string& uri) {
+    int64_t pk = 0;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      pk =
+          txn.exec_params1(
+                 "INSERT INTO tokens (chain_id, contract, token_id, token_uri) "
+                 "VALUES (1, decode($1, 'hex'), $2::numeric, $3) RETURNING id",
+                 kContractHex, token_id, uri)[0]
+              .as<int64_t>();
+      db::WorkQueue::Enqueue(txn, "extract", {pk});
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return pk;
+  }
+
+  void Requeue(int64_t pk) {
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      db::WorkQueue::Enqueue(txn, "extract", {pk});
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+  }
+
+  TokenState Token(int64_t pk) {
+    TokenState t;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      pqxx::row r = txn.exec_params1(
+          "SELECT status, coalesce(reason, '') FROM tokens WHERE id = $1", pk);
+      t = {r[0].as<std::string>(), r[1].as<std::string>()};
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return t;
+  }
+
+  // Seconds until the token's queue item is due; nullopt if it has none.
+  std::optional<double> DueIn(int64_t pk) {
+    std::optional<double> due;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      pqxx::result r = txn.exec_params(
+          "SELECT extract(epoch FROM run_after - now())::float8 FROM "
+          "work_queue WHERE queue = 'extract' AND item_id = $1",
+          pk);
+      if (!r.empty()) due = r[0][0].as<double>();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return due;
+  }
+
+  // "json_path uri" of every asset link of the token.
+  std::set<std::string> Assets(int64_t pk) {
+    std::set<std::string> out;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      for (const auto& row : txn.exec_params(
+               "SELECT tr.json_path, r.normalized FROM token_resources tr "
+               "JOIN resources r ON r.id = tr.resource_id "
+               "WHERE tr.token_pk = $1 AND tr.role = 'asset'",
+               pk)) {
+        out.insert(row[0].as<std::string>() + " " + row[1].as<std::string>());
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  std::string MetadataUri(int64_t pk) {
+    std::string uri;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      pqxx::result r = txn.exec_params(
+          "SELECT r.normalized FROM tokens t JOIN resources r "
+          "ON r.id = t.metadata_resource_id WHERE t.id = $1",
+          pk);
+      if (!r.empty()) uri = r[0][0].as<std::string>();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return uri;
+  }
+
+  // How many requests the fixture's /sequence?key=<key> has answered.
+  int Requests(const std::string& key) {
+    auto r = user_http_->Fetch({.url = Url("/counter?key=" + key)});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? std::stoi(r->body) : -1;
+  }
+
+  static std::string Url(const std::string& path) {
+    return server_->http_url() + path;
+  }
+  static void WriteFile(const std::string& name, const std::string& content) {
+    std::filesystem::create_directories(
+        std::filesystem::path(root_->path() + "/" + name).parent_path());
+    std::ofstream(root_->path() + "/" + name, std::ios::binary) << content;
+  }
+
+  // Steps the worker until nothing is due.
+  void Drain() {
+    for (int i = 0; i < 20 && worker_->Step() > 0; ++i) {
+    }
+  }
+
+  static harness::PostgresServer* pg_;
+  static harness::TempDir* root_;
+  static harness::FixtureHttpServer* server_;
+  static absl::Status* suite_status_;
+  static int databases_;
+
+  std::unique_ptr<db::Pool> pool_;
+  std::unique_ptr<db::WorkQueue> queue_;
+  std::unique_ptr<PgExtractorRepository> repo_;
+  std::unique_ptr<http::HttpClient> user_http_;
+  std::unique_ptr<http::HttpClient> gateway_http_;
+  std::unique_ptr<fetch::ContentFetcher> fetcher_;
+  std::unique_ptr<MetadataExtractor> extractor_;
+  std::unique_ptr<ExtractionWorker> worker_;
+  std::vector<std::string> id_forms_;
+};
+
+harness::PostgresServer* ExtractorPgTest::pg_ = nullptr;
+harness::TempDir* ExtractorPgTest::root_ = nullptr;
+harness::FixtureHttpServer* ExtractorPgTest::server_ = nullptr;
+absl::Status* ExtractorPgTest::suite_status_ = nullptr;
+int ExtractorPgTest::databases_ = 0;
+
+TEST_F(ExtractorPgTest, NotFoundFailsAndIsNotRetried) {
+  const int64_t pk = AddToken("1", Url("/sequence?key=nf&codes=404"));
+  Drain();
+  absl::SleepFor(absl::Milliseconds(400));  // past any back-off
+  Drain();
+  EXPECT_EQ(Token(pk).status, "failed");
+  EXPECT_EQ(Token(pk).reason, "http_4xx");
+  EXPECT_EQ(DueIn(pk), std::nullopt);
+  EXPECT_EQ(Requests("nf"), 1);
+}
+
+TEST_F(ExtractorPgTest, ServerErrorIsRetriedThenExtracted) {
+  WriteFile("meta-503.json", Metadata(kImageA));
+  const int64_t pk =
+      AddToken("2", Url("/sequence?key=se&codes=503,200&body=meta-503.json"));
+  EXPECT_EQ(worker_->Step(), 1);
+  EXPECT_EQ(Token(pk).status, "queued");
+  ASSERT_TRUE(DueIn(pk).has_value());
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(worker_->Step(), 1);
+  EXPECT_EQ(Token(pk).status, "extracted") << Token(pk).reason;
+  EXPECT_THAT(Assets(pk), ElementsAre(absl::StrCat("$.image ", kImageA)));
+  EXPECT_EQ(Requests("se"), 2);
+}
+
+TEST_F(ExtractorPgTest, RetryAfterHoldsTheItemBack) {
+  WriteFile("meta-429.json", Metadata(kImageA));
+  const int64_t pk = AddToken(
+      "3",
+      Url("/sequence?key=ra&codes=429,200&retry-after=2&body=meta-429.json"));
+  const absl::Time first = absl::Now();
+  EXPECT_EQ(worker_->Step(), 1);
+  EXPECT_EQ(Token(pk).status, "queued");
+  std::optional<double> due = DueIn(pk);
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GE(*due, 1.5);  // the back-off alone would be 0.2 s at most
+  // Not leased again before the server's 2 s are up.
+  while (absl::Now() - first < absl::Milliseconds(1700)) {
+    EXPECT_EQ(worker_->Step(), 0);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(Requests("ra"), 1);
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(worker_->Step(), 1);
+  EXPECT_EQ(Token(pk).status, "extracted") << Token(pk).reason;
+  EXPECT_EQ(Requests("ra"), 2);
+}
+
+TEST_F(ExtractorPgTest, RedirectToMetadataEndpointIsBlocked) {
+  const int64_t pk = AddToken(
+      "4", Url("/redirect?to=http%3A%2F%2F169.254.169.254%2Flatest%2F"));
+  Drain();
+  EXPECT_EQ(Token(pk).status, "failed");
+  EXPECT_EQ(Token(pk).reason, "blocked_address");
+}
+
+TEST_F(ExtractorPgTest, HostileBodiesFailWithTheirReason) {
+  const int64_t huge = AddToken("5", Url("/huge?bytes=50000000&chunked=1"));
+  const int64_t bomb = AddToken("6", Url("/gzip-bomb?mb=64"));
+  const int64_t lie = AddToken("7", Url("/length-lie?claim=10000000000"));
+  const int64_t deep = AddToken("8", Url("/deep-json?depth=100000"));
+  Drain();
+  for (int64_t pk : {huge, bomb, lie}) {
+    EXPECT_EQ(Token(pk).status, "failed") << pk;
+    EXPECT_EQ(Token(pk).reason, "too_large") << pk;
+  }
+  EXPECT_EQ(Token(deep).status, "failed");
+  EXPECT_EQ(Token(deep).reason, "too_deep");
+}
+
+TEST_F(ExtractorPgTest, OddButValidDocumentsAreExtracted) {
+  const int64_t bom = AddToken("9", Url("/bom-json"));
+  const int64_t utf8 = AddToken("10", Url("/bad-utf8"));
+  const int64_t png = AddToken("11", Url("/wrong-type"));
+  Drain();
+  for (int64_t pk : {bom, utf8, png}) {
+    EXPECT_EQ(Token(pk).status, "extracted") << pk << " " << Token(pk).reason;
+    EXPECT_THAT(Assets(pk), ElementsAre(absl::StrCat("$.image ", kImageA)))
+        << pk;
+  }
+}
+
+TEST_F(ExtractorPgTest, ReExtractionReplacesTheAssetList) {
+  WriteFile("changing.json",
+            R"({"image":")" + std::string(kImageA) +
+                R"(","animation_url":"https://example.com/a.mp4"})");
+  const int64_t pk = AddToken("12", Url("/changing.json"));
+  Drain();
+  ASSERT_EQ(Token(pk).status, "extracted");
+  EXPECT_THAT(Assets(pk), UnorderedElementsAre(
+                              absl::StrCat("$.image ", kImageA),
+                              "$.animation_url https://example.com/a.mp4"));
+
+  WriteFile("changing.json", Metadata(kImageB));  // ERC-4906-style refresh
+  Requeue(pk);
+  Drain();
+  EXPECT_EQ(Token(pk).status, "extracted");
+  EXPECT_THAT(Assets(pk), ElementsAre(absl::StrCat("$.image ", kImageB)));
+}
+
+TEST_F(ExtractorPgTest, Erc1155DecimalIdIsTheRecordedFallback) {
+  WriteFile("erc1155/255.json", Metadata(kImageA));
+  const int64_t decimal = AddToken("255", Url("/erc1155/{id}.json"));
+  WriteFile(absl::StrCat("erc1155/", std::string(62, '0'), "10.json"),
+            Metadata(kImageB));
+  const int64_t hex = AddToken("16", Url("/erc1155/{id}.json"));
+  Drain();
+  EXPECT_EQ(Token(decimal).status, "extracted") << Token(decimal).reason;
+  EXPECT_EQ(MetadataUri(decimal), Url("/erc1155/255.json"));
+  EXPECT_EQ(Token(hex).status, "extracted") << Token(hex).reason;
+  EXPECT_EQ(MetadataUri(hex),
+            Url(absl::StrCat("/erc1155/", std::string(62, '0'), "10.json")));
+  EXPECT_THAT(id_forms_, UnorderedElementsAre("decimal", "hex"));
+
+  // Neither form there: the hex form's 404 is what is recorded.
+  const int64_t missing = AddToken("17", Url("/erc1155/{id}.json"));
+  Drain();
+  EXPECT_EQ(Token(missing).reason, "http_4xx");
+}
+
+}  // namespace
+}  // namespace niftysave::extractor
