@@ -15,7 +15,7 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates openssl curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpqxx-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libsimdjson-dev libgtest-dev libgmock-dev postgresql prometheus clang-format
-  python3 python3-grpcio python3-grpc-tools)
+  python3 python3-grpcio python3-grpc-tools python3-yaml)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

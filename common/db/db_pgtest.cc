@@ -640,3 +640,34 @@ TEST_F(RollUpTest, ConcurrentConfirmationsStillArchiveTheToken) {
 
 }  // namespace
 }  // namespace niftysave::db
+
+namespace niftysave::db {
+namespace {
+
+// A refresh (new token URI) that lands while a worker holds the item must
+// not be lost: the holder can no longer complete it, and the item is due
+// again at once with its tries reset.
+TEST_F(WorkQueueTest, RequeueFencesTheLeaseInFlight) {
+  WorkQueue queue(*pool_, "extract", "w",
+                  {.lease = absl::Minutes(5), .max_attempts = 3});
+  ASSERT_EQ(Enqueue({42}), 1);
+  std::vector<QueueItem> held = Lease(queue, 10);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_TRUE(Lease(queue, 10).empty());  // leased for five minutes
+
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    EXPECT_EQ(WorkQueue::Requeue(txn, "extract", {42, 43}), 2);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_FALSE(Complete(queue, held[0]));  // stale: it read the old record
+  std::vector<QueueItem> again = Lease(queue, 10);
+  ASSERT_EQ(again.size(), 2u);
+  for (const QueueItem& item : again) EXPECT_EQ(item.attempts, 1);
+  EXPECT_GT(again[0].generation + again[1].generation, held[0].generation);
+  for (const QueueItem& item : again) EXPECT_TRUE(Complete(queue, item));
+}
+
+}  // namespace
+}  // namespace niftysave::db

@@ -16,15 +16,16 @@ WITH due AS (
   FOR UPDATE SKIP LOCKED)
 UPDATE work_queue w
 SET attempts = w.attempts + 1,
+    generation = w.generation + 1,
     run_after = now() + make_interval(secs => $3),
     leased_by = $4,
     updated_at = now()
 FROM due
 WHERE w.queue = due.queue AND w.item_id = due.item_id
-RETURNING w.item_id, w.attempts)sql";
+RETURNING w.item_id, w.attempts, w.generation)sql";
 
 constexpr char kComplete[] = R"sql(
-DELETE FROM work_queue WHERE queue = $1 AND item_id = $2 AND attempts = $3)sql";
+DELETE FROM work_queue WHERE queue = $1 AND item_id = $2 AND generation = $3)sql";
 
 constexpr char kReschedule[] = R"sql(
 UPDATE work_queue
@@ -32,7 +33,7 @@ SET run_after = now() + make_interval(secs => $4),
     last_error = $5,
     state = CASE WHEN $6 THEN 'dead' ELSE 'ready' END,
     updated_at = now()
-WHERE queue = $1 AND item_id = $2 AND attempts = $3)sql";
+WHERE queue = $1 AND item_id = $2 AND generation = $3)sql";
 
 constexpr char kEnqueue[] = R"sql(
 INSERT INTO work_queue (queue, item_id)
@@ -40,6 +41,15 @@ SELECT $1, unnest($2::bigint[])
 ON CONFLICT (queue, item_id) DO UPDATE
 SET state = 'ready', attempts = 0, run_after = now(), updated_at = now()
 WHERE work_queue.state = 'dead')sql";
+
+// Due now whatever the item's state, and a new generation so a lease in
+// flight cannot complete it with what it read before.
+constexpr char kRequeue[] = R"sql(
+INSERT INTO work_queue (queue, item_id)
+SELECT $1, unnest($2::bigint[])
+ON CONFLICT (queue, item_id) DO UPDATE
+SET state = 'ready', attempts = 0, run_after = now(),
+    generation = work_queue.generation + 1, updated_at = now())sql";
 
 // Capped counts: a scrape-driven gauge must cost the same with a million
 // items queued as with ten, so each count stops at $2.
@@ -66,7 +76,8 @@ absl::StatusOr<std::vector<QueueItem>> WorkQueue::Lease(int limit) {
     pqxx::result rows = txn.exec_params(kLease, queue_, limit,
                                         Seconds(policy_.lease), worker_id_);
     for (const auto& row : rows) {
-      items.push_back({row[0].as<int64_t>(), row[1].as<int>()});
+      items.push_back(
+          {row[0].as<int64_t>(), row[1].as<int>(), row[2].as<int64_t>()});
     }
     return absl::OkStatus();
   });
@@ -75,7 +86,7 @@ absl::StatusOr<std::vector<QueueItem>> WorkQueue::Lease(int limit) {
 }
 
 bool WorkQueue::Complete(pqxx::work& txn, const QueueItem& item) const {
-  return txn.exec_params(kComplete, queue_, item.id, item.attempts)
+  return txn.exec_params(kComplete, queue_, item.id, item.generation)
              .affected_rows() == 1;
 }
 
@@ -86,7 +97,7 @@ bool WorkQueue::Reschedule(pqxx::work& txn, const QueueItem& item,
     delay = BackoffDelay(policy_.backoff, item.attempts);
   }
   const bool dead = IsLastAttempt(item);
-  return txn.exec_params(kReschedule, queue_, item.id, item.attempts,
+  return txn.exec_params(kReschedule, queue_, item.id, item.generation,
                          Seconds(delay), std::string(error.substr(0, 2000)),
                          dead)
              .affected_rows() == 1;
@@ -97,6 +108,14 @@ int WorkQueue::Enqueue(pqxx::work& txn, absl::string_view queue,
   if (ids.empty()) return 0;
   return static_cast<int>(
       txn.exec_params(kEnqueue, std::string(queue), BigintArray(ids))
+          .affected_rows());
+}
+
+int WorkQueue::Requeue(pqxx::work& txn, absl::string_view queue,
+                       const std::vector<int64_t>& ids) {
+  if (ids.empty()) return 0;
+  return static_cast<int>(
+      txn.exec_params(kRequeue, std::string(queue), BigintArray(ids))
           .affected_rows());
 }
 

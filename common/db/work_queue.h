@@ -13,12 +13,14 @@
 
 namespace niftysave::db {
 
-// One leased unit of work. `attempts` counts leases, this one included, and
-// fences it: once the lease expires and someone else leases the item, this
+// One leased unit of work. `attempts` counts tries, this one included (for
+// back-off and giving up). `generation` fences the lease: once it expires and
+// someone else leases the item, or the item is re-queued (Requeue), this
 // holder's Complete/Reschedule no longer match and change nothing.
 struct QueueItem {
   int64_t id = 0;
   int attempts = 0;
+  int64_t generation = 0;
 };
 
 struct QueuePolicy {
@@ -55,6 +57,11 @@ class WorkQueue {
   // their schedule, so a replayed notification never disturbs a lease.
   // Returns how many were added or revived.
   static int Enqueue(pqxx::work& txn, absl::string_view queue,
+                     const std::vector<int64_t>& ids);
+  // For changed records (a new token URI, a refresh): due now even if queued
+  // or leased, and a lease in flight is fenced off, so the change is never
+  // lost behind a worker that read the old record.
+  static int Requeue(pqxx::work& txn, absl::string_view queue,
                      const std::vector<int64_t>& ids);
 
   // Items waiting (due or not, leased or not) and dead, for metrics; each

@@ -435,7 +435,9 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
       txn.exec_params(kInsertErrors, chain, IntArray(b), IntArray(li),
                       TextArray(r), TextArray(d));
     }
-    db::WorkQueue::Enqueue(txn, "extract", token_pks);
+    // New tokens and tokens whose URI changed: Requeue fences off a lease in
+    // flight that read the old URI.
+    db::WorkQueue::Requeue(txn, "extract", token_pks);
     if (batch.advance_cursor) {
       if (!batch.blocks.empty()) {
         std::vector<int64_t> n;
@@ -611,7 +613,7 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::UpdateUris(
     queued.clear();
     std::vector<int64_t> pks;
     ApplyUriUpdates(txn, chain_id, updates, pks, queued);
-    db::WorkQueue::Enqueue(txn, "extract", pks);
+    db::WorkQueue::Requeue(txn, "extract", pks);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
