@@ -14,14 +14,8 @@ ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
       observer_(std::move(observer)) {}
 
 int ExtractionWorker::Step() {
-  absl::StatusOr<std::vector<db::QueueItem>> items = repo_.Lease(batch_size_);
-  if (!items.ok()) {
-    log::Warn("cannot lease work",
-              {{"error", std::string(items.status().message())}});
-    return 0;
-  }
-  for (const db::QueueItem& item : *items) Handle(item);
-  return static_cast<int>(items->size());
+  return db::HandleLeased(repo_.Lease(batch_size_),
+                          [this](const db::QueueItem& item) { Handle(item); });
 }
 
 void ExtractionWorker::Handle(const db::QueueItem& item) {

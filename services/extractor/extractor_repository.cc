@@ -2,6 +2,7 @@
 
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
+#include "common/eth/abi.h"
 #include "common/runtime/backoff.h"
 #include "common/runtime/log.h"
 #include "openssl/sha.h"
@@ -58,23 +59,12 @@ UPDATE tokens SET status = 'failed', reason = $2, detail = $3,
                   metadata_resource_id = $4, updated_at = now()
 WHERE id = $1)sql";
 
-std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-  }
-  return out;
-}
-
-std::string Sha256Hex(std::string_view bytes) {
+std::string Sha256Hex(const std::string& bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
          digest);
-  return Hex(
-      std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return eth::BytesToHex(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::optional<std::string> NonEmpty(const std::string& s) {
@@ -149,8 +139,8 @@ absl::StatusOr<std::vector<int64_t>> PgExtractorRepository::SaveExtraction(
     if (x.doc_json) {
       txn.exec_params(kSaveMetadata, meta.id, Sha256Hex(x.content.bytes),
                       static_cast<int64_t>(x.content.bytes.size()),
-                      NonEmpty(x.content.content_type), Hex(x.content.bytes),
-                      *x.doc_json);
+                      NonEmpty(x.content.content_type),
+                      eth::BytesToHex(x.content.bytes), *x.doc_json);
     }
     txn.exec_params(kClearLinks, token_pk);
     txn.exec_params(kLinkResource, token_pk, std::string(), meta.id, "metadata",

@@ -121,19 +121,9 @@ int main(int argc, char** argv) {
             id_forms.Add({{"form", form}}).Increment();
           }};
   extractor::ExtractionWorker step(repo, logic, batch, observer);
-  std::vector<std::unique_ptr<Worker>> pool;
-  for (int i = 0; i < workers; ++i) {
-    pool.push_back(std::make_unique<Worker>("extract", absl::Seconds(poll),
-                                            [&] { return step.Step(); }));
-  }
-  extractor::ExtractorServiceImpl service(repo, [&] {
-    for (auto& w : pool) w->Nudge();
-  });
-  auto server = StartGrpcOrDie(base, {&service});
-  for (auto& w : pool) w->Start();
-  WaitForShutdown(base);
-  server->Shutdown(absl::Seconds(base.drain_seconds));
-  for (auto& w : pool) w->Stop();
-  log::Info("stopped");
-  return 0;
+  WorkerPool pool("extract", workers, absl::Seconds(poll),
+                  [&] { return step.Step(); });
+  extractor::ExtractorServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
+  return ServeUntilShutdown(base, {&service}, pool);
 }
