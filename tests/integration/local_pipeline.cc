@@ -27,9 +27,10 @@ std::string BinaryFor(const std::string& service) {
 // Small PNG-looking payloads that differ by `seed`: the bytes are what the
 // CIDs are computed over.
 std::string FakePng(int seed) {
-  std::string bytes = "\x89PNG\r\n\x1a\n";
-  for (int i = 0; i < 2048; ++i)
+  std::string bytes = "\x89PNG\r\n\x1a\n" + std::to_string(seed) + "\n";
+  for (int i = 0; i < 2048; ++i) {
     bytes.push_back(static_cast<char>((i * 31 + seed * 7) & 0xff));
+  }
   return bytes;
 }
 
@@ -320,11 +321,11 @@ absl::StatusOr<std::vector<ExpectedToken>> LocalPipeline::SeedDemoCollection() {
   return tokens;
 }
 
-absl::StatusOr<ExpectedToken> LocalPipeline::MintHttpsToken(
+absl::StatusOr<ExpectedToken> LocalPipeline::PrepareHttpsToken(
     const std::string& token_id) {
-  if (absl::Status s = DeployDemoContract(); !s.ok()) return s;
+  // Distinct bytes per token id, so each image is its own upload and pin.
   const std::string png =
-      FakePng(100 + static_cast<int>(token_id.size()) + token_id.back());
+      FakePng(static_cast<int>(std::hash<std::string>{}(token_id) % 100000));
   const std::string image = "/media/" + token_id + ".png";
   if (absl::Status s = WriteFile(web_->root_dir() + image, png); !s.ok())
     return s;
@@ -337,12 +338,32 @@ absl::StatusOr<ExpectedToken> LocalPipeline::MintHttpsToken(
   if (!meta_cid.ok()) return meta_cid.status();
   auto img_cid = ReferenceCid(png);
   if (!img_cid.ok()) return img_cid.status();
-  ExpectedToken t{
+  return ExpectedToken{
       "https://", token_id, web_->https_url() + doc,
       "archived", "",       {{"", *meta_cid}, {"$.image", *img_cid}}};
-  auto tx = chain_->Mint(contract_, kOwner, t.token_id, t.token_uri);
-  if (!tx.ok()) return tx.status();
-  if (absl::Status s = Confirm(); !s.ok()) return s;
+}
+
+absl::Status LocalPipeline::MintPrepared(
+    const std::vector<ExpectedToken>& tokens) {
+  if (absl::Status s = DeployDemoContract(); !s.ok()) return s;
+  constexpr size_t kPerTx = 50;
+  for (size_t start = 0; start < tokens.size(); start += kPerTx) {
+    std::vector<std::string> ids, uris;
+    for (size_t i = start; i < std::min(tokens.size(), start + kPerTx); ++i) {
+      ids.push_back(tokens[i].token_id);
+      uris.push_back(tokens[i].token_uri);
+    }
+    auto tx = chain_->MintBatch(contract_, kOwner, ids, uris);
+    if (!tx.ok()) return tx.status();
+  }
+  return Confirm();
+}
+
+absl::StatusOr<ExpectedToken> LocalPipeline::MintHttpsToken(
+    const std::string& token_id) {
+  absl::StatusOr<ExpectedToken> t = PrepareHttpsToken(token_id);
+  if (!t.ok()) return t.status();
+  if (absl::Status s = MintPrepared({*t}); !s.ok()) return s;
   return t;
 }
 

@@ -62,6 +62,11 @@ class LocalPipeline {
   absl::StatusOr<std::vector<ExpectedToken>> SeedDemoCollection();
   // Mints one more token with an https:// metadata document and one image.
   absl::StatusOr<ExpectedToken> MintHttpsToken(const std::string& token_id);
+  // The same in two steps, so a benchmark can prepare many tokens (files on
+  // the HTTPS server, reference CIDs) and then mint them in a few
+  // transactions (mintBatch, 50 per transaction).
+  absl::StatusOr<ExpectedToken> PrepareHttpsToken(const std::string& token_id);
+  absl::Status MintPrepared(const std::vector<ExpectedToken>& tokens);
   // Mines `confirmations` empty blocks so the last mints are deep enough.
   absl::Status Confirm();
 

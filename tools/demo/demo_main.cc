@@ -77,15 +77,23 @@ int main(int argc, char** argv) {
                      "/metrics, log ", p.log_path(service)));
   }
 
+  std::vector<pipeline::ExpectedToken> extra_tokens;
+  if (extra > 0) {
+    Say(absl::StrCat("preparing ", extra,
+                     " more https:// tokens (files, reference CIDs)"));
+  }
+  for (int i = 0; i < extra; ++i) {
+    auto t = p.PrepareHttpsToken(std::to_string(1000 + i));
+    if (!t.ok()) Die("cannot prepare a token", t.status());
+    extra_tokens.push_back(*t);
+  }
   Say("deploying the demo ERC-721 and minting its tokens");
   const absl::Time mint_start = absl::Now();
   auto tokens = p.SeedDemoCollection();
   if (!tokens.ok()) Die("cannot mint the demo collection", tokens.status());
-  for (int i = 0; i < extra; ++i) {
-    auto t = p.MintHttpsToken(std::to_string(1000 + i));
-    if (!t.ok()) Die("cannot mint", t.status());
-    tokens->push_back(*t);
-  }
+  if (absl::Status s = p.MintPrepared(extra_tokens); !s.ok())
+    Die("cannot mint", s);
+  tokens->insert(tokens->end(), extra_tokens.begin(), extra_tokens.end());
   Say(absl::StrCat("contract ", p.contract_hex(), " on chain ",
                    pipeline::LocalPipeline::kChainId, ", ", tokens->size(),
                    " tokens:"));
