@@ -27,6 +27,8 @@ class KuboBackend final : public PinBackend {
   absl::StatusOr<std::string> Upload(absl::string_view content,
                                      absl::string_view filename) override;
   absl::StatusOr<PinState> Status(const std::string& cid) override;
+  // `add?cid-version=1`: 256 KiB chunks, raw leaves, CIDv1.
+  std::string upload_profile() const override { return "kubo-v1"; }
 
  private:
   // POSTs `path?query`; 200 → parsed JSON body, otherwise the kubo error.

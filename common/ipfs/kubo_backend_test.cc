@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
 #include "common/ipfs/pin_backend.h"
+#include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -111,6 +112,31 @@ TEST_F(KuboBackendTest, UploadOfMultiChunkFileMatchesToo) {
   absl::StatusOr<std::string> cid = backend_->Upload(content, "video.gif");
   ASSERT_TRUE(cid.ok()) << cid.status();
   EXPECT_EQ(*cid, *expected);
+}
+
+// The pinner computes the CID before uploading, with the profile the backend
+// names, and fails with cid_mismatch unless the node reports the same one:
+// that profile must reproduce the node's CIDs for one chunk and for many.
+TEST_F(KuboBackendTest, LocalCidWithUploadProfileEqualsTheNodesCid) {
+  absl::StatusOr<ImportProfile> profile =
+      ProfileByName(backend_->upload_profile());
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  EXPECT_EQ(profile->name, KuboV1Profile().name);
+  std::string big;
+  for (int i = 0; big.size() < 3 * 262144 + 17; ++i) {
+    absl::StrAppend(&big, "row ", i, " of a multi-chunk body\n");
+  }
+  const std::string exact(262144, 'x');  // exactly one chunk
+  for (const std::string& content :
+       {std::string(), std::string("small"), exact, exact + "y", big}) {
+    UnixfsImporter importer(*profile, nullptr);
+    ASSERT_TRUE(importer.Update(content).ok());
+    absl::StatusOr<uri::Cid> local = importer.Finish();
+    ASSERT_TRUE(local.ok()) << local.status();
+    absl::StatusOr<std::string> uploaded = backend_->Upload(content, "body");
+    ASSERT_TRUE(uploaded.ok()) << uploaded.status();
+    EXPECT_EQ(CidText(*local), *uploaded) << content.size() << " bytes";
+  }
 }
 
 // js-ipfs refuses a multipart part without a Content-Type: names with and

@@ -16,7 +16,7 @@ struct PinReceipt {
 };
 
 // Somewhere content is made durable on IPFS. Implementations: the kubo RPC
-// API here; the Pinning Service API, IPFS Cluster and a local CAR store
+// API, the IPFS Pinning Service API and a local CAR store; IPFS Cluster
 // later. Errors carry reasons (backend_unavailable, timeout, rejected, ...).
 class PinBackend {
  public:
@@ -35,6 +35,11 @@ class PinBackend {
 
   // Where the pin of `cid` stands now.
   virtual absl::StatusOr<PinState> Status(const std::string& cid) = 0;
+
+  // The UnixFS import profile (unixfs_importer.h: "kubo-v1", "ipfs-car")
+  // whose root CID Upload returns, so a caller can compute the CID it must
+  // get back before sending a byte.
+  virtual std::string upload_profile() const { return "kubo-v1"; }
 };
 
 }  // namespace niftysave::ipfs

@@ -1,6 +1,8 @@
 #include "services/pinner/resource_pinner.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/log.h"
 #include "common/runtime/reason.h"
 #include "common/uri/token_uri.h"
@@ -38,11 +40,45 @@ std::variant<ResourcePinner::Pinned, absl::Status> ResourcePinner::Pin(
     if (!content.ok()) return content.status();
     bytes = std::move(content->bytes);
   }
+  // Our own CID first: the backend must report exactly this one.
+  absl::StatusOr<uri::Cid> expected = LocalCid(bytes);
+  if (!expected.ok()) return expected.status();
   absl::StatusOr<std::string> cid =
       backend_.Upload(bytes, "resource-" + std::to_string(r.id));
   if (!cid.ok()) return cid.status();
   observer_.bytes_uploaded(bytes.size());
+  absl::Status same = CheckSameCid(*expected, *cid);
+  if (!same.ok()) return same;
   return Pinned{*cid, ""};
+}
+
+absl::StatusOr<uri::Cid> ResourcePinner::LocalCid(
+    absl::string_view bytes) const {
+  absl::StatusOr<ipfs::ImportProfile> profile =
+      ipfs::ProfileByName(backend_.upload_profile());
+  if (!profile.ok()) {
+    return ErrorWithReason(absl::StatusCode::kInternal, "internal",
+                           absl::StrCat("backend ", backend_.name(),
+                                        " names an unknown import profile: ",
+                                        profile.status().message()));
+  }
+  ipfs::UnixfsImporter importer(*std::move(profile), nullptr);
+  absl::Status updated = importer.Update(bytes);
+  if (!updated.ok()) return updated;
+  return importer.Finish();
+}
+
+absl::Status CheckSameCid(const uri::Cid& expected,
+                          const std::string& reported) {
+  absl::StatusOr<uri::Cid> parsed = uri::ParseCid(reported);
+  // v0 and v1 spellings of one dag-pb node are the same content.
+  if (parsed.ok() && parsed->ToString() == expected.ToString()) {
+    return absl::OkStatus();
+  }
+  return ErrorWithReason(
+      absl::StatusCode::kDataLoss, "cid_mismatch",
+      absl::StrCat("backend reported ", reported.substr(0, 120),
+                   ", the bytes hash to ", ipfs::CidText(expected)));
 }
 
 void ResourcePinner::Handle(const db::QueueItem& item) {

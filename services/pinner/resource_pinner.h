@@ -5,8 +5,12 @@
 #include <variant>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/ipfs/pin_backend.h"
+#include "common/uri/cid.h"
 #include "services/pinner/pinner_repository.h"
 
 namespace niftysave::pinner {
@@ -21,10 +25,18 @@ struct PinObserver {
       [](const std::vector<int64_t>&) {};
 };
 
+// OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
+// permanent error with reason `cid_mismatch` (DataLoss: retrying will not
+// change it).
+absl::Status CheckSameCid(const uri::Cid& expected,
+                          const std::string& reported);
+
 // One worker step: lease resources from the 'pin' queue and make each
 // durable — by CID when the resource is content-addressed, otherwise by
 // uploading its bytes (the stored original metadata bytes when we have them,
 // so the pinned CID is of exactly what was parsed; else a capped download).
+// Before an upload the root CID is computed locally with the backend's import
+// profile; the CID the backend reports must equal it (`cid_mismatch`).
 class ResourcePinner {
  public:
   ResourcePinner(PinnerRepository& repo, const fetch::ContentFetcher& fetcher,
@@ -38,6 +50,7 @@ class ResourcePinner {
     std::string request_id;
   };
   std::variant<Pinned, absl::Status> Pin(const ResourceToPin& resource);
+  absl::StatusOr<uri::Cid> LocalCid(absl::string_view bytes) const;
   void Handle(const db::QueueItem& item);
 
   PinnerRepository& repo_;

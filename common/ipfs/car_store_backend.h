@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/ipfs/pin_backend.h"
+
+namespace niftysave::ipfs {
+
+// The embedded default for a single machine: every upload becomes one CAR v1
+// file in a directory, named by its root CID (`<cidv1-base32>.car`), so the
+// directory listing is the index of what is held. Uploads are imported with
+// the ipfs-car profile (the CIDs nft.storage clients compute).
+//
+// Durability: a CAR is written under a temporary name, fsynced, renamed into
+// place and the directory fsynced, so a crash leaves either no file or a
+// whole one. "Pinned" means present and complete: every block verifies
+// against its CID and the root block (written last) is there, so a
+// truncated file is never reported pinned.
+//
+// It cannot fetch from the network: PinCid of a CID it does not hold is
+// FailedPrecondition. Thread-safe; several processes may share a directory.
+class CarStoreBackend final : public PinBackend {
+ public:
+  struct Options {
+    std::string dir;  // created if missing
+    size_t max_upload_bytes = size_t{4} << 30;
+  };
+  // Creates the directory (not its parents) when it does not exist.
+  static absl::StatusOr<std::unique_ptr<CarStoreBackend>> Open(Options options);
+
+  std::string name() const override { return "car-store"; }
+  absl::StatusOr<PinReceipt> PinCid(const std::string& cid) override;
+  absl::StatusOr<std::string> Upload(absl::string_view content,
+                                     absl::string_view filename) override;
+  // kPinned when the CID's CAR is present and complete; kFailed otherwise
+  // (nothing here would ever make it appear by itself).
+  absl::StatusOr<PinState> Status(const std::string& cid) override;
+  std::string upload_profile() const override { return "ipfs-car"; }
+
+  // Where the CAR of `cid` lives (whether or not it exists).
+  absl::StatusOr<std::string> CarPath(const std::string& cid) const;
+
+ private:
+  explicit CarStoreBackend(Options options) : options_(std::move(options)) {}
+  // Reads the whole CAR: header root == cid, every block verified, the
+  // root block present.
+  absl::Status Verify(const std::string& path, const std::string& cid) const;
+
+  const Options options_;
+  absl::Mutex mu_;
+  // CARs already verified, by path, with the size they had then: a status
+  // check re-reads a file only when it changed.
+  std::map<std::string, uint64_t> verified_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace niftysave::ipfs

@@ -1,0 +1,155 @@
+// CarStoreBackend on a real directory. Root CIDs are checked against npm
+// ipfs-car itself (`pack --no-wrap`), which also reads our CARs back.
+
+#include "common/ipfs/car_store_backend.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "common/ipfs/unixfs_importer.h"
+#include "common/runtime/reason.h"
+#include "gtest/gtest.h"
+#include "tests/harness/subprocess.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::ipfs {
+namespace {
+
+constexpr char kIpfsCar[] =
+    NIFTYSAVE_NODE_TOOLS "/node_modules/ipfs-car/bin.js";
+
+std::string LastLine(const std::string& out) {
+  std::vector<std::string> lines =
+      absl::StrSplit(out, '\n', absl::SkipWhitespace());
+  return lines.empty() ? ""
+                       : std::string(absl::StripAsciiWhitespace(lines.back()));
+}
+
+std::string MultiChunk() {  // over 1 MiB: two raw leaves under a dag-pb root
+  std::string content;
+  for (int i = 0; content.size() < (1 << 20) + 4096; ++i) {
+    absl::StrAppend(&content, "entry ", i, "\n");
+  }
+  return content;
+}
+
+class CarStoreBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<harness::TempDir> dir = harness::TempDir::Create("carstore");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    dir_ = std::make_unique<harness::TempDir>(*std::move(dir));
+    store_dir_ = dir_->path() + "/store";
+    store_ = Open();
+  }
+  std::unique_ptr<CarStoreBackend> Open() {
+    absl::StatusOr<std::unique_ptr<CarStoreBackend>> store =
+        CarStoreBackend::Open({.dir = store_dir_});
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  // The root ipfs-car computes for `content` as one file.
+  std::string IpfsCarRoot(const std::string& content) {
+    const std::string file = dir_->path() + "/input";
+    std::ofstream(file, std::ios::binary) << content;
+    const std::string car = dir_->path() + "/input.car";
+    absl::StatusOr<std::string> out = harness::RunCommand(
+        {"node", kIpfsCar, "pack", "--no-wrap", file, "--output", car},
+        absl::Minutes(2));
+    EXPECT_TRUE(out.ok()) << out.status();
+    return CarRoots(car);
+  }
+  std::string CarRoots(const std::string& car) {
+    absl::StatusOr<std::string> out =
+        harness::RunCommand({"node", kIpfsCar, "roots", car}, absl::Minutes(1));
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? LastLine(*out) : "";
+  }
+
+  std::unique_ptr<harness::TempDir> dir_;
+  std::string store_dir_;
+  std::unique_ptr<CarStoreBackend> store_;
+};
+
+TEST_F(CarStoreBackendTest, UploadsHaveTheCidsIpfsCarComputes) {
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->upload_profile(), IpfsCarProfile().name);
+  for (const std::string& content :
+       {std::string("a small file"), std::string(1 << 20, 'z'), MultiChunk()}) {
+    absl::StatusOr<std::string> cid = store_->Upload(content, "f");
+    ASSERT_TRUE(cid.ok()) << cid.status();
+    EXPECT_EQ(*cid, IpfsCarRoot(content)) << content.size() << " bytes";
+    absl::StatusOr<std::string> path = store_->CarPath(*cid);
+    ASSERT_TRUE(path.ok());
+    EXPECT_EQ(CarRoots(*path), *cid);  // ipfs-car reads our CAR
+  }
+}
+
+TEST_F(CarStoreBackendTest, PinnedSurvivesARestart) {
+  ASSERT_NE(store_, nullptr);
+  absl::StatusOr<std::string> cid = store_->Upload(MultiChunk(), "f");
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  EXPECT_EQ(*store_->Status(*cid), PinState::kPinned);
+  store_.reset();
+
+  std::unique_ptr<CarStoreBackend> again = Open();
+  ASSERT_NE(again, nullptr);
+  absl::StatusOr<PinState> state = again->Status(*cid);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, PinState::kPinned);
+  absl::StatusOr<PinReceipt> receipt = again->PinCid(*cid);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  EXPECT_EQ(receipt->state, PinState::kPinned);
+  // No temporary files left behind.
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(store_dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{*cid + ".car"});
+}
+
+TEST_F(CarStoreBackendTest, TruncatedCarIsNotPinned) {
+  ASSERT_NE(store_, nullptr);
+  absl::StatusOr<std::string> cid = store_->Upload(MultiChunk(), "f");
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  absl::StatusOr<std::string> path = store_->CarPath(*cid);
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*store_->Status(*cid), PinState::kPinned);
+  struct stat st;
+  ASSERT_EQ(::stat(path->c_str(), &st), 0);
+  ASSERT_EQ(::truncate(path->c_str(), st.st_size - 10), 0);
+  // Both the instance that verified it before and a fresh one notice.
+  EXPECT_EQ(*store_->Status(*cid), PinState::kFailed);
+  EXPECT_EQ(*Open()->Status(*cid), PinState::kFailed);
+  EXPECT_FALSE(store_->PinCid(*cid).ok());
+}
+
+TEST_F(CarStoreBackendTest, PinCidOfAbsentContentIsFailedPrecondition) {
+  ASSERT_NE(store_, nullptr);
+  UnixfsImporter importer(IpfsCarProfile(), nullptr);
+  ASSERT_TRUE(importer.Update("never uploaded").ok());
+  const std::string absent = CidText(*importer.Finish());
+  EXPECT_EQ(*store_->Status(absent), PinState::kFailed);
+  absl::StatusOr<PinReceipt> receipt = store_->PinCid(absent);
+  EXPECT_EQ(receipt.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(store_->Status("not-a-cid").status()), "rejected");
+}
+
+TEST_F(CarStoreBackendTest, UploadOverLimitIsRefused) {
+  absl::StatusOr<std::unique_ptr<CarStoreBackend>> small =
+      CarStoreBackend::Open({.dir = store_dir_, .max_upload_bytes = 4});
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(ReasonOf((*small)->Upload("12345", "f").status()), "too_large");
+}
+
+}  // namespace
+}  // namespace niftysave::ipfs
