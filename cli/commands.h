@@ -11,6 +11,7 @@ namespace niftysave::cli {
 int Migrate(const std::vector<std::string>& args);
 int Status(const std::vector<std::string>& args);
 int Summary(const std::vector<std::string>& args);
+int Stats(const std::vector<std::string>& args);
 int InspectUri(const std::vector<std::string>& args);
 int Cid(const std::vector<std::string>& args);
 int Car(const std::vector<std::string>& args);

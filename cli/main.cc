@@ -12,7 +12,7 @@
 ABSL_FLAG(std::string, database_url, "",
           "Postgres connection URI (migrate, summary)");
 ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064",
-          "tracker gRPC host:port (status)");
+          "tracker gRPC host:port (status, stats)");
 ABSL_FLAG(bool, json, false, "print JSON instead of text");
 ABSL_FLAG(std::string, profile, "ipfs-car",
           "UnixFS import profile: kubo, kubo-v1 or ipfs-car (cid, car)");
@@ -43,6 +43,7 @@ commands:
   migrate                                  apply the schema migrations (idempotent)
   status <chain-id> <contract> <token-id>  one token: URI, metadata, assets, CIDs, pins
   summary                                  tokens, resources and pins by status
+  stats                                    the funnel and failures by reason (from the tracker)
   inspect-uri <uri>                        how a token URI resolves, as JSON
   cid FILE                                 root CID of FILE as one UnixFS file (no directory)
   car FILE OUT.car                         FILE as a CAR (OUT.car.1, .2, ... when split)
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   if (command == "migrate") return niftysave::cli::Migrate(args);
   if (command == "status") return niftysave::cli::Status(args);
   if (command == "summary") return niftysave::cli::Summary(args);
+  if (command == "stats") return niftysave::cli::Stats(args);
   if (command == "inspect-uri") return niftysave::cli::InspectUri(args);
   if (command == "cid") return niftysave::cli::Cid(args);
   if (command == "car") return niftysave::cli::Car(args);

@@ -8,6 +8,7 @@
 #include "common/grpc/grpc_server.h"
 #include "common/grpc/notify.h"
 #include "common/ipfs/backend_factory.h"
+#include "common/ipfs/backend_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/worker.h"
@@ -16,18 +17,6 @@
 #include "services/pinner/pinner_grpc.h"
 #include "services/pinner/resource_pinner.h"
 
-ABSL_FLAG(std::string, pin_backend, "kubo",
-          "where content is pinned: kubo, pinning-service or car-store");
-ABSL_FLAG(
-    std::string, kubo_api_url, "",
-    "kubo RPC API base URL, e.g. http://127.0.0.1:5001 (pin_backend=kubo)");
-ABSL_FLAG(std::string, pinning_service_url, "",
-          "IPFS Pinning Service API base URL (pin_backend=pinning-service)");
-ABSL_FLAG(std::string, pinning_service_token, "",
-          "bearer token for the pinning service; prefer the env var "
-          "NIFTYSAVE_PINNING_SERVICE_TOKEN");
-ABSL_FLAG(std::string, car_store_dir, "",
-          "directory of the local CAR store (pin_backend=car-store)");
 ABSL_FLAG(double, pin_timeout_seconds, 120,
           "timeout passed to pin/add (1-86400)");
 ABSL_FLAG(std::string, ipfs_gateways, "",
@@ -102,16 +91,9 @@ int main(int argc, char** argv) {
                                        absl::SkipWhitespace()),
        .arweave_gateway = absl::GetFlag(FLAGS_arweave_gateway),
        .max_bytes = static_cast<size_t>(max_bytes)});
-  const ipfs::BackendConfig backend_config{
-      .kind = absl::GetFlag(FLAGS_pin_backend),
-      .kubo_api_url = absl::GetFlag(FLAGS_kubo_api_url),
-      .pin_timeout = absl::Seconds(pin_timeout),
-      .max_upload_bytes = static_cast<size_t>(max_bytes),
-      .pinning_service_url = absl::GetFlag(FLAGS_pinning_service_url),
-      .pinning_service_token = absl::GetFlag(FLAGS_pinning_service_token),
-      .car_store_dir = absl::GetFlag(FLAGS_car_store_dir)};
-  if (auto error = ipfs::ValidateBackendConfig(backend_config))
-    DieWithConfigError(error->flag, error->message);
+  ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
+  backend_config.pin_timeout = absl::Seconds(pin_timeout);
+  backend_config.max_upload_bytes = static_cast<size_t>(max_bytes);
   auto made = ipfs::MakePinBackend(backend_config, trusted_http);
   if (!made.ok()) DieWithConfigError("pin_backend", made.status().message());
   ipfs::PinBackend& backend = **made;

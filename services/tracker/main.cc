@@ -1,7 +1,8 @@
 // niftysave-tracker: follows pins until confirmed; answers "is it archived?".
 #include "absl/flags/flag.h"
 #include "common/db/work_queue.h"
-#include "common/ipfs/kubo_backend.h"
+#include "common/ipfs/backend_factory.h"
+#include "common/ipfs/backend_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/worker.h"
@@ -9,7 +10,6 @@
 #include "services/tracker/pin_tracker.h"
 #include "services/tracker/tracker_grpc.h"
 
-ABSL_FLAG(std::string, kubo_api_url, "", "kubo RPC API base URL (required)");
 ABSL_FLAG(int, workers, 2, "concurrent status-check workers (1-64)");
 ABSL_FLAG(int, batch_size, 32, "pins leased per worker step (1-1000)");
 ABSL_FLAG(double, recheck_initial_seconds, 1,
@@ -27,10 +27,7 @@ int main(int argc, char** argv) {
   InitService(argc, argv, "tracker",
               "niftysave-tracker --database_url=... --kubo_api_url=URL", 50064,
               9464, base);
-  const std::string kubo = absl::GetFlag(FLAGS_kubo_api_url);
-  if (kubo.rfind("http://", 0) != 0 && kubo.rfind("https://", 0) != 0) {
-    DieWithConfigError("kubo_api_url", "required, an http(s) URL");
-  }
+  const ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 1 || workers > 64)
     DieWithConfigError("workers", "must be 1-64");
@@ -52,7 +49,9 @@ int main(int argc, char** argv) {
     DieWithConfigError("stats_seconds", "must be 1-3600");
 
   http::HttpClient http({});
-  ipfs::KuboBackend kubo_backend(http, {.api_url = kubo});
+  auto backend = ipfs::MakePinBackend(backend_config, http);
+  if (!backend.ok())
+    DieWithConfigError("pin_backend", backend.status().message());
   // Tracking never gives up on its own: a pin is re-checked at the capped
   // back-off until it is confirmed.
   db::WorkQueue queue(*base.pool, "track",
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
   auto& observed = base.metrics->Counter(
       "pin_checks_total", "Pin status checks, by backend and state");
   tracker::PinTracker step(
-      repo, {{kubo_backend.name(), &kubo_backend}}, batch,
+      repo, {{(*backend)->name(), backend->get()}}, batch,
       {absl::Seconds(initial), absl::Seconds(max)},
       [&](const std::string& backend, ipfs::PinState state) {
         observed
@@ -72,7 +71,8 @@ int main(int argc, char** argv) {
       });
   WorkerPool pool("track", workers, absl::Seconds(poll),
                   [&] { return step.Step(); });
-  tracker::TrackerServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  tracker::TrackerServiceImpl service(repo, [&] { pool.NudgeAll(); },
+                                      {.shutdown = base.shutdown});
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
   // The funnel: tokens, resources and pins by status, failures by reason.
   auto& records = base.metrics->Gauge(

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/eth/token_key.h"
@@ -47,6 +48,34 @@ struct TokenReport {
   uint64_t mint_block = 0;
   std::optional<ResourceView> metadata;
   std::vector<AssetView> assets;
+};
+
+// One row of ListTokens.
+struct TokenSummaryView {
+  eth::TokenKey key;
+  std::string token_uri;
+  std::string status;
+  std::string reason;
+  std::string detail;
+  std::string updated_at;  // RFC 3339
+};
+
+struct TokenPage {
+  std::vector<TokenSummaryView> tokens;
+  int64_t next_after_id = 0;  // 0: this was the last page
+};
+
+// What GetStats reports. Token counts honour the chain filter; resources and
+// pins are shared across chains and counted in full.
+struct FunnelStats {
+  int64_t indexed = 0;
+  int64_t metadata_fetched = 0;  // extracted or archived
+  int64_t archived = 0;
+  int64_t failed = 0;
+  std::vector<std::pair<std::string, int64_t>> failures;   // most first
+  std::vector<std::pair<std::string, int64_t>> resources;  // by status
+  std::vector<std::pair<std::string, int64_t>> pins;       // by status
+  std::string computed_at;                                 // RFC 3339
 };
 
 }  // namespace niftysave::tracker

@@ -1,7 +1,14 @@
 #include "services/tracker/tracker_grpc.h"
 
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/grpc/request_ids.h"
 #include "common/grpc/status.h"
+#include "services/tracker/token_query.h"
 
 namespace niftysave::tracker {
 namespace {
@@ -13,6 +20,66 @@ v1::TokenStatus TokenStatusOf(const std::string& s) {
   if (s == "failed") return v1::TOKEN_STATUS_FAILED;
   return v1::TOKEN_STATUS_UNSPECIFIED;
 }
+
+// The filter value of a TokenStatus: "" for UNSPECIFIED (any); nullopt for a
+// value this server does not know.
+std::optional<std::string> TokenStatusName(v1::TokenStatus s) {
+  switch (s) {
+    case v1::TOKEN_STATUS_UNSPECIFIED:
+      return "";
+    case v1::TOKEN_STATUS_QUEUED:
+      return "queued";
+    case v1::TOKEN_STATUS_EXTRACTED:
+      return "extracted";
+    case v1::TOKEN_STATUS_ARCHIVED:
+      return "archived";
+    case v1::TOKEN_STATUS_FAILED:
+      return "failed";
+    default:
+      return std::nullopt;
+  }
+}
+
+void KeyToProto(const eth::TokenKey& key, v1::TokenKey* out) {
+  out->set_chain_id(key.chain_id);
+  out->set_contract(key.ContractHex());
+  out->set_token_id(key.token_id);
+}
+
+void StatsToProto(const FunnelStats& stats, v1::Stats* out) {
+  out->set_indexed(static_cast<uint64_t>(stats.indexed));
+  out->set_metadata_fetched(static_cast<uint64_t>(stats.metadata_fetched));
+  out->set_archived(static_cast<uint64_t>(stats.archived));
+  out->set_failed(static_cast<uint64_t>(stats.failed));
+  for (const auto& [reason, n] : stats.failures) {
+    v1::ReasonCount* c = out->add_failures();
+    c->set_reason(reason);
+    c->set_count(static_cast<uint64_t>(n));
+  }
+  for (const auto& [status, n] : stats.resources) {
+    v1::StatusCount* c = out->add_resources();
+    c->set_status(status);
+    c->set_count(static_cast<uint64_t>(n));
+  }
+  for (const auto& [status, n] : stats.pins) {
+    v1::StatusCount* c = out->add_pins();
+    c->set_status(status);
+    c->set_count(static_cast<uint64_t>(n));
+  }
+  out->set_computed_at(stats.computed_at);
+}
+
+// Counts an open WatchProgress stream for as long as it lives.
+class StreamSlot {
+ public:
+  explicit StreamSlot(std::atomic<int>& open) : open_(open) { ++open_; }
+  ~StreamSlot() { --open_; }
+  StreamSlot(const StreamSlot&) = delete;
+  StreamSlot& operator=(const StreamSlot&) = delete;
+
+ private:
+  std::atomic<int>& open_;
+};
 
 v1::ResourceStatus ResourceStatusOf(const std::string& s) {
   if (s == "queued") return v1::RESOURCE_STATUS_QUEUED;
@@ -59,9 +126,7 @@ void ResourceToProto(const ResourceView& r, v1::Resource* out) {
 }  // namespace
 
 void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
-  out->mutable_token()->set_chain_id(report.key.chain_id);
-  out->mutable_token()->set_contract(report.key.ContractHex());
-  out->mutable_token()->set_token_id(report.key.token_id);
+  KeyToProto(report.key, out->mutable_token());
   out->set_token_uri(report.token_uri);
   out->set_status(TokenStatusOf(report.status));
   if (!report.reason.empty())
@@ -106,6 +171,119 @@ grpc::Status TrackerServiceImpl::GetTokenStatus(
   }
   ToProto(**report, response);
   return grpc::Status::OK;
+}
+
+grpc::Status TrackerServiceImpl::BatchGetTokenStatus(
+    grpc::ServerContext*, const v1::BatchGetTokenStatusRequest* request,
+    v1::BatchGetTokenStatusResponse* response) {
+  if (request->tokens_size() == 0 || request->tokens_size() > kMaxBatchKeys) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("tokens: 1 to ", kMaxBatchKeys,
+                                     " keys, got ", request->tokens_size()));
+  }
+  std::vector<eth::TokenKey> keys;
+  for (int i = 0; i < request->tokens_size(); ++i) {
+    const v1::TokenKey& k = request->tokens(i);
+    absl::StatusOr<eth::TokenKey> key =
+        eth::ParseTokenKey(k.chain_id(), k.contract(), k.token_id());
+    if (!key.ok()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("tokens[", i, "]: ", key.status().message()));
+    }
+    keys.push_back(*std::move(key));
+  }
+  auto reports = repo_.GetTokenReports(keys);
+  if (!reports.ok()) return ToGrpcStatus(reports.status());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if ((*reports)[i].has_value()) {
+      ToProto(*(*reports)[i], response->add_reports());
+    } else {
+      KeyToProto(keys[i], response->add_not_found());
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TrackerServiceImpl::ListTokens(
+    grpc::ServerContext*, const v1::ListTokensRequest* request,
+    v1::ListTokensResponse* response) {
+  std::optional<std::string> status = TokenStatusName(request->status());
+  if (!status) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("status: unknown value ",
+                                     static_cast<int>(request->status())));
+  }
+  absl::StatusOr<TokenListQuery> query =
+      MakeTokenListQuery(request->chain_id(), request->contract(), *status,
+                         request->page_size(), request->page_token());
+  if (!query.ok()) return ToGrpcStatus(query.status());
+  absl::StatusOr<TokenPage> page = repo_.ListTokens(*query);
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const TokenSummaryView& t : page->tokens) {
+    v1::TokenSummary* out = response->add_tokens();
+    KeyToProto(t.key, out->mutable_token());
+    out->set_token_uri(t.token_uri);
+    out->set_status(TokenStatusOf(t.status));
+    if (!t.reason.empty())
+      SetFailure(t.reason, t.detail, out->mutable_failure());
+    out->set_updated_at(t.updated_at);
+  }
+  if (page->next_after_id > 0)
+    response->set_next_page_token(EncodePageToken(page->next_after_id));
+  return grpc::Status::OK;
+}
+
+grpc::Status TrackerServiceImpl::GetStats(grpc::ServerContext*,
+                                          const v1::GetStatsRequest* request,
+                                          v1::Stats* response) {
+  if (request->chain_id() > INT64_MAX) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "chain_id: out of range");
+  }
+  absl::StatusOr<FunnelStats> stats = repo_.GetStats(request->chain_id());
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  StatsToProto(*stats, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrackerServiceImpl::WatchProgress(
+    grpc::ServerContext* context, const v1::WatchProgressRequest* request,
+    grpc::ServerWriter<v1::Stats>* writer) {
+  absl::StatusOr<absl::Duration> interval =
+      WatchInterval(request->interval_seconds());
+  if (!interval.ok()) return ToGrpcStatus(interval.status());
+  StreamSlot slot(watch_streams_);
+  if (watch_streams_.load() > options_.max_watch_streams) {
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("at most ", options_.max_watch_streams,
+                     " WatchProgress streams at a time; try again later"));
+  }
+  do {
+    absl::StatusOr<FunnelStats> stats = repo_.GetStats(0);
+    if (!stats.ok()) return ToGrpcStatus(stats.status());
+    v1::Stats out;
+    StatsToProto(*stats, &out);
+    if (!writer->Write(out)) break;  // the client went away
+  } while (WaitWhileWatched(*context, *interval));
+  return grpc::Status::OK;
+}
+
+bool TrackerServiceImpl::WaitWhileWatched(grpc::ServerContext& context,
+                                          absl::Duration d) {
+  const absl::Time until = absl::Now() + d;
+  while (!context.IsCancelled()) {
+    const absl::Duration left = until - absl::Now();
+    if (left <= absl::ZeroDuration()) return true;
+    const absl::Duration step = std::min(left, absl::Milliseconds(100));
+    if (options_.shutdown != nullptr) {
+      if (options_.shutdown->WaitForNotificationWithTimeout(step)) return false;
+    } else {
+      absl::SleepFor(step);
+    }
+  }
+  return false;
 }
 
 }  // namespace niftysave::tracker

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 
+#include "absl/synchronization/notification.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "services/tracker/tracker_repository.h"
 
@@ -9,8 +11,18 @@ namespace niftysave::tracker {
 
 class TrackerServiceImpl final : public v1::Tracker::Service {
  public:
+  struct Options {
+    int max_watch_streams = 32;
+    // When notified, open WatchProgress streams end (OK) within ~100 ms
+    // instead of holding the drain until the server cancels them.
+    absl::Notification* shutdown = nullptr;
+  };
+
   TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake)
-      : repo_(repo), wake_(std::move(wake)) {}
+      : TrackerServiceImpl(repo, std::move(wake), Options()) {}
+  TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake,
+                     Options options)
+      : repo_(repo), wake_(std::move(wake)), options_(options) {}
 
   grpc::Status Track(grpc::ServerContext* context,
                      const v1::TrackRequest* request,
@@ -18,10 +30,29 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   grpc::Status GetTokenStatus(grpc::ServerContext* context,
                               const v1::GetTokenStatusRequest* request,
                               v1::TokenStatusReport* response) override;
+  grpc::Status BatchGetTokenStatus(
+      grpc::ServerContext* context,
+      const v1::BatchGetTokenStatusRequest* request,
+      v1::BatchGetTokenStatusResponse* response) override;
+  grpc::Status ListTokens(grpc::ServerContext* context,
+                          const v1::ListTokensRequest* request,
+                          v1::ListTokensResponse* response) override;
+  grpc::Status GetStats(grpc::ServerContext* context,
+                        const v1::GetStatsRequest* request,
+                        v1::Stats* response) override;
+  grpc::Status WatchProgress(grpc::ServerContext* context,
+                             const v1::WatchProgressRequest* request,
+                             grpc::ServerWriter<v1::Stats>* writer) override;
 
  private:
+  // Sleeps up to `d`; false when the call was cancelled or the server is
+  // shutting down.
+  bool WaitWhileWatched(grpc::ServerContext& context, absl::Duration d);
+
   TrackerRepository& repo_;
   const std::function<void()> wake_;
+  const Options options_;
+  std::atomic<int> watch_streams_{0};
 };
 
 // Domain report → proto (exposed for the command-line client's tests).

@@ -1,5 +1,6 @@
 #include "services/tracker/tracker_repository.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_join.h"
@@ -61,6 +62,37 @@ UNION ALL
 SELECT 'resources', status, coalesce(reason, ''), count(*) FROM resources GROUP BY 2, 3
 UNION ALL
 SELECT 'pins', status, coalesce(reason, ''), count(*) FROM pins GROUP BY 2, 3)sql";
+
+// Keyset pages on the primary key: `id > $2 ORDER BY id LIMIT $5` walks
+// tokens_pkey (or the (chain_id, contract, token_id) key when a contract is
+// given); no OFFSET, so page N costs what page 1 costs. One extra row is read
+// to know whether a next page exists.
+constexpr char kListTokens[] = R"sql(
+SELECT id, encode(contract, 'hex'), token_id::text, coalesce(token_uri, ''), status,
+       coalesce(reason, ''), coalesce(detail, ''),
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM tokens
+WHERE chain_id = $1 AND id > $2
+  AND ($3::text = '' OR contract = decode($3::text, 'hex'))
+  AND ($4::text = '' OR status = $4::text)
+ORDER BY id
+LIMIT $5)sql";
+
+// GetStats: an operator's query (tokens_status serves the grouping); the
+// funnel gauges are recounted on an interval instead (kCountByStatus).
+constexpr char kTokenFunnel[] = R"sql(
+SELECT status, coalesce(reason, ''), count(*) FROM tokens
+WHERE $1::bigint = 0 OR chain_id = $1::bigint
+GROUP BY 1, 2)sql";
+
+constexpr char kResourcesByStatus[] =
+    "SELECT status, count(*) FROM resources GROUP BY 1 ORDER BY 1";
+
+constexpr char kPinsByStatus[] =
+    "SELECT status, count(*) FROM pins GROUP BY 1 ORDER BY 1";
+
+constexpr char kNow[] =
+    R"sql(SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql";
 
 std::vector<int64_t> Ids(const pqxx::result& rows) {
   std::vector<int64_t> ids;
@@ -138,60 +170,146 @@ absl::Status PgTrackerRepository::Drop(const db::QueueItem& item) {
   });
 }
 
+namespace {
+
+// The token, its resources and their pins, read in `txn`.
+std::optional<TokenReport> LoadReport(pqxx::work& txn,
+                                      const eth::TokenKey& key) {
+  pqxx::result t = txn.exec_params(kToken, static_cast<int64_t>(key.chain_id),
+                                   key.contract, key.token_id);
+  if (t.empty()) return std::nullopt;
+  TokenReport report{.key = key,
+                     .token_uri = t[0][1].as<std::string>(),
+                     .status = t[0][2].as<std::string>(),
+                     .reason = t[0][3].as<std::string>(),
+                     .detail = t[0][4].as<std::string>(),
+                     .owner = t[0][5].as<std::string>(),
+                     .mint_block = t[0][6].as<uint64_t>()};
+  std::vector<std::string> cids;
+  for (const auto& row : txn.exec_params(kResources, t[0][0].as<int64_t>())) {
+    ResourceView view{.uri = row[2].as<std::string>(),
+                      .normalized = row[3].as<std::string>(),
+                      .cid = row[4].as<std::string>(),
+                      .path = row[5].as<std::string>(),
+                      .status = row[6].as<std::string>(),
+                      .reason = row[7].as<std::string>(),
+                      .detail = row[8].as<std::string>(),
+                      .size = row[9].as<int64_t>(),
+                      .content_type = row[10].as<std::string>()};
+    const std::string pinned_cid = row[11].as<std::string>();
+    if (!pinned_cid.empty()) cids.push_back(pinned_cid);
+    if (row[1].as<std::string>() == "metadata") {
+      report.metadata = std::move(view);
+    } else {
+      report.assets.push_back({row[0].as<std::string>(), std::move(view)});
+    }
+  }
+  if (cids.empty()) return report;
+  // CIDs are multibase base32: safe inside an array literal.
+  std::map<std::string, std::vector<PinView>> pins;
+  for (const auto& row :
+       txn.exec_params(kPins, "{" + absl::StrJoin(cids, ",") + "}")) {
+    pins[row[0].as<std::string>()].push_back(
+        {row[1].as<std::string>(), row[0].as<std::string>(),
+         row[2].as<std::string>(), row[3].as<std::string>(),
+         row[4].as<std::string>(), row[5].as<std::string>()});
+  }
+  auto attach = [&](ResourceView& view) {
+    if (auto it = pins.find(view.cid); it != pins.end()) view.pins = it->second;
+  };
+  if (report.metadata) attach(*report.metadata);
+  for (AssetView& a : report.assets) attach(a.resource);
+  return report;
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<TokenReport>> PgTrackerRepository::GetTokenReport(
     const eth::TokenKey& key) {
   std::optional<TokenReport> report;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::result t = txn.exec_params(kToken, static_cast<int64_t>(key.chain_id),
-                                     key.contract, key.token_id);
-    if (t.empty()) return absl::OkStatus();
-    report = TokenReport{.key = key,
-                         .token_uri = t[0][1].as<std::string>(),
-                         .status = t[0][2].as<std::string>(),
-                         .reason = t[0][3].as<std::string>(),
-                         .detail = t[0][4].as<std::string>(),
-                         .owner = t[0][5].as<std::string>(),
-                         .mint_block = t[0][6].as<uint64_t>()};
-    std::vector<std::string> cids;
-    std::vector<std::pair<std::string, ResourceView*>> by_cid;
-    for (const auto& row : txn.exec_params(kResources, t[0][0].as<int64_t>())) {
-      ResourceView view{.uri = row[2].as<std::string>(),
-                        .normalized = row[3].as<std::string>(),
-                        .cid = row[4].as<std::string>(),
-                        .path = row[5].as<std::string>(),
-                        .status = row[6].as<std::string>(),
-                        .reason = row[7].as<std::string>(),
-                        .detail = row[8].as<std::string>(),
-                        .size = row[9].as<int64_t>(),
-                        .content_type = row[10].as<std::string>()};
-      const std::string pinned_cid = row[11].as<std::string>();
-      if (!pinned_cid.empty()) cids.push_back(pinned_cid);
-      if (row[1].as<std::string>() == "metadata") {
-        report->metadata = std::move(view);
-      } else {
-        report->assets.push_back({row[0].as<std::string>(), std::move(view)});
-      }
-    }
-    if (cids.empty()) return absl::OkStatus();
-    // CIDs are multibase base32: safe inside an array literal.
-    std::map<std::string, std::vector<PinView>> pins;
-    for (const auto& row :
-         txn.exec_params(kPins, "{" + absl::StrJoin(cids, ",") + "}")) {
-      pins[row[0].as<std::string>()].push_back(
-          {row[1].as<std::string>(), row[0].as<std::string>(),
-           row[2].as<std::string>(), row[3].as<std::string>(),
-           row[4].as<std::string>(), row[5].as<std::string>()});
-    }
-    auto attach = [&](ResourceView& view) {
-      if (auto it = pins.find(view.cid); it != pins.end())
-        view.pins = it->second;
-    };
-    if (report->metadata) attach(*report->metadata);
-    for (AssetView& a : report->assets) attach(a.resource);
+    report = LoadReport(txn, key);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return report;
+}
+
+absl::StatusOr<std::vector<std::optional<TokenReport>>>
+PgTrackerRepository::GetTokenReports(const std::vector<eth::TokenKey>& keys) {
+  std::vector<std::optional<TokenReport>> reports;
+  // One transaction (one snapshot, one pooled connection) for the batch.
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    reports.clear();
+    for (const eth::TokenKey& key : keys)
+      reports.push_back(LoadReport(txn, key));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return reports;
+}
+
+absl::StatusOr<TokenPage> PgTrackerRepository::ListTokens(
+    const TokenListQuery& query) {
+  TokenPage page;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    page = {};
+    pqxx::result rows = txn.exec_params(
+        kListTokens, static_cast<int64_t>(query.chain_id), query.after_id,
+        query.contract, query.status, query.limit + 1);
+    int64_t last_id = 0;
+    for (const auto& row : rows) {
+      if (static_cast<int>(page.tokens.size()) == query.limit) {
+        page.next_after_id = last_id;  // there is at least one more row
+        break;
+      }
+      last_id = row[0].as<int64_t>();
+      page.tokens.push_back({.key = {query.chain_id, row[1].as<std::string>(),
+                                     row[2].as<std::string>()},
+                             .token_uri = row[3].as<std::string>(),
+                             .status = row[4].as<std::string>(),
+                             .reason = row[5].as<std::string>(),
+                             .detail = row[6].as<std::string>(),
+                             .updated_at = row[7].as<std::string>()});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return page;
+}
+
+absl::StatusOr<FunnelStats> PgTrackerRepository::GetStats(uint64_t chain_id) {
+  FunnelStats stats;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    stats = {};
+    std::map<std::string, int64_t> failures;
+    for (const auto& row :
+         txn.exec_params(kTokenFunnel, static_cast<int64_t>(chain_id))) {
+      const std::string status = row[0].as<std::string>();
+      const int64_t n = row[2].as<int64_t>();
+      stats.indexed += n;
+      if (status == "extracted" || status == "archived")
+        stats.metadata_fetched += n;
+      if (status == "archived") stats.archived += n;
+      if (status == "failed") {
+        stats.failed += n;
+        failures[row[1].as<std::string>()] += n;
+      }
+    }
+    stats.failures.assign(failures.begin(), failures.end());
+    std::stable_sort(
+        stats.failures.begin(), stats.failures.end(),
+        [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (const auto& row : txn.exec(kResourcesByStatus))
+      stats.resources.emplace_back(row[0].as<std::string>(),
+                                   row[1].as<int64_t>());
+    for (const auto& row : txn.exec(kPinsByStatus))
+      stats.pins.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
+    stats.computed_at = txn.exec(kNow)[0][0].as<std::string>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return stats;
 }
 
 absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountByStatus() {

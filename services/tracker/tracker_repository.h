@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/db/work_queue.h"
 #include "common/ipfs/pin_backend.h"
+#include "services/tracker/token_query.h"
 #include "services/tracker/token_report.h"
 
 namespace niftysave::tracker {
@@ -53,6 +54,12 @@ class TrackerRepository {
   virtual absl::Status Drop(const db::QueueItem& item) = 0;
   virtual absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
       const eth::TokenKey& key) = 0;
+  // In the order of `keys`; nullopt for a key not indexed.
+  virtual absl::StatusOr<std::vector<std::optional<TokenReport>>>
+  GetTokenReports(const std::vector<eth::TokenKey>& keys) = 0;
+  virtual absl::StatusOr<TokenPage> ListTokens(const TokenListQuery& query) = 0;
+  // chain_id 0: every chain.
+  virtual absl::StatusOr<FunnelStats> GetStats(uint64_t chain_id) = 0;
   virtual absl::StatusOr<std::vector<StatusCount>> CountByStatus() = 0;
 };
 
@@ -76,6 +83,10 @@ class PgTrackerRepository final : public TrackerRepository {
   absl::Status Drop(const db::QueueItem& item) override;
   absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
       const eth::TokenKey& key) override;
+  absl::StatusOr<std::vector<std::optional<TokenReport>>> GetTokenReports(
+      const std::vector<eth::TokenKey>& keys) override;
+  absl::StatusOr<TokenPage> ListTokens(const TokenListQuery& query) override;
+  absl::StatusOr<FunnelStats> GetStats(uint64_t chain_id) override;
   absl::StatusOr<std::vector<StatusCount>> CountByStatus() override;
 
  private:

@@ -97,7 +97,8 @@ def check_overlay(overlay, chk):
     workloads = dict(deployments)
     workloads.update(by_kind.get("StatefulSet", {}))
     common_flags = chk.flags_of(["common/service/service_base.cc"])
-    all_flags = chk.flags_of(["common/service/service_base.cc", "cli/main.cc"] +
+    all_flags = chk.flags_of(["common/service/service_base.cc", "cli/main.cc",
+                              "common/ipfs/backend_flags.cc"] +
                              [f"services/{s}/main.cc" for s in SERVICES])
 
     # ConfigMap keys are NIFTYSAVE_<FLAG>: each must be some binary's flag.
@@ -140,7 +141,11 @@ def check_overlay(overlay, chk):
         chk.expect(c.get("command") == [f"/usr/local/bin/niftysave-{svc}"], where,
                    f"command {c.get('command')}")
         flags = parse_args(c.get("args", []))
-        defined = common_flags | chk.flags_of([f"services/{svc}/main.cc"])
+        # The pinner and the tracker share the pin backend flags.
+        sources = [f"services/{svc}/main.cc"]
+        if svc in ("pinner", "tracker"):
+            sources.append("common/ipfs/backend_flags.cc")
+        defined = common_flags | chk.flags_of(sources)
         for f in flags:
             chk.expect(f in defined, where, f"--{f} is not a flag of niftysave-{svc}")
         for listen_flag, port_name, default in (("grpc_listen", "grpc", grpc_port),

@@ -2,8 +2,8 @@
 """Calls niftysave's gRPC API from a second implementation (Python grpcio).
 
 Checks, against running services: grpc.health.v1 reports SERVING, server
-reflection lists the service, and Tracker.GetTokenStatus / Indexer.GetStatus
-answer through stubs generated here from protos/ (grpc_tools.protoc), so a
+reflection lists the service, and Tracker.GetTokenStatus / ListTokens /
+Indexer.GetStatus answer through stubs generated here from protos/ (grpc_tools.protoc), so a
 wire incompatibility between the C++ server and another client shows up.
 Prints one JSON object; exits non-zero on the first mismatch.
 """
@@ -81,6 +81,24 @@ def main():
         if e.code() != grpc.StatusCode.INVALID_ARGUMENT:
             sys.exit("empty token key: %s, expected INVALID_ARGUMENT" % e.code())
         result["empty_key"] = "INVALID_ARGUMENT: " + e.details()
+
+    # ListTokens in pages of 2: every page token is followed to the end, and
+    # the token asked about above is listed exactly once.
+    listed = []
+    page_token = ""
+    while True:
+        page = tracker_grpc.TrackerStub(tracker).ListTokens(tracker_pb2.ListTokensRequest(
+            chain_id=args.chain, contract=args.contract, page_size=2, page_token=page_token),
+            timeout=10)
+        listed += [t.token.token_id for t in page.tokens]
+        page_token = page.next_page_token
+        if not page_token:
+            break
+        if len(listed) > 100000:
+            sys.exit("ListTokens does not end")
+    if listed.count(args.token) != 1 or len(set(listed)) != len(listed):
+        sys.exit("ListTokens listed %r" % listed)
+    result["list_tokens"] = len(listed)
 
     indexer = indexer_grpc.IndexerStub(grpc.insecure_channel(args.indexer))
     status = indexer.GetStatus(indexer_pb2.GetIndexerStatusRequest(), timeout=10)

@@ -1,0 +1,69 @@
+#include "services/tracker/token_query.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace niftysave::tracker {
+namespace {
+
+constexpr char kPageTokenPrefix[] = "v1:";
+
+}  // namespace
+
+std::string EncodePageToken(int64_t after_id) {
+  return absl::WebSafeBase64Escape(absl::StrCat(kPageTokenPrefix, after_id));
+}
+
+absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
+  std::string raw;
+  int64_t id = 0;
+  const std::string prefix = kPageTokenPrefix;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.rfind(prefix, 0) != 0 ||
+      !absl::SimpleAtoi(raw.substr(prefix.size()), &id) || id <= 0) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token this server returned");
+  }
+  return id;
+}
+
+absl::StatusOr<TokenListQuery> MakeTokenListQuery(
+    uint64_t chain_id, const std::string& contract, const std::string& status,
+    uint32_t page_size, const std::string& page_token) {
+  TokenListQuery q;
+  if (chain_id == 0 || chain_id > INT64_MAX)
+    return absl::InvalidArgumentError("chain_id: required");
+  q.chain_id = chain_id;
+  if (!contract.empty()) {
+    std::string hex = absl::AsciiStrToLower(contract);
+    if (hex.rfind("0x", 0) == 0) hex = hex.substr(2);
+    if (hex.size() != 40 ||
+        hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "contract: expected 0x followed by 40 hex digits");
+    }
+    q.contract = hex;
+  }
+  q.status = status;
+  if (page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: at most ", kMaxPageSize));
+  }
+  q.limit = page_size == 0 ? kDefaultPageSize : static_cast<int>(page_size);
+  if (!page_token.empty()) {
+    absl::StatusOr<int64_t> after = DecodePageToken(page_token);
+    if (!after.ok()) return after.status();
+    q.after_id = *after;
+  }
+  return q;
+}
+
+absl::StatusOr<absl::Duration> WatchInterval(uint32_t seconds) {
+  if (seconds == 0) return absl::Seconds(5);
+  if (seconds > 60)
+    return absl::InvalidArgumentError("interval_seconds: must be 1-60");
+  return absl::Seconds(seconds);
+}
+
+}  // namespace niftysave::tracker
