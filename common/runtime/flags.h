@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace niftysave {
@@ -18,5 +20,17 @@ std::string EnvNameForFlag(absl::string_view flag);
 // Exits with status 2 after printing "<binary>: --flag: message".
 [[noreturn]] void DieWithConfigError(absl::string_view flag,
                                      absl::string_view message);
+
+// Reads a numeric flag; outside [lo, hi] (or NaN) exits 2 with
+// "--name: must be lo-hi". The one range check every binary uses.
+template <typename T>
+T GetFlagInRange(const absl::Flag<T>& flag, T lo, T hi) {
+  const T value = absl::GetFlag(flag);
+  if (!(value >= lo && value <= hi)) {
+    DieWithConfigError(absl::GetFlagReflectionHandle(flag).Name(),
+                       absl::StrCat("must be ", lo, "-", hi));
+  }
+  return value;
+}
 
 }  // namespace niftysave

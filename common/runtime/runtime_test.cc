@@ -49,6 +49,15 @@ TEST(FlagsDeathTest, BadEnvironmentValueNamesTheFlag) {
   unsetenv("NIFTYSAVE_RUNTIME_TEST_PORT");
 }
 
+TEST(FlagsDeathTest, OutOfRangeValueNamesTheFlagAndTheRange) {
+  absl::SetFlag(&FLAGS_runtime_test_port, 5);
+  EXPECT_EQ(GetFlagInRange(FLAGS_runtime_test_port, 1, 10), 5);
+  absl::SetFlag(&FLAGS_runtime_test_port, 11);
+  EXPECT_EXIT(GetFlagInRange(FLAGS_runtime_test_port, 1, 10),
+              testing::ExitedWithCode(2), "--runtime_test_port: must be 1-10");
+  absl::SetFlag(&FLAGS_runtime_test_port, 1);
+}
+
 TEST(WorkerTest, NudgeWakesBeforePollInterval) {
   std::atomic<int> calls{0};
   Worker worker("test", absl::Hours(1), [&] {

@@ -54,24 +54,13 @@ int main(int argc, char** argv) {
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   if (max_bytes < 1024 || max_bytes > (256 << 20))
     DieWithConfigError("max_metadata_bytes", "must be 1 KiB-256 MiB");
-  const double timeout = absl::GetFlag(FLAGS_fetch_timeout_seconds);
-  if (!(timeout >= 1 && timeout <= 600))
-    DieWithConfigError("fetch_timeout_seconds", "must be 1-600");
-  const int redirects = absl::GetFlag(FLAGS_max_redirects);
-  if (redirects < 0 || redirects > 20)
-    DieWithConfigError("max_redirects", "must be 0-20");
-  const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 1 || workers > 256)
-    DieWithConfigError("workers", "must be 1-256");
-  const int batch = absl::GetFlag(FLAGS_batch_size);
-  if (batch < 1 || batch > 1000)
-    DieWithConfigError("batch_size", "must be 1-1000");
-  const int attempts = absl::GetFlag(FLAGS_max_attempts);
-  if (attempts < 1 || attempts > 100)
-    DieWithConfigError("max_attempts", "must be 1-100");
-  const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600))
-    DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  const double timeout =
+      GetFlagInRange(FLAGS_fetch_timeout_seconds, 1.0, 600.0);
+  const int redirects = GetFlagInRange(FLAGS_max_redirects, 0, 20);
+  const int workers = GetFlagInRange(FLAGS_workers, 1, 256);
+  const int batch = GetFlagInRange(FLAGS_batch_size, 1, 1000);
+  const int attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
+  const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
   const std::string ca_file = absl::GetFlag(FLAGS_ca_file);
   if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {

@@ -54,9 +54,7 @@ int main(int argc, char** argv) {
   if (!rpc_urls.ok()) {
     DieWithConfigError("rpc_url", "required, http(s) URLs separated by commas");
   }
-  const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600))
-    DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
   http::HttpClient http({.limits = {.max_body_bytes = 256 << 20,
                                     .total_timeout = absl::Seconds(60)}});

@@ -47,9 +47,8 @@ int main(int argc, char** argv) {
   InitService(argc, argv, "pinner",
               "niftysave-pinner --database_url=... --kubo_api_url=URL", 50063,
               9463, base);
-  const double pin_timeout = absl::GetFlag(FLAGS_pin_timeout_seconds);
-  if (!(pin_timeout >= 1 && pin_timeout <= 86400))
-    DieWithConfigError("pin_timeout_seconds", "must be 1-86400");
+  const double pin_timeout =
+      GetFlagInRange(FLAGS_pin_timeout_seconds, 1.0, 86400.0);
   std::vector<std::string> allow = absl::StrSplit(
       absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
   auto policy = http::AddressPolicy::PublicOnly(allow);
@@ -58,21 +57,12 @@ int main(int argc, char** argv) {
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_asset_bytes);
   if (max_bytes < 1024 || max_bytes > (int64_t{4} << 30))
     DieWithConfigError("max_asset_bytes", "must be 1 KiB-4 GiB");
-  const double timeout = absl::GetFlag(FLAGS_fetch_timeout_seconds);
-  if (!(timeout >= 1 && timeout <= 3600))
-    DieWithConfigError("fetch_timeout_seconds", "must be 1-3600");
-  const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 1 || workers > 256)
-    DieWithConfigError("workers", "must be 1-256");
-  const int batch = absl::GetFlag(FLAGS_batch_size);
-  if (batch < 1 || batch > 1000)
-    DieWithConfigError("batch_size", "must be 1-1000");
-  const int attempts = absl::GetFlag(FLAGS_max_attempts);
-  if (attempts < 1 || attempts > 100)
-    DieWithConfigError("max_attempts", "must be 1-100");
-  const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600))
-    DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  const double timeout =
+      GetFlagInRange(FLAGS_fetch_timeout_seconds, 1.0, 3600.0);
+  const int workers = GetFlagInRange(FLAGS_workers, 1, 256);
+  const int batch = GetFlagInRange(FLAGS_batch_size, 1, 1000);
+  const int attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
+  const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
   const std::string ca_file = absl::GetFlag(FLAGS_ca_file);
   if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {

@@ -28,25 +28,14 @@ int main(int argc, char** argv) {
               "niftysave-tracker --database_url=... --kubo_api_url=URL", 50064,
               9464, base);
   const ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
-  const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 1 || workers > 64)
-    DieWithConfigError("workers", "must be 1-64");
-  const int batch = absl::GetFlag(FLAGS_batch_size);
-  if (batch < 1 || batch > 1000)
-    DieWithConfigError("batch_size", "must be 1-1000");
-  const double initial = absl::GetFlag(FLAGS_recheck_initial_seconds);
-  if (!(initial >= 0.1 && initial <= 3600))
-    DieWithConfigError("recheck_initial_seconds", "must be 0.1-3600");
-  const double max = absl::GetFlag(FLAGS_recheck_max_seconds);
-  if (!(max >= 1 && max <= 86400))
-    DieWithConfigError("recheck_max_seconds", "must be 1-86400");
-  const double poll = absl::GetFlag(FLAGS_poll_seconds);
-  if (!(poll >= 0.05 && poll <= 3600))
-    DieWithConfigError("poll_seconds", "must be 0.05-3600");
+  const int workers = GetFlagInRange(FLAGS_workers, 1, 64);
+  const int batch = GetFlagInRange(FLAGS_batch_size, 1, 1000);
+  const double initial =
+      GetFlagInRange(FLAGS_recheck_initial_seconds, 0.1, 3600.0);
+  const double max = GetFlagInRange(FLAGS_recheck_max_seconds, 1.0, 86400.0);
+  const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
-  const double stats = absl::GetFlag(FLAGS_stats_seconds);
-  if (!(stats >= 1 && stats <= 3600))
-    DieWithConfigError("stats_seconds", "must be 1-3600");
+  const double stats = GetFlagInRange(FLAGS_stats_seconds, 1.0, 3600.0);
 
   http::HttpClient http({});
   auto backend = ipfs::MakePinBackend(backend_config, http);
