@@ -63,13 +63,16 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
     base.metrics_listen = absl::StrCat("127.0.0.1:", default_metrics_port);
   }
 
+  return args;
+}
+
+void ConnectOrDie(ServiceBase& base) {
   auto pool = db::Pool::Create(base.database_url, base.db_pool_size);
   if (!pool.ok()) Fatal("cannot connect to Postgres", pool.status());
   base.pool = std::move(*pool);
-  auto metrics = Metrics::Start(base.metrics_listen, name);
+  auto metrics = Metrics::Start(base.metrics_listen, base.name);
   if (!metrics.ok()) Fatal("cannot serve metrics", metrics.status());
   base.metrics = std::move(*metrics);
-  return args;
 }
 
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

@@ -35,12 +35,17 @@ struct ServiceBase {
   absl::Notification* shutdown = nullptr;
 };
 
-// Parses flags (exits 2 with a one-line error on a bad one), installs the
-// SIGTERM handler, connects the pool, starts /metrics. Start-up failures are
-// fatal with a clear message (exit 1). Returns the positional arguments.
+// Parses flags (exits 2 with a one-line error on a bad one) and installs the
+// SIGTERM handler. Returns the positional arguments. Services then check
+// their own flags and call ConnectOrDie, so a bad flag is reported as such
+// even when the database is unreachable.
 std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
                                absl::string_view usage, int default_grpc_port,
                                int default_metrics_port, ServiceBase& base);
+
+// Connects the Postgres pool and starts /metrics, or exits 1 with a clear
+// message.
+void ConnectOrDie(ServiceBase& base);
 
 // Starts the gRPC server or exits 1.
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

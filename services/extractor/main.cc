@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
     DieWithConfigError("ca_file", "cannot read " + ca_file);
   }
+  ConnectOrDie(base);
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
                           .total_timeout = absl::Seconds(timeout),
                           .max_redirects = redirects};

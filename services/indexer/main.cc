@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   }
   const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
+  ConnectOrDie(base);
   http::HttpClient http({.limits = {.max_body_bytes = 256 << 20,
                                     .total_timeout = absl::Seconds(60)}});
   indexer::IndexerMetrics metrics(*base.metrics);

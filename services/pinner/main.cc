@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   auto made = ipfs::MakePinBackend(backend_config, trusted_http);
   if (!made.ok()) DieWithConfigError("pin_backend", made.status().message());
   ipfs::PinBackend& backend = **made;
+  ConnectOrDie(base);
   db::WorkQueue queue(
       *base.pool, "pin", base.name + "-" + std::to_string(getpid()),
       {.lease = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60),

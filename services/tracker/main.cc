@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     DieWithConfigError("pin_backend", backend.status().message());
   // Tracking never gives up on its own: a pin is re-checked at the capped
   // back-off until it is confirmed.
+  ConnectOrDie(base);
   db::WorkQueue queue(*base.pool, "track",
                       base.name + "-" + std::to_string(getpid()),
                       {.lease = absl::Minutes(2), .max_attempts = 1000000});
