@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "common/db/work_queue.h"
 #include "common/fetch/content_fetcher.h"
+#include "common/fetch/fetch_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/worker.h"
@@ -13,14 +14,6 @@
 #include "services/extractor/extractor_grpc.h"
 #include "services/extractor/pinner_notifier.h"
 
-ABSL_FLAG(std::string, ipfs_gateways, "",
-          "comma-separated IPFS gateway base URLs, tried in order (required)");
-ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net",
-          "Arweave gateway base URL");
-ABSL_FLAG(std::string, allow_addresses, "",
-          "comma-separated IPs/CIDRs user URLs may reach despite being "
-          "internal (tests: 127.0.0.1)");
-ABSL_FLAG(std::string, ca_file, "", "extra CA bundle for https fetches");
 ABSL_FLAG(int64_t, max_metadata_bytes, 16 << 20,
           "largest token URI document fetched (1 KiB-256 MiB)");
 ABSL_FLAG(double, fetch_timeout_seconds, 30,
@@ -42,15 +35,8 @@ int main(int argc, char** argv) {
   InitService(argc, argv, "extractor",
               "niftysave-extractor --database_url=... --ipfs_gateways=URL",
               50062, 9462, base);
-  std::vector<std::string> gateways = absl::StrSplit(
-      absl::GetFlag(FLAGS_ipfs_gateways), ',', absl::SkipWhitespace());
-  if (gateways.empty())
-    DieWithConfigError("ipfs_gateways", "at least one gateway URL is required");
-  std::vector<std::string> allow = absl::StrSplit(
-      absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
-  auto policy = http::AddressPolicy::PublicOnly(allow);
-  if (!policy.ok())
-    DieWithConfigError("allow_addresses", policy.status().message());
+  const fetch::FetchFlags fetch_flags =
+      fetch::FetchFlagsFromFlags(/*require_gateway=*/true);
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_metadata_bytes);
   if (max_bytes < 1024 || max_bytes > (256 << 20))
     DieWithConfigError("max_metadata_bytes", "must be 1 KiB-256 MiB");
@@ -62,24 +48,19 @@ int main(int argc, char** argv) {
   const int attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
   const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
-  const std::string ca_file = absl::GetFlag(FLAGS_ca_file);
-  if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
-    DieWithConfigError("ca_file", "cannot read " + ca_file);
-  }
   ConnectOrDie(base);
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
                           .total_timeout = absl::Seconds(timeout),
                           .max_redirects = redirects};
   http::HttpClient user_http({.limits = limits,
-                              .address_policy = *policy,
-                              .ca_file = absl::GetFlag(FLAGS_ca_file)});
+                              .address_policy = fetch_flags.address_policy,
+                              .ca_file = fetch_flags.ca_file});
   http::HttpClient gateway_http(
-      {.limits = limits, .ca_file = absl::GetFlag(FLAGS_ca_file)});
-  fetch::ContentFetcher fetcher(
-      user_http, gateway_http,
-      {.ipfs_gateways = gateways,
-       .arweave_gateway = absl::GetFlag(FLAGS_arweave_gateway),
-       .max_bytes = static_cast<size_t>(max_bytes)});
+      {.limits = limits, .ca_file = fetch_flags.ca_file});
+  fetch::ContentFetcher fetcher(user_http, gateway_http,
+                                {.ipfs_gateways = fetch_flags.ipfs_gateways,
+                                 .arweave_gateway = fetch_flags.arweave_gateway,
+                                 .max_bytes = static_cast<size_t>(max_bytes)});
   extractor::MetadataExtractor logic(fetcher, {});
   db::WorkQueue queue(
       *base.pool, "extract", base.name + "-" + std::to_string(getpid()),

@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "common/db/work_queue.h"
 #include "common/fetch/content_fetcher.h"
+#include "common/fetch/fetch_flags.h"
 #include "common/grpc/grpc_server.h"
 #include "common/grpc/notify.h"
 #include "common/ipfs/backend_factory.h"
@@ -19,14 +20,6 @@
 
 ABSL_FLAG(double, pin_timeout_seconds, 120,
           "timeout passed to pin/add (1-86400)");
-ABSL_FLAG(std::string, ipfs_gateways, "",
-          "comma-separated IPFS gateways for downloads of ipns content");
-ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net",
-          "Arweave gateway base URL");
-ABSL_FLAG(
-    std::string, allow_addresses, "",
-    "comma-separated IPs/CIDRs user URLs may reach despite being internal");
-ABSL_FLAG(std::string, ca_file, "", "extra CA bundle for https downloads");
 ABSL_FLAG(int64_t, max_asset_bytes, 256 << 20,
           "largest asset downloaded for upload (1 KiB-4 GiB)");
 ABSL_FLAG(double, fetch_timeout_seconds, 120,
@@ -49,11 +42,8 @@ int main(int argc, char** argv) {
               9463, base);
   const double pin_timeout =
       GetFlagInRange(FLAGS_pin_timeout_seconds, 1.0, 86400.0);
-  std::vector<std::string> allow = absl::StrSplit(
-      absl::GetFlag(FLAGS_allow_addresses), ',', absl::SkipWhitespace());
-  auto policy = http::AddressPolicy::PublicOnly(allow);
-  if (!policy.ok())
-    DieWithConfigError("allow_addresses", policy.status().message());
+  const fetch::FetchFlags fetch_flags =
+      fetch::FetchFlagsFromFlags(/*require_gateway=*/false);
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_asset_bytes);
   if (max_bytes < 1024 || max_bytes > (int64_t{4} << 30))
     DieWithConfigError("max_asset_bytes", "must be 1 KiB-4 GiB");
@@ -64,23 +54,17 @@ int main(int argc, char** argv) {
   const int attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
   const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
-  const std::string ca_file = absl::GetFlag(FLAGS_ca_file);
-  if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
-    DieWithConfigError("ca_file", "cannot read " + ca_file);
-  }
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
                           .total_timeout = absl::Seconds(timeout)};
   http::HttpClient user_http({.limits = limits,
-                              .address_policy = *policy,
-                              .ca_file = absl::GetFlag(FLAGS_ca_file)});
+                              .address_policy = fetch_flags.address_policy,
+                              .ca_file = fetch_flags.ca_file});
   http::HttpClient trusted_http(
-      {.limits = limits, .ca_file = absl::GetFlag(FLAGS_ca_file)});
-  fetch::ContentFetcher fetcher(
-      user_http, trusted_http,
-      {.ipfs_gateways = absl::StrSplit(absl::GetFlag(FLAGS_ipfs_gateways), ',',
-                                       absl::SkipWhitespace()),
-       .arweave_gateway = absl::GetFlag(FLAGS_arweave_gateway),
-       .max_bytes = static_cast<size_t>(max_bytes)});
+      {.limits = limits, .ca_file = fetch_flags.ca_file});
+  fetch::ContentFetcher fetcher(user_http, trusted_http,
+                                {.ipfs_gateways = fetch_flags.ipfs_gateways,
+                                 .arweave_gateway = fetch_flags.arweave_gateway,
+                                 .max_bytes = static_cast<size_t>(max_bytes)});
   ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
   backend_config.pin_timeout = absl::Seconds(pin_timeout);
   backend_config.max_upload_bytes = static_cast<size_t>(max_bytes);

@@ -98,7 +98,8 @@ def check_overlay(overlay, chk):
     workloads.update(by_kind.get("StatefulSet", {}))
     common_flags = chk.flags_of(["common/service/service_base.cc"])
     all_flags = chk.flags_of(["common/service/service_base.cc", "cli/main.cc",
-                              "common/ipfs/backend_flags.cc"] +
+                              "common/ipfs/backend_flags.cc",
+                              "common/fetch/fetch_flags.cc"] +
                              [f"services/{s}/main.cc" for s in SERVICES])
 
     # ConfigMap keys are NIFTYSAVE_<FLAG>: each must be some binary's flag.
@@ -145,6 +146,8 @@ def check_overlay(overlay, chk):
         sources = [f"services/{svc}/main.cc"]
         if svc in ("pinner", "tracker"):
             sources.append("common/ipfs/backend_flags.cc")
+        if svc in ("extractor", "pinner"):
+            sources.append("common/fetch/fetch_flags.cc")
         defined = common_flags | chk.flags_of(sources)
         for f in flags:
             chk.expect(f in defined, where, f"--{f} is not a flag of niftysave-{svc}")
