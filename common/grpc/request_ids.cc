@@ -26,4 +26,26 @@ absl::StatusOr<std::vector<int64_t>> ParseRequestIds(
   return out;
 }
 
+absl::StatusOr<std::vector<eth::TokenKey>> ParseRequestTokenKeys(
+    const google::protobuf::RepeatedPtrField<v1::TokenKey>& keys, int min,
+    int max) {
+  if (keys.size() < min || keys.size() > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tokens: ", min, " to ", max, " keys per call, got ", keys.size()));
+  }
+  std::vector<eth::TokenKey> out;
+  out.reserve(keys.size());
+  for (int i = 0; i < keys.size(); ++i) {
+    const v1::TokenKey& k = keys[i];
+    absl::StatusOr<eth::TokenKey> key =
+        eth::ParseTokenKey(k.chain_id(), k.contract(), k.token_id());
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tokens[", i, "]: ", key.status().message()));
+    }
+    out.push_back(*std::move(key));
+  }
+  return out;
+}
+
 }  // namespace niftysave

@@ -176,23 +176,10 @@ grpc::Status TrackerServiceImpl::GetTokenStatus(
 grpc::Status TrackerServiceImpl::BatchGetTokenStatus(
     grpc::ServerContext*, const v1::BatchGetTokenStatusRequest* request,
     v1::BatchGetTokenStatusResponse* response) {
-  if (request->tokens_size() == 0 || request->tokens_size() > kMaxBatchKeys) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("tokens: 1 to ", kMaxBatchKeys,
-                                     " keys, got ", request->tokens_size()));
-  }
-  std::vector<eth::TokenKey> keys;
-  for (int i = 0; i < request->tokens_size(); ++i) {
-    const v1::TokenKey& k = request->tokens(i);
-    absl::StatusOr<eth::TokenKey> key =
-        eth::ParseTokenKey(k.chain_id(), k.contract(), k.token_id());
-    if (!key.ok()) {
-      return grpc::Status(
-          grpc::StatusCode::INVALID_ARGUMENT,
-          absl::StrCat("tokens[", i, "]: ", key.status().message()));
-    }
-    keys.push_back(*std::move(key));
-  }
+  absl::StatusOr<std::vector<eth::TokenKey>> parsed =
+      ParseRequestTokenKeys(request->tokens(), 1, kMaxBatchKeys);
+  if (!parsed.ok()) return ToGrpcStatus(parsed.status());
+  const std::vector<eth::TokenKey>& keys = *parsed;
   auto reports = repo_.GetTokenReports(keys);
   if (!reports.ok()) return ToGrpcStatus(reports.status());
   for (size_t i = 0; i < keys.size(); ++i) {
