@@ -32,6 +32,9 @@ struct MultipartFile {
   std::string field = "file";
   std::string filename;
   std::string content;
+  // When set, the part's bytes are streamed from this file instead of
+  // `content` (never read into memory whole).
+  std::string path;
 };
 
 struct HttpRequest {
@@ -39,13 +42,20 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
+  // When set, the request body is streamed from this file instead of `body`.
+  std::string body_file;
   std::optional<MultipartFile> file;  // multipart/form-data upload
-  std::optional<HttpLimits> limits;   // overrides the client's for this call
+  // When set, a 2xx response body is streamed into this file (created or
+  // truncated; max_body_bytes still applies) and HttpResponse::body stays
+  // empty; HttpResponse::body_bytes says how much was written.
+  std::string response_file;
+  std::optional<HttpLimits> limits;  // overrides the client's for this call
 };
 
 struct HttpResponse {
   int status = 0;
   std::string body;
+  size_t body_bytes = 0;  // bytes received (also when streamed to a file)
   std::string content_type;
   std::string effective_url;  // after redirects
   std::optional<absl::Duration> retry_after;

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstddef>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -35,6 +38,25 @@ class PinBackend {
 
   // Where the pin of `cid` stands now.
   virtual absl::StatusOr<PinState> Status(const std::string& cid) = 0;
+
+  // Status of several CIDs in as few requests as the backend allows. CIDs the
+  // backend holds no pin for are absent from the map. The default asks
+  // Status() once per CID (a CID whose Status fails with NotFound is absent;
+  // any other error fails the call).
+  virtual absl::StatusOr<std::map<std::string, PinState>> StatusMany(
+      const std::vector<std::string>& cids);
+
+  // How many CIDs one StatusMany request carries (a caller batches by this
+  // and budgets requests/s on it): 1 for backends without a batch query.
+  virtual size_t max_status_batch() const { return 1; }
+
+  // Uploads the file at `path` like Upload(). Backends that can stream
+  // override this so the file is never held in memory whole; the default
+  // reads it (refusing files over `max_bytes` with reason too_large) and
+  // calls Upload().
+  virtual absl::StatusOr<std::string> UploadFile(const std::string& path,
+                                                 absl::string_view filename,
+                                                 size_t max_bytes);
 
   // The UnixFS import profile (unixfs_importer.h: "kubo-v1", "ipfs-car")
   // whose root CID Upload returns, so a caller can compute the CID it must

@@ -54,7 +54,8 @@ class PinningServiceBackend final : public PinBackend {
   // with `before` until `count` results are read. CIDs the service does not
   // hold are absent from the map.
   absl::StatusOr<std::map<std::string, PinState>> StatusMany(
-      const std::vector<std::string>& cids);
+      const std::vector<std::string>& cids) override;
+  size_t max_status_batch() const override { return kMaxCidsPerQuery; }
 
  private:
   // Any 2xx → the JSON object body; otherwise the mapped error.
