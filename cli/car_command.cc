@@ -11,9 +11,10 @@ namespace niftysave::cli {
 
 int Car(const std::vector<std::string>& args) {
   if (args.size() != 2) {
-    std::fprintf(stderr,
-                 "usage: niftysave car [--profile P] [--max_size BYTES] FILE "
-                 "OUT.car\n");
+    std::fprintf(
+        stderr,
+        "usage: niftysave car [--profile P] [--wrap] [--max_size BYTES] FILE "
+        "OUT.car\n");
     return 2;
   }
   absl::StatusOr<ipfs::ImportProfile> profile =
@@ -25,10 +26,10 @@ int Car(const std::vector<std::string>& args) {
   ipfs::CarSplitWriter writer(args[1], static_cast<uint64_t>(max_size),
                               ipfs::PlaceholderRoot(profile->cid_version));
   absl::StatusOr<uri::Cid> root =
-      ipfs::ImportFile(args[0], *profile,
-                       [&writer](const uri::Cid& cid, absl::string_view block) {
-                         return writer.Put(cid, block);
-                       });
+      ImportForCli(args[0], *profile,
+                   [&writer](const uri::Cid& cid, absl::string_view block) {
+                     return writer.Put(cid, block);
+                   });
   absl::StatusOr<std::vector<std::string>> files =
       root.ok() ? writer.Finish(*root)
                 : absl::StatusOr<std::vector<std::string>>(root.status());

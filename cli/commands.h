@@ -4,6 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "common/ipfs/unixfs_importer.h"
+#include "common/uri/cid.h"
+
 namespace niftysave::cli {
 
 // Each subcommand gets its positional arguments (after the subcommand name)
@@ -22,5 +26,12 @@ std::string TrackerAddr();
 bool JsonOutput();
 std::string ImportProfileName();  // --profile
 int64_t MaxCarBytes();            // --max_size
+bool WrapInDirectory();           // --wrap
+
+// FILE imported as the cid and car commands do: one UnixFS file, or with
+// --wrap that file inside a directory under its base name.
+absl::StatusOr<uri::Cid> ImportForCli(const std::string& path,
+                                      const ipfs::ImportProfile& profile,
+                                      const ipfs::BlockSink& sink);
 
 }  // namespace niftysave::cli

@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064",
 ABSL_FLAG(bool, json, false, "print JSON instead of text");
 ABSL_FLAG(std::string, profile, "ipfs-car",
           "UnixFS import profile: kubo, kubo-v1 or ipfs-car (cid, car)");
+ABSL_FLAG(bool, wrap, false,
+          "wrap FILE in a directory under its base name, like ipfs add -w "
+          "and ipfs-car pack (cid, car)");
 ABSL_FLAG(int64_t, max_size, 0,
           "split the CAR into files of at most this many bytes; 0: one file "
           "(car)");
@@ -32,6 +35,7 @@ std::string TrackerAddr() { return absl::GetFlag(FLAGS_tracker_addr); }
 bool JsonOutput() { return absl::GetFlag(FLAGS_json); }
 std::string ImportProfileName() { return absl::GetFlag(FLAGS_profile); }
 int64_t MaxCarBytes() { return absl::GetFlag(FLAGS_max_size); }
+bool WrapInDirectory() { return absl::GetFlag(FLAGS_wrap); }
 
 }  // namespace niftysave::cli
 
@@ -45,11 +49,12 @@ commands:
   summary                                  tokens, resources and pins by status
   stats                                    the funnel and failures by reason (from the tracker)
   inspect-uri <uri>                        how a token URI resolves, as JSON
-  cid FILE                                 root CID of FILE as one UnixFS file (no directory)
+  cid FILE                                 root CID of FILE as one UnixFS file (--wrap: in a directory)
   car FILE OUT.car                         FILE as a CAR (OUT.car.1, .2, ... when split)
 
 flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json,
-  --profile (cid, car: kubo, kubo-v1 or ipfs-car; default ipfs-car), --max_size (car))";
+  --profile (cid, car: kubo, kubo-v1 or ipfs-car; default ipfs-car), --wrap (cid, car),
+  --max_size (car))";
 
 }  // namespace
 

@@ -10,11 +10,13 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 # Debian packages: toolchain, C++ libraries, and the real components the
-# tests and demo run (PostgreSQL 15, Prometheus' promtool, openssl, node).
+# tests and demo run (PostgreSQL 15, Prometheus' promtool, openssl, node), and
+# clang with libFuzzer for the brief fuzz run in scripts/test.sh.
 PACKAGES=(build-essential cmake pkg-config git ca-certificates openssl curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libpqxx-dev prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libsimdjson-dev libgtest-dev libgmock-dev postgresql prometheus clang-format
+  clang libclang-rt-14-dev
   python3 python3-grpcio python3-grpc-tools python3-yaml)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -16,7 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/ipfs/car.h"
+#include "common/ipfs/unixfs_directory.h"
 #include "common/ipfs/unixfs_importer.h"
+#include "common/runtime/reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -132,11 +134,16 @@ class UnixfsCrosscheckTest : public ::testing::Test {
     return nlohmann::json::parse(LastLine(r->body))["Hash"].get<std::string>();
   }
 
-  static absl::StatusOr<std::string> IpfsCarRoot(const std::string& path) {
+  // `ipfs-car pack --no-wrap` (or, with wrap, its default: the file inside
+  // a directory under its base name).
+  static absl::StatusOr<std::string> IpfsCarRoot(const std::string& path,
+                                                 bool wrap = false) {
     const std::string car = path + ".ipfs-car.car";
-    absl::StatusOr<std::string> out = harness::RunCommand(
-        {"node", kIpfsCar, "pack", "--no-wrap", path, "--output", car},
-        absl::Minutes(5));
+    std::vector<std::string> argv = {"node", kIpfsCar, "pack"};
+    if (!wrap) argv.push_back("--no-wrap");
+    argv.insert(argv.end(), {path, "--output", car});
+    absl::StatusOr<std::string> out =
+        harness::RunCommand(argv, absl::Minutes(5));
     if (!out.ok()) return out.status();
     out =
         harness::RunCommand({"node", kIpfsCar, "roots", car}, absl::Minutes(1));
@@ -161,6 +168,15 @@ class UnixfsCrosscheckTest : public ::testing::Test {
     absl::StatusOr<uri::Cid> root = ImportFile(path, profile, nullptr);
     EXPECT_TRUE(root.ok()) << root.status();
     return root.ok() ? CidText(*root) : "";
+  }
+
+  static std::string OursWrapped(const std::string& path,
+                                 const std::string& name,
+                                 const ImportProfile& profile) {
+    absl::StatusOr<DirectoryNode> dir =
+        ImportFileWrapped(path, name, profile, nullptr);
+    EXPECT_TRUE(dir.ok()) << dir.status();
+    return dir.ok() ? CidText(dir->cid) : "";
   }
 
   static harness::IpfsNode* node_;
@@ -324,6 +340,67 @@ TEST_F(UnixfsCrosscheckTest, SplitPiecesAreEachImportedByTheNode) {
   ASSERT_TRUE(cat.ok()) << cat.status();
   ASSERT_EQ(cat->status, 200) << cat->body.substr(0, 300);
   EXPECT_TRUE(cat->body == ReadFileBytes(path)) << "cat differs";
+}
+
+// wrap-with-directory, against ipfs-car (which wraps by default, naming the
+// entry after the file's base name). js-ipfs 0.66's HTTP `add` is no
+// reference here: it drops the multipart filename, so its wrapper is an
+// empty directory.
+TEST_F(UnixfsCrosscheckTest, WrappedFilesMatchIpfsCar) {
+  for (size_t size : {size_t{0}, size_t{1}, kMiB + 1, 4 * kMiB + 1}) {
+    SCOPED_TRACE(absl::StrCat("size ", size));
+    const std::string name = absl::StrCat("wrapped-", size, ".bin");
+    const std::string path = Path(name);
+    WriteRandomFile(path, size, static_cast<uint32_t>(size) + 21);
+    absl::StatusOr<std::string> car = IpfsCarRoot(path, /*wrap=*/true);
+    ASSERT_TRUE(car.ok()) << car.status();
+    EXPECT_EQ(OursWrapped(path, name, IpfsCarProfile()), *car);
+    // Not the bare file's CID: the directory is a node of its own.
+    EXPECT_NE(*car, Ours(path, IpfsCarProfile()));
+    std::remove(path.c_str());
+  }
+}
+
+TEST(UnixfsDirectoryTest, RefusesBadNamesAndShardSizedDirectories) {
+  const uri::Cid cid = uri::Cid::FromDigest(
+      1, uri::kCodecRaw, uri::kHashSha2_256, std::string(32, 'x'));
+  for (const char* bad : {"", ".", "..", "a/b"}) {
+    SCOPED_TRACE(bad);
+    absl::StatusOr<DirectoryNode> dir =
+        PutDirectory(IpfsCarProfile(), {{.name = bad, .cid = cid}}, nullptr);
+    ASSERT_FALSE(dir.ok());
+    EXPECT_EQ(ReasonOf(dir.status()), "uri_invalid");
+  }
+  absl::StatusOr<DirectoryNode> twice = PutDirectory(
+      IpfsCarProfile(), {{.name = "a", .cid = cid}, {.name = "a", .cid = cid}},
+      nullptr);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(ReasonOf(twice.status()), "uri_invalid");
+  std::vector<DirectoryEntry> many;
+  for (int i = 0; i < 3000; ++i) {
+    many.push_back({.name = absl::StrCat(std::string(60, 'n'), i), .cid = cid});
+  }
+  absl::StatusOr<DirectoryNode> sharded =
+      PutDirectory(IpfsCarProfile(), many, nullptr);
+  ASSERT_FALSE(sharded.ok());
+  EXPECT_EQ(ReasonOf(sharded.status()), "too_large");
+  many.resize(100);
+  EXPECT_TRUE(PutDirectory(IpfsCarProfile(), many, nullptr).ok());
+}
+
+// The large cross-check: one random 300 MB file, identical roots
+// from our engine, npm ipfs-car and the node.
+TEST_F(UnixfsCrosscheckTest, ThreeHundredMegabyteFileMatches) {
+  const std::string path = Path("300mb");
+  WriteRandomFile(path, size_t{300} * 1000 * 1000, 300);
+  absl::StatusOr<std::string> car = IpfsCarRoot(path);
+  ASSERT_TRUE(car.ok()) << car.status();
+  EXPECT_EQ(Ours(path, IpfsCarProfile()), *car);
+  absl::StatusOr<std::string> v1 =
+      NodeOnlyHash(path, "cid-version=1&cid-base=base32");
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(Ours(path, KuboV1Profile()), *v1);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -10,57 +10,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/ipfs/dag_pb_wire.h"
 
 namespace niftysave::ipfs {
-namespace {
-
-// Protobuf wire format by hand, so the bytes are exactly the dag-pb spec's.
-constexpr uint8_t kWireVarint = 0;
-constexpr uint8_t kWireBytes = 2;
-
-void AppendVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-void AppendTag(std::string& out, int field, uint8_t wire) {
-  out.push_back(static_cast<char>((field << 3) | wire));
-}
-void AppendBytesField(std::string& out, int field, absl::string_view bytes) {
-  AppendTag(out, field, kWireBytes);
-  AppendVarint(out, bytes.size());
-  out.append(bytes.data(), bytes.size());
-}
-void AppendVarintField(std::string& out, int field, uint64_t v) {
-  AppendTag(out, field, kWireVarint);
-  AppendVarint(out, v);
-}
-
-// UnixFS Data message fields and the File type.
-constexpr int kUnixfsType = 1;
-constexpr int kUnixfsData = 2;
-constexpr int kUnixfsFilesize = 3;
-constexpr int kUnixfsBlocksizes = 4;
-constexpr uint64_t kUnixfsFile = 2;
-
-// dag-pb PBNode / PBLink fields. Links are serialised before Data.
-constexpr int kPbNodeData = 1;
-constexpr int kPbNodeLinks = 2;
-constexpr int kPbLinkHash = 1;
-constexpr int kPbLinkName = 2;
-constexpr int kPbLinkTsize = 3;
-
-}  // namespace
 
 ImportProfile KuboProfile() {
   return {.name = "kubo",
@@ -169,11 +121,11 @@ absl::Status UnixfsImporter::AddLeaf(absl::string_view data) {
     // PBNode{Data: UnixFS{Type: File, Data: chunk, filesize}}; empty data
     // is left out, as both reference implementations do.
     std::string unixfs;
-    AppendVarintField(unixfs, kUnixfsType, kUnixfsFile);
-    if (!data.empty()) AppendBytesField(unixfs, kUnixfsData, data);
-    AppendVarintField(unixfs, kUnixfsFilesize, data.size());
+    wire::AppendVarintField(unixfs, wire::kUnixfsType, wire::kUnixfsFile);
+    if (!data.empty()) wire::AppendBytesField(unixfs, wire::kUnixfsData, data);
+    wire::AppendVarintField(unixfs, wire::kUnixfsFilesize, data.size());
     scratch_.clear();
-    AppendBytesField(scratch_, kPbNodeData, unixfs);
+    wire::AppendBytesField(scratch_, wire::kPbNodeData, unixfs);
     block_size = scratch_.size();
     cid = PutBlock(profile_.cid_version, uri::kCodecDagPb, scratch_);
   }
@@ -199,28 +151,19 @@ absl::StatusOr<UnixfsImporter::Link> UnixfsImporter::MakeParent(
   std::string unixfs;
   uint64_t file_size = 0;
   for (const Link& l : links) file_size += l.file_size;
-  AppendVarintField(unixfs, kUnixfsType, kUnixfsFile);
-  AppendVarintField(unixfs, kUnixfsFilesize, file_size);
+  wire::AppendVarintField(unixfs, wire::kUnixfsType, wire::kUnixfsFile);
+  wire::AppendVarintField(unixfs, wire::kUnixfsFilesize, file_size);
   for (const Link& l : links) {
-    AppendVarintField(unixfs, kUnixfsBlocksizes, l.file_size);
+    wire::AppendVarintField(unixfs, wire::kUnixfsBlocksizes, l.file_size);
   }
 
   scratch_.clear();
   uint64_t tsize_sum = 0;
   for (const Link& l : links) {
-    const std::string hash = l.cid.Bytes();
-    // PBLink{Hash, Name: "", Tsize}: the empty name is written, as the
-    // reference encoders do.
-    const size_t body =
-        1 + VarintSize(hash.size()) + hash.size() + 2 + 1 + VarintSize(l.tsize);
-    AppendTag(scratch_, kPbNodeLinks, kWireBytes);
-    AppendVarint(scratch_, body);
-    AppendBytesField(scratch_, kPbLinkHash, hash);
-    AppendBytesField(scratch_, kPbLinkName, "");
-    AppendVarintField(scratch_, kPbLinkTsize, l.tsize);
+    wire::AppendLink(scratch_, l.cid.Bytes(), "", l.tsize);
     tsize_sum += l.tsize;
   }
-  AppendBytesField(scratch_, kPbNodeData, unixfs);
+  wire::AppendBytesField(scratch_, wire::kPbNodeData, unixfs);
   absl::StatusOr<uri::Cid> cid =
       PutBlock(profile_.cid_version, uri::kCodecDagPb, scratch_);
   if (!cid.ok()) return cid.status();
@@ -245,6 +188,7 @@ absl::StatusOr<uri::Cid> UnixfsImporter::Finish() {
     std::vector<Link>& links = levels_[level];
     if (links.empty()) continue;
     if (links.size() == 1 && level + 1 == levels_.size()) {
+      root_tsize_ = links.front().tsize;
       return links.front().cid;
     }
     absl::StatusOr<Link> parent = MakeParent(links);
@@ -261,7 +205,7 @@ absl::StatusOr<uri::Cid> UnixfsImporter::Finish() {
 
 absl::StatusOr<uri::Cid> ImportFile(const std::string& path,
                                     const ImportProfile& profile,
-                                    BlockSink sink) {
+                                    BlockSink sink, uint64_t* root_tsize) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return absl::NotFoundError(
@@ -284,7 +228,9 @@ absl::StatusOr<uri::Cid> ImportFile(const std::string& path,
   }
   ::close(fd);
   if (!status.ok()) return status;
-  return importer.Finish();
+  absl::StatusOr<uri::Cid> root = importer.Finish();
+  if (root.ok() && root_tsize != nullptr) *root_tsize = importer.root_tsize();
+  return root;
 }
 
 }  // namespace niftysave::ipfs

@@ -68,6 +68,9 @@ class UnixfsImporter {
   absl::StatusOr<uri::Cid> Finish();
 
   uint64_t file_size() const { return file_size_; }
+  // After Finish: the root block's size plus every descendant's (the Tsize a
+  // directory's link to this file carries).
+  uint64_t root_tsize() const { return root_tsize_; }
   const ImportProfile& profile() const { return profile_; }
 
  private:
@@ -93,11 +96,14 @@ class UnixfsImporter {
   std::vector<std::vector<Link>> levels_;  // levels_[0] holds leaves
   uint64_t leaves_ = 0;
   uint64_t file_size_ = 0;
+  uint64_t root_tsize_ = 0;
 };
 
-// Imports a whole file (streamed in 1 MiB reads).
+// Imports a whole file (streamed in 1 MiB reads). `root_tsize`, when given,
+// receives UnixfsImporter::root_tsize().
 absl::StatusOr<uri::Cid> ImportFile(const std::string& path,
                                     const ImportProfile& profile,
-                                    BlockSink sink);
+                                    BlockSink sink,
+                                    uint64_t* root_tsize = nullptr);
 
 }  // namespace niftysave::ipfs
