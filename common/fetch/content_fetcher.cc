@@ -1,9 +1,14 @@
 #include "common/fetch/content_fetcher.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <optional>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -48,8 +53,15 @@ std::string Sha2(std::string_view bytes, uint64_t hash_code) {
 
 }  // namespace
 
-absl::Status VerifyAgainstCid(std::string_view cid_text,
-                              std::string_view bytes) {
+namespace {
+
+// What a CID says its content must hash to: the multihash code and digest.
+struct CheckableCid {
+  uint64_t hash_code = 0;
+  std::string digest;
+};
+
+absl::StatusOr<CheckableCid> Checkable(std::string_view cid_text) {
   absl::StatusOr<uri::Cid> cid = uri::ParseCid(cid_text);
   if (!cid.ok()) return cid.status();
   std::string_view mh = cid->multihash;
@@ -60,34 +72,85 @@ absl::Status VerifyAgainstCid(std::string_view cid_text,
   // TODO(unixfs): dag-pb CIDs name a UnixFS DAG, not the bytes a gateway
   // returns; verifying them means re-importing the bytes with the chunker
   // and layout that produced the CID. Use UnixfsImporter
-  // (common/ipfs/unixfs_importer.h, in progress for the pinner) once it
-  // lands, trying its profiles (kubo v0/v1, ipfs-car) until one matches;
-  // until then dag-pb content is fetched unverified (verified = false).
+  // (common/ipfs/unixfs_importer.h) once common/fetch may depend on it,
+  // trying its profiles (kubo v0/v1, ipfs-car) until one matches; until
+  // then dag-pb content is fetched unverified (verified = false).
   if (cid->codec != uri::kCodecRaw) {
     return absl::UnimplementedError(absl::StrCat("cannot verify codec 0x",
                                                  absl::Hex(cid->codec),
                                                  " without a UnixFS importer"));
   }
-  std::string expected(mh);
+  if (*code != uri::kHashIdentity && *code != uri::kHashSha2_256 &&
+      *code != uri::kHashSha2_512) {
+    return absl::UnimplementedError(
+        absl::StrCat("cannot verify multihash 0x", absl::Hex(*code)));
+  }
+  return CheckableCid{*code, std::string(mh)};
+}
+
+absl::Status Mismatch(uint64_t size, std::string_view cid_text) {
+  return ErrorWithReason(
+      absl::StatusCode::kDataLoss, "cid_mismatch",
+      absl::StrCat(size, " bytes do not hash to ",
+                   absl::string_view(cid_text.data(), cid_text.size())));
+}
+
+}  // namespace
+
+absl::Status VerifyAgainstCid(std::string_view cid_text,
+                              std::string_view bytes) {
+  absl::StatusOr<CheckableCid> want = Checkable(cid_text);
+  if (!want.ok()) return want.status();
+  const std::string actual = want->hash_code == uri::kHashIdentity
+                                 ? std::string(bytes)
+                                 : Sha2(bytes, want->hash_code);
+  if (actual != want->digest) return Mismatch(bytes.size(), cid_text);
+  return absl::OkStatus();
+}
+
+absl::Status VerifyFileAgainstCid(std::string_view cid_text,
+                                  const std::string& path) {
+  absl::StatusOr<CheckableCid> want = Checkable(cid_text);
+  if (!want.ok()) return want.status();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
+                           absl::StrCat("cannot read ", path));
+  }
   std::string actual;
-  switch (*code) {
-    case uri::kHashIdentity:
-      actual = std::string(bytes);
-      break;
-    case uri::kHashSha2_256:
-    case uri::kHashSha2_512:
-      actual = Sha2(bytes, *code);
-      break;
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat("cannot verify multihash 0x", absl::Hex(*code)));
+  uint64_t size = 0;
+  std::string chunk(1 << 20, '\0');
+  if (want->hash_code == uri::kHashIdentity) {
+    // The digest is the content itself: anything longer cannot match.
+    while (in && actual.size() <= want->digest.size()) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      actual.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
+    size = actual.size();
+  } else {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+        EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    const EVP_MD* md =
+        want->hash_code == uri::kHashSha2_256 ? EVP_sha256() : EVP_sha512();
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
+      return absl::InternalError("EVP digest init failed");
+    }
+    while (in) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      const size_t got = static_cast<size_t>(in.gcount());
+      size += got;
+      EVP_DigestUpdate(ctx.get(), chunk.data(), got);
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(ctx.get(), digest, &length);
+    actual.assign(reinterpret_cast<char*>(digest), length);
   }
-  if (actual != expected) {
-    return ErrorWithReason(
-        absl::StatusCode::kDataLoss, "cid_mismatch",
-        absl::StrCat(bytes.size(), " bytes do not hash to ",
-                     absl::string_view(cid_text.data(), cid_text.size())));
+  if (in.bad()) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
+                           absl::StrCat("cannot read ", path));
   }
+  if (actual != want->digest) return Mismatch(size, cid_text);
   return absl::OkStatus();
 }
 
@@ -99,10 +162,12 @@ ContentFetcher::ContentFetcher(const http::HttpClient& user_http,
       options_(std::move(options)) {}
 
 absl::StatusOr<FetchedContent> ContentFetcher::Get(
-    const http::HttpClient& http, const std::string& url) const {
+    const http::HttpClient& http, const std::string& url,
+    const std::string* file) const {
   http::HttpLimits limits = http.options().limits;
   limits.max_body_bytes = options_.max_bytes;
   http::HttpRequest request{.url = url, .limits = limits};
+  if (file != nullptr) request.response_file = *file;
   absl::StatusOr<http::HttpResponse> response = http.Fetch(request);
   if (!response.ok()) return response.status();
   return FetchedContent{std::move(response->body), response->content_type,
@@ -110,7 +175,8 @@ absl::StatusOr<FetchedContent> ContentFetcher::Get(
 }
 
 absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
-    const std::string& path, const std::string& cid, bool verifiable) const {
+    const std::string& path, const std::string& cid, bool verifiable,
+    const std::string* file) const {
   if (options_.ipfs_gateways.empty()) {
     return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "no_gateway",
                            "no IPFS gateway configured");
@@ -119,24 +185,35 @@ absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
   int gone = 0, mismatch = 0, timeout = 0, limited = 0, down = 0;
   bool not_found = false;
   std::optional<absl::Duration> retry_after;
+  std::error_code ignored;
   for (const std::string& gateway : options_.ipfs_gateways) {
-    absl::StatusOr<FetchedContent> content = Get(gateway_http_, gateway + path);
+    absl::StatusOr<FetchedContent> content =
+        Get(gateway_http_, gateway + path, file);
     if (content.ok() && verifiable) {
-      absl::Status verified = VerifyAgainstCid(cid, content->bytes);
+      absl::Status verified = file != nullptr
+                                  ? VerifyFileAgainstCid(cid, *file)
+                                  : VerifyAgainstCid(cid, content->bytes);
       if (verified.ok()) {
         content->verified = true;
         return content;
       }
       if (ReasonOf(verified) == "cid_mismatch") {
         content = verified;  // that gateway lies or is broken: try the next
+        if (file != nullptr) std::filesystem::remove(*file, ignored);
       } else {
         return content;  // not checkable after all: accept as fetched
       }
     }
     if (content.ok()) return content;
     const absl::Status& failure = content.status();
-    // A verdict on the size holds on every gateway.
-    if (ReasonOf(failure) == "too_large") return failure;
+    // A verdict on the size holds on every gateway; a local write failure
+    // is ours, not theirs.
+    if (ReasonOf(failure) == "too_large" ||
+        ReasonOf(failure) == "write_failed" ||
+        ReasonOf(failure) == "read_failed") {
+      if (file != nullptr) std::filesystem::remove(*file, ignored);
+      return failure;
+    }
     failures.push_back(absl::StrCat(gateway, ": ", ReasonOf(failure), " (",
                                     failure.message(), ")"));
     switch (Classify(failure)) {
@@ -191,6 +268,42 @@ absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
 
 absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
     const uri::ResolvedUri& uri) const {
+  return Dispatch(uri, nullptr);
+}
+
+absl::StatusOr<FetchedFile> ContentFetcher::FetchToFile(
+    const uri::ResolvedUri& uri, const std::string& path) const {
+  absl::StatusOr<FetchedContent> content = Dispatch(uri, &path);
+  std::error_code ec;
+  if (!content.ok()) {
+    std::filesystem::remove(path, ec);
+    return content.status();
+  }
+  if (uri.kind == uri::UriKind::kData) {
+    // Inline content is already in memory (bounded by max_bytes): write it.
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(content->bytes.data(),
+              static_cast<std::streamsize>(content->bytes.size()));
+    out.close();
+    if (!out) {
+      std::filesystem::remove(path, ec);
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "write_failed",
+                             absl::StrCat("cannot write ", path));
+    }
+  }
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    std::filesystem::remove(path, ec);
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "write_failed",
+                           absl::StrCat("cannot stat ", path));
+  }
+  return FetchedFile{path, static_cast<uint64_t>(size),
+                     std::move(content->content_type),
+                     std::move(content->source), content->verified};
+}
+
+absl::StatusOr<FetchedContent> ContentFetcher::Dispatch(
+    const uri::ResolvedUri& uri, const std::string* file) const {
   switch (uri.kind) {
     case uri::UriKind::kData: {
       absl::StatusOr<uri::DataUri> data =
@@ -207,15 +320,17 @@ absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
       // A path names a file inside a directory DAG: the bytes are not the
       // CID's own, so only a bare CID can be checked.
       return FromGateways(absl::StrCat("/ipfs/", uri.cid, uri.path), uri.cid,
-                          uri.path.empty());
+                          uri.path.empty(), file);
     case uri::UriKind::kIpns:
-      return FromGateways(absl::StrCat("/ipns/", uri.name, uri.path), "",
-                          false);
+      return FromGateways(absl::StrCat("/ipns/", uri.name, uri.path), "", false,
+                          file);
     case uri::UriKind::kArweave:
-      return Get(gateway_http_, absl::StrCat(options_.arweave_gateway, "/",
-                                             uri.name, uri.path));
+      return Get(
+          gateway_http_,
+          absl::StrCat(options_.arweave_gateway, "/", uri.name, uri.path),
+          file);
     case uri::UriKind::kHttp:
-      return Get(user_http_, uri.normalized);
+      return Get(user_http_, uri.normalized, file);
     case uri::UriKind::kInvalid:
       break;
   }

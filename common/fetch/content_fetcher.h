@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,15 @@ struct FetchedContent {
   std::string content_type;  // as served, or the data: URI's media type
   std::string source;        // the URL actually fetched ("data:" for inline)
   // True when the bytes were checked against the CID they were asked for.
+  bool verified = false;
+};
+
+// Content streamed into a file by FetchToFile.
+struct FetchedFile {
+  std::string path;  // the file written; the caller removes it
+  uint64_t size = 0;
+  std::string content_type;
+  std::string source;
   bool verified = false;
 };
 
@@ -53,15 +63,28 @@ class ContentFetcher {
 
   absl::StatusOr<FetchedContent> Fetch(const uri::ResolvedUri& uri) const;
 
+  // Like Fetch, but the content is streamed into the file at `path` (created
+  // or truncated) and never held in memory whole: the same limits (max_bytes
+  // enforced while streaming), reasons and gateway failover; a verifiable
+  // CID is checked by hashing the file. On failure nothing is left at
+  // `path`. A local write failure (disk full, ...) is reason `write_failed`,
+  // temporary.
+  absl::StatusOr<FetchedFile> FetchToFile(const uri::ResolvedUri& uri,
+                                          const std::string& path) const;
+
   const FetcherOptions& options() const { return options_; }
 
  private:
+  // With `file` set, the body goes there and FetchedContent::bytes is empty.
   absl::StatusOr<FetchedContent> Get(const http::HttpClient& http,
-                                     const std::string& url) const;
+                                     const std::string& url,
+                                     const std::string* file = nullptr) const;
   // `cid` is "" for IPNS names (nothing to verify against).
-  absl::StatusOr<FetchedContent> FromGateways(const std::string& path,
-                                              const std::string& cid,
-                                              bool verifiable) const;
+  absl::StatusOr<FetchedContent> FromGateways(
+      const std::string& path, const std::string& cid, bool verifiable,
+      const std::string* file = nullptr) const;
+  absl::StatusOr<FetchedContent> Dispatch(const uri::ResolvedUri& uri,
+                                          const std::string* file) const;
 
   const http::HttpClient& user_http_;
   const http::HttpClient& gateway_http_;
@@ -73,5 +96,10 @@ class ContentFetcher {
 // cannot be checked from the bytes alone (dag-pb and other DAG codecs, hash
 // functions other than sha2-256/sha2-512/identity).
 absl::Status VerifyAgainstCid(std::string_view cid, std::string_view bytes);
+
+// VerifyAgainstCid for the content of the file at `path`, hashed as it is
+// read (never held in memory whole).
+absl::Status VerifyFileAgainstCid(std::string_view cid,
+                                  const std::string& path);
 
 }  // namespace niftysave::fetch

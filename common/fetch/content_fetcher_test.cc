@@ -8,8 +8,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -370,6 +372,144 @@ TEST_F(ContentFetcherTest, EveryGatewayFailingSaysWhy) {
        .max_bytes = 1000});
   EXPECT_EQ(ReasonOf(small.Fetch(uri::ResolveUri("ipfs://" + cid)).status()),
             "too_large");
+}
+
+// ---- FetchToFile: the same fetches, streamed into a file ----
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    out.push_back(entry.path().filename().string());
+  }
+  return out;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+TEST_F(ContentFetcherTest, FetchToFileStreamsEveryKind) {
+  auto dir = harness::TempDir::Create("fetch-to-file");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string out = dir->path() + "/asset";
+  http::HttpClient user(UserOptions({"127.0.0.1/32"}));
+  http::HttpClient gateways(GatewayOptions());
+  ContentFetcher fetcher(
+      user, gateways,
+      {.ipfs_gateways = {DeadGateway(), node_->gateway_url()},
+       .max_bytes = 8 << 20});
+
+  // http(s): a large body arrives whole in the file.
+  absl::StatusOr<FetchedFile> big = fetcher.FetchToFile(
+      uri::ResolveUri(server_->http_url() + "/huge?bytes=5000000&chunked=1"),
+      out);
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->path, out);
+  EXPECT_EQ(big->size, 5000000u);
+  EXPECT_EQ(std::filesystem::file_size(out), 5000000u);
+
+  // ipfs through the gateways, with failover.
+  absl::StatusOr<FetchedFile> ipfs =
+      fetcher.FetchToFile(uri::ResolveUri("ipfs://" + *cid_), out);
+  ASSERT_TRUE(ipfs.ok()) << ipfs.status();
+  EXPECT_EQ(ReadAll(out), kContent);
+  EXPECT_EQ(ipfs->size, sizeof(kContent) - 1);
+
+  // data: URIs are written out.
+  absl::StatusOr<FetchedFile> data = fetcher.FetchToFile(
+      uri::ResolveUri("data:application/json;base64,eyJuYW1lIjoiYSJ9"), out);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(ReadAll(out), R"({"name":"a"})");
+  EXPECT_EQ(data->content_type, "application/json");
+}
+
+TEST_F(ContentFetcherTest, FetchToFileVerifiesByHashingTheFile) {
+  auto dir = harness::TempDir::Create("fetch-to-file");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string out = dir->path() + "/asset";
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  const std::string honest = "streamed raw leaf, served honestly";
+  const std::string cid = RawCid(honest);
+  ServeAsGateway(root_->path(), cid, "streamed and tampered");
+  absl::StatusOr<std::string> added = IpfsAdd(*node_, honest);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_EQ(*added, cid);
+
+  ContentFetcher failover(
+      user, gateways,
+      {.ipfs_gateways = {server_->http_url(), node_->gateway_url()}});
+  absl::StatusOr<FetchedFile> file =
+      failover.FetchToFile(uri::ResolveUri("ipfs://" + cid), out);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_TRUE(file->verified);
+  EXPECT_EQ(ReadAll(out), honest);
+  EXPECT_TRUE(VerifyFileAgainstCid(cid, out).ok());
+  EXPECT_EQ(ReasonOf(VerifyFileAgainstCid(RawCid("other"), out)),
+            "cid_mismatch");
+  std::filesystem::remove(out);
+
+  ContentFetcher liar_only(user, gateways,
+                           {.ipfs_gateways = {server_->http_url()}});
+  absl::StatusOr<FetchedFile> lied =
+      liar_only.FetchToFile(uri::ResolveUri("ipfs://" + cid), out);
+  EXPECT_EQ(ReasonOf(lied.status()), "cid_mismatch") << lied.status();
+  EXPECT_THAT(Entries(dir->path()), ::testing::IsEmpty());
+
+  // Identity CIDs, from a file.
+  const std::string identity =
+      uri::Cid::FromDigest(1, uri::kCodecRaw, uri::kHashIdentity, "tiny")
+          .ToString();
+  std::ofstream(out) << "tiny";
+  EXPECT_TRUE(VerifyFileAgainstCid(identity, out).ok());
+  std::ofstream(out) << "tiny!";
+  EXPECT_EQ(ReasonOf(VerifyFileAgainstCid(identity, out)), "cid_mismatch");
+}
+
+TEST_F(ContentFetcherTest, FetchToFileFailuresLeaveNothingBehind) {
+  auto dir = harness::TempDir::Create("fetch-to-file");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string out = dir->path() + "/asset";
+  http::HttpClient user(UserOptions({"127.0.0.1/32"}));
+  http::HttpClient gateways(GatewayOptions());
+  const std::string fixture = server_->http_url();
+  ContentFetcher small(
+      user, gateways,
+      {.ipfs_gateways = {fixture + "/huge?chunked=1&p=", node_->gateway_url()},
+       .max_bytes = 100000});
+  // Over the cap mid-stream (no Content-Length), from a user URL and from a
+  // gateway (refused at once, not tried elsewhere).
+  const absl::Time begin = absl::Now();
+  absl::StatusOr<FetchedFile> over = small.FetchToFile(
+      uri::ResolveUri(fixture + "/huge?bytes=4000000000&chunked=1"), out);
+  EXPECT_EQ(ReasonOf(over.status()), "too_large") << over.status();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
+  absl::StatusOr<FetchedFile> gateway_over =
+      small.FetchToFile(uri::ResolveUri("ipfs://" + *cid_), out);
+  EXPECT_EQ(ReasonOf(gateway_over.status()), "too_large")
+      << gateway_over.status();
+  // Same reasons as Fetch for the rest.
+  EXPECT_EQ(
+      ReasonOf(small.FetchToFile(uri::ResolveUri(fixture + "/status/404"), out)
+                   .status()),
+      "http_4xx");
+  EXPECT_EQ(ReasonOf(small
+                         .FetchToFile(uri::ResolveUri("data:,hello"),
+                                      dir->path() + "/no/such/dir")
+                         .status()),
+            "write_failed");
+  EXPECT_EQ(
+      ReasonOf(
+          small.FetchToFile(uri::ResolveUri("javascript:1"), out).status()),
+      "uri_invalid");
+  absl::StatusOr<FetchedFile> unwritable = small.FetchToFile(
+      uri::ResolveUri(fixture + "/page.json"), dir->path() + "/no/such/file");
+  EXPECT_EQ(ReasonOf(unwritable.status()), "write_failed")
+      << unwritable.status();
+  EXPECT_TRUE(http::IsTemporary(unwritable.status()));
+  EXPECT_THAT(Entries(dir->path()), ::testing::IsEmpty());
 }
 
 }  // namespace

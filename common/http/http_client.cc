@@ -2,9 +2,14 @@
 
 #include <curl/curl.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -17,22 +22,74 @@ namespace niftysave::http {
 namespace {
 
 struct CallState {
+  CURL* curl = nullptr;
   const AddressPolicy* policy = nullptr;
   size_t max_body = 0;
   bool blocked = false;
   bool too_large = false;
   HttpResponse* response = nullptr;
+  // Streaming the response into a file (HttpRequest::response_file).
+  const std::string* response_file = nullptr;
+  FILE* out = nullptr;
+  bool write_failed = false;
+  std::string write_error;
+  // Streaming the request body from a file (HttpRequest::body_file).
+  FILE* in = nullptr;
+  bool read_failed = false;
 };
+
+bool Is2xx(long status) { return status >= 200 && status < 300; }
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* state = static_cast<CallState*>(user);
   const size_t len = size * n;
-  if (state->response->body.size() + len > state->max_body) {
+  HttpResponse& response = *state->response;
+  if (response.body_bytes + len > state->max_body) {
     state->too_large = true;
     return 0;  // aborts the transfer: the cap holds while streaming
   }
-  state->response->body.append(data, len);
+  long status = 0;
+  if (state->response_file != nullptr) {
+    curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, &status);
+  }
+  if (state->response_file != nullptr && Is2xx(status)) {
+    if (state->out == nullptr) {
+      state->out = std::fopen(state->response_file->c_str(), "wb");
+      if (state->out == nullptr) {
+        state->write_failed = true;
+        state->write_error = std::strerror(errno);
+        return 0;
+      }
+    }
+    if (std::fwrite(data, 1, len, state->out) != len) {
+      state->write_failed = true;
+      state->write_error = std::strerror(errno);
+      return 0;
+    }
+  } else {
+    // Error bodies (and every body without a response_file) stay in memory.
+    response.body.append(data, len);
+  }
+  response.body_bytes += len;
   return len;
+}
+
+size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
+  auto* state = static_cast<CallState*>(user);
+  const size_t got = std::fread(buffer, 1, size * n, state->in);
+  if (got == 0 && std::ferror(state->in)) {
+    state->read_failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
+}
+
+// Lets curl rewind the body (a 307/308 redirect or an auth retry).
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  auto* state = static_cast<CallState*>(user);
+  return fseeko(state->in, static_cast<off_t>(offset), origin) == 0
+             ? CURL_SEEKFUNC_OK
+             : CURL_SEEKFUNC_CANTSEEK;
 }
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -75,6 +132,15 @@ absl::Status CurlFailure(CURLcode code, const CallState& state,
         absl::StatusCode::kPermissionDenied, "blocked_address",
         absl::StrCat("refused to connect: ", url,
                      " resolves to a loopback/private/link-local address"));
+  }
+  if (state.write_failed) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "write_failed",
+                           absl::StrCat("cannot write ", *state.response_file,
+                                        ": ", state.write_error));
+  }
+  if (state.read_failed) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
+                           "cannot read the request body file");
   }
   if (state.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return ErrorWithReason(
@@ -139,9 +205,50 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   state.policy = &options_.address_policy;
   state.max_body = limits.max_body_bytes;
   state.response = &response;
+  if (!request.response_file.empty()) {
+    state.response_file = &request.response_file;
+  }
+  // Whatever happens below, a failed call leaves no (partial) response file.
+  auto remove_response_file = [&] {
+    if (state.out != nullptr) {
+      std::fclose(state.out);
+      state.out = nullptr;
+    }
+    if (state.response_file != nullptr) {
+      std::error_code ignored;
+      std::filesystem::remove(*state.response_file, ignored);
+    }
+  };
+
+  curl_off_t body_file_size = 0;
+  if (!request.body_file.empty()) {
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(request.body_file, ec);
+    if (!ec) state.in = std::fopen(request.body_file.c_str(), "rb");
+    if (ec || state.in == nullptr) {
+      return ErrorWithReason(
+          absl::StatusCode::kNotFound, "read_failed",
+          absl::StrCat("cannot read request body file ", request.body_file,
+                       ": ", ec ? ec.message() : std::strerror(errno)));
+    }
+    body_file_size = static_cast<curl_off_t>(size);
+  }
+  if (request.file && !request.file->path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(request.file->path, ec)) {
+      if (state.in != nullptr) std::fclose(state.in);
+      return ErrorWithReason(
+          absl::StatusCode::kNotFound, "read_failed",
+          absl::StrCat("cannot read upload file ", request.file->path));
+    }
+  }
 
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  if (curl == nullptr) {
+    if (state.in != nullptr) std::fclose(state.in);
+    return absl::InternalError("curl_easy_init failed");
+  }
+  state.curl = curl;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   curl_mime* mime = nullptr;
@@ -186,15 +293,35 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
     curl_mime_filename(part, request.file->filename.c_str());
     // js-ipfs refuses a part without a content type.
     curl_mime_type(part, "application/octet-stream");
-    curl_mime_data(part, request.file->content.data(),
-                   request.file->content.size());
+    if (!request.file->path.empty()) {
+      // curl reads the file part by part while sending; it names the part
+      // after the file, so the given filename is set again afterwards.
+      curl_mime_filedata(part, request.file->path.c_str());
+      curl_mime_filename(part, request.file->filename.c_str());
+    } else {
+      curl_mime_data(part, request.file->content.data(),
+                     request.file->content.size());
+    }
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+  } else if (state.in != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &state);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &state);
+    if (request.method == "PUT") {
+      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, body_file_size);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, body_file_size);
+    }
   } else if (request.method == "POST" || !request.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
   }
-  if (request.method != "GET" && request.method != "POST") {
+  if (request.method != "GET" && request.method != "POST" &&
+      !(state.in != nullptr && request.method == "PUT")) {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -213,10 +340,29 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
     response.status = static_cast<int>(http_status);
     if (content_type != nullptr) response.content_type = content_type;
     if (effective != nullptr) response.effective_url = effective;
+    if (state.response_file != nullptr && Is2xx(http_status)) {
+      // An empty 2xx body still leaves an (empty) file.
+      if (state.out == nullptr) {
+        state.out = std::fopen(state.response_file->c_str(), "wb");
+      }
+      const bool closed = state.out != nullptr && std::fclose(state.out) == 0;
+      state.out = nullptr;
+      if (!closed) {
+        status =
+            ErrorWithReason(absl::StatusCode::kUnavailable, "write_failed",
+                            absl::StrCat("cannot write ", *state.response_file,
+                                         ": ", std::strerror(errno)));
+      }
+    }
   }
   if (mime != nullptr) curl_mime_free(mime);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
+  if (state.in != nullptr) std::fclose(state.in);
+  if (!status.ok() ||
+      (state.response_file != nullptr && !Is2xx(response.status))) {
+    remove_response_file();
+  }
   if (!status.ok()) return status;
   return response;
 }

@@ -64,7 +64,9 @@ struct HttpResponse {
 // The one HTTP client. Thread-safe; each call uses its own curl handle.
 // Transport failures are Statuses with a reason (see common/runtime/reason.h):
 // `timeout`, `too_large`, `blocked_address`, `dns`, `connect`, `tls`,
-// `too_many_redirects`, `uri_invalid`, `network`. An HTTP error status is NOT a
+// `too_many_redirects`, `uri_invalid`, `network`, and for the streaming fields
+// `write_failed` (response_file; Unavailable) and `read_failed` (body_file or
+// a multipart path that cannot be read). An HTTP error status is NOT a
 // failure of Do(); Fetch() turns it into one.
 class HttpClient {
  public:

@@ -4,10 +4,16 @@
 
 #include "common/http/http_client.h"
 
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/harness/fixture_http_server.h"
+#include "tests/harness/ipfs_node.h"
 #include "tests/harness/net.h"
 #include "tests/harness/temp_dir.h"
 
@@ -367,6 +374,241 @@ TEST_F(HttpClientTest, DeadPortIsConnectFailure) {
       {.url = absl::StrCat("http://127.0.0.1:", harness::PickFreePort(), "/")});
   EXPECT_THAT(ReasonOf(r.status()), AnyOf("connect", "network")) << r.status();
   EXPECT_TRUE(IsTemporary(r.status()));
+}
+
+// ---- Streaming: response bodies into files, request bodies from files ----
+
+// Entries left in `dir` (nothing may be left behind by a failed call).
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    out.push_back(entry.path().filename().string());
+  }
+  return out;
+}
+
+// True when the file holds exactly `size` bytes, all of them 'x'.
+bool AllX(const std::string& path, size_t size) {
+  std::ifstream in(path, std::ios::binary);
+  std::string chunk(1 << 20, '\0');
+  size_t total = 0;
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const size_t got = static_cast<size_t>(in.gcount());
+    if (chunk.find_first_not_of('x') < got) return false;
+    total += got;
+  }
+  return total == size;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+std::string RandomBytes(size_t size, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(size, '\0');
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    const uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  return out;
+}
+
+TEST_F(HttpClientTest, StreamsLargeResponseIntoFile) {
+  auto dir = harness::TempDir::Create("http-stream");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  HttpLimits limits = Options().limits;
+  limits.max_body_bytes = 64 << 20;
+  HttpClient client(Options());
+  constexpr size_t kSize = 40 << 20;
+  const std::string out = dir->path() + "/body";
+  for (const char* chunked : {"0", "1"}) {
+    absl::StatusOr<HttpResponse> r = client.Fetch(
+        {.url = Url(absl::StrCat("/huge?bytes=", kSize, "&chunked=", chunked)),
+         .response_file = out,
+         .limits = limits});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->body.empty());  // nothing held in memory
+    EXPECT_EQ(r->body_bytes, kSize);
+    EXPECT_EQ(std::filesystem::file_size(out), kSize);
+    EXPECT_TRUE(AllX(out, kSize));
+  }
+  // An empty 2xx body still leaves an empty file.
+  std::ofstream(root_->path() + "/empty.txt");
+  absl::StatusOr<HttpResponse> empty =
+      client.Fetch({.url = Url("/empty.txt"), .response_file = out});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->body_bytes, 0u);
+  ASSERT_TRUE(std::filesystem::exists(out));
+  EXPECT_EQ(std::filesystem::file_size(out), 0u);
+}
+
+TEST_F(HttpClientTest, ResponseFileCapHoldsMidStreamAndNothingIsLeft) {
+  auto dir = harness::TempDir::Create("http-stream");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  HttpClient client(Options());  // 1 MiB cap
+  const std::string out = dir->path() + "/body";
+  const absl::Time begin = absl::Now();
+  // Chunked: no length up front, so the cap must stop the stream itself,
+  // after a partial file was written.
+  absl::StatusOr<HttpResponse> chunked = client.Fetch(
+      {.url = Url("/huge?bytes=4000000000&chunked=1"), .response_file = out});
+  EXPECT_EQ(ReasonOf(chunked.status()), "too_large") << chunked.status();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(3));
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // Over by one byte.
+  absl::StatusOr<HttpResponse> by_one = client.Fetch(
+      {.url = Url("/huge?bytes=1048577&chunked=1"), .response_file = out});
+  EXPECT_EQ(ReasonOf(by_one.status()), "too_large") << by_one.status();
+  // A stale file of the same name is not mistaken for a result.
+  std::ofstream(out) << "stale";
+  absl::StatusOr<HttpResponse> gzip =
+      client.Do({.url = Url("/gzip-bomb?mb=64"), .response_file = out});
+  EXPECT_EQ(ReasonOf(gzip.status()), "too_large") << gzip.status();
+  // A body cut short.
+  absl::StatusOr<HttpResponse> cut =
+      client.Do({.url = Url("/length-lie?claim=1000"), .response_file = out});
+  EXPECT_EQ(ReasonOf(cut.status()), "network") << cut.status();
+  // An error status: the body stays in memory, no file.
+  absl::StatusOr<HttpResponse> missing =
+      client.Do({.url = Url("/status/404"), .response_file = out});
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_THAT(missing->body, HasSubstr("status 404"));
+  EXPECT_EQ(
+      ReasonOf(client.Fetch({.url = Url("/status/503"), .response_file = out})
+                   .status()),
+      "http_5xx");
+  // A file in a directory that does not exist.
+  absl::StatusOr<HttpResponse> unwritable = client.Fetch(
+      {.url = Url("/meta.json"), .response_file = dir->path() + "/no/such"});
+  EXPECT_EQ(ReasonOf(unwritable.status()), "write_failed")
+      << unwritable.status();
+  EXPECT_THAT(Entries(dir->path()), ::testing::IsEmpty());
+}
+
+TEST_F(HttpClientTest, MissingBodyFileIsReadFailed) {
+  HttpClient client(Options());
+  absl::StatusOr<HttpResponse> r =
+      client.Do({.method = "POST",
+                 .url = Url("/meta.json"),
+                 .body_file = "/nonexistent/niftysave-body"});
+  EXPECT_EQ(ReasonOf(r.status()), "read_failed") << r.status();
+  MultipartFile part;
+  part.filename = "x";
+  part.path = "/nonexistent/niftysave-part";
+  r = client.Do({.method = "POST", .url = Url("/meta.json"), .file = part});
+  EXPECT_EQ(ReasonOf(r.status()), "read_failed") << r.status();
+}
+
+// The "Hash" of the last line of an `add` answer.
+std::string AddedHash(const std::string& body) {
+  const std::string key = "\"Hash\":\"";
+  const size_t at = body.rfind(key);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + key.size();
+  return body.substr(begin, body.find('"', begin) - begin);
+}
+
+// Uploads to a real IPFS node (kubo RPC `add`), streamed from files both as
+// a multipart part (MultipartFile::path) and as a raw body (body_file, a
+// multipart body built by hand), and reads each back with `cat` streamed
+// into a file: the bytes must survive the round trip.
+TEST(HttpClientStreamingTest, LargeBodiesRoundTripThroughIpfs) {
+  absl::StatusOr<std::unique_ptr<harness::IpfsNode>> node =
+      harness::IpfsNode::Start();
+  ASSERT_TRUE(node.ok()) << node.status();
+  auto dir = harness::TempDir::Create("http-upload");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  HttpClientOptions options;
+  options.limits.max_body_bytes = 64 << 20;
+  options.limits.total_timeout = absl::Seconds(120);
+  HttpClient client(options);
+  const std::string api = (*node)->api_url() + "/api/v0/";
+
+  constexpr size_t kSize = 24 << 20;
+  const std::string data = RandomBytes(kSize, 42);
+  const std::string source = dir->path() + "/source.bin";
+  std::ofstream(source, std::ios::binary) << data;
+
+  auto cat = [&](const std::string& cid) -> std::string {
+    const std::string back = dir->path() + "/back.bin";
+    absl::StatusOr<HttpResponse> r =
+        client.Fetch({.method = "POST",
+                      .url = api + "cat?arg=" + cid + "&timeout=30s",
+                      .response_file = back});
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return "";
+    EXPECT_TRUE(r->body.empty());
+    EXPECT_EQ(r->body_bytes, kSize);
+    std::string bytes = ReadAll(back);
+    std::filesystem::remove(back);
+    return bytes;
+  };
+
+  MultipartFile part;
+  part.filename = "source.bin";
+  part.path = source;
+  absl::StatusOr<HttpResponse> added = client.Fetch(
+      {.method = "POST", .url = api + "add?cid-version=1", .file = part});
+  ASSERT_TRUE(added.ok()) << added.status();
+  const std::string cid = AddedHash(added->body);
+  ASSERT_FALSE(cid.empty()) << added->body;
+  EXPECT_TRUE(cat(cid) == data) << "multipart upload from a file corrupted";
+
+  // The same bytes sent from memory give the same CID.
+  MultipartFile in_memory;
+  in_memory.filename = "source.bin";
+  in_memory.content = data.substr(0, 1 << 20);
+  MultipartFile head_file;
+  head_file.filename = "source.bin";
+  head_file.path = dir->path() + "/head.bin";
+  std::ofstream(head_file.path, std::ios::binary) << in_memory.content;
+  absl::StatusOr<HttpResponse> from_memory = client.Fetch(
+      {.method = "POST", .url = api + "add?cid-version=1", .file = in_memory});
+  absl::StatusOr<HttpResponse> from_file = client.Fetch(
+      {.method = "POST", .url = api + "add?cid-version=1", .file = head_file});
+  ASSERT_TRUE(from_memory.ok() && from_file.ok());
+  EXPECT_EQ(AddedHash(from_memory->body), AddedHash(from_file->body));
+
+  // A raw request body streamed from a file: a hand-made multipart body
+  // holding other bytes.
+  const std::string other = RandomBytes(kSize, 7);
+  const std::string boundary = "niftysave-test-boundary-5f0c";
+  const std::string body_path = dir->path() + "/body.multipart";
+  {
+    std::ofstream body(body_path, std::ios::binary);
+    body << "--" << boundary << "\r\n"
+         << "Content-Disposition: form-data; name=\"file\"; "
+            "filename=\"other.bin\"\r\n"
+         << "Content-Type: application/octet-stream\r\n\r\n"
+         << other << "\r\n--" << boundary << "--\r\n";
+  }
+  absl::StatusOr<HttpResponse> raw = client.Fetch(
+      {.method = "POST",
+       .url = api + "add?cid-version=1",
+       .headers = {"Content-Type: multipart/form-data; boundary=" + boundary},
+       .body_file = body_path});
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  const std::string other_cid = AddedHash(raw->body);
+  ASSERT_FALSE(other_cid.empty()) << raw->body;
+  EXPECT_NE(other_cid, cid);
+  EXPECT_TRUE(cat(other_cid) == other) << "body_file upload corrupted";
+
+  // The cap holds on a streamed download from the node, too.
+  HttpLimits small = options.limits;
+  small.max_body_bytes = 1 << 20;
+  const std::string capped = dir->path() + "/capped.bin";
+  absl::StatusOr<HttpResponse> too_big =
+      client.Fetch({.method = "POST",
+                    .url = api + "cat?arg=" + cid + "&timeout=30s",
+                    .response_file = capped,
+                    .limits = small});
+  EXPECT_EQ(ReasonOf(too_big.status()), "too_large") << too_big.status();
+  EXPECT_FALSE(std::filesystem::exists(capped));
 }
 
 }  // namespace

@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "common/ipfs/car.h"
@@ -70,6 +74,51 @@ absl::StatusOr<std::string> CarStoreBackend::Upload(
         absl::StrCat("upload of ", content.size(), " bytes over the limit of ",
                      options_.max_upload_bytes));
   }
+  return Store(
+      [&](UnixfsImporter& importer) { return importer.Update(content); });
+}
+
+absl::StatusOr<std::string> CarStoreBackend::UploadFile(
+    const std::string& path, absl::string_view /*filename*/, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!in || ec) {
+    return ErrorWithReason(absl::StatusCode::kNotFound, "read_failed",
+                           absl::StrCat("cannot read ", path));
+  }
+  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
+  if (size > limit) {
+    return ErrorWithReason(
+        absl::StatusCode::kResourceExhausted, "too_large",
+        absl::StrCat("upload of ", size, " bytes over the limit of ", limit));
+  }
+  return Store([&](UnixfsImporter& importer) {
+    std::string chunk(1 << 20, '\0');
+    uint64_t total = 0;
+    while (in) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      const size_t got = static_cast<size_t>(in.gcount());
+      total += got;
+      // The file must not grow past the limit while it is read.
+      if (total > limit) {
+        return ErrorWithReason(
+            absl::StatusCode::kResourceExhausted, "too_large",
+            absl::StrCat(path, " grew over the limit of ", limit, " bytes"));
+      }
+      absl::Status s = importer.Update(absl::string_view(chunk.data(), got));
+      if (!s.ok()) return s;
+    }
+    if (in.bad()) {
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
+                             absl::StrCat("cannot read ", path));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::string> CarStoreBackend::Store(
+    const std::function<absl::Status(UnixfsImporter&)>& feed) {
   static std::atomic<uint64_t> counter{0};
   const std::string temp = absl::StrCat(options_.dir, "/.tmp-", ::getpid(), "-",
                                         counter.fetch_add(1), ".car");
@@ -81,7 +130,7 @@ absl::StatusOr<std::string> CarStoreBackend::Upload(
                           [&](const uri::Cid& cid, absl::string_view block) {
                             return (*writer)->Put(cid, block);
                           });
-  absl::Status status = importer.Update(content);
+  absl::Status status = feed(importer);
   absl::StatusOr<uri::Cid> root =
       status.ok() ? importer.Finish() : absl::StatusOr<uri::Cid>(status);
   if (root.ok()) status = (*writer)->Finish(*root);  // flush + fsync + close

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/ipfs/pin_backend.h"
+#include "common/ipfs/unixfs_importer.h"
 
 namespace niftysave::ipfs {
 
@@ -37,6 +39,10 @@ class CarStoreBackend final : public PinBackend {
   absl::StatusOr<PinReceipt> PinCid(const std::string& cid) override;
   absl::StatusOr<std::string> Upload(absl::string_view content,
                                      absl::string_view filename) override;
+  // Imports straight from the file, 1 MiB at a time (never held in memory).
+  absl::StatusOr<std::string> UploadFile(const std::string& path,
+                                         absl::string_view filename,
+                                         size_t max_bytes) override;
   // kPinned when the CID's CAR is present and complete; kFailed otherwise
   // (nothing here would ever make it appear by itself).
   absl::StatusOr<PinState> Status(const std::string& cid) override;
@@ -47,6 +53,10 @@ class CarStoreBackend final : public PinBackend {
 
  private:
   explicit CarStoreBackend(Options options) : options_(std::move(options)) {}
+  // Writes one CAR from what `feed` passes to the importer, then renames it
+  // to its root CID's name; the CID's text.
+  absl::StatusOr<std::string> Store(
+      const std::function<absl::Status(UnixfsImporter&)>& feed);
   // Reads the whole CAR: header root == cid, every block verified, the
   // root block present.
   absl::Status Verify(const std::string& path, const std::string& cid) const;

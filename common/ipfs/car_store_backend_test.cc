@@ -151,5 +151,33 @@ TEST_F(CarStoreBackendTest, UploadOverLimitIsRefused) {
   EXPECT_EQ(ReasonOf((*small)->Upload("12345", "f").status()), "too_large");
 }
 
+TEST_F(CarStoreBackendTest, UploadFileImportsFromTheFile) {
+  const std::string content = MultiChunk() + MultiChunk();
+  const std::string path = dir_->path() + "/asset.bin";
+  std::ofstream(path, std::ios::binary) << content;
+  absl::StatusOr<std::string> cid =
+      store_->UploadFile(path, "asset.bin", content.size());
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  ImportProfile profile = IpfsCarProfile();
+  UnixfsImporter importer(profile, nullptr);
+  ASSERT_TRUE(importer.Update(content).ok());
+  EXPECT_EQ(*cid, CidText(*importer.Finish()));
+  EXPECT_EQ(*store_->Status(*cid), PinState::kPinned);
+  EXPECT_EQ(*cid, IpfsCarRoot(content));
+
+  EXPECT_EQ(
+      ReasonOf(store_->UploadFile(path, "f", content.size() - 1).status()),
+      "too_large");
+  EXPECT_EQ(
+      ReasonOf(
+          store_->UploadFile(dir_->path() + "/missing", "f", 100).status()),
+      "read_failed");
+  // No temporary CAR is left behind by the refusals.
+  for (const auto& entry : std::filesystem::directory_iterator(store_dir_)) {
+    EXPECT_EQ(entry.path().extension(), ".car") << entry.path();
+    EXPECT_NE(entry.path().filename().string().substr(0, 5), ".tmp-");
+  }
+}
+
 }  // namespace
 }  // namespace niftysave::ipfs

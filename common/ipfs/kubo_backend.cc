@@ -1,5 +1,9 @@
 #include "common/ipfs/kubo_backend.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/runtime/reason.h"
@@ -52,6 +56,20 @@ absl::StatusOr<nlohmann::json> KuboBackend::Post(
                            absl::StrCat("kubo API: ", s.message()));
   }
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+  // A proxy or gateway in front of the API may shed load: temporary, and
+  // its Retry-After travels with the failure.
+  if (response->status == 429 || response->status == 502 ||
+      response->status == 503 || response->status == 504) {
+    absl::Status s = ErrorWithReason(
+        absl::StatusCode::kUnavailable,
+        response->status == 429 ? "rate_limited" : "backend_unavailable",
+        absl::StrCat("kubo HTTP ", response->status, " for ",
+                     path_and_query.substr(0, 80)));
+    if (response->retry_after) {
+      s = WithRetryAfter(std::move(s), *response->retry_after);
+    }
+    return s;
+  }
   if (response->status != 200) {
     std::string message = body.is_object()
                               ? body.value("Message", std::string())
@@ -92,9 +110,32 @@ absl::StatusOr<std::string> KuboBackend::Upload(absl::string_view content,
         absl::StrCat("upload of ", content.size(), " bytes over the limit of ",
                      options_.max_upload_bytes));
   }
-  http::MultipartFile file{.field = "file",
-                           .filename = std::string(filename),
-                           .content = std::string(content)};
+  return Add({.field = "file",
+              .filename = std::string(filename),
+              .content = std::string(content)});
+}
+
+absl::StatusOr<std::string> KuboBackend::UploadFile(const std::string& path,
+                                                    absl::string_view filename,
+                                                    size_t max_bytes) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    return ErrorWithReason(
+        absl::StatusCode::kNotFound, "read_failed",
+        absl::StrCat("cannot read ", path, ": ", ec.message()));
+  }
+  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
+  if (size > limit) {
+    return ErrorWithReason(
+        absl::StatusCode::kResourceExhausted, "too_large",
+        absl::StrCat("upload of ", size, " bytes over the limit of ", limit));
+  }
+  return Add(
+      {.field = "file", .filename = std::string(filename), .path = path});
+}
+
+absl::StatusOr<std::string> KuboBackend::Add(const http::MultipartFile& file) {
   // cid-version=1 implies raw leaves: the same CID ipfs-car and nft.storage
   // compute for a single file of up to one chunk.
   absl::StatusOr<nlohmann::json> reply =

@@ -26,6 +26,10 @@ class KuboBackend final : public PinBackend {
   absl::StatusOr<PinReceipt> PinCid(const std::string& cid) override;
   absl::StatusOr<std::string> Upload(absl::string_view content,
                                      absl::string_view filename) override;
+  // The multipart part is streamed from the file (never held in memory).
+  absl::StatusOr<std::string> UploadFile(const std::string& path,
+                                         absl::string_view filename,
+                                         size_t max_bytes) override;
   absl::StatusOr<PinState> Status(const std::string& cid) override;
   // `add?cid-version=1`: 256 KiB chunks, raw leaves, CIDv1.
   std::string upload_profile() const override { return "kubo-v1"; }
@@ -35,6 +39,8 @@ class KuboBackend final : public PinBackend {
   absl::StatusOr<nlohmann::json> Post(
       const std::string& path_and_query, absl::Duration timeout,
       const http::MultipartFile* file = nullptr);
+  // `add` of `file` (content in memory or a path); the reported Hash.
+  absl::StatusOr<std::string> Add(const http::MultipartFile& file);
 
   const http::HttpClient& http_;
   const Options options_;

@@ -3,6 +3,7 @@
 
 #include "common/ipfs/kubo_backend.h"
 
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/harness/ipfs_node.h"
 #include "tests/harness/net.h"
+#include "tests/harness/temp_dir.h"
 
 namespace niftysave::ipfs {
 namespace {
@@ -210,6 +212,39 @@ TEST_F(KuboBackendTest, UploadOverLimitIsRefusedLocally) {
                     {.api_url = node_->api_url(), .max_upload_bytes = 10});
   EXPECT_EQ(ReasonOf(small.Upload("more than ten bytes", "x.txt").status()),
             "too_large");
+}
+
+// UploadFile streams the multipart part from the file: same CID as the
+// node computes for those bytes; the limits hold before anything is sent.
+TEST_F(KuboBackendTest, UploadFileStreamsFromTheFile) {
+  auto dir = harness::TempDir::Create("kubo-upload-file");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::string content;
+  for (int i = 0; content.size() < 3 * 1024 * 1024; ++i) {
+    absl::StrAppend(&content, "streamed line ", i, "\n");
+  }
+  const std::string path = dir->path() + "/asset.bin";
+  std::ofstream(path, std::ios::binary) << content;
+  absl::StatusOr<std::string> expected = OnlyHash(*node_, content);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  absl::StatusOr<std::string> cid =
+      backend_->UploadFile(path, "asset.bin", content.size());
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  EXPECT_EQ(*cid, *expected);
+  EXPECT_EQ(*backend_->Status(*cid), PinState::kPinned);
+
+  EXPECT_EQ(
+      ReasonOf(
+          backend_->UploadFile(path, "asset.bin", content.size() - 1).status()),
+      "too_large");
+  KuboBackend small(http_,
+                    {.api_url = node_->api_url(), .max_upload_bytes = 10});
+  EXPECT_EQ(ReasonOf(small.UploadFile(path, "x", 1 << 30).status()),
+            "too_large");
+  EXPECT_EQ(
+      ReasonOf(
+          backend_->UploadFile(dir->path() + "/missing", "x", 100).status()),
+      "read_failed");
 }
 
 }  // namespace

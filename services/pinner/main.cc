@@ -1,6 +1,10 @@
 // niftysave-pinner: makes every resource durable on IPFS.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
 #include "common/db/work_queue.h"
@@ -32,6 +36,12 @@ ABSL_FLAG(double, poll_seconds, 2.0,
           "queue poll interval when idle (0.05-3600)");
 ABSL_FLAG(std::string, tracker_addr, "",
           "tracker gRPC host:port to notify (optional)");
+ABSL_FLAG(int, replication, 1,
+          "pins per resource, on the first --pin_backend entries that accept "
+          "it (1..number of backends)");
+ABSL_FLAG(std::string, tmp_dir, "",
+          "directory downloads are streamed to before upload (default "
+          "$TMPDIR, else /tmp)");
 
 using namespace niftysave;
 
@@ -68,9 +78,20 @@ int main(int argc, char** argv) {
   ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
   backend_config.pin_timeout = absl::Seconds(pin_timeout);
   backend_config.max_upload_bytes = static_cast<size_t>(max_bytes);
-  auto made = ipfs::MakePinBackend(backend_config, trusted_http);
+  auto made = ipfs::MakePinBackends(backend_config, trusted_http);
   if (!made.ok()) DieWithConfigError("pin_backend", made.status().message());
-  ipfs::PinBackend& backend = **made;
+  std::vector<ipfs::PinBackend*> backends;
+  for (const auto& b : *made) backends.push_back(b.get());
+  const int replication =
+      GetFlagInRange(FLAGS_replication, 1,
+                     static_cast<int>(std::max<size_t>(1, backends.size())));
+  std::string tmp_dir = absl::GetFlag(FLAGS_tmp_dir);
+  if (tmp_dir.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    tmp_dir = env != nullptr && env[0] != '\0' ? env : "/tmp";
+  }
+  if (access(tmp_dir.c_str(), W_OK | X_OK) != 0)
+    DieWithConfigError("tmp_dir", "not a writable directory: " + tmp_dir);
   ConnectOrDie(base);
   db::WorkQueue queue(
       *base.pool, "pin", base.name + "-" + std::to_string(getpid()),
@@ -88,6 +109,15 @@ int main(int argc, char** argv) {
       base.metrics
           ->Counter("uploaded_bytes_total", "Bytes uploaded to pin backends")
           .Add({});
+  auto& bytes = base.metrics->Counter(
+      "bytes_total", "Asset bytes by stage: downloaded, hashed, uploaded");
+  auto& upload_seconds = base.metrics->Histogram(
+      "upload_duration_seconds", "Time of one upload, by backend");
+  auto& under_replicated = base.metrics->Counter(
+      "under_replicated_total",
+      "Resources left with fewer than --replication pins, by reason");
+  const prometheus::Histogram::BucketBoundaries upload_buckets = {
+      0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
   pinner::PinObserver observer{
       .finished =
           [&](const std::string& b, const std::string& outcome,
@@ -96,8 +126,20 @@ int main(int argc, char** argv) {
                 .Add({{"backend", b}, {"outcome", outcome}, {"reason", reason}})
                 .Increment();
           },
-      .bytes_uploaded =
-          [&](uint64_t n) { uploaded.Increment(static_cast<double>(n)); },
+      .bytes =
+          [&](const std::string& stage, uint64_t n) {
+            bytes.Add({{"stage", stage}}).Increment(static_cast<double>(n));
+            if (stage == "uploaded") uploaded.Increment(static_cast<double>(n));
+          },
+      .upload_time =
+          [&](const std::string& b, absl::Duration d) {
+            upload_seconds.Add({{"backend", b}}, upload_buckets)
+                .Observe(absl::ToDoubleSeconds(d));
+          },
+      .under_replicated =
+          [&](const std::string& reason) {
+            under_replicated.Add({{"reason", reason}}).Increment();
+          },
       .pins_requested =
           [&](const std::vector<int64_t>& ids) {
             if (tracker == nullptr) return;
@@ -109,7 +151,13 @@ int main(int argc, char** argv) {
               return tracker->Track(context, request, &response);
             });
           }};
-  pinner::ResourcePinner step(repo, fetcher, backend, batch, observer);
+  pinner::ResourcePinner step(
+      repo, fetcher, backends,
+      {.batch_size = batch,
+       .replication = replication,
+       .tmp_dir = tmp_dir,
+       .max_upload_bytes = static_cast<size_t>(max_bytes)},
+      observer);
   WorkerPool pool("pin", workers, absl::Seconds(poll),
                   [&] { return step.Step(); });
   pinner::PinnerServiceImpl service(repo, [&] { pool.NudgeAll(); });

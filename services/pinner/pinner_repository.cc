@@ -2,6 +2,7 @@
 
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
+#include "common/runtime/backoff.h"
 
 namespace niftysave::pinner {
 namespace {
@@ -24,6 +25,16 @@ SET request_id = coalesce(EXCLUDED.request_id, pins.request_id),
     updated_at = now()
 RETURNING id, status)sql";
 
+constexpr char kExistingPins[] = R"sql(
+SELECT cid, backend, status FROM pins
+WHERE cid = ANY($1::text[]) AND status <> 'failed')sql";
+
+// Locks the CID's pins (in id order, like every other locker) and says
+// whether any is confirmed.
+constexpr char kLockPinsOfCid[] = R"sql(
+SELECT coalesce(bool_or(status = 'pinned'), false) FROM (
+  SELECT status FROM pins WHERE cid = $1 ORDER BY id FOR UPDATE) p)sql";
+
 constexpr char kResourcePinning[] = R"sql(
 UPDATE resources SET status = 'pinning', pinned_cid = $2, reason = NULL, detail = NULL,
                      updated_at = now()
@@ -37,6 +48,21 @@ WHERE id = $1)sql";
 constexpr char kResourceFailed[] = R"sql(
 UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
 WHERE id = $1 AND status <> 'pinned')sql";
+
+// A Postgres text[] literal for `= ANY($1::text[])`.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
 
 }  // namespace
 
@@ -75,30 +101,56 @@ absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(
   return out;
 }
 
-absl::StatusOr<int64_t> PgPinnerRepository::SavePinRequested(
-    const db::QueueItem& item, const std::string& cid,
-    const std::string& backend, const std::string& request_id) {
+absl::StatusOr<std::set<ExistingPin>> PgPinnerRepository::ExistingPins(
+    const std::vector<std::string>& cids) {
+  std::set<ExistingPin> out;
+  if (cids.empty()) return out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    out.clear();
+    for (const auto& row : txn.exec_params(kExistingPins, TextArray(cids))) {
+      out.insert({row[0].as<std::string>(), row[1].as<std::string>(),
+                  row[2].as<std::string>()});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
+    const std::string& cid, const std::string& backend,
+    const std::string& request_id) {
   int64_t pin_id = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    // The upsert locks the pin row. If the tracker is confirming this CID at
-    // the same moment, one of us waits for the other: either the tracker's
-    // next statement sees this resource 'pinning' and confirms it too, or
-    // this upsert sees the pin already 'pinned' and confirms the resource
-    // here. Either way no resource is left pinning behind a finished pin.
     pqxx::row pin = txn.exec_params1(kUpsertPin, cid, backend, request_id);
     pin_id = pin[0].as<int64_t>();
-    if (pin[1].as<std::string>() == "pinned") {
-      txn.exec_params(kResourcePinned, item.id, cid);
-      db::RollUpTokensOfResources(txn, {item.id});
-    } else {
-      txn.exec_params(kResourcePinning, item.id, cid);
+    if (pin[1].as<std::string>() != "pinned") {
       db::WorkQueue::Enqueue(txn, "track", {pin_id});
     }
-    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return pin_id;
+}
+
+absl::Status PgPinnerRepository::SaveResourcePinning(const db::QueueItem& item,
+                                                     const std::string& cid) {
+  return pool_.Run([&](pqxx::work& txn) {
+    // Locking the CID's pins orders this against the tracker confirming one
+    // of them: either the tracker's next statement sees this resource
+    // 'pinning' (with its pinned_cid) and confirms it too, or this sees the
+    // pin already 'pinned' and confirms the resource here. Either way no
+    // resource is left pinning behind a finished pin.
+    const bool pinned = txn.exec_params1(kLockPinsOfCid, cid)[0].as<bool>();
+    if (pinned) {
+      txn.exec_params(kResourcePinned, item.id, cid);
+      db::RollUpTokensOfResources(txn, {item.id});
+    } else {
+      txn.exec_params(kResourcePinning, item.id, cid);
+    }
+    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
+    return absl::OkStatus();
+  });
 }
 
 absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,
@@ -114,8 +166,11 @@ absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,
 
 absl::Status PgPinnerRepository::Retry(const db::QueueItem& item,
                                        const PinFailure& f) {
+  // The queue's back-off, but never sooner than the backend asked for.
+  absl::Duration delay = BackoffDelay(queue_.policy().backoff, item.attempts);
+  if (f.retry_after) delay = std::max(delay, *f.retry_after);
   return pool_.Run([&](pqxx::work& txn) {
-    queue_.Reschedule(txn, item, f.reason + ": " + f.detail);
+    queue_.Reschedule(txn, item, f.reason + ": " + f.detail, delay);
     return absl::OkStatus();
   });
 }

@@ -2,10 +2,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/db/work_queue.h"
 
 namespace niftysave::pinner {
@@ -23,6 +26,18 @@ struct ResourceToPin {
 struct PinFailure {
   std::string reason;
   std::string detail;
+  // A backend's (or server's) "not before": a retry is never sooner.
+  std::optional<absl::Duration> retry_after;
+};
+
+// A pin already recorded for a CID.
+struct ExistingPin {
+  std::string cid;
+  std::string backend;
+  std::string status;
+  bool operator<(const ExistingPin& o) const {
+    return std::tie(cid, backend) < std::tie(o.cid, o.backend);
+  }
 };
 
 // The pinner's records: the 'pin' queue, resources and pins.
@@ -35,11 +50,22 @@ class PinnerRepository {
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
   virtual absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) = 0;
-  // Records the pin request (one per CID and backend), moves the resource to
-  // 'pinning' and queues the pin for tracking. Returns the pin id.
-  virtual absl::StatusOr<int64_t> SavePinRequested(
-      const db::QueueItem& item, const std::string& cid,
-      const std::string& backend, const std::string& request_id) = 0;
+  // The live pins (status other than 'failed') of any of `cids`, so a
+  // retried or replayed request does not ask a backend for a second one.
+  virtual absl::StatusOr<std::set<ExistingPin>> ExistingPins(
+      const std::vector<std::string>& cids) = 0;
+  // Records the pin of `cid` on `backend` as soon as the backend accepted it
+  // (one row per (CID, backend): a replay finds the same row) and queues it
+  // for tracking unless already confirmed. Not fenced by the lease: the
+  // backend holds the pin whoever holds the item. Returns the pin id.
+  virtual absl::StatusOr<int64_t> SavePin(const std::string& cid,
+                                          const std::string& backend,
+                                          const std::string& request_id) = 0;
+  // Every pin the resource needs is requested: it moves to 'pinning' with
+  // pinned_cid = `cid` ('pinned' when a pin of `cid` is already confirmed)
+  // and the item completes.
+  virtual absl::Status SaveResourcePinning(const db::QueueItem& item,
+                                           const std::string& cid) = 0;
   virtual absl::Status SaveFailure(const db::QueueItem& item,
                                    const PinFailure& failure) = 0;
   virtual absl::Status Retry(const db::QueueItem& item,
@@ -59,9 +85,13 @@ class PgPinnerRepository final : public PinnerRepository {
   }
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) override;
-  absl::StatusOr<int64_t> SavePinRequested(
-      const db::QueueItem& item, const std::string& cid,
-      const std::string& backend, const std::string& request_id) override;
+  absl::StatusOr<std::set<ExistingPin>> ExistingPins(
+      const std::vector<std::string>& cids) override;
+  absl::StatusOr<int64_t> SavePin(const std::string& cid,
+                                  const std::string& backend,
+                                  const std::string& request_id) override;
+  absl::Status SaveResourcePinning(const db::QueueItem& item,
+                                   const std::string& cid) override;
   absl::Status SaveFailure(const db::QueueItem& item,
                            const PinFailure& failure) override;
   absl::Status Retry(const db::QueueItem& item,

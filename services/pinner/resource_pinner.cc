@@ -1,6 +1,16 @@
 #include "services/pinner/resource_pinner.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <system_error>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/http/http_client.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/log.h"
@@ -8,64 +18,212 @@
 #include "common/uri/token_uri.h"
 
 namespace niftysave::pinner {
+namespace {
+
+// Removes the file when it goes out of scope, whatever happened.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
+  ~TempFileGuard() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+
+ private:
+  std::string path_;
+};
+
+void NoteFailure(const absl::Status& error, std::optional<absl::Status>& first,
+                 std::optional<absl::Duration>& retry_after) {
+  if (!first) first = error;
+  if (std::optional<absl::Duration> d = RetryAfterOf(error)) {
+    retry_after = retry_after ? std::max(*retry_after, *d) : *d;
+  }
+}
+
+}  // namespace
 
 ResourcePinner::ResourcePinner(PinnerRepository& repo,
                                const fetch::ContentFetcher& fetcher,
-                               ipfs::PinBackend& backend, int batch_size,
-                               PinObserver observer)
+                               std::vector<ipfs::PinBackend*> backends,
+                               PinnerOptions options, PinObserver observer)
     : repo_(repo),
       fetcher_(fetcher),
-      backend_(backend),
-      batch_size_(batch_size),
+      backends_(std::move(backends)),
+      options_(std::move(options)),
       observer_(std::move(observer)) {}
 
 int ResourcePinner::Step() {
-  return db::HandleLeased(repo_.Lease(batch_size_),
+  return db::HandleLeased(repo_.Lease(options_.batch_size),
                           [this](const db::QueueItem& item) { Handle(item); });
 }
 
-std::variant<ResourcePinner::Pinned, absl::Status> ResourcePinner::Pin(
+std::string ResourcePinner::TempPath(int64_t resource_id) const {
+  static std::atomic<uint64_t> counter{0};
+  std::string dir = options_.tmp_dir;
+  if (dir.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    dir = env != nullptr && env[0] != '\0' ? env : "/tmp";
+  }
+  return absl::StrCat(dir, "/niftysave-pin-", ::getpid(), "-",
+                      counter.fetch_add(1), "-", resource_id);
+}
+
+absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
+    const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
+        cid_for,
+    const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
+        ipfs::PinBackend&, const std::string& cid)>& request) {
+  Outcome out;
+  // Each backend's CID first (uploads: per import profile), so the pins
+  // already recorded can be looked up in one query.
+  std::vector<absl::StatusOr<std::string>> cids;
+  std::vector<std::string> lookup;
+  for (ipfs::PinBackend* backend : backends_) {
+    cids.push_back(cid_for(*backend));
+    if (cids.back().ok()) lookup.push_back(*cids.back());
+  }
+  absl::StatusOr<std::set<ExistingPin>> existing = repo_.ExistingPins(lookup);
+  if (!existing.ok()) return existing.status();
+  const int wanted =
+      std::min<int>(options_.replication, static_cast<int>(backends_.size()));
+  for (size_t i = 0; i < backends_.size() && out.pins < wanted; ++i) {
+    ipfs::PinBackend& backend = *backends_[i];
+    const std::string name = backend.name();
+    if (!cids[i].ok()) {  // cannot compute what it would hold: skip it
+      observer_.finished(name, "failed", ReasonOf(cids[i].status()));
+      NoteFailure(cids[i].status(), out.permanent, out.retry_after);
+      continue;
+    }
+    const std::string& cid = *cids[i];
+    if (existing->count(ExistingPin{cid, name, ""}) > 0) {
+      observer_.finished(name, "exists", "");
+      ++out.pins;
+      if (out.primary_cid.empty()) out.primary_cid = cid;
+      continue;
+    }
+    absl::StatusOr<std::pair<std::string, std::string>> pinned =
+        request(backend, cid);
+    if (!pinned.ok()) {
+      const absl::Status& error = pinned.status();
+      const bool temporary = http::IsTemporary(error);
+      observer_.finished(name, temporary ? "retry" : "failed", ReasonOf(error));
+      NoteFailure(error, temporary ? out.temporary : out.permanent,
+                  out.retry_after);
+      log::Info("backend refused pin",
+                {{"backend", name},
+                 {"cid", cid},
+                 {"reason", ReasonOf(error)},
+                 {"detail", std::string(error.message())}});
+      continue;
+    }
+    absl::StatusOr<int64_t> pin_id =
+        repo_.SavePin(pinned->first, name, pinned->second);
+    // The backend holds the pin but we could not record it: retry the whole
+    // resource (a second request to this backend re-pins the same CID).
+    if (!pin_id.ok()) return pin_id.status();
+    observer_.finished(name, "requested", "");
+    out.new_pin_ids.push_back(*pin_id);
+    ++out.pins;
+    if (out.primary_cid.empty()) out.primary_cid = pinned->first;
+  }
+  return out;
+}
+
+absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
     const ResourceToPin& r) {
   if (r.kind == "ipfs" && !r.cid.empty()) {
-    absl::StatusOr<ipfs::PinReceipt> receipt = backend_.PinCid(r.cid);
-    if (!receipt.ok()) return receipt.status();
-    return Pinned{r.cid, receipt->request_id};
+    return Replicate(
+        [&](ipfs::PinBackend&) -> absl::StatusOr<std::string> { return r.cid; },
+        [&](ipfs::PinBackend& backend, const std::string& cid)
+            -> absl::StatusOr<std::pair<std::string, std::string>> {
+          absl::StatusOr<ipfs::PinReceipt> receipt = backend.PinCid(cid);
+          if (!receipt.ok()) return receipt.status();
+          return std::make_pair(cid, receipt->request_id);
+        });
   }
-  std::string bytes;
+
+  Content content;
+  std::optional<TempFileGuard> guard;
   if (r.stored_bytes) {
-    bytes = *r.stored_bytes;
+    content.bytes = &*r.stored_bytes;
+    content.size = r.stored_bytes->size();
   } else {
-    absl::StatusOr<fetch::FetchedContent> content =
-        fetcher_.Fetch(uri::ResolveUri(r.normalized));
-    if (!content.ok()) return content.status();
-    bytes = std::move(content->bytes);
+    // Streamed to disk, never held in memory whole; the guard removes the
+    // file on every path out of here.
+    const std::string path = TempPath(r.id);
+    guard.emplace(path);
+    absl::StatusOr<fetch::FetchedFile> file =
+        fetcher_.FetchToFile(uri::ResolveUri(r.normalized), path);
+    if (!file.ok()) return file.status();
+    content.file = file->path;
+    content.size = file->size;
+    observer_.bytes("downloaded", content.size);
   }
-  // Our own CID first: the backend must report exactly this one.
-  absl::StatusOr<uri::Cid> expected = LocalCid(bytes);
-  if (!expected.ok()) return expected.status();
-  absl::StatusOr<std::string> cid =
-      backend_.Upload(bytes, "resource-" + std::to_string(r.id));
-  if (!cid.ok()) return cid.status();
-  observer_.bytes_uploaded(bytes.size());
-  absl::Status same = CheckSameCid(*expected, *cid);
-  if (!same.ok()) return same;
-  return Pinned{*cid, ""};
+
+  // Our own CID first, per import profile: the backend must report exactly
+  // this one.
+  std::map<std::string, absl::StatusOr<uri::Cid>> local;
+  auto expected_for =
+      [&](ipfs::PinBackend& backend) -> const absl::StatusOr<uri::Cid>& {
+    const std::string profile = backend.upload_profile();
+    auto it = local.find(profile);
+    if (it == local.end()) {
+      it = local.emplace(profile, LocalCid(content, profile)).first;
+    }
+    return it->second;
+  };
+  const std::string filename = "resource-" + std::to_string(r.id);
+  return Replicate(
+      [&](ipfs::PinBackend& backend) -> absl::StatusOr<std::string> {
+        const absl::StatusOr<uri::Cid>& cid = expected_for(backend);
+        if (!cid.ok()) return cid.status();
+        return ipfs::CidText(*cid);
+      },
+      [&](ipfs::PinBackend& backend, const std::string&)
+          -> absl::StatusOr<std::pair<std::string, std::string>> {
+        const absl::Time begin = absl::Now();
+        absl::StatusOr<std::string> cid =
+            content.bytes != nullptr
+                ? backend.Upload(*content.bytes, filename)
+                : backend.UploadFile(content.file, filename,
+                                     options_.max_upload_bytes);
+        observer_.upload_time(backend.name(), absl::Now() - begin);
+        if (!cid.ok()) return cid.status();
+        observer_.bytes("uploaded", content.size);
+        absl::Status same = CheckSameCid(*expected_for(backend), *cid);
+        if (!same.ok()) return same;
+        return std::make_pair(ipfs::CidText(*expected_for(backend)),
+                              std::string());
+      });
 }
 
 absl::StatusOr<uri::Cid> ResourcePinner::LocalCid(
-    absl::string_view bytes) const {
+    const Content& content, const std::string& profile_name) const {
   absl::StatusOr<ipfs::ImportProfile> profile =
-      ipfs::ProfileByName(backend_.upload_profile());
+      ipfs::ProfileByName(profile_name);
   if (!profile.ok()) {
     return ErrorWithReason(absl::StatusCode::kInternal, "internal",
-                           absl::StrCat("backend ", backend_.name(),
-                                        " names an unknown import profile: ",
-                                        profile.status().message()));
+                           absl::StrCat("unknown import profile ", profile_name,
+                                        ": ", profile.status().message()));
   }
-  ipfs::UnixfsImporter importer(*std::move(profile), nullptr);
-  absl::Status updated = importer.Update(bytes);
-  if (!updated.ok()) return updated;
-  return importer.Finish();
+  absl::StatusOr<uri::Cid> cid;
+  if (content.bytes != nullptr) {
+    ipfs::UnixfsImporter importer(*std::move(profile), nullptr);
+    absl::Status updated = importer.Update(*content.bytes);
+    if (!updated.ok()) return updated;
+    cid = importer.Finish();
+  } else {
+    cid = ipfs::ImportFile(content.file, *profile, nullptr);
+    if (!cid.ok()) {
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
+                             cid.status().message());
+    }
+  }
+  if (cid.ok()) observer_.bytes("hashed", content.size);
+  return cid;
 }
 
 absl::Status CheckSameCid(const uri::Cid& expected,
@@ -89,25 +247,55 @@ void ResourcePinner::Handle(const db::QueueItem& item) {
     (void)repo_.Drop(item);
     return;
   }
-  auto result = Pin(**resource);
+  absl::StatusOr<Outcome> outcome = Pin(**resource);
+  const int wanted =
+      std::min<int>(options_.replication, static_cast<int>(backends_.size()));
   absl::Status saved;
-  if (auto* pinned = std::get_if<Pinned>(&result)) {
-    absl::StatusOr<int64_t> pin_id = repo_.SavePinRequested(
-        item, pinned->cid, backend_.name(), pinned->request_id);
-    saved = pin_id.status();
-    if (pin_id.ok()) {
-      observer_.finished(backend_.name(), "requested", "");
-      observer_.pins_requested({*pin_id});
+  std::optional<absl::Status> error;
+  std::optional<absl::Duration> retry_after;
+  if (outcome.ok() && outcome->pins < wanted && !outcome->temporary &&
+      !outcome->permanent) {
+    outcome = ErrorWithReason(absl::StatusCode::kFailedPrecondition,
+                              "no_backend", "no pin backend configured");
+  }
+  if (!outcome.ok()) {
+    // Before any backend (the download), or recording a pin failed.
+    error = outcome.status();
+    observer_.finished("none", http::IsTemporary(*error) ? "retry" : "failed",
+                       ReasonOf(*error));
+  } else if (outcome->pins >= wanted ||
+             (outcome->pins > 0 && !outcome->temporary)) {
+    // Enough pins; or some, and the other backends refused for good.
+    if (outcome->pins < wanted) {
+      const absl::Status& why = *outcome->permanent;
+      observer_.under_replicated(ReasonOf(why));
+      log::Warn("under-replicated", {{"resource", std::to_string(item.id)},
+                                     {"pins", std::to_string(outcome->pins)},
+                                     {"wanted", std::to_string(wanted)},
+                                     {"reason", ReasonOf(why)}});
     }
+    saved = repo_.SaveResourcePinning(item, outcome->primary_cid);
+  } else if (outcome->pins > 0 && repo_.IsLastAttempt(item)) {
+    // Out of attempts with some pins: keep what we have.
+    observer_.under_replicated(ReasonOf(*outcome->temporary));
+    saved = repo_.SaveResourcePinning(item, outcome->primary_cid);
   } else {
-    const absl::Status& error = std::get<absl::Status>(result);
-    PinFailure failure{ReasonOf(error), std::string(error.message())};
-    if (http::IsTemporary(error) && !repo_.IsLastAttempt(item)) {
+    // No pin at all, or a backend that may still accept: try again later.
+    // A temporary failure wins over a permanent one (the content may yet
+    // get its pins once the struggling backend recovers).
+    error = outcome->temporary ? *outcome->temporary : *outcome->permanent;
+    retry_after = outcome->retry_after;
+  }
+  if (outcome.ok() && !outcome->new_pin_ids.empty()) {
+    observer_.pins_requested(outcome->new_pin_ids);
+  }
+  if (error) {
+    PinFailure failure{ReasonOf(*error), std::string(error->message()),
+                       retry_after ? retry_after : RetryAfterOf(*error)};
+    if (http::IsTemporary(*error) && !repo_.IsLastAttempt(item)) {
       saved = repo_.Retry(item, failure);
-      observer_.finished(backend_.name(), "retry", failure.reason);
     } else {
       saved = repo_.SaveFailure(item, failure);
-      observer_.finished(backend_.name(), "failed", failure.reason);
     }
     log::Info("pin failed", {{"resource", std::to_string(item.id)},
                              {"reason", failure.reason},

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -8,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/ipfs/pin_backend.h"
 #include "common/uri/cid.h"
@@ -16,13 +21,37 @@
 namespace niftysave::pinner {
 
 struct PinObserver {
+  // One call per backend asked (or skipped) for a resource. outcome:
+  // "requested" (the backend accepted a new pin), "exists" (a pin of this
+  // CID on this backend was already recorded: nothing asked), "retry" (a
+  // temporary failure), "failed" (a permanent one). Failures before any
+  // backend is asked (the download) are reported with backend "none".
   std::function<void(const std::string& backend, const std::string& outcome,
                      const std::string& reason)>
       finished =
           [](const std::string&, const std::string&, const std::string&) {};
-  std::function<void(uint64_t)> bytes_uploaded = [](uint64_t) {};
+  // Bytes through each stage: "downloaded", "hashed", "uploaded".
+  std::function<void(const std::string& stage, uint64_t bytes)> bytes =
+      [](const std::string&, uint64_t) {};
+  // How long one upload to `backend` took (successful or not).
+  std::function<void(const std::string& backend, absl::Duration)> upload_time =
+      [](const std::string&, absl::Duration) {};
+  // A resource left with fewer pins than --replication because the other
+  // backends refused it for good.
+  std::function<void(const std::string& reason)> under_replicated =
+      [](const std::string&) {};
   std::function<void(const std::vector<int64_t>&)> pins_requested =
       [](const std::vector<int64_t>&) {};
+};
+
+struct PinnerOptions {
+  int batch_size = 8;
+  // Pins per resource, on the first backends (in order) that accept it.
+  int replication = 1;
+  // Where downloads are streamed to; "" = $TMPDIR, else /tmp.
+  std::string tmp_dir;
+  // Passed to PinBackend::UploadFile.
+  size_t max_upload_bytes = size_t{256} << 20;
 };
 
 // OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
@@ -31,32 +60,64 @@ struct PinObserver {
 absl::Status CheckSameCid(const uri::Cid& expected,
                           const std::string& reported);
 
-// One worker step: lease resources from the 'pin' queue and make each
-// durable — by CID when the resource is content-addressed, otherwise by
-// uploading its bytes (the stored original metadata bytes when we have them,
-// so the pinned CID is of exactly what was parsed; else a capped download).
+// One worker step (Step is called by several workers at once): lease resources
+// from the 'pin' queue and make each durable on `replication` backends — by CID
+// when the resource is content-addressed, otherwise by uploading its bytes (the
+// stored original metadata bytes when we have them, so the pinned CID is of
+// exactly what was parsed; else a capped download streamed to a temp file under
+// tmp_dir and uploaded from it, so no asset is held in memory whole).
+//
 // Before an upload the root CID is computed locally with the backend's import
 // profile; the CID the backend reports must equal it (`cid_mismatch`).
+//
+// Replication: backends are asked in order until `replication` hold a pin.
+// A backend that fails permanently is skipped for the next; one that fails
+// temporarily is skipped too, and the resource is retried later (never
+// sooner than a Retry-After) unless enough others accepted. Each pin is
+// recorded as soon as its backend accepts it, and a backend that already has
+// a recorded pin of the CID is not asked again, so a retried or replayed
+// request never creates a second pin per (CID, backend).
 class ResourcePinner {
  public:
   ResourcePinner(PinnerRepository& repo, const fetch::ContentFetcher& fetcher,
-                 ipfs::PinBackend& backend, int batch_size,
+                 std::vector<ipfs::PinBackend*> backends, PinnerOptions options,
                  PinObserver observer);
   int Step();
 
  private:
-  struct Pinned {
-    std::string cid;
-    std::string request_id;
+  // What a resource resolved to: where its pins are, or why not.
+  struct Outcome {
+    std::string primary_cid;  // the CID on the first backend that holds it
+    int pins = 0;             // backends holding a pin now
+    std::vector<int64_t> new_pin_ids;
+    std::optional<absl::Status> temporary;      // first temporary failure
+    std::optional<absl::Status> permanent;      // first permanent failure
+    std::optional<absl::Duration> retry_after;  // the longest asked for
   };
-  std::variant<Pinned, absl::Status> Pin(const ResourceToPin& resource);
-  absl::StatusOr<uri::Cid> LocalCid(absl::string_view bytes) const;
+  // The bytes to upload: in memory (stored metadata) or a downloaded file.
+  struct Content {
+    const std::string* bytes = nullptr;
+    std::string file;
+    uint64_t size = 0;
+  };
+
+  absl::StatusOr<Outcome> Pin(const ResourceToPin& resource);
+  // Asks each backend in turn, through `request` (which returns the CID
+  // pinned and the backend's request id).
+  absl::StatusOr<Outcome> Replicate(
+      const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
+          cid_for,
+      const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
+          ipfs::PinBackend&, const std::string& cid)>& request);
+  absl::StatusOr<uri::Cid> LocalCid(const Content& content,
+                                    const std::string& profile_name) const;
   void Handle(const db::QueueItem& item);
+  std::string TempPath(int64_t resource_id) const;
 
   PinnerRepository& repo_;
   const fetch::ContentFetcher& fetcher_;
-  ipfs::PinBackend& backend_;
-  const int batch_size_;
+  const std::vector<ipfs::PinBackend*> backends_;
+  const PinnerOptions options_;
   const PinObserver observer_;
 };
 

@@ -4,6 +4,8 @@
 
 #include "services/pinner/resource_pinner.h"
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "common/http/http_client.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace niftysave::pinner {
@@ -30,18 +33,40 @@ class FakeRepository final : public PinnerRepository {
   }
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) override {
+    if (!cid.empty()) {
+      return ResourceToPin{.id = id,
+                           .kind = "ipfs",
+                           .normalized = "ipfs://" + cid,
+                           .cid = cid,
+                           .status = "queued"};
+    }
     return ResourceToPin{.id = id,
                          .kind = "http",
                          .normalized = "https://example.com/a.json",
                          .status = "queued",
                          .stored_bytes = bytes};
   }
-  absl::StatusOr<int64_t> SavePinRequested(const db::QueueItem&,
-                                           const std::string& cid,
-                                           const std::string&,
-                                           const std::string&) override {
+  absl::StatusOr<std::set<ExistingPin>> ExistingPins(
+      const std::vector<std::string>& cids) override {
+    std::set<ExistingPin> out;
+    for (const ExistingPin& p : pins) {
+      if (std::find(cids.begin(), cids.end(), p.cid) != cids.end()) {
+        out.insert(p);
+      }
+    }
+    return out;
+  }
+  absl::StatusOr<int64_t> SavePin(const std::string& cid,
+                                  const std::string& backend,
+                                  const std::string&) override {
+    pins.insert({cid, backend, "pinning"});
+    ++saved_pins;
+    return static_cast<int64_t>(pins.size());
+  }
+  absl::Status SaveResourcePinning(const db::QueueItem&,
+                                   const std::string& cid) override {
     pinned_cid = cid;
-    return 7;
+    return absl::OkStatus();
   }
   absl::Status SaveFailure(const db::QueueItem&, const PinFailure& f) override {
     failure = f;
@@ -53,8 +78,12 @@ class FakeRepository final : public PinnerRepository {
   }
   bool IsLastAttempt(const db::QueueItem&) const override { return false; }
   absl::Status Drop(const db::QueueItem&) override { return absl::OkStatus(); }
+  void Replay() { leased_ = false; }
 
   std::string bytes;
+  std::string cid;  // when set, the resource is ipfs://<cid>
+  std::set<ExistingPin> pins;
+  int saved_pins = 0;
   std::string pinned_cid;
   std::optional<PinFailure> failure;
   std::optional<PinFailure> retried;
@@ -63,27 +92,31 @@ class FakeRepository final : public PinnerRepository {
   bool leased_ = false;
 };
 
-// Answers every upload with a fixed CID.
+// Answers every upload with a fixed CID (or, with an empty one, the CID the
+// bytes really have), or with a scripted error.
 class FixedCidBackend final : public ipfs::PinBackend {
  public:
-  explicit FixedCidBackend(std::string cid) : cid_(std::move(cid)) {}
-  std::string name() const override { return "fixed"; }
+  explicit FixedCidBackend(std::string cid, std::string name = "fixed")
+      : cid_(std::move(cid)), name_(std::move(name)) {}
+  std::string name() const override { return name_; }
   absl::StatusOr<ipfs::PinReceipt> PinCid(const std::string&) override {
+    ++pins;
+    if (!error.ok()) return error;
     return ipfs::PinReceipt{};
   }
-  absl::StatusOr<std::string> Upload(absl::string_view,
-                                     absl::string_view) override {
-    ++uploads;
-    return cid_;
-  }
+  absl::StatusOr<std::string> Upload(absl::string_view bytes,
+                                     absl::string_view) override;
   absl::StatusOr<ipfs::PinState> Status(const std::string&) override {
     return ipfs::PinState::kPinned;
   }
   std::string upload_profile() const override { return "kubo-v1"; }
   int uploads = 0;
+  int pins = 0;
+  absl::Status error;
 
  private:
   std::string cid_;
+  std::string name_;
 };
 
 std::string KuboV1Cid(const std::string& bytes) {
@@ -92,12 +125,30 @@ std::string KuboV1Cid(const std::string& bytes) {
   return ipfs::CidText(*importer.Finish());
 }
 
+absl::StatusOr<std::string> FixedCidBackend::Upload(absl::string_view bytes,
+                                                    absl::string_view) {
+  ++uploads;
+  if (!error.ok()) return error;
+  return cid_.empty() ? KuboV1Cid(std::string(bytes)) : cid_;
+}
+
 class ResourcePinnerTest : public ::testing::Test {
  protected:
-  void Run(ipfs::PinBackend& backend) {
-    ResourcePinner pinner(repo_, fetcher_, backend, 1, PinObserver{});
+  void Run(ipfs::PinBackend& backend) { Run({&backend}, 1); }
+  void Run(std::vector<ipfs::PinBackend*> backends, int replication) {
+    PinObserver observer;
+    observer.finished = [this](const std::string& backend,
+                               const std::string& outcome,
+                               const std::string& reason) {
+      outcomes_.push_back(backend + ":" + outcome +
+                          (reason.empty() ? "" : ":" + reason));
+    };
+    ResourcePinner pinner(repo_, fetcher_, std::move(backends),
+                          {.batch_size = 1, .replication = replication},
+                          observer);
     EXPECT_EQ(pinner.Step(), 1);
   }
+  std::vector<std::string> outcomes_;
   http::HttpClient http_{http::HttpClientOptions{}};
   fetch::ContentFetcher fetcher_{http_, http_, fetch::FetcherOptions{}};
   FakeRepository repo_;
@@ -130,6 +181,80 @@ TEST_F(ResourcePinnerTest, SameCidInAnotherTextFormIsNotAMismatch) {
   EXPECT_TRUE(CheckSameCid(*cid, cid->ToV0String()).ok());
   EXPECT_TRUE(CheckSameCid(*cid, cid->ToString()).ok());
   EXPECT_EQ(ReasonOf(CheckSameCid(*cid, "not a cid")), "cid_mismatch");
+}
+
+absl::Status Unavailable(int retry_after_seconds) {
+  absl::Status s = ErrorWithReason(absl::StatusCode::kUnavailable,
+                                   "rate_limited", "slow down");
+  return retry_after_seconds > 0
+             ? WithRetryAfter(s, absl::Seconds(retry_after_seconds))
+             : s;
+}
+
+TEST_F(ResourcePinnerTest, ReplicatesOnTheFirstBackendsThatAccept) {
+  repo_.bytes = std::string(300 * 1024, 'r');
+  FixedCidBackend refusing("", "a"), b("", "b"), c("", "c"), d("", "d");
+  refusing.error = ErrorWithReason(absl::StatusCode::kInvalidArgument,
+                                   "rejected", "no thanks");
+  Run({&refusing, &b, &c, &d}, 2);
+  EXPECT_EQ(repo_.pinned_cid, KuboV1Cid(repo_.bytes));
+  EXPECT_FALSE(repo_.failure.has_value());
+  EXPECT_FALSE(repo_.retried.has_value());
+  EXPECT_EQ(d.uploads, 0);  // two were enough
+  EXPECT_THAT(outcomes_, ::testing::ElementsAre("a:failed:rejected",
+                                                "b:requested", "c:requested"));
+  // Replayed: nobody is asked twice, no pin is added.
+  repo_.Replay();
+  outcomes_.clear();
+  Run({&refusing, &b, &c, &d}, 2);
+  EXPECT_EQ(b.uploads + c.uploads + d.uploads, 2);
+  EXPECT_EQ(repo_.saved_pins, 2);
+  EXPECT_THAT(outcomes_, ::testing::ElementsAre("a:failed:rejected", "b:exists",
+                                                "c:exists"));
+}
+
+TEST_F(ResourcePinnerTest, TemporaryFailureIsRetriedAfterRetryAfter) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend limited("", "a"), ok("", "b");
+  limited.error = Unavailable(90);
+  // Replication 2 of 2: one accepted, the other asked us to wait 90 s.
+  Run({&limited, &ok}, 2);
+  ASSERT_TRUE(repo_.retried.has_value());
+  EXPECT_EQ(repo_.retried->reason, "rate_limited");
+  EXPECT_EQ(repo_.retried->retry_after, absl::Seconds(90));
+  EXPECT_TRUE(repo_.pinned_cid.empty());
+  EXPECT_EQ(repo_.saved_pins, 1);  // b's pin is recorded already
+  // The retry asks only the backend still missing.
+  limited.error = absl::OkStatus();
+  repo_.Replay();
+  repo_.retried.reset();
+  Run({&limited, &ok}, 2);
+  EXPECT_EQ(ok.pins, 1);
+  EXPECT_EQ(limited.pins, 2);
+  EXPECT_EQ(repo_.pinned_cid, repo_.cid);
+  EXPECT_FALSE(repo_.retried.has_value());
+}
+
+TEST_F(ResourcePinnerTest, TemporaryFailureWithEnoughOthersIsNotRetried) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend down("", "a"), ok("", "b");
+  down.error = Unavailable(0);
+  Run({&down, &ok}, 1);
+  EXPECT_EQ(repo_.pinned_cid, repo_.cid);
+  EXPECT_FALSE(repo_.retried.has_value());
+}
+
+TEST_F(ResourcePinnerTest, EveryBackendRefusingFailsWithTheFirstReason) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend a("", "a"), b("", "b");
+  a.error = ErrorWithReason(absl::StatusCode::kPermissionDenied, "unauthorized",
+                            "bad token");
+  b.error =
+      ErrorWithReason(absl::StatusCode::kInvalidArgument, "rejected", "no");
+  Run({&a, &b}, 1);
+  ASSERT_TRUE(repo_.failure.has_value());
+  EXPECT_EQ(repo_.failure->reason, "unauthorized");
+  EXPECT_FALSE(repo_.retried.has_value());
 }
 
 }  // namespace

@@ -1,0 +1,265 @@
+#include "common/ipfs/car_upload_backend.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "common/ipfs/car.h"
+#include "common/runtime/reason.h"
+#include "nlohmann/json.hpp"
+
+namespace niftysave::ipfs {
+namespace {
+
+constexpr size_t kMaxReplyBytes = 4 << 20;
+
+const nlohmann::json& Field(const nlohmann::json& o, const char* key) {
+  static const nlohmann::json kNull;
+  if (!o.is_object()) return kNull;
+  auto it = o.find(key);
+  return it == o.end() ? kNull : *it;
+}
+
+absl::Status Invalid(absl::string_view what) {
+  return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
+                         absl::StrCat("car upload service: ", what));
+}
+
+bool IsCidText(absl::string_view s) {
+  if (s.empty() || s.size() > 200) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0; });
+}
+
+// nft.storage's error body: `{"ok": false, "error": {"name", "message"}}`.
+absl::Status MapError(const http::HttpResponse& response) {
+  std::string detail;
+  nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+  const nlohmann::json& error = Field(body, "error");
+  if (Field(error, "message").is_string()) {
+    detail = Field(error, "message").get<std::string>().substr(0, 300);
+  }
+  const int code = response.status;
+  const std::string message = absl::StrCat("car upload service HTTP ", code,
+                                           detail.empty() ? "" : ": ", detail);
+  if (code == 401 || code == 403) {
+    return ErrorWithReason(absl::StatusCode::kPermissionDenied, "unauthorized",
+                           message);
+  }
+  if (code == 413) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "too_large",
+                           message);
+  }
+  absl::Status status;
+  if (code == 429) {
+    status = ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
+                             message);
+  } else if (code >= 500) {
+    status = ErrorWithReason(absl::StatusCode::kUnavailable,
+                             "backend_unavailable", message);
+  } else {
+    status =
+        ErrorWithReason(code == 404 ? absl::StatusCode::kNotFound
+                                    : absl::StatusCode::kFailedPrecondition,
+                        "rejected", message);
+  }
+  if (response.retry_after.has_value() && (code == 429 || code >= 500)) {
+    status = WithRetryAfter(std::move(status), *response.retry_after);
+  }
+  return status;
+}
+
+// Removes a directory tree when it goes out of scope.
+class TempDir {
+ public:
+  static absl::StatusOr<TempDir> Create(const std::string& parent) {
+    std::error_code ec;
+    std::string base = parent;
+    if (base.empty()) base = std::filesystem::temp_directory_path(ec).string();
+    if (ec || base.empty()) base = "/tmp";
+    std::string tmpl = base + "/niftysave-car-upload-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return ErrorWithReason(
+          absl::StatusCode::kInternal, "io",
+          absl::StrCat("cannot create a temp dir in ", base));
+    }
+    return TempDir(std::move(tmpl));
+  }
+  TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) {
+    other.path_.clear();
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace
+
+CarUploadBackend::CarUploadBackend(const http::HttpClient& http,
+                                   Options options)
+    : http_(http), options_(std::move(options)) {}
+
+absl::StatusOr<PinReceipt> CarUploadBackend::PinCid(const std::string& cid) {
+  return ErrorWithReason(
+      absl::StatusCode::kUnimplemented, "rejected",
+      absl::StrCat("the CAR upload API stores only what is uploaded to it; it "
+                   "cannot pin ",
+                   cid.substr(0, 100),
+                   " by reference: pin it through kubo, cluster or the pinning "
+                   "service"));
+}
+
+absl::Status CarUploadBackend::SendPiece(const std::string& path,
+                                         const uri::Cid& root) {
+  http::HttpLimits limits = http_.options().limits;
+  limits.total_timeout = options_.upload_timeout;
+  limits.max_body_bytes = kMaxReplyBytes;
+  limits.max_redirects = 0;  // a redirect must not carry the token elsewhere
+  http::HttpRequest request{.method = "POST",
+                            .url = options_.endpoint + "/upload",
+                            .body_file = path,
+                            .limits = limits};
+  request.headers = {"Content-Type: application/car",
+                     "Accept: application/json",
+                     "Authorization: Bearer " + options_.access_token};
+  absl::StatusOr<http::HttpResponse> response = http_.Do(request);
+  if (!response.ok()) {
+    const absl::Status& s = response.status();
+    if (ReasonOf(s) == "timeout") return s;
+    return ErrorWithReason(absl::StatusCode::kUnavailable,
+                           "backend_unavailable",
+                           absl::StrCat("car upload service: ", s.message()));
+  }
+  if (response->status < 200 || response->status > 299) {
+    return MapError(*response);
+  }
+  nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+  const nlohmann::json& cid = Field(Field(body, "value"), "cid");
+  if (Field(body, "ok") != true || !cid.is_string()) {
+    return Invalid("POST /upload answered without ok and value.cid");
+  }
+  absl::StatusOr<uri::Cid> got = uri::ParseCid(cid.get<std::string>());
+  if (!got.ok() || got->ToString() != root.ToString()) {
+    return ErrorWithReason(absl::StatusCode::kFailedPrecondition,
+                           "cid_mismatch",
+                           absl::StrCat("car upload service stored ",
+                                        cid.get<std::string>().substr(0, 100),
+                                        ", not our root ", root.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> CarUploadBackend::ImportAndSend(
+    const std::function<absl::StatusOr<uri::Cid>(const BlockSink&)>& import) {
+  absl::StatusOr<TempDir> dir = TempDir::Create(options_.temp_dir);
+  if (!dir.ok()) return dir.status();
+  const ImportProfile profile = IpfsCarProfile();
+  std::vector<std::string> pieces;
+  absl::StatusOr<uri::Cid> root;
+  {
+    CarSplitWriter writer(dir->path() + "/upload.car", options_.max_car_bytes,
+                          PlaceholderRoot(profile.cid_version));
+    root = import([&writer](const uri::Cid& cid, absl::string_view block) {
+      return writer.Put(cid, block);
+    });
+    if (!root.ok()) return root.status();
+    absl::StatusOr<std::vector<std::string>> written = writer.Finish(*root);
+    if (!written.ok()) return written.status();
+    pieces = *std::move(written);
+  }
+  // Blocks keep their order, so the root (last) goes in the last request:
+  // the service has every child by the time it sees the root.
+  for (const std::string& piece : pieces) {
+    if (absl::Status s = SendPiece(piece, *root); !s.ok()) return s;
+    std::error_code ignored;
+    std::filesystem::remove(piece, ignored);
+  }
+  return CidText(*root);
+}
+
+absl::StatusOr<std::string> CarUploadBackend::Upload(
+    absl::string_view content, absl::string_view /*filename*/) {
+  if (content.size() > options_.max_upload_bytes) {
+    return ErrorWithReason(
+        absl::StatusCode::kInvalidArgument, "too_large",
+        absl::StrCat(content.size(), " bytes, over the ",
+                     options_.max_upload_bytes, " byte upload limit"));
+  }
+  const ImportProfile profile = IpfsCarProfile();
+  return ImportAndSend([&](const BlockSink& sink) -> absl::StatusOr<uri::Cid> {
+    UnixfsImporter importer(profile, sink);
+    if (absl::Status s = importer.Update(content); !s.ok()) return s;
+    return importer.Finish();
+  });
+}
+
+absl::StatusOr<std::string> CarUploadBackend::UploadFile(
+    const std::string& path, absl::string_view /*filename*/, size_t max_bytes) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat(path, ": ", ec.message()));
+  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
+  if (size > limit) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "too_large",
+                           absl::StrCat(path, " is ", size, " bytes, over the ",
+                                        limit, " byte limit"));
+  }
+  const ImportProfile profile = IpfsCarProfile();
+  return ImportAndSend(
+      [&](const BlockSink& sink) { return ImportFile(path, profile, sink); });
+}
+
+absl::StatusOr<PinState> CarUploadBackend::Status(const std::string& cid) {
+  if (!IsCidText(cid)) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "rejected",
+                           absl::StrCat("not a CID: ", cid.substr(0, 100)));
+  }
+  http::HttpLimits limits = http_.options().limits;
+  limits.total_timeout = options_.timeout;
+  limits.max_body_bytes = kMaxReplyBytes;
+  limits.max_redirects = 0;
+  http::HttpRequest request{.url = options_.endpoint + "/check/" + cid,
+                            .limits = limits};
+  request.headers = {"Accept: application/json",
+                     "Authorization: Bearer " + options_.access_token};
+  absl::StatusOr<http::HttpResponse> response = http_.Do(request);
+  if (!response.ok()) {
+    const absl::Status& s = response.status();
+    if (ReasonOf(s) == "timeout") return s;
+    return ErrorWithReason(absl::StatusCode::kUnavailable,
+                           "backend_unavailable",
+                           absl::StrCat("car upload service: ", s.message()));
+  }
+  if (response->status == 404) return PinState::kFailed;  // holds no pin
+  if (response->status < 200 || response->status > 299) {
+    return MapError(*response);
+  }
+  nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
+  const nlohmann::json& status =
+      Field(Field(Field(body, "value"), "pin"), "status");
+  if (Field(body, "ok") != true || !status.is_string()) {
+    return Invalid("GET /check answered without value.pin.status");
+  }
+  const std::string s = status.get<std::string>();
+  if (s == "queued") return PinState::kQueued;
+  if (s == "pinning") return PinState::kPinning;
+  if (s == "pinned") return PinState::kPinned;
+  if (s == "failed") return PinState::kFailed;
+  return Invalid("GET /check answered with an unknown pin status");
+}
+
+}  // namespace niftysave::ipfs

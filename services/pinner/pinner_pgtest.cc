@@ -1,0 +1,403 @@
+// The pinner end to end in one process: ResourcePinner with
+// PgPinnerRepository against a real Postgres, downloading from the fixture
+// web server and pinning on real backends (the js-ipfs node through the kubo
+// RPC API, a CAR store directory, the Pinning Service stand-in).
+//
+// Checks the streaming path (large assets go through a temp file, capped
+// mid-stream, the temp dir is empty afterwards, the process's peak RSS does
+// not grow by the asset's size), replication to N backends, idempotent
+// replays and Retry-After.
+
+#include <sys/resource.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/db/migrations.h"
+#include "common/db/pool.h"
+#include "common/db/work_queue.h"
+#include "common/fetch/content_fetcher.h"
+#include "common/http/address_policy.h"
+#include "common/http/http_client.h"
+#include "common/ipfs/car_store_backend.h"
+#include "common/ipfs/kubo_backend.h"
+#include "common/ipfs/pinning_service_backend.h"
+#include "common/ipfs/unixfs_importer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "services/pinner/pinner_repository.h"
+#include "services/pinner/resource_pinner.h"
+#include "tests/harness/fixture_http_server.h"
+#include "tests/harness/ipfs_node.h"
+#include "tests/harness/pinning_service_standin.h"
+#include "tests/harness/postgres_server.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::pinner {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+constexpr size_t kMaxAsset = 50'000'000;
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    out.push_back(entry.path().filename().string());
+  }
+  return out;
+}
+
+// The CID of `size` bytes of 'x' (what the fixture's /huge serves), computed
+// 1 MiB at a time.
+std::string CidOfXs(size_t size, const ipfs::ImportProfile& profile) {
+  ipfs::UnixfsImporter importer(profile, nullptr);
+  const std::string chunk(1 << 20, 'x');
+  for (size_t left = size; left > 0;) {
+    const size_t n = std::min(left, chunk.size());
+    EXPECT_TRUE(importer.Update(absl::string_view(chunk.data(), n)).ok());
+    left -= n;
+  }
+  return ipfs::CidText(*importer.Finish());
+}
+
+std::string CidOf(const std::string& bytes,
+                  const ipfs::ImportProfile& profile) {
+  ipfs::UnixfsImporter importer(profile, nullptr);
+  EXPECT_TRUE(importer.Update(bytes).ok());
+  return ipfs::CidText(*importer.Finish());
+}
+
+long PeakRssKb() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+struct Resource {
+  std::string status;
+  std::string reason;
+  std::string pinned_cid;
+};
+
+class PinnerPgTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { status_ = new absl::Status(Start()); }
+  static absl::Status Start() {
+    auto pg = harness::PostgresServer::Start();
+    if (!pg.ok()) return pg.status();
+    pg_ = pg->release();
+    if (auto v = db::Migrate(pg_->ConnectionString()); !v.ok()) {
+      return v.status();
+    }
+    auto pool = db::Pool::Create(pg_->ConnectionString(), 4);
+    if (!pool.ok()) return pool.status();
+    pool_ = pool->release();
+    queue_ = new db::WorkQueue(*pool_, "pin", "pinner-pgtest",
+                               {.lease = absl::Minutes(5)});
+    repo_ = new PgPinnerRepository(*pool_, *queue_);
+    auto root = harness::TempDir::Create("pinner-pgtest-www");
+    if (!root.ok()) return root.status();
+    root_ = new harness::TempDir(std::move(*root));
+    auto server = harness::FixtureHttpServer::Start(root_->path());
+    if (!server.ok()) return server.status();
+    server_ = server->release();
+    auto node = harness::IpfsNode::Start();
+    if (!node.ok()) return node.status();
+    node_ = node->release();
+    auto standin = harness::PinningServiceStandin::Start("secret-token");
+    if (!standin.ok()) return standin.status();
+    standin_ = standin->release();
+    auto store_dir = harness::TempDir::Create("pinner-pgtest-cars");
+    if (!store_dir.ok()) return store_dir.status();
+    store_dir_ = new harness::TempDir(std::move(*store_dir));
+
+    http::HttpClientOptions user;
+    user.address_policy = *http::AddressPolicy::PublicOnly({"127.0.0.1/32"});
+    user.limits.max_body_bytes = kMaxAsset;
+    user.limits.total_timeout = absl::Seconds(60);
+    user_http_ = new http::HttpClient(user);
+    http::HttpClientOptions trusted;
+    trusted.limits.total_timeout = absl::Seconds(120);
+    trusted_http_ = new http::HttpClient(trusted);
+    fetcher_ = new fetch::ContentFetcher(
+        *user_http_, *trusted_http_,
+        {.ipfs_gateways = {node_->gateway_url()}, .max_bytes = kMaxAsset});
+    kubo_ =
+        new ipfs::KuboBackend(*trusted_http_, {.api_url = node_->api_url(),
+                                               .pin_timeout = absl::Seconds(20),
+                                               .max_upload_bytes = kMaxAsset});
+    auto store = ipfs::CarStoreBackend::Open({.dir = store_dir_->path()});
+    if (!store.ok()) return store.status();
+    car_store_ = store->release();
+    pinning_service_ = new ipfs::PinningServiceBackend(
+        *trusted_http_,
+        {.endpoint = standin_->url(), .access_token = standin_->token()});
+    return absl::OkStatus();
+  }
+  static void TearDownTestSuite() {
+    delete pinning_service_;
+    delete car_store_;
+    delete kubo_;
+    delete fetcher_;
+    delete trusted_http_;
+    delete user_http_;
+    delete store_dir_;
+    delete standin_;
+    delete node_;
+    delete server_;
+    delete root_;
+    delete repo_;
+    delete queue_;
+    delete pool_;
+    delete pg_;
+    delete status_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(status_->ok()) << *status_;
+    auto tmp = harness::TempDir::Create("pinner-pgtest-tmp");
+    ASSERT_TRUE(tmp.ok()) << tmp.status();
+    tmp_ = std::make_unique<harness::TempDir>(std::move(*tmp));
+  }
+
+  // A resource row, queued for pinning.
+  static int64_t AddResource(const std::string& normalized,
+                             const std::string& kind,
+                             const std::string& cid = "") {
+    int64_t id = 0;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      id = txn.exec_params1(
+                  "INSERT INTO resources (uri_hash, normalized, kind, cid) "
+                  "VALUES (decode(md5($1), 'hex'), $1, $2, NULLIF($3, '')) "
+                  "RETURNING id",
+                  normalized, kind, cid)[0]
+               .as<int64_t>();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    EXPECT_TRUE(repo_->Enqueue({id}).ok());
+    return id;
+  }
+  static Resource Load(int64_t id) {
+    Resource r;
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      pqxx::row row = txn.exec_params1(
+                          "SELECT status, coalesce(reason, ''), "
+                          "coalesce(pinned_cid, '') FROM resources "
+                          "WHERE id = $1",
+                          id);
+                      r = {row[0].as<std::string>(), row[1].as<std::string>(),
+                           row[2].as<std::string>()};
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return r;
+  }
+  // "backend cid" of every pin of `cids`.
+  static std::vector<std::string> Pins(const std::vector<std::string>& cids) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      out.clear();
+                      for (const std::string& cid : cids) {
+                        for (const auto& row : txn.exec_params(
+                                 "SELECT backend FROM pins WHERE cid = $1 "
+                                 "ORDER BY id",
+                                 cid)) {
+                          out.push_back(row[0].as<std::string>() + " " + cid);
+                        }
+                      }
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return out;
+  }
+
+  // Steps until nothing is due; returns the observer's per-backend outcomes.
+  std::vector<std::string> RunPinner(std::vector<ipfs::PinBackend*> backends,
+                                     int replication) {
+    std::vector<std::string> outcomes;
+    absl::Mutex mu;
+    PinObserver observer;
+    observer.finished = [&](const std::string& backend,
+                            const std::string& outcome,
+                            const std::string& reason) {
+      absl::MutexLock lock(&mu);
+      outcomes.push_back(absl::StrCat(backend, ":", outcome,
+                                      reason.empty() ? "" : ":", reason));
+    };
+    observer.bytes = [&](const std::string& stage, uint64_t n) {
+      absl::MutexLock lock(&mu);
+      bytes_[stage] += n;
+    };
+    ResourcePinner pinner(*repo_, *fetcher_, std::move(backends),
+                          {.batch_size = 4,
+                           .replication = replication,
+                           .tmp_dir = tmp_->path(),
+                           .max_upload_bytes = kMaxAsset},
+                          observer);
+    while (pinner.Step() > 0) {
+    }
+    return outcomes;
+  }
+
+  std::unique_ptr<harness::TempDir> tmp_;
+  std::map<std::string, uint64_t> bytes_;
+
+  static harness::PostgresServer* pg_;
+  static db::Pool* pool_;
+  static db::WorkQueue* queue_;
+  static PgPinnerRepository* repo_;
+  static harness::TempDir* root_;
+  static harness::FixtureHttpServer* server_;
+  static harness::IpfsNode* node_;
+  static harness::PinningServiceStandin* standin_;
+  static harness::TempDir* store_dir_;
+  static http::HttpClient* user_http_;
+  static http::HttpClient* trusted_http_;
+  static fetch::ContentFetcher* fetcher_;
+  static ipfs::KuboBackend* kubo_;
+  static ipfs::CarStoreBackend* car_store_;
+  static ipfs::PinningServiceBackend* pinning_service_;
+  static absl::Status* status_;
+};
+
+harness::PostgresServer* PinnerPgTest::pg_ = nullptr;
+db::Pool* PinnerPgTest::pool_ = nullptr;
+db::WorkQueue* PinnerPgTest::queue_ = nullptr;
+PgPinnerRepository* PinnerPgTest::repo_ = nullptr;
+harness::TempDir* PinnerPgTest::root_ = nullptr;
+harness::FixtureHttpServer* PinnerPgTest::server_ = nullptr;
+harness::IpfsNode* PinnerPgTest::node_ = nullptr;
+harness::PinningServiceStandin* PinnerPgTest::standin_ = nullptr;
+harness::TempDir* PinnerPgTest::store_dir_ = nullptr;
+http::HttpClient* PinnerPgTest::user_http_ = nullptr;
+http::HttpClient* PinnerPgTest::trusted_http_ = nullptr;
+fetch::ContentFetcher* PinnerPgTest::fetcher_ = nullptr;
+ipfs::KuboBackend* PinnerPgTest::kubo_ = nullptr;
+ipfs::CarStoreBackend* PinnerPgTest::car_store_ = nullptr;
+ipfs::PinningServiceBackend* PinnerPgTest::pinning_service_ = nullptr;
+absl::Status* PinnerPgTest::status_ = nullptr;
+
+// First in the suite, so the peak RSS before it is the suite's baseline.
+TEST_F(PinnerPgTest, LargeAssetIsStreamedThroughATempFileToIpfs) {
+  constexpr size_t kSize = 40'000'000;  // under the 50 MB cap
+  const int64_t ok = AddResource(
+      absl::StrCat(server_->http_url(), "/huge?bytes=", kSize), "http");
+  // Over the cap: with a Content-Length (refused up front) and chunked
+  // (refused mid-stream, after part of it was written to the temp file).
+  const int64_t declared = AddResource(
+      absl::StrCat(server_->http_url(), "/huge?bytes=60000000"), "http");
+  const int64_t chunked = AddResource(
+      absl::StrCat(server_->http_url(), "/huge?bytes=60000000&chunked=1"),
+      "http");
+  const long rss_before = PeakRssKb();
+  RunPinner({kubo_}, 1);
+  const long rss_growth_kb = PeakRssKb() - rss_before;
+
+  const std::string cid = CidOfXs(kSize, ipfs::KuboV1Profile());
+  const Resource pinned = Load(ok);
+  EXPECT_EQ(pinned.status, "pinning") << pinned.reason;
+  EXPECT_EQ(pinned.pinned_cid, cid);
+  EXPECT_THAT(Pins({cid}), ElementsAre("kubo " + cid));
+  absl::StatusOr<ipfs::PinState> state = kubo_->Status(cid);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, ipfs::PinState::kPinned);
+  EXPECT_EQ(Load(declared).reason, "too_large");
+  EXPECT_EQ(Load(declared).status, "failed");
+  EXPECT_EQ(Load(chunked).reason, "too_large");
+  EXPECT_EQ(Load(chunked).status, "failed");
+  EXPECT_EQ(bytes_["downloaded"], kSize);
+  EXPECT_EQ(bytes_["hashed"], kSize);
+  EXPECT_EQ(bytes_["uploaded"], kSize);
+  // Nothing left behind, and the asset was never held in memory: holding it
+  // (as the body, then as the multipart copy) would have raised the peak by
+  // 40-80 MB.
+  EXPECT_THAT(Entries(tmp_->path()), IsEmpty());
+  EXPECT_LT(rss_growth_kb, 20 * 1024)
+      << "peak RSS grew by " << rss_growth_kb << " KiB for a 40 MB asset";
+}
+
+TEST_F(PinnerPgTest, ReplicatesOncePerBackendAndReplaysAddNothing) {
+  // 3 MB of random bytes: several chunks, so kubo-v1 (256 KiB chunks) and
+  // ipfs-car (1 MiB chunks) give different CIDs.
+  std::mt19937 rng(5);
+  std::string bytes(3'000'000, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  std::ofstream(root_->path() + "/asset.bin", std::ios::binary) << bytes;
+  const std::string kubo_cid = CidOf(bytes, ipfs::KuboV1Profile());
+  const std::string car_cid = CidOf(bytes, ipfs::IpfsCarProfile());
+  ASSERT_NE(kubo_cid, car_cid);
+  const int64_t id = AddResource(server_->http_url() + "/asset.bin", "http");
+
+  EXPECT_THAT(RunPinner({kubo_, car_store_}, 2),
+              ElementsAre("kubo:requested", "car-store:requested"));
+  EXPECT_EQ(Load(id).pinned_cid, kubo_cid);
+  EXPECT_THAT(Pins({kubo_cid, car_cid}),
+              ElementsAre("kubo " + kubo_cid, "car-store " + car_cid));
+  EXPECT_TRUE(
+      std::filesystem::exists(store_dir_->path() + "/" + car_cid + ".car"));
+
+  // Replayed (the request comes again): no backend is asked, no pin added.
+  ASSERT_TRUE(repo_->Enqueue({id}).ok());
+  EXPECT_THAT(RunPinner({kubo_, car_store_}, 2),
+              ElementsAre("kubo:exists", "car-store:exists"));
+  EXPECT_THAT(Pins({kubo_cid, car_cid}),
+              ElementsAre("kubo " + kubo_cid, "car-store " + car_cid));
+  EXPECT_THAT(Entries(tmp_->path()), IsEmpty());
+}
+
+TEST_F(PinnerPgTest, PermanentFailureSkipsToTheNextBackend) {
+  // Content the IPFS node holds; the CAR store cannot fetch it.
+  absl::StatusOr<std::string> cid =
+      kubo_->Upload("pinned by CID, replicated", "by-cid.txt");
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  const int64_t id = AddResource("ipfs://" + *cid, "ipfs", *cid);
+  EXPECT_THAT(RunPinner({car_store_, kubo_}, 1),
+              ElementsAre("car-store:failed:rejected", "kubo:requested"));
+  EXPECT_EQ(Load(id).status, "pinning");
+  EXPECT_THAT(Pins({*cid}), ElementsAre("kubo " + *cid));
+}
+
+TEST_F(PinnerPgTest, RateLimitedBackendIsRetriedNoSoonerThanRetryAfter) {
+  absl::StatusOr<std::string> cid =
+      kubo_->Upload("pinned through a rate-limited service", "limited.txt");
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  const int64_t id = AddResource("ipfs://" + *cid, "ipfs", *cid);
+  ASSERT_TRUE(standin_->FailNext(429, "RATE_LIMIT", 1, 300).ok());
+  EXPECT_THAT(RunPinner({pinning_service_}, 1),
+              ElementsAre("pinning-service:retry:rate_limited"));
+  EXPECT_EQ(Load(id).status, "queued");
+  double due_in = 0;
+  std::string last_error;
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    pqxx::row row = txn.exec_params1(
+                        "SELECT extract(epoch FROM run_after - now()), "
+                        "last_error FROM work_queue "
+                        "WHERE queue = 'pin' AND item_id = $1",
+                        id);
+                    due_in = row[0].as<double>();
+                    last_error = row[1].as<std::string>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  // The queue's own back-off for a first attempt is about a second.
+  EXPECT_GT(due_in, 290) << last_error;
+  EXPECT_THAT(last_error, ::testing::HasSubstr("rate_limited"));
+}
+
+}  // namespace
+}  // namespace niftysave::pinner
