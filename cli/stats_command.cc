@@ -57,6 +57,7 @@ int Stats(const std::vector<std::string>& args) {
   Row("indexed", all, all);
   Row("metadata fetched", stats.metadata_fetched(), all);
   Row("archived", stats.archived(), all);
+  Row("partial", stats.partial(), all);
   Row("failed", stats.failed(), all);
   if (stats.failures_size() > 0) {
     std::printf("\n%-30s %10s %8s\n", "FAILED BY REASON", "TOKENS", "SHARE");

@@ -561,19 +561,20 @@ TEST_F(RollUpTest, StatusFollowsResources) {
 
   const int64_t archived =
       Token(1, "extracted", meta, {{"image", image}, {"properties.x", image}});
-  const int64_t failed = Token(2, "extracted", meta,
-                               {{"image", image}, {"animation_url", broken}});
+  // Metadata and image pinned, the animation failed: partial (rollup.cc).
+  const int64_t partial = Token(2, "extracted", meta,
+                                {{"image", image}, {"animation_url", broken}});
   const int64_t pending =
       Token(3, "archived", meta, {{"image", image}, {"animation_url", video}});
   const int64_t queued = Token(4, "queued", meta, {{"image", image}});
-  RollUp({archived, failed, pending, queued});
+  RollUp({archived, partial, pending, queued});
 
   EXPECT_EQ(StatusOf(archived), "archived||");
   EXPECT_EQ(StatusOf(pending), "extracted||");
   EXPECT_EQ(StatusOf(queued), "queued||");
-  const std::string f = StatusOf(failed);
-  EXPECT_THAT(f, ::testing::StartsWith("failed|fetch_timeout|"));
-  EXPECT_THAT(f, HasSubstr("animation_url"));
+  const std::string p = StatusOf(partial);
+  EXPECT_THAT(p, ::testing::StartsWith("partial|fetch_timeout|"));
+  EXPECT_THAT(p, HasSubstr("animation_url"));
 }
 
 TEST_F(RollUpTest, FailureOfMetadataNamesTokenUriAndClearsOnRecovery) {

@@ -5,29 +5,42 @@
 namespace niftysave::db {
 namespace {
 
+// The rule is documented in rollup.h. `partial` needs a failure: while
+// nothing has failed, a token with pins in flight is simply in progress
+// (`extracted`); otherwise every token would pass through `partial` on its
+// way to `archived` and the status would say nothing. A token whose assets
+// all failed while its metadata is still in flight stays `extracted` until
+// the metadata settles (pinned: partial; failed: failed).
 constexpr char kRollUp[] = R"sql(
 WITH agg AS (
   SELECT tr.token_pk,
+         count(*) AS total,
+         count(*) FILTER (WHERE r.status = 'pinned') AS pinned,
          count(*) FILTER (WHERE r.status = 'failed') AS failed,
-         count(*) FILTER (WHERE r.status <> 'pinned') AS pending,
+         bool_or(tr.role = 'metadata' AND r.status = 'failed') AS metadata_failed,
          (array_agg(r.reason ORDER BY tr.json_path) FILTER (WHERE r.status = 'failed'))[1] AS reason,
          (array_agg(CASE WHEN tr.json_path = '' THEN 'token URI' ELSE tr.json_path END
                     || ': ' || coalesce(r.detail, '')
                     ORDER BY tr.json_path) FILTER (WHERE r.status = 'failed'))[1] AS detail
   FROM token_resources tr JOIN resources r ON r.id = tr.resource_id
   WHERE tr.token_pk = ANY($1::bigint[])
-  GROUP BY tr.token_pk)
+  GROUP BY tr.token_pk),
+decided AS (
+  SELECT token_pk, reason, detail,
+         CASE WHEN pinned = total THEN 'archived'
+              WHEN metadata_failed OR failed = total THEN 'failed'
+              WHEN failed > 0 AND pinned > 0 THEN 'partial'
+              ELSE 'extracted' END AS status
+  FROM agg)
 UPDATE tokens t
-SET status = CASE WHEN agg.failed > 0 THEN 'failed'
-                  WHEN agg.pending = 0 THEN 'archived'
-                  ELSE 'extracted' END,
-    reason = CASE WHEN agg.failed > 0 THEN agg.reason END,
-    detail = CASE WHEN agg.failed > 0 THEN agg.detail END,
+SET status = d.status,
+    reason = CASE WHEN d.status IN ('failed', 'partial') THEN d.reason END,
+    detail = CASE WHEN d.status IN ('failed', 'partial') THEN d.detail END,
     updated_at = now()
-FROM agg
-WHERE t.id = agg.token_pk
+FROM decided d
+WHERE t.id = d.token_pk
   AND t.metadata_resource_id IS NOT NULL
-  AND t.status IN ('extracted', 'archived', 'failed'))sql";
+  AND t.status IN ('extracted', 'partial', 'archived', 'failed'))sql";
 
 // Taken before the roll-up reads: two workers confirming two resources of one
 // token at once would each see the other's resource still pending (READ

@@ -50,6 +50,8 @@ JsonRpcClient::JsonRpcClient(const http::HttpClient& http,
     : http_(http), options_(std::move(options)) {
   // An empty list is a programming error; keep url() defined anyway.
   if (options_.urls.empty()) options_.urls.push_back("");
+  not_before_.assign(options_.urls.size(), absl::InfinitePast());
+  failures_.assign(options_.urls.size(), 0);
 }
 
 absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
@@ -63,7 +65,8 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
         http_.Do({.method = "POST",
                   .url = url,
                   .headers = {"Content-Type: application/json"},
-                  .body = body});
+                  .body = body,
+                  .limits = options_.limits});
     if (!response.ok()) {
       outcome = "transport";
       return response.status();
@@ -81,9 +84,15 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
     }
     if (response->status != 200) {
       outcome = "http_error";
-      return ErrorWithReason(
+      absl::Status s = ErrorWithReason(
           absl::StatusCode::kUnavailable, "rpc_http",
           absl::StrCat("RPC node answered HTTP ", response->status));
+      if (response->status == 503 && response->retry_after) {
+        s.SetPayload(kRetryAfterPayload,
+                     absl::Cord(absl::StrCat(
+                         absl::ToInt64Seconds(*response->retry_after))));
+      }
+      return s;
     }
     nlohmann::json reply =
         nlohmann::json::parse(response->body, nullptr, false);
@@ -101,38 +110,68 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
   return result;
 }
 
+std::pair<size_t, absl::Duration> JsonRpcClient::PickUrl() {
+  const size_t n = options_.urls.size();
+  const size_t start = current_.load() % n;
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  size_t soonest = start;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = (start + k) % n;
+    if (not_before_[i] <= now) return {i, absl::ZeroDuration()};
+    if (not_before_[i] < not_before_[soonest]) soonest = i;
+  }
+  return {soonest, not_before_[soonest] - now};
+}
+
 absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const std::string& method,
                                                    const nlohmann::json& body) {
   const std::string text = body.dump();
   const size_t n = options_.urls.size();
   absl::Status last;
-  for (int attempt = 1; attempt <= std::max(1, options_.max_attempts);
-       ++attempt) {
-    const size_t index = current_.load() % n;
+  const int max_attempts = std::max(1, options_.max_attempts);
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    auto [index, wait] = PickUrl();
+    if (wait > absl::ZeroDuration()) {
+      // Every URL is set aside (a Retry-After, or back-off after failures).
+      if (wait > options_.max_retry_after) {
+        if (!last.ok()) return last;
+        return ErrorWithReason(
+            absl::StatusCode::kUnavailable, "rate_limited",
+            absl::StrCat("no RPC URL may be asked for another ",
+                         absl::FormatDuration(wait), "; not sent"));
+      }
+      options_.sleep(wait);
+    }
+    if (index != current_.load() % n) current_.store(index);
     absl::StatusOr<nlohmann::json> reply =
         PostOnce(options_.urls[index], method, text);
-    if (reply.ok()) return reply;
+    if (reply.ok()) {
+      absl::MutexLock lock(&mu_);
+      failures_[index] = 0;
+      return reply;
+    }
     last = reply.status();
     const std::string reason = ReasonOf(last);
     const bool temporary = http::IsTemporary(last) || reason == "rpc_invalid" ||
                            reason == "rpc_http" || reason == "rate_limited";
-    if (!temporary || attempt == options_.max_attempts) break;
-    // Fail over to the next URL; a lone URL is simply retried.
+    if (!temporary) break;
+    // Set this URL aside: until its Retry-After, else for a back-off that
+    // grows with its consecutive failures. Calls meanwhile use the others.
+    {
+      absl::MutexLock lock(&mu_);
+      absl::Duration aside = BackoffDelay(options_.backoff, ++failures_[index]);
+      if (auto after = last.GetPayload(kRetryAfterPayload)) {
+        int64_t seconds = 0;
+        if (absl::SimpleAtoi(std::string(*after), &seconds) && seconds > 0) {
+          aside = absl::Seconds(seconds);
+        }
+      }
+      not_before_[index] = std::max(not_before_[index], absl::Now() + aside);
+    }
+    // Fail over to the next URL; a lone URL is retried after its back-off.
     size_t expected = index;
     current_.compare_exchange_strong(expected, (index + 1) % n);
-    absl::Duration wait = absl::ZeroDuration();
-    if (auto after = last.GetPayload(kRetryAfterPayload)) {
-      int64_t seconds = 0;
-      if (absl::SimpleAtoi(std::string(*after), &seconds)) {
-        wait = absl::Seconds(seconds);
-      }
-      if (wait > options_.max_retry_after) break;  // not worth blocking for
-    }
-    if (n == 1 || attempt % static_cast<int>(n) == 0) {
-      wait = std::max(
-          wait, BackoffDelay(options_.backoff, attempt / static_cast<int>(n)));
-    }
-    if (wait > absl::ZeroDuration()) options_.sleep(wait);
   }
   return last;
 }
@@ -146,46 +185,68 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::Call(const std::string& method,
                     {"method", method},
                     {"params", std::move(params)}});
   if (!reply.ok()) return reply.status();
+  if (reply->is_object() && reply->contains("id") &&
+      !(*reply)["id"].is_null() && (*reply)["id"] != id) {
+    return InvalidReply("reply carries another call's id");
+  }
   return ResultOf(*reply);
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>>
 JsonRpcClient::Batch(const std::vector<BatchCall>& calls) {
-  std::vector<absl::StatusOr<nlohmann::json>> results;
+  std::vector<absl::StatusOr<nlohmann::json>> results(
+      calls.size(), InvalidReply("batch reply is missing a call"));
   if (calls.empty()) return results;
-  nlohmann::json body = nlohmann::json::array();
-  const int64_t first_id =
-      next_id_.fetch_add(static_cast<int64_t>(calls.size()));
-  int64_t id = first_id;
-  for (const auto& [method, params] : calls) {
-    body.push_back({{"jsonrpc", "2.0"},
-                    {"id", id++},
-                    {"method", method},
-                    {"params", params}});
-  }
-  absl::StatusOr<nlohmann::json> reply = Post(calls.front().first, body);
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_array()) {
-    // Some nodes answer a whole batch with one error object.
-    absl::StatusOr<nlohmann::json> single = ResultOf(*reply);
-    if (!single.ok()) return single.status();
-    return InvalidReply("batch reply is not an array");
-  }
-  // Replies may come in any order: match them by id.
-  std::map<int64_t, const nlohmann::json*> by_id;
-  for (const auto& item : *reply) {
-    if (item.is_object() && item.contains("id") &&
-        item["id"].is_number_integer()) {
-      by_id[item["id"].get<int64_t>()] = &item;
+  std::vector<size_t> pending(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) pending[i] = i;
+  const int max_attempts = std::max(1, options_.max_attempts);
+  for (int round = 1; round <= max_attempts && !pending.empty(); ++round) {
+    nlohmann::json body = nlohmann::json::array();
+    const int64_t first_id =
+        next_id_.fetch_add(static_cast<int64_t>(pending.size()));
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const auto& [method, params] = calls[pending[k]];
+      body.push_back({{"jsonrpc", "2.0"},
+                      {"id", first_id + static_cast<int64_t>(k)},
+                      {"method", method},
+                      {"params", params}});
     }
-  }
-  for (size_t i = 0; i < calls.size(); ++i) {
-    auto it = by_id.find(first_id + static_cast<int64_t>(i));
-    if (it == by_id.end()) {
-      results.push_back(InvalidReply("batch reply is missing a call"));
-    } else {
-      results.push_back(ResultOf(*it->second));
+    absl::StatusOr<nlohmann::json> reply =
+        Post(calls[pending.front()].first, body);
+    if (!reply.ok()) return reply.status();
+    if (!reply->is_array()) {
+      // Some nodes answer a whole batch with one error object.
+      absl::StatusOr<nlohmann::json> single = ResultOf(*reply);
+      if (!single.ok()) return single.status();
+      return InvalidReply("batch reply is not an array");
     }
+    // Replies may come in any order: match them by id. An id answered twice
+    // is ambiguous; an id we did not send is ignored.
+    std::map<int64_t, const nlohmann::json*> by_id;
+    std::map<int64_t, int> seen;
+    for (const auto& item : *reply) {
+      if (item.is_object() && item.contains("id") &&
+          item["id"].is_number_integer()) {
+        const int64_t id = item["id"].get<int64_t>();
+        by_id[id] = &item;
+        ++seen[id];
+      }
+    }
+    std::vector<size_t> again;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const int64_t id = first_id + static_cast<int64_t>(k);
+      auto it = by_id.find(id);
+      if (it == by_id.end()) {
+        results[pending[k]] = InvalidReply("batch reply is missing a call");
+        again.push_back(pending[k]);
+      } else if (seen[id] > 1) {
+        results[pending[k]] = InvalidReply("batch reply answers a call twice");
+        again.push_back(pending[k]);
+      } else {
+        results[pending[k]] = ResultOf(*it->second);
+      }
+    }
+    pending = std::move(again);
   }
   return results;
 }
@@ -201,6 +262,7 @@ absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value) {
     char c = s[i];
     int d = (c >= '0' && c <= '9')   ? c - '0'
             : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                      : -1;
     if (d < 0) return InvalidReply("bad digit in quantity");
     v = v << 4 | static_cast<uint64_t>(d);

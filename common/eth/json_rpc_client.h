@@ -2,11 +2,14 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
@@ -22,10 +25,17 @@ struct JsonRpcOptions {
   std::vector<std::string> urls;
   // HTTP requests per call, across URLs, before the failure is returned.
   int max_attempts = 4;
-  // Waited after every full round of the URLs (jittered, BackoffDelay).
+  // A URL that failed for now is set aside for BackoffDelay(backoff, its
+  // consecutive failures), so the others are tried first and a lone URL is
+  // retried after that wait.
   BackoffPolicy backoff{absl::Milliseconds(200), absl::Seconds(10)};
-  // A 429's Retry-After is honoured up to this; longer waits fail the call.
+  // A 429's or 503's Retry-After puts that URL aside until then: other URLs
+  // are tried meanwhile, and no request goes to it before the time (across
+  // calls). Waits up to this are slept; a call that would have to wait
+  // longer fails at once (reason rate_limited) without sending anything.
   absl::Duration max_retry_after = absl::Seconds(30);
+  // Overrides the HTTP client's limits (timeouts, reply size) per request.
+  std::optional<http::HttpLimits> limits;
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) {
     absl::SleepFor(d);
   };
@@ -50,7 +60,10 @@ class JsonRpcClient {
                                       nlohmann::json params);
 
   // One HTTP request carrying many calls; results in call order, each its own
-  // Status (one call's revert does not fail the others).
+  // Status (one call's revert does not fail the others). Replies are matched
+  // by id, in any order; calls whose reply is missing, or whose id came back
+  // twice, are sent again (within max_attempts) and otherwise fail with
+  // reason rpc_invalid. Replies with unknown ids are ignored.
   using BatchCall = std::pair<std::string, nlohmann::json>;
   absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>> Batch(
       const std::vector<BatchCall>& calls);
@@ -59,6 +72,10 @@ class JsonRpcClient {
   const std::string& url() const { return options_.urls[current_.load()]; }
 
  private:
+  // The URL to try next: the current one unless a Retry-After put it aside,
+  // then the next free one; with none free, the one free soonest and how
+  // long until then.
+  std::pair<size_t, absl::Duration> PickUrl();
   // One HTTP request to one URL.
   absl::StatusOr<nlohmann::json> PostOnce(const std::string& url,
                                           const std::string& method,
@@ -71,6 +88,10 @@ class JsonRpcClient {
   JsonRpcOptions options_;  // urls never empty
   std::atomic<size_t> current_{0};
   std::atomic<int64_t> next_id_{1};
+  absl::Mutex mu_;
+  // Per URL: no request before this (a Retry-After).
+  std::vector<absl::Time> not_before_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> failures_ ABSL_GUARDED_BY(mu_);  // consecutive, per URL
 };
 
 // Splits a comma-separated --rpc_url value; each must be an http(s) URL.

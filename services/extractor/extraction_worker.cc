@@ -1,77 +1,293 @@
 #include "services/extractor/extraction_worker.h"
 
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_join.h"
 #include "common/runtime/log.h"
 
 namespace niftysave::extractor {
 
-ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
-                                   const MetadataExtractor& extractor,
-                                   int batch_size, ExtractionObserver observer)
-    : repo_(repo),
-      extractor_(extractor),
-      batch_size_(batch_size),
-      observer_(std::move(observer)) {}
+struct ExtractionWorker::Item {
+  db::QueueItem queued;
+  TokenToExtract token;
+  MetadataFetchPlan plan;
+};
 
-int ExtractionWorker::Step() {
-  return db::HandleLeased(repo_.Lease(batch_size_),
-                          [this](const db::QueueItem& item) { Handle(item); });
+ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
+                                   const fetch::AsyncFetcher& fetcher,
+                                   ExtractorLimits limits,
+                                   ExtractionWorkerOptions options,
+                                   ExtractionObserver observer)
+    : repo_(repo),
+      fetcher_(fetcher),
+      limits_(limits),
+      options_(options),
+      observer_(std::move(observer)) {
+  for (int i = 0; i < std::max(1, options_.parse_threads); ++i) {
+    threads_.emplace_back([this] { ParseLoop(); });
+  }
+  for (int i = 0; i < std::max(1, options_.writers); ++i) {
+    threads_.emplace_back([this] { WriteLoop(); });
+  }
+  threads_.emplace_back([this] { NotifyLoop(); });
 }
 
-void ExtractionWorker::Handle(const db::QueueItem& item) {
-  absl::StatusOr<std::optional<TokenToExtract>> token =
-      repo_.LoadToken(item.id);
-  if (!token.ok()) {
-    log::Warn("cannot load token",
-              {{"token_pk", std::to_string(item.id)},
-               {"error", std::string(token.status().message())}});
-    return;  // the lease runs out and the item comes back
+ExtractionWorker::~ExtractionWorker() {
+  Drain(absl::InfiniteDuration());
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
   }
-  if (!token->has_value() || !(*token)->token_uri) {
-    (void)repo_.Drop(item);
-    return;
+  for (std::thread& t : threads_) t.join();
+}
+
+int64_t ExtractionWorker::in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return in_flight_;
+}
+
+int ExtractionWorker::Feed() {
+  const int64_t want = std::min(options_.lease_batch, options_.max_in_flight);
+  int64_t free = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto has_room = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return options_.max_in_flight - in_flight_ >= want;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&has_room), absl::Milliseconds(200));
+    free = options_.max_in_flight - in_flight_;
   }
-  const std::string& token_uri = *(*token)->token_uri;
-  auto result = extractor_.Extract(token_uri, (*token)->token_id);
-  absl::Status saved;
-  if (auto* x = std::get_if<Extraction>(&result)) {
-    absl::StatusOr<std::vector<int64_t>> queued =
-        repo_.SaveExtraction(item, *x);
-    saved = queued.status();
-    if (queued.ok()) {
-      observer_.finished("extracted", "");
-      observer_.resources_queued(*queued);
-      if (!x->id_form.empty()) observer_.erc1155_id_form(x->id_form);
+  if (free <= 0) return 1;  // busy: come back, do not sleep
+  return Lease(static_cast<int>(std::min<int64_t>(free, options_.lease_batch)));
+}
+
+int ExtractionWorker::Step() {
+  const int n = Lease(options_.max_in_flight);
+  Drain(absl::InfiniteDuration());
+  return n;
+}
+
+bool ExtractionWorker::Drain(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+int ExtractionWorker::Lease(int limit) {
+  absl::StatusOr<std::vector<db::QueueItem>> leased = repo_.Lease(limit);
+  if (!leased.ok()) {
+    log::Warn("cannot lease",
+              {{"error", std::string(leased.status().message())}});
+    return 0;
+  }
+  if (leased->empty()) return 0;
+  std::vector<int64_t> pks;
+  for (const db::QueueItem& item : *leased) pks.push_back(item.id);
+  absl::StatusOr<std::vector<TokenToExtract>> tokens = repo_.LoadTokens(pks);
+  if (!tokens.ok()) {
+    log::Warn("cannot load tokens",
+              {{"count", std::to_string(pks.size())},
+               {"error", std::string(tokens.status().message())}});
+    return 0;  // the leases run out and the items come back
+  }
+  absl::flat_hash_map<int64_t, TokenToExtract*> by_pk;
+  for (TokenToExtract& t : *tokens) by_pk[t.pk] = &t;
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_ += static_cast<int64_t>(leased->size());
+  }
+  for (const db::QueueItem& queued : *leased) {
+    auto it = by_pk.find(queued.id);
+    if (it == by_pk.end() || !it->second->token_uri) {
+      ItemOutcome drop;  // the token vanished (or never had a URI)
+      drop.item = queued;
+      drop.kind = ItemOutcome::Kind::kDrop;
+      Record(std::move(drop));
+      continue;
     }
+    auto item = std::make_shared<Item>();
+    item->queued = queued;
+    item->token = std::move(*it->second);
+    StartItem(std::move(item));
+  }
+  return static_cast<int>(leased->size());
+}
+
+void ExtractionWorker::StartItem(std::shared_ptr<Item> item) {
+  auto planned =
+      PlanMetadataFetch(*item->token.token_uri, item->token.token_id);
+  if (auto* failure = std::get_if<ExtractionFailure>(&planned)) {
+    return Decide(std::move(item), std::move(*failure));
+  }
+  item->plan = std::get<MetadataFetchPlan>(std::move(planned));
+  fetcher_.Fetch(
+      item->plan.first,
+      [this, item](absl::StatusOr<fetch::FetchedContent> content) {
+        const MetadataFetchPlan& plan = item->plan;
+        if (plan.decimal &&
+            content.status().code() == absl::StatusCode::kNotFound) {
+          // The spec's hex form is not there; many contracts serve decimal ids.
+          fetcher_.Fetch(
+              *plan.decimal, [this, item, hex = content.status()](
+                                 absl::StatusOr<fetch::FetchedContent> retry) {
+                if (retry.ok()) {
+                  Fetched(item, *item->plan.decimal, "decimal",
+                          std::move(retry));
+                } else {
+                  Fetched(item, item->plan.first, item->plan.id_form, hex);
+                }
+              });
+          return;
+        }
+        Fetched(item, plan.first, plan.id_form, std::move(content));
+      });
+}
+
+void ExtractionWorker::Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
+                               std::string id_form,
+                               absl::StatusOr<fetch::FetchedContent> content) {
+  // Runs on the HTTP engine's thread: parsing goes to the pool.
+  auto task = [this, item, uri = std::move(uri), id_form = std::move(id_form),
+               content = std::move(content)]() mutable {
+    Decide(item, ExtractFetched(*item->token.token_uri, item->token.token_id,
+                                std::move(uri), std::move(id_form),
+                                std::move(content), limits_));
+  };
+  absl::MutexLock lock(&mu_);
+  parse_queue_.push_back(std::move(task));
+}
+
+void ExtractionWorker::Decide(
+    std::shared_ptr<Item> item,
+    std::variant<Extraction, ExtractionFailure> result) {
+  const std::string pk = std::to_string(item->queued.id);
+  ItemOutcome outcome;
+  outcome.item = item->queued;
+  if (auto* x = std::get_if<Extraction>(&result)) {
     if (x->id_form == "decimal") {
       log::Info("erc1155 {id} found in decimal form, not the spec's hex",
-                {{"token_pk", std::to_string(item.id)},
+                {{"token_pk", pk},
                  {"uri", x->metadata_uri.normalized.substr(0, 200)}});
     }
     if (!x->leniency.empty()) {
-      log::Info("metadata parsed leniently",
-                {{"token_pk", std::to_string(item.id)},
-                 {"fixups", absl::StrJoin(x->leniency, ",")}});
+      log::Info(
+          "metadata parsed leniently",
+          {{"token_pk", pk}, {"fixups", absl::StrJoin(x->leniency, ",")}});
     }
+    outcome.kind = ItemOutcome::Kind::kExtracted;
+    outcome.extraction = std::move(*x);
   } else {
-    const auto& failure = std::get<ExtractionFailure>(result);
-    if (failure.temporary && !repo_.IsLastAttempt(item)) {
-      saved = repo_.Retry(item, failure);
-      observer_.finished("retry", failure.reason);
-    } else {
-      saved = repo_.SaveFailure(item, failure, token_uri);
-      observer_.finished("failed", failure.reason);
-    }
+    ExtractionFailure& failure = std::get<ExtractionFailure>(result);
     log::Info("extraction failed",
-              {{"token_pk", std::to_string(item.id)},
+              {{"token_pk", pk},
                {"reason", failure.reason},
                {"detail", failure.detail},
                {"temporary", failure.temporary ? "true" : "false"}});
+    outcome.kind = failure.temporary && !repo_.IsLastAttempt(item->queued)
+                       ? ItemOutcome::Kind::kRetry
+                       : ItemOutcome::Kind::kFailed;
+    outcome.failure = std::move(failure);
+    outcome.token_uri = *item->token.token_uri;
   }
-  if (!saved.ok()) {
-    log::Warn("cannot record extraction",
-              {{"token_pk", std::to_string(item.id)},
-               {"error", std::string(saved.message())}});
+  Record(std::move(outcome));
+}
+
+void ExtractionWorker::Record(ItemOutcome outcome) {
+  absl::MutexLock lock(&mu_);
+  write_queue_.push_back(std::move(outcome));
+}
+
+void ExtractionWorker::ParseLoop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !parse_queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (parse_queue_.empty()) return;  // stopping
+      task = std::move(parse_queue_.front());
+      parse_queue_.pop_front();
+    }
+    task();
+  }
+}
+
+void ExtractionWorker::WriteLoop() {
+  for (;;) {
+    std::vector<ItemOutcome> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !write_queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (write_queue_.empty()) return;  // stopping
+      const size_t n = std::min<size_t>(write_queue_.size(),
+                                        std::max(1, options_.write_batch));
+      batch.assign(std::make_move_iterator(write_queue_.begin()),
+                   std::make_move_iterator(write_queue_.begin() + n));
+      write_queue_.erase(write_queue_.begin(), write_queue_.begin() + n);
+    }
+    Write(std::move(batch));
+  }
+}
+
+void ExtractionWorker::Write(std::vector<ItemOutcome> batch) {
+  std::vector<SavedOutcome> saved = repo_.SaveOutcomes(batch);
+  std::vector<int64_t> to_pin;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const ItemOutcome& o = batch[i];
+    switch (o.kind) {
+      case ItemOutcome::Kind::kExtracted:
+        if (saved[i].status.ok()) {
+          observer_.finished("extracted", "");
+          if (!o.extraction->id_form.empty()) {
+            observer_.erc1155_id_form(o.extraction->id_form);
+          }
+          to_pin.insert(to_pin.end(), saved[i].to_pin.begin(),
+                        saved[i].to_pin.end());
+        }
+        break;
+      case ItemOutcome::Kind::kRetry:
+        observer_.finished("retry", o.failure->reason);
+        break;
+      case ItemOutcome::Kind::kFailed:
+        observer_.finished("failed", o.failure->reason);
+        break;
+      case ItemOutcome::Kind::kDrop:
+        break;
+    }
+    if (!saved[i].status.ok()) {
+      log::Warn("cannot record extraction",
+                {{"token_pk", std::to_string(o.item.id)},
+                 {"error", std::string(saved[i].status.message())}});
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  notify_queue_.insert(notify_queue_.end(), to_pin.begin(), to_pin.end());
+  in_flight_ -= static_cast<int64_t>(batch.size());
+}
+
+void ExtractionWorker::NotifyLoop() {
+  for (;;) {
+    std::vector<int64_t> ids;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !notify_queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (notify_queue_.empty()) return;  // stopping
+      ids.swap(notify_queue_);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    observer_.resources_queued(ids);
   }
 }
 

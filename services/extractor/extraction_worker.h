@@ -1,9 +1,16 @@
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/fetch/async_fetcher.h"
 #include "services/extractor/extractor_repository.h"
 #include "services/extractor/metadata_extractor.h"
 
@@ -12,6 +19,8 @@ namespace niftysave::extractor {
 struct ExtractionObserver {
   std::function<void(const std::string& outcome, const std::string& reason)>
       finished = [](const std::string&, const std::string&) {};
+  // Called from a thread of its own, with the ids of several items at once,
+  // so a slow pinner never holds up extraction.
   std::function<void(const std::vector<int64_t>&)> resources_queued =
       [](const std::vector<int64_t>&) {};
   // Which form of an ERC-1155 `{id}` template was found ("hex", "decimal").
@@ -19,23 +28,79 @@ struct ExtractionObserver {
       [](const std::string&) {};
 };
 
-// One worker step: lease a batch from the 'extract' queue, extract each
-// token, record the outcome (or reschedule a temporary failure).
+struct ExtractionWorkerOptions {
+  // Fetches (and items being parsed or written) at once.
+  int max_in_flight = 256;
+  // Items leased per query; leases happen as slots free up.
+  int lease_batch = 64;
+  // Threads that parse fetched documents and walk their assets.
+  int parse_threads = 2;
+  // Outcomes recorded per transaction (at most), and transactions at once
+  // (each holds a database connection).
+  int write_batch = 128;
+  int writers = 3;
+};
+
+// Keeps up to max_in_flight tokens moving through: lease (in batches, as
+// slots free up) → fetch (asynchronously, AsyncFetcher) → parse and walk
+// (a small CPU pool) → record (one writer thread, batched transactions) →
+// notify the pinner (its own thread). A temporary failure is rescheduled
+// with back-off, never sooner than the server's Retry-After, until the
+// queue's last attempt; then it, like every permanent one, ends as failed.
 class ExtractionWorker {
  public:
   ExtractionWorker(ExtractorRepository& repo,
-                   const MetadataExtractor& extractor, int batch_size,
+                   const fetch::AsyncFetcher& fetcher, ExtractorLimits limits,
+                   ExtractionWorkerOptions options,
                    ExtractionObserver observer);
-  // Returns the number of items handled.
+  // Waits for what is in flight, then stops the threads.
+  ~ExtractionWorker();
+  ExtractionWorker(const ExtractionWorker&) = delete;
+  ExtractionWorker& operator=(const ExtractionWorker&) = delete;
+
+  // One feeding step, for a Worker thread: waits briefly for free slots,
+  // leases up to that many items and starts them. Returns the number
+  // leased, or 1 while every slot is busy (so the Worker comes straight
+  // back instead of sleeping its poll interval); 0 when nothing is due.
+  int Feed();
+  // Leases what is due (up to max_in_flight) and returns once all of it is
+  // recorded: the number of items handled. For tests and tools.
   int Step();
+  // Waits until nothing is in flight, at most `timeout`; false if some
+  // items were still in flight (their leases expire and they come back).
+  bool Drain(absl::Duration timeout);
+  int64_t in_flight() const;
 
  private:
-  void Handle(const db::QueueItem& item);
+  struct Item;
+  int Lease(int limit);
+  void StartItem(std::shared_ptr<Item> item);
+  void Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
+               std::string id_form,
+               absl::StatusOr<fetch::FetchedContent> content);
+  void Decide(std::shared_ptr<Item> item,
+              std::variant<Extraction, ExtractionFailure> result);
+  void Record(ItemOutcome outcome);
+  void ParseLoop();
+  void WriteLoop();
+  void NotifyLoop();
+  void Write(std::vector<ItemOutcome> batch);
 
   ExtractorRepository& repo_;
-  const MetadataExtractor& extractor_;
-  const int batch_size_;
+  const fetch::AsyncFetcher& fetcher_;
+  const ExtractorLimits limits_;
+  const ExtractionWorkerOptions options_;
   const ExtractionObserver observer_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::function<void()>> parse_queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<ItemOutcome> write_queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> notify_queue_ ABSL_GUARDED_BY(mu_);
+
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace niftysave::extractor

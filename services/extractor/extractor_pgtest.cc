@@ -1,8 +1,9 @@
 // ExtractionWorker + PgExtractorRepository against a real Postgres (schema
 // from db::Migrate) and the harness's hostile fixture web server: how each
 // kind of failure ends (retried or not, and with which reason), that a
-// server's Retry-After holds the item back, and that re-extraction replaces
-// a token's asset list.
+// server's Retry-After holds the item back, that re-extraction replaces
+// a token's asset list, and that many tokens in flight at once are all
+// recorded in batched transactions.
 
 #include <cstdint>
 #include <filesystem>
@@ -11,18 +12,21 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
-#include "common/fetch/content_fetcher.h"
+#include "common/fetch/async_fetcher.h"
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
+#include "common/http/multi_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -98,20 +102,27 @@ class ExtractorPgTest : public ::testing::Test {
     user.address_policy = *http::AddressPolicy::PublicOnly({"127.0.0.1/32"});
     user.limits.total_timeout = absl::Seconds(5);
     user_http_ = std::make_unique<http::HttpClient>(user);
-    gateway_http_ =
-        std::make_unique<http::HttpClient>(http::HttpClientOptions{});
-    fetcher_ = std::make_unique<fetch::ContentFetcher>(
-        *user_http_, *gateway_http_,
+    user_multi_ = std::make_unique<http::MultiClient>(
+        http::MultiClientOptions{.http = user});
+    gateway_multi_ =
+        std::make_unique<http::MultiClient>(http::MultiClientOptions{});
+    fetcher_ = std::make_unique<fetch::AsyncFetcher>(
+        *user_multi_, *gateway_multi_,
         fetch::FetcherOptions{.ipfs_gateways = {server_->http_url()},
                               .max_bytes = 1 << 20});
-    extractor_ = std::make_unique<MetadataExtractor>(
-        *fetcher_, ExtractorLimits{.max_json_depth = 64});
     ExtractionObserver observer;
     observer.erc1155_id_form = [this](const std::string& form) {
+      absl::MutexLock lock(&observed_mu_);
       id_forms_.push_back(form);
     };
-    worker_ =
-        std::make_unique<ExtractionWorker>(*repo_, *extractor_, 10, observer);
+    observer.resources_queued = [this](const std::vector<int64_t>& ids) {
+      absl::MutexLock lock(&observed_mu_);
+      notified_.insert(notified_.end(), ids.begin(), ids.end());
+    };
+    worker_ = std::make_unique<ExtractionWorker>(
+        *repo_, *fetcher_, ExtractorLimits{.max_json_depth = 64},
+        ExtractionWorkerOptions{.max_in_flight = 10, .write_batch = 4},
+        observer);
     ASSERT_TRUE(
         Exec(absl::StrCat("INSERT INTO chains (chain_id, name, next_block) "
                           "VALUES (1, 'test', 0); "
@@ -243,11 +254,13 @@ class ExtractorPgTest : public ::testing::Test {
   std::unique_ptr<db::WorkQueue> queue_;
   std::unique_ptr<PgExtractorRepository> repo_;
   std::unique_ptr<http::HttpClient> user_http_;
-  std::unique_ptr<http::HttpClient> gateway_http_;
-  std::unique_ptr<fetch::ContentFetcher> fetcher_;
-  std::unique_ptr<MetadataExtractor> extractor_;
+  std::unique_ptr<http::MultiClient> user_multi_;
+  std::unique_ptr<http::MultiClient> gateway_multi_;
+  std::unique_ptr<fetch::AsyncFetcher> fetcher_;
   std::unique_ptr<ExtractionWorker> worker_;
+  absl::Mutex observed_mu_;
   std::vector<std::string> id_forms_;
+  std::vector<int64_t> notified_;
 };
 
 harness::PostgresServer* ExtractorPgTest::pg_ = nullptr;
@@ -374,6 +387,49 @@ TEST_F(ExtractorPgTest, Erc1155DecimalIdIsTheRecordedFallback) {
   const int64_t missing = AddToken("17", Url("/erc1155/{id}.json"));
   Drain();
   EXPECT_EQ(Token(missing).reason, "http_4xx");
+}
+
+TEST_F(ExtractorPgTest, ManyTokensInFlightAreAllRecorded) {
+  // 60 tokens, 10 in flight at a time, written 4 outcomes per transaction:
+  // extracted, failed and dropped ones mixed in the same batches.
+  std::vector<int64_t> good, gone;
+  for (int i = 0; i < 40; ++i) {
+    WriteFile(absl::StrCat("many/", i, ".json"),
+              Metadata(absl::StrCat("https://example.com/img/", i, ".png")));
+    good.push_back(AddToken(absl::StrCat(1000 + i),
+                            Url(absl::StrCat("/many/", i, ".json"))));
+  }
+  for (int i = 0; i < 20; ++i) {
+    gone.push_back(AddToken(absl::StrCat(2000 + i),
+                            Url(absl::StrCat("/slow?ms=300&missing=", i))));
+  }
+  ASSERT_TRUE(
+      Exec(absl::StrCat("UPDATE tokens SET token_uri = NULL WHERE id = ",
+                        gone.back()))
+          .ok());
+  const absl::Time start = absl::Now();
+  std::thread feeder([&] {
+    while (worker_->Feed() > 0) {
+    }
+  });
+  feeder.join();
+  ASSERT_TRUE(worker_->Drain(absl::Seconds(30)));
+  // 20 slow (300 ms) fetches, 10 at a time: well under 20 x 300 ms.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  for (size_t i = 0; i < good.size(); ++i) {
+    ASSERT_EQ(Token(good[i]).status, "extracted") << Token(good[i]).reason;
+    EXPECT_THAT(Assets(good[i]),
+                ElementsAre(absl::StrCat("$.image https://example.com/img/", i,
+                                         ".png")));
+  }
+  for (size_t i = 0; i + 1 < gone.size(); ++i) {
+    // /slow answers "slow": neither JSON nor media.
+    EXPECT_EQ(Token(gone[i]).reason, "not_json");
+  }
+  EXPECT_EQ(DueIn(gone.back()), std::nullopt);  // dropped: no URI
+  absl::MutexLock lock(&observed_mu_);
+  // Every metadata resource and image of the good tokens was handed on.
+  EXPECT_EQ(notified_.size(), 80u);
 }
 
 }  // namespace

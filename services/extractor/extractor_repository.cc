@@ -16,6 +16,9 @@ SELECT id FROM tokens WHERE chain_id = $1 AND contract = decode($2, 'hex') AND t
 constexpr char kLoadToken[] = R"sql(
 SELECT id, token_id::text, token_uri FROM tokens WHERE id = $1)sql";
 
+constexpr char kLoadTokens[] = R"sql(
+SELECT id, token_id::text, token_uri FROM tokens WHERE id = ANY($1::bigint[]))sql";
+
 // DO UPDATE (not NOTHING) so RETURNING always yields the row.
 constexpr char kUpsertResource[] = R"sql(
 INSERT INTO resources (uri_hash, normalized, kind, cid, path)
@@ -125,88 +128,208 @@ absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(
   return token;
 }
 
-absl::StatusOr<std::vector<int64_t>> PgExtractorRepository::SaveExtraction(
-    const db::QueueItem& item, const Extraction& x) {
-  std::vector<int64_t> to_pin;
-  absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    to_pin.clear();
-    const int64_t token_pk = item.id;
-    ResourceRow meta = UpsertResource(txn, x.metadata_uri);
-    if (meta.status == "queued") to_pin.push_back(meta.id);
-    txn.exec_params(kDescribeResource, meta.id,
+namespace {
+
+// A token's metadata, its links and assets; what to pin goes to `to_pin`.
+void WriteExtraction(pqxx::work& txn, int64_t token_pk, const Extraction& x,
+                     std::vector<int64_t>* to_pin) {
+  ResourceRow meta = UpsertResource(txn, x.metadata_uri);
+  if (meta.status == "queued") to_pin->push_back(meta.id);
+  txn.exec_params(kDescribeResource, meta.id,
+                  static_cast<int64_t>(x.content.bytes.size()),
+                  NonEmpty(x.content.content_type));
+  if (x.doc_json) {
+    txn.exec_params(kSaveMetadata, meta.id, Sha256Hex(x.content.bytes),
                     static_cast<int64_t>(x.content.bytes.size()),
-                    NonEmpty(x.content.content_type));
-    if (x.doc_json) {
-      txn.exec_params(kSaveMetadata, meta.id, Sha256Hex(x.content.bytes),
-                      static_cast<int64_t>(x.content.bytes.size()),
-                      NonEmpty(x.content.content_type),
-                      eth::BytesToHex(x.content.bytes), *x.doc_json);
-    }
+                    NonEmpty(x.content.content_type),
+                    eth::BytesToHex(x.content.bytes), *x.doc_json);
+  }
+  txn.exec_params(kClearLinks, token_pk);
+  txn.exec_params(kLinkResource, token_pk, std::string(), meta.id, "metadata",
+                  x.token_uri.substr(0, 4096));
+  for (const FoundAsset& a : x.assets) {
+    ResourceRow r = UpsertResource(txn, a.resolved);
+    if (r.status == "queued" && r.id != meta.id) to_pin->push_back(r.id);
+    txn.exec_params(kLinkResource, token_pk, a.json_path, r.id, "asset",
+                    a.uri.substr(0, 4096));
+  }
+  for (const FoundLink& l : x.links) {
+    txn.exec_params(kAddLink, token_pk, l.json_path, l.role,
+                    l.value.substr(0, 1 << 20));
+  }
+  txn.exec_params(kTokenExtracted, token_pk, meta.id);
+  std::sort(to_pin->begin(), to_pin->end());
+  to_pin->erase(std::unique(to_pin->begin(), to_pin->end()), to_pin->end());
+}
+
+void WriteFailure(pqxx::work& txn, int64_t token_pk, const ExtractionFailure& f,
+                  const std::string& token_uri) {
+  std::optional<int64_t> resource;
+  if (f.metadata_uri) {
+    ResourceRow r = UpsertResource(txn, *f.metadata_uri);
+    txn.exec_params(kFailResource, r.id, f.reason, f.detail);
     txn.exec_params(kClearLinks, token_pk);
-    txn.exec_params(kLinkResource, token_pk, std::string(), meta.id, "metadata",
-                    x.token_uri.substr(0, 4096));
-    for (const FoundAsset& a : x.assets) {
-      ResourceRow r = UpsertResource(txn, a.resolved);
-      if (r.status == "queued" && r.id != meta.id) to_pin.push_back(r.id);
-      txn.exec_params(kLinkResource, token_pk, a.json_path, r.id, "asset",
-                      a.uri.substr(0, 4096));
+    txn.exec_params(kLinkResource, token_pk, std::string(), r.id, "metadata",
+                    token_uri.substr(0, 4096));
+    resource = r.id;
+  }
+  txn.exec_params(kTokenFailed, token_pk, f.reason, f.detail.substr(0, 2000),
+                  resource);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TokenToExtract>> ExtractorRepository::LoadTokens(
+    const std::vector<int64_t>& pks) {
+  std::vector<TokenToExtract> out;
+  for (int64_t pk : pks) {
+    absl::StatusOr<std::optional<TokenToExtract>> token = LoadToken(pk);
+    if (!token.ok()) return token.status();
+    if (token->has_value()) out.push_back(**token);
+  }
+  return out;
+}
+
+std::vector<SavedOutcome> ExtractorRepository::SaveOutcomes(
+    const std::vector<ItemOutcome>& outcomes) {
+  std::vector<SavedOutcome> saved(outcomes.size());
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const ItemOutcome& o = outcomes[i];
+    switch (o.kind) {
+      case ItemOutcome::Kind::kExtracted: {
+        absl::StatusOr<std::vector<int64_t>> queued =
+            SaveExtraction(o.item, *o.extraction);
+        saved[i].status = queued.status();
+        if (queued.ok()) saved[i].to_pin = *std::move(queued);
+        break;
+      }
+      case ItemOutcome::Kind::kFailed:
+        saved[i].status = SaveFailure(o.item, *o.failure, o.token_uri);
+        break;
+      case ItemOutcome::Kind::kRetry:
+        saved[i].status = Retry(o.item, *o.failure);
+        break;
+      case ItemOutcome::Kind::kDrop:
+        saved[i].status = Drop(o.item);
+        break;
     }
-    for (const FoundLink& l : x.links) {
-      txn.exec_params(kAddLink, token_pk, l.json_path, l.role,
-                      l.value.substr(0, 1 << 20));
-    }
-    txn.exec_params(kTokenExtracted, token_pk, meta.id);
-    std::sort(to_pin.begin(), to_pin.end());
-    to_pin.erase(std::unique(to_pin.begin(), to_pin.end()), to_pin.end());
-    db::WorkQueue::Enqueue(txn, "pin", to_pin);
-    db::RollUpTokens(txn, {token_pk});
-    if (!queue_.Complete(txn, item)) {
-      return absl::AbortedError("lease lost; another worker has this token");
+  }
+  return saved;
+}
+
+absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
+    const std::vector<int64_t>& pks) {
+  std::vector<TokenToExtract> out;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    out.clear();
+    for (const auto& row : txn.exec_params(kLoadTokens, db::BigintArray(pks))) {
+      TokenToExtract& t = out.emplace_back();
+      t.pk = row[0].as<int64_t>();
+      t.token_id = row[1].as<std::string>();
+      if (!row[2].is_null()) t.token_uri = row[2].as<std::string>();
     }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  return to_pin;
+  return out;
+}
+
+std::vector<SavedOutcome> PgExtractorRepository::SaveOutcomes(
+    const std::vector<ItemOutcome>& outcomes) {
+  std::vector<SavedOutcome> saved(outcomes.size());
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    std::vector<int64_t> extracted, to_pin;
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      const ItemOutcome& o = outcomes[i];
+      saved[i] = {};
+      if (o.kind == ItemOutcome::Kind::kRetry) {
+        // The queue's back-off, but never sooner than the server asked for.
+        absl::Duration delay =
+            BackoffDelay(queue_.policy().backoff, o.item.attempts);
+        if (o.failure->retry_after) {
+          delay = std::max(delay, *o.failure->retry_after);
+        }
+        queue_.Reschedule(txn, o.item,
+                          o.failure->reason + ": " + o.failure->detail, delay);
+        continue;
+      }
+      // Completing first fences the item: when the lease is lost nothing of
+      // this outcome is written (the row is locked until commit, so nobody
+      // can lease it in between).
+      if (!queue_.Complete(txn, o.item)) {
+        saved[i].status =
+            absl::AbortedError("lease lost; another worker has this token");
+        continue;
+      }
+      if (o.kind == ItemOutcome::Kind::kFailed) {
+        WriteFailure(txn, o.item.id, *o.failure, o.token_uri);
+      } else if (o.kind == ItemOutcome::Kind::kExtracted) {
+        WriteExtraction(txn, o.item.id, *o.extraction, &saved[i].to_pin);
+        extracted.push_back(o.item.id);
+        to_pin.insert(to_pin.end(), saved[i].to_pin.begin(),
+                      saved[i].to_pin.end());
+      }
+    }
+    std::sort(to_pin.begin(), to_pin.end());
+    to_pin.erase(std::unique(to_pin.begin(), to_pin.end()), to_pin.end());
+    if (!to_pin.empty()) db::WorkQueue::Enqueue(txn, "pin", to_pin);
+    if (!extracted.empty()) db::RollUpTokens(txn, extracted);
+    return absl::OkStatus();
+  });
+  if (s.ok()) return saved;
+  if (outcomes.size() == 1) {
+    saved[0] = {s, {}};
+    return saved;
+  }
+  // One bad outcome must not hold back the others: each on its own.
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    saved[i] = SaveOutcomes({outcomes[i]})[0];
+  }
+  return saved;
+}
+
+namespace {
+
+ItemOutcome OutcomeOf(const db::QueueItem& item, ItemOutcome::Kind kind) {
+  ItemOutcome o;
+  o.item = item;
+  o.kind = kind;
+  return o;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> PgExtractorRepository::SaveExtraction(
+    const db::QueueItem& item, const Extraction& extraction) {
+  ItemOutcome o = OutcomeOf(item, ItemOutcome::Kind::kExtracted);
+  o.extraction = extraction;
+  SavedOutcome saved = SaveOutcomes({std::move(o)})[0];
+  if (!saved.status.ok()) return saved.status;
+  return saved.to_pin;
 }
 
 absl::Status PgExtractorRepository::SaveFailure(const db::QueueItem& item,
                                                 const ExtractionFailure& f,
                                                 const std::string& token_uri) {
-  return pool_.Run([&](pqxx::work& txn) {
-    std::optional<int64_t> resource;
-    if (f.metadata_uri) {
-      ResourceRow r = UpsertResource(txn, *f.metadata_uri);
-      txn.exec_params(kFailResource, r.id, f.reason, f.detail);
-      txn.exec_params(kClearLinks, item.id);
-      txn.exec_params(kLinkResource, item.id, std::string(), r.id, "metadata",
-                      token_uri.substr(0, 4096));
-      resource = r.id;
-    }
-    txn.exec_params(kTokenFailed, item.id, f.reason, f.detail.substr(0, 2000),
-                    resource);
-    if (!queue_.Complete(txn, item)) {
-      return absl::AbortedError("lease lost; another worker has this token");
-    }
-    return absl::OkStatus();
-  });
+  ItemOutcome o = OutcomeOf(item, ItemOutcome::Kind::kFailed);
+  o.failure = f;
+  o.token_uri = token_uri;
+  return SaveOutcomes({std::move(o)})[0].status;
 }
 
 absl::Status PgExtractorRepository::Retry(const db::QueueItem& item,
                                           const ExtractionFailure& f) {
-  // The queue's back-off, but never sooner than the server asked for.
-  absl::Duration delay = BackoffDelay(queue_.policy().backoff, item.attempts);
-  if (f.retry_after) delay = std::max(delay, *f.retry_after);
-  return pool_.Run([&](pqxx::work& txn) {
-    queue_.Reschedule(txn, item, f.reason + ": " + f.detail, delay);
-    return absl::OkStatus();
-  });
+  ItemOutcome o = OutcomeOf(item, ItemOutcome::Kind::kRetry);
+  o.failure = f;
+  return SaveOutcomes({std::move(o)})[0].status;
 }
 
 absl::Status PgExtractorRepository::Drop(const db::QueueItem& item) {
-  return pool_.Run([&](pqxx::work& txn) {
-    queue_.Complete(txn, item);
-    return absl::OkStatus();
-  });
+  SavedOutcome saved =
+      SaveOutcomes({OutcomeOf(item, ItemOutcome::Kind::kDrop)})[0];
+  // A vanished token's item that someone else holds is theirs to drop.
+  return saved.status.code() == absl::StatusCode::kAborted ? absl::OkStatus()
+                                                           : saved.status;
 }
 
 }  // namespace niftysave::extractor

@@ -18,6 +18,21 @@ struct TokenToExtract {
   std::optional<std::string> token_uri;
 };
 
+// How one leased item ended, for a batched write.
+struct ItemOutcome {
+  enum class Kind { kExtracted, kFailed, kRetry, kDrop };
+  db::QueueItem item;
+  Kind kind = Kind::kDrop;
+  std::optional<Extraction> extraction;      // kExtracted
+  std::optional<ExtractionFailure> failure;  // kFailed, kRetry
+  std::string token_uri;                     // kFailed
+};
+
+struct SavedOutcome {
+  absl::Status status;          // Aborted when the lease was lost
+  std::vector<int64_t> to_pin;  // resources now queued for pinning
+};
+
 struct EnqueueCounts {
   uint32_t queued = 0;
   uint32_t unknown = 0;
@@ -34,6 +49,14 @@ class ExtractorRepository {
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
   virtual absl::StatusOr<std::optional<TokenToExtract>> LoadToken(
       int64_t pk) = 0;
+  // The tokens that still exist among `pks`, in one query.
+  virtual absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
+      const std::vector<int64_t>& pks);
+  // Records many outcomes in as few transactions as it can (one, unless
+  // something in it fails: then each on its own), each as its single-item
+  // method below would. One SavedOutcome per outcome, in order.
+  virtual std::vector<SavedOutcome> SaveOutcomes(
+      const std::vector<ItemOutcome>& outcomes);
   // Returns the resources now queued for pinning.
   virtual absl::StatusOr<std::vector<int64_t>> SaveExtraction(
       const db::QueueItem& item, const Extraction& extraction) = 0;
@@ -59,6 +82,10 @@ class PgExtractorRepository final : public ExtractorRepository {
     return queue_.Lease(limit);
   }
   absl::StatusOr<std::optional<TokenToExtract>> LoadToken(int64_t pk) override;
+  absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
+      const std::vector<int64_t>& pks) override;
+  std::vector<SavedOutcome> SaveOutcomes(
+      const std::vector<ItemOutcome>& outcomes) override;
   absl::StatusOr<std::vector<int64_t>> SaveExtraction(
       const db::QueueItem& item, const Extraction& extraction) override;
   absl::Status SaveFailure(const db::QueueItem& item,

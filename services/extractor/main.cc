@@ -1,10 +1,13 @@
 // niftysave-extractor: token URI → metadata → assets.
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
 #include "common/db/work_queue.h"
-#include "common/fetch/content_fetcher.h"
+#include "common/fetch/async_fetcher.h"
 #include "common/fetch/fetch_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
@@ -19,8 +22,19 @@ ABSL_FLAG(int64_t, max_metadata_bytes, 16 << 20,
 ABSL_FLAG(double, fetch_timeout_seconds, 30,
           "total time for one fetch (1-600)");
 ABSL_FLAG(int, max_redirects, 5, "redirects followed per fetch (0-20)");
-ABSL_FLAG(int, workers, 4, "concurrent extraction workers (1-256)");
-ABSL_FLAG(int, batch_size, 16, "tokens leased per worker step (1-1000)");
+ABSL_FLAG(int, max_in_flight, 256,
+          "tokens being fetched, parsed or written at once (1-10000)");
+ABSL_FLAG(int, max_per_host, 64,
+          "fetches at once against one host:port (1-10000)");
+ABSL_FLAG(double, per_host_rps, 0,
+          "fetches started per second per host:port; 0 = unlimited (0-100000)");
+ABSL_FLAG(double, first_byte_timeout_seconds, 15,
+          "time allowed until a response's first byte (1-600)");
+ABSL_FLAG(int, workers, 2,
+          "threads that parse fetched metadata and walk its assets (1-64)");
+ABSL_FLAG(int, batch_size, 64,
+          "tokens leased per query, and outcomes written per transaction "
+          "(1-1000)");
 ABSL_FLAG(int, max_attempts, 6,
           "attempts before a temporary failure becomes final (1-100)");
 ABSL_FLAG(double, poll_seconds, 2.0,
@@ -29,6 +43,21 @@ ABSL_FLAG(std::string, pinner_addr, "",
           "pinner gRPC host:port to notify (optional)");
 
 using namespace niftysave;
+
+namespace {
+
+// Every transfer in flight holds a socket: allow as many files as the hard
+// limit does.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   ServiceBase base;
@@ -43,7 +72,12 @@ int main(int argc, char** argv) {
   const double timeout =
       GetFlagInRange(FLAGS_fetch_timeout_seconds, 1.0, 600.0);
   const int redirects = GetFlagInRange(FLAGS_max_redirects, 0, 20);
-  const int workers = GetFlagInRange(FLAGS_workers, 1, 256);
+  const int in_flight = GetFlagInRange(FLAGS_max_in_flight, 1, 10000);
+  const int per_host = GetFlagInRange(FLAGS_max_per_host, 1, 10000);
+  const double per_host_rps = GetFlagInRange(FLAGS_per_host_rps, 0.0, 1e5);
+  const double first_byte =
+      GetFlagInRange(FLAGS_first_byte_timeout_seconds, 1.0, 600.0);
+  const int workers = GetFlagInRange(FLAGS_workers, 1, 64);
   const int batch = GetFlagInRange(FLAGS_batch_size, 1, 1000);
   const int attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
   const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
@@ -52,16 +86,26 @@ int main(int argc, char** argv) {
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
                           .total_timeout = absl::Seconds(timeout),
                           .max_redirects = redirects};
-  http::HttpClient user_http({.limits = limits,
-                              .address_policy = fetch_flags.address_policy,
-                              .ca_file = fetch_flags.ca_file});
-  http::HttpClient gateway_http(
-      {.limits = limits, .ca_file = fetch_flags.ca_file});
-  fetch::ContentFetcher fetcher(user_http, gateway_http,
-                                {.ipfs_gateways = fetch_flags.ipfs_gateways,
-                                 .arweave_gateway = fetch_flags.arweave_gateway,
-                                 .max_bytes = static_cast<size_t>(max_bytes)});
-  extractor::MetadataExtractor logic(fetcher, {});
+  RaiseOpenFileLimit();
+  const http::MultiClientOptions multi{
+      .max_in_flight = in_flight,
+      .max_per_host = per_host,
+      .per_host_rps = per_host_rps,
+      .first_byte_timeout = absl::Seconds(first_byte)};
+  http::MultiClientOptions user = multi, gateway = multi;
+  user.http = {.limits = limits,
+               .address_policy = fetch_flags.address_policy,
+               .ca_file = fetch_flags.ca_file};
+  gateway.http = {.limits = limits, .ca_file = fetch_flags.ca_file};
+  // The operator's own gateways are not rate limited per host.
+  gateway.per_host_rps = 0;
+  gateway.max_per_host = in_flight;
+  http::MultiClient user_http(user);
+  http::MultiClient gateway_http(gateway);
+  fetch::AsyncFetcher fetcher(user_http, gateway_http,
+                              {.ipfs_gateways = fetch_flags.ipfs_gateways,
+                               .arweave_gateway = fetch_flags.arweave_gateway,
+                               .max_bytes = static_cast<size_t>(max_bytes)});
   db::WorkQueue queue(
       *base.pool, "extract", base.name + "-" + std::to_string(getpid()),
       {.lease = absl::Seconds(timeout * 2 + 30), .max_attempts = attempts});
@@ -91,10 +135,25 @@ int main(int argc, char** argv) {
           [&](const std::string& form) {
             id_forms.Add({{"form", form}}).Increment();
           }};
-  extractor::ExtractionWorker step(repo, logic, batch, observer);
-  WorkerPool pool("extract", workers, absl::Seconds(poll),
-                  [&] { return step.Step(); });
-  extractor::ExtractorServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  extractor::ExtractionWorker engine(
+      repo, fetcher, {},
+      {.max_in_flight = in_flight,
+       .lease_batch = batch,
+       .parse_threads = workers,
+       .write_batch = batch,
+       // Leave a connection for leasing.
+       .writers = std::max(1, std::min(4, base.db_pool_size - 1))},
+      observer);
+  // One feeder leases as slots free up; the engine does the rest.
+  WorkerPool feeder("extract", 1, absl::Seconds(poll),
+                    [&] { return engine.Feed(); });
+  extractor::ExtractorServiceImpl service(repo, [&] { feeder.NudgeAll(); });
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
-  return ServeUntilShutdown(base, {&service}, pool);
+  const int code = ServeUntilShutdown(base, {&service}, feeder);
+  if (!engine.Drain(absl::Seconds(base.drain_seconds))) {
+    log::Warn("items still in flight at exit; their leases will expire",
+              {{"in_flight", std::to_string(engine.in_flight())}});
+    std::_Exit(code);  // without waiting for them: the queue is durable
+  }
+  return code;
 }

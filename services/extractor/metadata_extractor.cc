@@ -208,33 +208,56 @@ MetadataExtractor::MetadataExtractor(const fetch::ContentFetcher& fetcher,
                                      ExtractorLimits limits)
     : fetcher_(fetcher), limits_(limits) {}
 
-std::variant<Extraction, ExtractionFailure> MetadataExtractor::Extract(
-    const std::string& token_uri, const std::string& token_id) const {
-  Extraction out;
-  out.token_uri = token_uri;
+std::variant<MetadataFetchPlan, ExtractionFailure> PlanMetadataFetch(
+    const std::string& token_uri, const std::string& token_id) {
+  MetadataFetchPlan plan;
   const bool templated = absl::StrContains(token_uri, "{id}");
-  out.metadata_uri = uri::ResolveUri(
+  plan.first = uri::ResolveUri(
       templated ? uri::SubstituteErc1155Id(token_uri, token_id) : token_uri);
-  if (out.metadata_uri.kind == uri::UriKind::kInvalid) {
-    return Failure("uri_invalid", out.metadata_uri.detail);
+  if (plan.first.kind == uri::UriKind::kInvalid) {
+    return Failure("uri_invalid", plan.first.detail);
   }
-  absl::StatusOr<fetch::FetchedContent> content =
-      fetcher_.Fetch(out.metadata_uri);
-  if (templated) out.id_form = "hex";
-  if (templated && content.status().code() == absl::StatusCode::kNotFound) {
-    // The spec's hex form is not there; many contracts serve decimal ids.
+  if (templated) {
+    plan.id_form = "hex";
+    // Many contracts serve decimal ids, against the spec.
     uri::ResolvedUri decimal =
         uri::ResolveUri(uri::SubstituteErc1155IdDecimal(token_uri, token_id));
     if (decimal.kind != uri::UriKind::kInvalid &&
-        decimal.normalized != out.metadata_uri.normalized) {
-      absl::StatusOr<fetch::FetchedContent> retry = fetcher_.Fetch(decimal);
-      if (retry.ok()) {
-        out.metadata_uri = std::move(decimal);
-        out.id_form = "decimal";
-        content = std::move(retry);
-      }
+        decimal.normalized != plan.first.normalized) {
+      plan.decimal = std::move(decimal);
     }
   }
+  return plan;
+}
+
+std::variant<Extraction, ExtractionFailure> MetadataExtractor::Extract(
+    const std::string& token_uri, const std::string& token_id) const {
+  auto planned = PlanMetadataFetch(token_uri, token_id);
+  if (auto* failure = std::get_if<ExtractionFailure>(&planned)) {
+    return std::move(*failure);
+  }
+  MetadataFetchPlan& plan = std::get<MetadataFetchPlan>(planned);
+  absl::StatusOr<fetch::FetchedContent> content = fetcher_.Fetch(plan.first);
+  if (plan.decimal && content.status().code() == absl::StatusCode::kNotFound) {
+    absl::StatusOr<fetch::FetchedContent> retry = fetcher_.Fetch(*plan.decimal);
+    if (retry.ok()) {
+      return ExtractFetched(token_uri, token_id, std::move(*plan.decimal),
+                            "decimal", std::move(retry), limits_);
+    }
+  }
+  return ExtractFetched(token_uri, token_id, std::move(plan.first),
+                        plan.id_form, std::move(content), limits_);
+}
+
+std::variant<Extraction, ExtractionFailure> ExtractFetched(
+    const std::string& token_uri, const std::string& token_id,
+    uri::ResolvedUri metadata_uri, std::string id_form,
+    absl::StatusOr<fetch::FetchedContent> content,
+    const ExtractorLimits& limits_) {
+  Extraction out;
+  out.token_uri = token_uri;
+  out.metadata_uri = std::move(metadata_uri);
+  out.id_form = std::move(id_form);
   if (!content.ok()) {
     ExtractionFailure f = Failure(ReasonOf(content.status()),
                                   std::string(content.status().message()),

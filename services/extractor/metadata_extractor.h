@@ -64,7 +64,32 @@ struct ExtractionFailure {
   std::optional<absl::Duration> retry_after;
 };
 
-// Token URI → metadata → assets. No database, no gRPC: plain logic.
+// What fetching a token's metadata takes: the URI to try first and, for an
+// ERC-1155 `{id}` template, the decimal form to try when that one is not
+// found (404/410). `id_form` is "hex" for templates, "" otherwise.
+struct MetadataFetchPlan {
+  uri::ResolvedUri first;
+  std::optional<uri::ResolvedUri> decimal;
+  std::string id_form;
+};
+
+// The first half of extraction, before any I/O: resolves the token URI
+// (uri_invalid when it cannot be fetched) and substitutes `{id}`.
+std::variant<MetadataFetchPlan, ExtractionFailure> PlanMetadataFetch(
+    const std::string& token_uri, const std::string& token_id);
+
+// The second half, after the fetch: the fetched bytes (or the fetch's
+// failure) of `metadata_uri`, found with `id_form`, become the Extraction:
+// JSON parsed leniently under the depth cap, assets walked, `{id}` in asset
+// URIs replaced in the same form. CPU only.
+std::variant<Extraction, ExtractionFailure> ExtractFetched(
+    const std::string& token_uri, const std::string& token_id,
+    uri::ResolvedUri metadata_uri, std::string id_form,
+    absl::StatusOr<fetch::FetchedContent> content,
+    const ExtractorLimits& limits);
+
+// Token URI → metadata → assets, blocking: PlanMetadataFetch, the fetch
+// (hex then decimal), ExtractFetched. No database, no gRPC: plain logic.
 class MetadataExtractor {
  public:
   MetadataExtractor(const fetch::ContentFetcher& fetcher,

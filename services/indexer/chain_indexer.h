@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +31,13 @@ struct ChainConfig {
   // Tokens one ERC-2309 ConsecutiveTransfer or ERC-4906 BatchMetadataUpdate
   // may touch; the rest is recorded in indexer_errors.
   uint64_t max_tokens_per_event = 10000;
+  // eth_getLogs ranges are sized from the log density of the last range to
+  // hold about this many logs (within 1..max_block_range): sparse history
+  // is read in long ranges, dense blocks in short ones, without a reply
+  // that is too large and must be asked again.
+  uint64_t target_logs_per_range = 10000;
+  // A range's URI reads go out as up to this many concurrent batch requests.
+  int uri_read_concurrency = 4;
 };
 
 struct IndexerCounters {
@@ -101,6 +110,12 @@ class ChainIndexer {
   // retried), a contract's own failure is the token's recorded reason.
   absl::StatusOr<std::vector<UriResult>> ReadUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block);
+  // The next range after `blocks` blocks held `logs` logs.
+  uint64_t NextRange(uint64_t blocks, uint64_t logs) const;
+  // The logs of [from, to]: the prefetched reply when it is for exactly
+  // that range, else read now (a stale prefetch is dropped).
+  absl::StatusOr<std::vector<nlohmann::json>> TakeLogs(uint64_t from,
+                                                       uint64_t to);
 
   const ChainConfig config_;
   ChainSource& source_;
@@ -110,6 +125,14 @@ class ChainIndexer {
   std::atomic<uint64_t> next_block_{0};  // only the Step() thread writes it
   uint64_t range_;
   std::atomic<uint64_t> head_{0};
+  // eth_getLogs of the range expected next, read while this one is written
+  // (Step thread only). Only RPC: the range is still checked against the
+  // stored chain when it is indexed.
+  struct Prefetch {
+    uint64_t from = 0, to = 0;
+    std::future<absl::StatusOr<std::vector<nlohmann::json>>> logs;
+  };
+  std::optional<Prefetch> prefetch_;
   std::atomic<uint64_t> indexed_{0};
   std::atomic<bool> has_indexed_{false};
 

@@ -195,6 +195,14 @@ absl::Status RpcChainSource::ProbeContracts(
     }
   }
   std::vector<absl::StatusOr<nlohmann::json>> results = CallBatch(calls, block);
+  // A node failure (a lost or garbled batch entry, a dead URL) is not the
+  // contract's answer: ask again later rather than record it for good.
+  for (const absl::StatusOr<nlohmann::json>& r : results) {
+    if (!r.ok() && ReasonOf(r.status()) != "revert" &&
+        ReasonOf(r.status()) != "rpc_error") {
+      return r.status();
+    }
+  }
   for (size_t i = 0; i < contracts.size(); ++i) {
     ContractInfo& c = contracts[i];
     std::vector<std::string> errors;
@@ -216,11 +224,6 @@ absl::Status RpcChainSource::ProbeContracts(
     for (size_t k = 0; k < std::size(kInterfaceIds); ++k) {
       const absl::StatusOr<nlohmann::json>& r =
           results[i * kPerContract + 2 + k];
-      // A node failure is not the contract's answer: ask again later.
-      if (!r.ok() && ReasonOf(r.status()) != "revert" &&
-          ReasonOf(r.status()) != "rpc_error") {
-        return r.status();
-      }
       if (r.ok() && r->is_string()) {
         absl::StatusOr<bool> yes = eth::DecodeAbiBool(r->get<std::string>());
         if (yes.ok() && *yes) c.interfaces.push_back(kInterfaceIds[k]);

@@ -349,6 +349,7 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     queued.clear();  // a retried transaction starts over
     std::vector<int64_t> token_pks;
+    std::set<std::pair<std::string, std::string>> inserted;  // new tokens
     if (!batch.contracts.empty()) {
       std::vector<std::string> a, st, ifs;
       std::vector<int64_t> b;
@@ -390,6 +391,7 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
           TextArray(uri), TextArray(o), IntArray(b), TextArray(tx),
           TextArray(status), TextArray(r), TextArray(d));
       for (const pqxx::row& row : rows) {
+        inserted.emplace(row[1].c_str(), row[2].c_str());
         if (!row[3].as<bool>()) continue;
         token_pks.push_back(row[0].as<int64_t>());
         queued.push_back({batch.chain_id, row[1].c_str(), row[2].c_str()});
@@ -400,6 +402,17 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
       std::vector<int64_t> b;
       std::vector<int32_t> li, bi;
       std::vector<std::string> h, tx, c, i, f, to, st, a;
+      // A token this range created, whose one transfer here is its mint,
+      // already has its owner and balance from the inserts: recomputing it
+      // (a sort over its transfers) is skipped. Only when following: a
+      // backfill of older blocks may find later transfers on record.
+      std::map<std::pair<std::string, std::string>, int> moves;
+      if (batch.advance_cursor) {
+        for (const eth::TokenTransfer& t : batch.transfers) {
+          ++moves[{t.contract, t.token_id.ToDecimal()}];
+        }
+      }
+      const std::string zero(40, '0');
       for (const eth::TokenTransfer& t : batch.transfers) {
         b.push_back(I64(t.at.block_number));
         h.push_back(t.at.block_hash);
@@ -412,7 +425,11 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
         to.push_back(t.to);
         st.push_back(eth::StandardName(t.standard));
         a.push_back(t.amount.ToDecimal());
-        affected.Add(t.contract, i.back());
+        const std::pair<std::string, std::string> key(t.contract, i.back());
+        const bool settled = batch.advance_cursor && t.IsMint() &&
+                             t.to != zero && !t.amount.IsZero() &&
+                             moves[key] == 1 && inserted.count(key) > 0;
+        if (!settled) affected.Add(t.contract, i.back());
       }
       txn.exec_params(kInsertTransfers, chain, IntArray(b), TextArray(h),
                       IntArray(li), IntArray(bi), TextArray(tx), TextArray(c),

@@ -2,34 +2,101 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/ipfs/pin_backend.h"
 #include "common/runtime/backoff.h"
+#include "services/tracker/request_budget.h"
 #include "services/tracker/tracker_repository.h"
 
 namespace niftysave::tracker {
 
-// One worker step: lease pins from the 'track' queue, ask their backend
-// where each stands, and record it — confirmed pins roll their tokens up to
-// `archived`; the rest are looked at again on a back-off schedule.
+struct PinTrackerOptions {
+  int batch_size = 32;  // pins leased per step, at most
+  // Re-check schedule of a pin not pinned yet, per pin (pins.recheck_step).
+  BackoffPolicy recheck;
+  // Status requests (each StatusMany batch, each re-pin) a second, per
+  // backend: the cost of polling does not grow with the number of pins.
+  double requests_per_second = 10;
+  // The longest a step waits for the budget; pins that would wait longer
+  // are deferred (and fewer are leased in the first place).
+  absl::Duration max_budget_wait = absl::Seconds(5);
+  // New pin requests after the backend reports a pin failed; then the pin
+  // (and its resources) are failed, and re-checked every `failed_recheck`.
+  int max_repins = 3;
+  absl::Duration failed_recheck = absl::Hours(6);
+};
+
+// What the tracker saw, for metrics. Any member may be empty.
+struct PinTrackerObserver {
+  // One status request to `backend`: "ok" or the failure's reason.
+  std::function<void(const std::string& backend, const std::string& outcome)>
+      status_request;
+  // One pin's state as its backend reported it ("missing": no pin there).
+  std::function<void(const std::string& backend, const std::string& state)>
+      pin_checked;
+  // One failed pin: "requested" (re-pinned), a refused request's reason, or
+  // "exhausted" (no re-pins left).
+  std::function<void(const std::string& backend, const std::string& outcome)>
+      repin;
+  // Pins not checked this time because the budget was spent.
+  std::function<void(const std::string& backend, int pins)> deferred;
+};
+
+// One worker step: lease pins from the 'track' queue, ask each backend where
+// they stand with StatusMany in batches of max_status_batch(), each request
+// paid for from that backend's RequestBudget, and record the answers:
+//   pinned            → the pin, its resources and their tokens move on;
+//   queued / pinning  → looked at again on the pin's back-off;
+//   failed / missing  → re-pinned by CID on the same backend, up to
+//                       max_repins; after that failed, re-checked every
+//                       failed_recheck, revived if it is ever pinned.
+// Re-pinning by CID covers uploaded content too: the backend that took the
+// upload holds the blocks (kubo, car-store), and a pinning service fetches
+// the CID from the network. When the blocks are gone everywhere the new pin
+// fails as well and the resource ends failed; re-uploading from the source
+// would be the pinner's job (re-queue the resource), not done here.
 class PinTracker {
  public:
-  PinTracker(
-      TrackerRepository& repo,
-      std::map<std::string, ipfs::PinBackend*> backends, int batch_size,
-      BackoffPolicy recheck,
-      std::function<void(const std::string& backend, ipfs::PinState)> observed);
+  PinTracker(TrackerRepository& repo,
+             std::map<std::string, ipfs::PinBackend*> backends,
+             PinTrackerOptions options, PinTrackerObserver observer = {});
   int Step();
 
  private:
-  void Handle(const db::QueueItem& item);
+  struct Leased {
+    db::QueueItem item;
+    PinToCheck pin;
+  };
+  struct Backend {
+    ipfs::PinBackend* backend;
+    std::unique_ptr<RequestBudget> budget;
+  };
+
+  // How many pins the budgets let this step check without a long wait.
+  int LeaseLimit();
+  // Checks `pins` (all on `b`) in StatusMany batches; defers the rest when
+  // the budget runs out.
+  void CheckAll(const std::string& name, Backend& b,
+                const std::vector<Leased>& pins);
+  // Takes a budget token, waiting up to max_budget_wait; false when the
+  // wait would be longer (the token is given back).
+  bool Spend(Backend& b, absl::Duration* wait_instead);
+  void Record(const std::string& name, Backend& b, const Leased& p,
+              std::optional<ipfs::PinState> state);
+  void Repin(const std::string& name, Backend& b, const Leased& p,
+             const std::string& why);
+  void Defer(const std::string& name, const std::vector<Leased>& pins,
+             size_t from, absl::Duration delay);
+  absl::Duration RecheckDelay(const PinToCheck& pin) const;
+  void Warn(const absl::Status& saved, const Leased& p) const;
 
   TrackerRepository& repo_;
-  const std::map<std::string, ipfs::PinBackend*> backends_;
-  const int batch_size_;
-  const BackoffPolicy recheck_;
-  const std::function<void(const std::string&, ipfs::PinState)> observed_;
+  std::map<std::string, Backend> backends_;
+  const PinTrackerOptions options_;
+  const PinTrackerObserver observer_;
 };
 
 }  // namespace niftysave::tracker

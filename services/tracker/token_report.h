@@ -71,6 +71,7 @@ struct FunnelStats {
   int64_t indexed = 0;
   int64_t metadata_fetched = 0;  // extracted or archived
   int64_t archived = 0;
+  int64_t partial = 0;  // some assets pinned, some failed (rollup.cc)
   int64_t failed = 0;
   std::vector<std::pair<std::string, int64_t>> failures;   // most first
   std::vector<std::pair<std::string, int64_t>> resources;  // by status

@@ -18,6 +18,7 @@ v1::TokenStatus TokenStatusOf(const std::string& s) {
   if (s == "extracted") return v1::TOKEN_STATUS_EXTRACTED;
   if (s == "archived") return v1::TOKEN_STATUS_ARCHIVED;
   if (s == "failed") return v1::TOKEN_STATUS_FAILED;
+  if (s == "partial") return v1::TOKEN_STATUS_PARTIAL;
   return v1::TOKEN_STATUS_UNSPECIFIED;
 }
 
@@ -35,6 +36,8 @@ std::optional<std::string> TokenStatusName(v1::TokenStatus s) {
       return "archived";
     case v1::TOKEN_STATUS_FAILED:
       return "failed";
+    case v1::TOKEN_STATUS_PARTIAL:
+      return "partial";
     default:
       return std::nullopt;
   }
@@ -51,6 +54,7 @@ void StatsToProto(const FunnelStats& stats, v1::Stats* out) {
   out->set_metadata_fetched(static_cast<uint64_t>(stats.metadata_fetched));
   out->set_archived(static_cast<uint64_t>(stats.archived));
   out->set_failed(static_cast<uint64_t>(stats.failed));
+  out->set_partial(static_cast<uint64_t>(stats.partial));
   for (const auto& [reason, n] : stats.failures) {
     v1::ReasonCount* c = out->add_failures();
     c->set_reason(reason);

@@ -12,22 +12,52 @@ namespace {
 
 constexpr char kExisting[] = "SELECT id FROM pins WHERE id = ANY($1::bigint[])";
 
-constexpr char kLoadPin[] =
-    "SELECT id, cid, backend, status FROM pins WHERE id = $1";
+constexpr char kLoadPins[] = R"sql(
+SELECT id, cid, backend, status, repins, recheck_step
+FROM pins WHERE id = ANY($1::bigint[]))sql";
 
 constexpr char kPinPinned[] = R"sql(
 UPDATE pins SET status = 'pinned', reason = NULL, detail = NULL, checks = checks + 1,
-                updated_at = now()
+                recheck_step = 0, next_check_at = NULL, updated_at = now()
 WHERE id = $1)sql";
 
+// A resource another pin of the same CID already confirmed stays pinned; a
+// failed one is revived (failure is not final).
 constexpr char kResourcesPinned[] = R"sql(
 UPDATE resources SET status = 'pinned', reason = NULL, detail = NULL, updated_at = now()
 WHERE pinned_cid = $1 AND status IN ('pinning', 'failed')
 RETURNING id)sql";
 
-constexpr char kPinChecked[] = R"sql(
-UPDATE pins SET status = $2, reason = NULLIF($3, ''), detail = NULLIF($4, ''),
-                checks = checks + 1, updated_at = now()
+constexpr char kPinInFlight[] = R"sql(
+UPDATE pins SET status = $2, reason = NULL, detail = NULL, checks = checks + 1,
+                recheck_step = recheck_step + 1,
+                next_check_at = now() + make_interval(secs => $3), updated_at = now()
+WHERE id = $1)sql";
+
+// A pin this tracker had given up on is in flight again at the backend (it
+// was re-requested there): its resources are in progress again.
+constexpr char kResourcesInFlightAgain[] = R"sql(
+UPDATE resources SET status = 'pinning', reason = NULL, detail = NULL, updated_at = now()
+WHERE pinned_cid = $1 AND status = 'failed' AND reason IN ('pin_failed', 'pin_missing')
+RETURNING id)sql";
+
+constexpr char kPinCheckFailed[] = R"sql(
+UPDATE pins SET reason = NULLIF($2, ''), detail = NULLIF($3, ''), checks = checks + 1,
+                recheck_step = recheck_step + 1,
+                next_check_at = now() + make_interval(secs => $4), updated_at = now()
+WHERE id = $1)sql";
+
+constexpr char kPinRepinned[] = R"sql(
+UPDATE pins SET status = $2, request_id = coalesce(NULLIF($3, ''), request_id),
+                reason = NULLIF($4, ''), detail = NULLIF($5, ''), checks = checks + 1,
+                repins = repins + 1, recheck_step = 0,
+                next_check_at = now() + make_interval(secs => $6), updated_at = now()
+WHERE id = $1)sql";
+
+constexpr char kPinFailed[] = R"sql(
+UPDATE pins SET status = 'failed', reason = $2, detail = NULLIF($3, ''), checks = checks + 1,
+                recheck_step = recheck_step + 1,
+                next_check_at = now() + make_interval(secs => $4), updated_at = now()
 WHERE id = $1)sql";
 
 constexpr char kResourcesFailed[] = R"sql(
@@ -117,48 +147,122 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgTrackerRepository::Enqueue(
   return counts;
 }
 
-absl::StatusOr<std::optional<PinToCheck>> PgTrackerRepository::LoadPin(
-    int64_t id) {
-  std::optional<PinToCheck> pin;
+absl::StatusOr<std::map<int64_t, PinToCheck>> PgTrackerRepository::LoadPins(
+    const std::vector<int64_t>& ids) {
+  std::map<int64_t, PinToCheck> pins;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::result r = txn.exec_params(kLoadPin, id);
-    if (!r.empty()) {
-      pin = PinToCheck{r[0][0].as<int64_t>(), r[0][1].as<std::string>(),
-                       r[0][2].as<std::string>(), r[0][3].as<std::string>()};
+    pins.clear();
+    for (const auto& row : txn.exec_params(kLoadPins, db::BigintArray(ids))) {
+      const int64_t id = row[0].as<int64_t>();
+      pins[id] = PinToCheck{.id = id,
+                            .cid = row[1].as<std::string>(),
+                            .backend = row[2].as<std::string>(),
+                            .status = row[3].as<std::string>(),
+                            .repins = row[4].as<int>(),
+                            .recheck_step = row[5].as<int>()};
     }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  return pin;
+  return pins;
 }
 
+namespace {
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+std::string Clip(const std::string& s) { return s.substr(0, 2000); }
+
+void MarkPinned(pqxx::work& txn, const PinToCheck& pin) {
+  txn.exec_params(kPinPinned, pin.id);
+  db::RollUpTokensOfResources(txn,
+                              Ids(txn.exec_params(kResourcesPinned, pin.cid)));
+}
+
+}  // namespace
+
+// Each save moves the queue item first: when the lease was lost (someone
+// else holds the item now), the transaction is rolled back so a stale answer
+// never overwrites a newer one.
 absl::Status PgTrackerRepository::SavePinned(const db::QueueItem& item,
                                              const PinToCheck& pin) {
   return pool_.Run([&](pqxx::work& txn) {
-    txn.exec_params(kPinPinned, pin.id);
-    db::RollUpTokensOfResources(
-        txn, Ids(txn.exec_params(kResourcesPinned, pin.cid)));
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
+    MarkPinned(txn, pin);
     return absl::OkStatus();
   });
 }
 
-absl::Status PgTrackerRepository::SaveStillPending(const db::QueueItem& item,
-                                                   const PinToCheck& pin,
-                                                   ipfs::PinState state,
-                                                   const std::string& reason,
-                                                   const std::string& detail,
-                                                   absl::Duration delay) {
+absl::Status PgTrackerRepository::SaveInFlight(const db::QueueItem& item,
+                                               const PinToCheck& pin,
+                                               ipfs::PinState state,
+                                               absl::Duration delay) {
   return pool_.Run([&](pqxx::work& txn) {
-    txn.exec_params(kPinChecked, pin.id, std::string(ipfs::PinStateName(state)),
-                    reason, detail.substr(0, 2000));
-    if (state == ipfs::PinState::kFailed) {
+    if (!queue_.Reschedule(txn, item, "not pinned yet", delay))
+      return absl::AbortedError("lease lost");
+    txn.exec_params(kPinInFlight, pin.id,
+                    std::string(ipfs::PinStateName(state)), Seconds(delay));
+    if (pin.status == "failed") {
       db::RollUpTokensOfResources(
-          txn, Ids(txn.exec_params(kResourcesFailed, pin.cid, "pin_failed",
-                                   detail.substr(0, 2000))));
+          txn, Ids(txn.exec_params(kResourcesInFlightAgain, pin.cid)));
     }
-    queue_.Reschedule(txn, item, reason.empty() ? "not pinned yet" : reason,
-                      delay);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgTrackerRepository::SaveCheckFailed(const db::QueueItem& item,
+                                                  const PinToCheck& pin,
+                                                  const std::string& reason,
+                                                  const std::string& detail,
+                                                  absl::Duration delay) {
+  return pool_.Run([&](pqxx::work& txn) {
+    if (!queue_.Reschedule(txn, item, reason + ": " + detail, delay))
+      return absl::AbortedError("lease lost");
+    txn.exec_params(kPinCheckFailed, pin.id, reason, Clip(detail),
+                    Seconds(delay));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgTrackerRepository::SaveRepinned(
+    const db::QueueItem& item, const PinToCheck& pin, ipfs::PinState state,
+    const std::string& request_id, const std::string& reason,
+    const std::string& detail, absl::Duration delay) {
+  return pool_.Run([&](pqxx::work& txn) {
+    const bool pinned = state == ipfs::PinState::kPinned;
+    const bool current = pinned
+                             ? queue_.Complete(txn, item)
+                             : queue_.Reschedule(txn, item, "re-pinned", delay);
+    if (!current) return absl::AbortedError("lease lost");
+    txn.exec_params(kPinRepinned, pin.id,
+                    std::string(ipfs::PinStateName(state)), request_id, reason,
+                    Clip(detail), Seconds(delay));
+    if (pinned) MarkPinned(txn, pin);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgTrackerRepository::SaveFailed(const db::QueueItem& item,
+                                             const PinToCheck& pin,
+                                             const std::string& reason,
+                                             const std::string& detail,
+                                             absl::Duration delay) {
+  return pool_.Run([&](pqxx::work& txn) {
+    if (!queue_.Reschedule(txn, item, reason, delay))
+      return absl::AbortedError("lease lost");
+    txn.exec_params(kPinFailed, pin.id, reason, Clip(detail), Seconds(delay));
+    db::RollUpTokensOfResources(
+        txn,
+        Ids(txn.exec_params(kResourcesFailed, pin.cid, reason, Clip(detail))));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgTrackerRepository::Defer(const db::QueueItem& item,
+                                        absl::Duration delay) {
+  return pool_.Run([&](pqxx::work& txn) {
+    if (!queue_.Reschedule(txn, item, "status request budget spent", delay))
+      return absl::AbortedError("lease lost");
     return absl::OkStatus();
   });
 }
@@ -288,9 +392,10 @@ absl::StatusOr<FunnelStats> PgTrackerRepository::GetStats(uint64_t chain_id) {
       const std::string status = row[0].as<std::string>();
       const int64_t n = row[2].as<int64_t>();
       stats.indexed += n;
-      if (status == "extracted" || status == "archived")
+      if (status == "extracted" || status == "partial" || status == "archived")
         stats.metadata_fetched += n;
       if (status == "archived") stats.archived += n;
+      if (status == "partial") stats.partial += n;
       if (status == "failed") {
         stats.failed += n;
         failures[row[1].as<std::string>()] += n;

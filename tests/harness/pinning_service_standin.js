@@ -15,7 +15,12 @@
 // them, so clients see every state. Test hooks (not in the spec) live under
 // /_standin/: POST /_standin/fail {"status": 409, "reason": "...",
 // "times": 1, "retry_after": 2} makes the next requests fail so;
-// GET /_standin/requests counts requests by method and path.
+// GET /_standin/requests counts requests by method and path;
+// POST /_standin/outcome {"cid": C, "outcome": "failed"} makes pins of C
+// end `failed` instead of `pinned` (the service gave up), and
+// {"cid": C, "outcome": "pinned"} makes them, failed ones included, end
+// `pinned` (the service found the content later); "outcome": null restores
+// the default.
 //
 // Usage: node pinning_service_standin.js --port P --token T
 'use strict'
@@ -33,6 +38,7 @@ const token = args.token || ''
 const pins = new Map() // requestid → PinStatus
 const requests = {}
 const failures = [] // queued forced failures
+const outcomes = new Map() // cid -> 'failed' | 'pinned' (/_standin/outcome)
 let clock = Date.parse('2026-01-01T00:00:00Z')
 const STATUSES = ['queued', 'pinning', 'pinned', 'failed']
 
@@ -45,8 +51,10 @@ function fail (res, status, reason, details, headers) {
   send(res, status, { error: { reason, details } }, headers)
 }
 function advance (pin) {
+  const outcome = outcomes.get(pin.pin.cid)
   if (pin.status === 'queued') pin.status = 'pinning'
-  else if (pin.status === 'pinning') pin.status = 'pinned'
+  else if (pin.status === 'pinning') pin.status = outcome === 'failed' ? 'failed' : 'pinned'
+  else if (pin.status === 'failed' && outcome === 'pinned') pin.status = 'pinned'
 }
 function validPin (body) {
   if (!body || typeof body !== 'object' || typeof body.cid !== 'string' || body.cid === '') return 'cid is required'
@@ -122,6 +130,12 @@ async function handle (req, res) {
     const f = JSON.parse(body)
     for (let i = 0; i < (f.times || 1); i++) failures.push(f)
     return send(res, 200, { queued: failures.length })
+  }
+  if (url.pathname === '/_standin/outcome' && req.method === 'POST') {
+    const o = JSON.parse(body)
+    if (o.outcome === 'failed' || o.outcome === 'pinned') outcomes.set(o.cid, o.outcome)
+    else outcomes.delete(o.cid)
+    return send(res, 200, { outcomes: outcomes.size })
   }
   if (url.pathname === '/_standin/requests') return send(res, 200, requests)
   requests[key] = (requests[key] || 0) + 1

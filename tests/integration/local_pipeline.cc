@@ -135,7 +135,8 @@ std::vector<std::string> LocalPipeline::ServiceArgs(
     args.insert(args.end(),
                 {"--kubo_api_url=" + ipfs_->api_url(), "--poll_seconds=0.5",
                  "--recheck_initial_seconds=0.2", "--recheck_max_seconds=2",
-                 "--stats_seconds=1"});
+                 // One local node: kubo checks one CID a request.
+                 "--status_requests_per_second=500", "--stats_seconds=1"});
   }
   return args;
 }
@@ -402,6 +403,7 @@ absl::Status LocalPipeline::WaitUntilSettled(
       auto report = GetTokenStatus(t.token_id);
       const bool settled =
           report.ok() && (report->status() == v1::TOKEN_STATUS_ARCHIVED ||
+                          report->status() == v1::TOKEN_STATUS_PARTIAL ||
                           report->status() == v1::TOKEN_STATUS_FAILED);
       if (!settled) absl::StrAppend(&pending, " #", t.token_id);
     }

@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
         auto counts = p.TokenCounts();
         if (!counts.ok()) return;
         std::vector<std::string> parts;
-        for (const char* s : {"queued", "extracted", "archived", "failed"}) {
+        for (const char* s :
+             {"queued", "extracted", "archived", "partial", "failed"}) {
           parts.push_back(absl::StrCat(s, " ", (*counts)[s]));
         }
         Say("tokens: " + absl::StrJoin(parts, " | "));

@@ -1,0 +1,276 @@
+#include "common/http/curl_common.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/runtime/reason.h"
+
+namespace niftysave::http {
+namespace {
+
+constexpr char kSystemCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+long Millis(absl::Duration d) {
+  return static_cast<long>(absl::ToInt64Milliseconds(d));
+}
+
+size_t OnBody(char* data, size_t size, size_t n, void* user) {
+  auto* state = static_cast<CurlTransferState*>(user);
+  const size_t len = size * n;
+  state->got_first_byte = true;
+  if (state->response->body.size() + len > state->max_body) {
+    state->too_large = true;
+    return 0;  // aborts the transfer: the cap holds while streaming
+  }
+  state->response->body.append(data, len);
+  state->response->body_bytes = state->response->body.size();
+  return len;
+}
+
+size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+  auto* state = static_cast<CurlTransferState*>(user);
+  const size_t len = size * n;
+  state->got_first_byte = true;
+  absl::string_view line(data, len);
+  if (absl::StartsWith(line, "HTTP/")) {
+    state->response->retry_after.reset();  // a new response after a redirect
+    return len;
+  }
+  auto colon = line.find(':');
+  if (colon == absl::string_view::npos) return len;
+  std::string name = absl::AsciiStrToLower(line.substr(0, colon));
+  absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+  int seconds = 0;
+  if (name == "retry-after" && absl::SimpleAtoi(value, &seconds) &&
+      seconds >= 0) {
+    state->response->retry_after = absl::Seconds(std::min(seconds, 86400));
+  }
+  return len;
+}
+
+// Runs for every connection curl opens, redirects included, after DNS: the
+// SSRF guard sees the address actually dialled. (A reused connection was
+// checked when it was opened.)
+curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* addr) {
+  auto* state = static_cast<CurlTransferState*>(user);
+  if (!state->policy->Allows(&addr->addr)) {
+    state->blocked = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+// curl calls this at least once a second per transfer, idle or not: the
+// first-byte deadline needs nothing else.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* state = static_cast<CurlTransferState*>(user);
+  if (!state->got_first_byte && absl::Now() > state->first_byte_deadline) {
+    state->first_byte_timeout = true;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
+
+}  // namespace
+
+void EnsureCurlGlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_ALL); });
+}
+
+std::string BuildCaBundle(const std::string& ca_file) {
+  if (ca_file.empty()) return "";
+  return ReadFileOrEmpty(kSystemCaBundle) + "\n" + ReadFileOrEmpty(ca_file);
+}
+
+absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
+                              const HttpLimits& limits,
+                              const HttpClientOptions& options,
+                              const std::string& ca_bundle,
+                              CurlTransferState* state, curl_slist** headers) {
+  if (request.file || !request.body_file.empty() ||
+      !request.response_file.empty()) {
+    return absl::InvalidArgumentError(
+        "uploads and file bodies need the blocking HttpClient");
+  }
+  state->policy = &options.address_policy;
+  state->max_body = limits.max_body_bytes;
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, state->errbuf);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Never a proxy from the environment: the SSRF guard would see only the
+  // proxy's address, not the one the user's URL names.
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS,
+                   static_cast<long>(limits.max_redirects));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   Millis(limits.connect_timeout));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, Millis(limits.total_timeout));
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(limits.max_body_bytes));
+  // gzip etc.; OnBody caps the decoded bytes, so a bomb stops at the limit.
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, state);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, state);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, state);
+  if (state->first_byte_deadline != absl::InfiniteFuture()) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, state);
+  }
+  if (!ca_bundle.empty()) {
+    curl_blob blob{const_cast<char*>(ca_bundle.data()), ca_bundle.size(),
+                   CURL_BLOB_NOCOPY};
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+  }
+  for (const std::string& h : request.headers) {
+    *headers = curl_slist_append(*headers, h.c_str());
+  }
+  if (request.method == "POST" || !request.body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+  }
+  if (request.method != "GET" && request.method != "POST") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (*headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
+  return absl::OkStatus();
+}
+
+void ReadCurlResponseInfo(CURL* curl, HttpResponse* response) {
+  long http_status = 0;
+  char* content_type = nullptr;
+  char* effective = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type);
+  curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
+  response->status = static_cast<int>(http_status);
+  if (content_type != nullptr) response->content_type = content_type;
+  if (effective != nullptr) response->effective_url = effective;
+  response->body_bytes = response->body.size();
+}
+
+absl::Status CurlFailure(CURLcode code, const CurlTransferState& state,
+                         const std::string& url) {
+  const char* errbuf = state.errbuf;
+  std::string detail =
+      absl::StrCat(curl_easy_strerror(code), errbuf[0] ? ": " : "", errbuf);
+  if (state.blocked) {
+    return ErrorWithReason(
+        absl::StatusCode::kPermissionDenied, "blocked_address",
+        absl::StrCat("refused to connect: ", url,
+                     " resolves to a loopback/private/link-local address"));
+  }
+  if (state.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    return ErrorWithReason(
+        absl::StatusCode::kResourceExhausted, "too_large",
+        absl::StrCat("body over the limit of ", state.max_body, " bytes"));
+  }
+  if (state.first_byte_timeout) {
+    return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",
+                           absl::StrCat("no response from ", url,
+                                        " before the first-byte timeout"));
+  }
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",
+                             detail);
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "dns", detail);
+    case CURLE_COULDNT_CONNECT:
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "connect", detail);
+    case CURLE_TOO_MANY_REDIRECTS:
+      return ErrorWithReason(absl::StatusCode::kFailedPrecondition,
+                             "too_many_redirects", detail);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+      return ErrorWithReason(absl::StatusCode::kInvalidArgument, "uri_invalid",
+                             detail);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "tls", detail);
+    default:
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "network", detail);
+  }
+}
+
+absl::Status StatusOfAnswer(const HttpResponse& response,
+                            const std::string& url) {
+  const int s = response.status;
+  if (s >= 200 && s < 300) return absl::OkStatus();
+  const std::string detail = absl::StrCat("HTTP ", s, " from ", url);
+  // The server's own "not before" travels with the failure (429, and 503
+  // when a Retry-After came with it), for whoever reschedules the work.
+  auto not_before = [&](absl::Status status) {
+    if (response.retry_after) {
+      status = WithRetryAfter(std::move(status), *response.retry_after);
+    }
+    return status;
+  };
+  if (s == 429) {
+    return not_before(ErrorWithReason(absl::StatusCode::kUnavailable,
+                                      "rate_limited", detail));
+  }
+  if (s == 408) {
+    return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",
+                           detail);
+  }
+  if (s >= 500) {
+    return not_before(
+        ErrorWithReason(absl::StatusCode::kUnavailable, "http_5xx", detail));
+  }
+  if (s == 404 || s == 410) {
+    return ErrorWithReason(absl::StatusCode::kNotFound, "http_4xx", detail);
+  }
+  return ErrorWithReason(absl::StatusCode::kFailedPrecondition,
+                         s >= 400 ? "http_4xx" : "http_status", detail);
+}
+
+absl::StatusOr<std::string> HostKeyOf(const std::string& url) {
+  CURLU* u = curl_url();
+  if (u == nullptr) return absl::InternalError("curl_url failed");
+  std::string key;
+  char* host = nullptr;
+  char* port = nullptr;
+  const bool ok =
+      curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  if (ok) key = absl::StrCat(absl::AsciiStrToLower(host), ":", port);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  if (!ok) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "uri_invalid",
+                           absl::StrCat("not a URL: ", url.substr(0, 200)));
+  }
+  return key;
+}
+
+}  // namespace niftysave::http

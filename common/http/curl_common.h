@@ -1,0 +1,75 @@
+#pragma once
+
+// The libcurl pieces every HTTP engine here shares (the blocking HttpClient
+// and the curl-multi MultiClient): the options that make a fetch safe, the
+// callbacks that enforce the limits while the body streams, and the mapping
+// of curl errors and HTTP answers to Statuses with a reason.
+
+#include <curl/curl.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/http/http_client.h"
+
+namespace niftysave::http {
+
+// What the callbacks of one transfer read and write. Lives as long as the
+// easy handle it is attached to.
+struct CurlTransferState {
+  const AddressPolicy* policy = nullptr;
+  size_t max_body = 0;
+  HttpResponse* response = nullptr;
+  // 0 disables the first-byte deadline (see CurlOnProgress).
+  absl::Time first_byte_deadline = absl::InfiniteFuture();
+  bool got_first_byte = false;
+  // Why the transfer was cut short, when it was us who cut it.
+  bool blocked = false;
+  bool too_large = false;
+  bool first_byte_timeout = false;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+};
+
+// curl_global_init, once per process.
+void EnsureCurlGlobalInit();
+
+// The system CAs plus `ca_file` as one in-memory PEM bundle (CURLOPT_CAINFO
+// alone would replace the system's); "" when `ca_file` is "".
+std::string BuildCaBundle(const std::string& ca_file);
+
+// Sets everything a GET/POST of `request` needs on `curl`: no proxy (the
+// SSRF guard must see the real peer), http(s) only on every hop, the
+// redirect cap, connect and total timeouts, the body cap (Content-Length
+// and streamed, after decompression), the SSRF guard on every new
+// connection, headers and the method. `state` must outlive the transfer;
+// `*headers` is the list to free after it (curl_slist_free_all).
+// Multipart uploads and file bodies are the blocking client's business:
+// this returns InvalidArgument for them.
+absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
+                              const HttpLimits& limits,
+                              const HttpClientOptions& options,
+                              const std::string& ca_bundle,
+                              CurlTransferState* state, curl_slist** headers);
+
+// Status, content type and effective URL of a finished transfer.
+void ReadCurlResponseInfo(CURL* curl, HttpResponse* response);
+
+// A failed transfer as a Status with a reason: `blocked_address`,
+// `too_large`, `timeout`, `dns`, `connect`, `too_many_redirects`,
+// `uri_invalid`, `tls` or `network`.
+absl::Status CurlFailure(CURLcode code, const CurlTransferState& state,
+                         const std::string& url);
+
+// A complete HTTP answer as Fetch sees it: OK for 2xx; otherwise
+// `rate_limited` (429), `timeout` (408), `http_5xx`, `http_4xx` (NotFound
+// for 404/410) with the server's Retry-After attached to 429 and 5xx.
+absl::Status StatusOfAnswer(const HttpResponse& response,
+                            const std::string& url);
+
+// The "host:port" a URL's transfers count against (per-host caps), lower
+// case, default port filled in; InvalidArgument (`uri_invalid`) when the URL
+// does not parse.
+absl::StatusOr<std::string> HostKeyOf(const std::string& url);
+
+}  // namespace niftysave::http

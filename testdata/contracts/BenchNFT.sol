@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+// Event generators for bench/indexer_bench: many standard transfer events per
+// transaction, so a chain with hundreds of thousands of them takes only a few
+// hundred transactions. They keep no ownership state (nothing is checked, and
+// nothing is stored, which is what makes an event cost about 2,000 gas); the
+// logs are byte for byte what a real ERC-721 / ERC-1155 emits, and the
+// metadata functions answer the way a real collection does.
+
+// ERC-721: Transfer(from, to, tokenId), tokenURI(id) = base + id + ".json".
+contract BenchNFT {
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+
+    string public name = "Bench NFT";
+    string public symbol = "BENCH";
+    string private constant BASE =
+        "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/";
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0x80ac58cd // ERC-721
+            || interfaceId == 0x5b5e139f; // ERC-721 metadata
+    }
+
+    function tokenURI(uint256 id) external pure returns (string memory) {
+        return string.concat(BASE, _decimal(id), ".json");
+    }
+
+    function _decimal(uint256 v) private pure returns (string memory) {
+        if (v == 0) return "0";
+        uint256 digits;
+        for (uint256 t = v; t != 0; t /= 10) digits++;
+        bytes memory out = new bytes(digits);
+        for (; v != 0; v /= 10) out[--digits] = bytes1(uint8(48 + (v % 10)));
+        return string(out);
+    }
+
+    // Mints firstId .. firstId + n - 1 to `to`: n Transfer logs.
+    function mintBatch(address to, uint256 firstId, uint256 n) external {
+        for (uint256 i = 0; i < n; i++) {
+            emit Transfer(address(0), to, firstId + i);
+        }
+    }
+
+    // Moves firstId .. firstId + n - 1 from `from` to `to`: n Transfer logs.
+    function transferBatch(address from, address to, uint256 firstId, uint256 n) external {
+        for (uint256 i = 0; i < n; i++) {
+            emit Transfer(from, to, firstId + i);
+        }
+    }
+}
+
+// ERC-1155: TransferSingle and TransferBatch, uri(id) with the {id} template.
+contract BenchMulti {
+    event TransferSingle(address indexed operator, address indexed from, address indexed to,
+                         uint256 id, uint256 value);
+    event TransferBatch(address indexed operator, address indexed from, address indexed to,
+                        uint256[] ids, uint256[] values);
+
+    string public name = "Bench Multi";
+    string public symbol = "BMULTI";
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0xd9b67a26 // ERC-1155
+            || interfaceId == 0x0e89341c; // ERC-1155 metadata URI
+    }
+
+    function uri(uint256) external pure returns (string memory) {
+        return "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/{id}.json";
+    }
+
+    // Mints `amount` of each of firstId .. firstId + n - 1 to `to`, one
+    // TransferSingle per id.
+    function mintSingles(address to, uint256 firstId, uint256 n, uint256 amount) external {
+        for (uint256 i = 0; i < n; i++) {
+            emit TransferSingle(msg.sender, address(0), to, firstId + i, amount);
+        }
+    }
+
+    // `logs` TransferBatch logs from `from` to `to`, each moving `perLog`
+    // consecutive ids (one unit of each), starting at firstId.
+    function transferBatches(address from, address to, uint256 firstId, uint256 logs,
+                             uint256 perLog) external {
+        uint256 next = firstId;
+        for (uint256 l = 0; l < logs; l++) {
+            uint256[] memory ids = new uint256[](perLog);
+            uint256[] memory values = new uint256[](perLog);
+            for (uint256 k = 0; k < perLog; k++) {
+                ids[k] = next++;
+                values[k] = 1;
+            }
+            emit TransferBatch(msg.sender, from, to, ids, values);
+        }
+    }
+}

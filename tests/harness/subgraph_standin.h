@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "tests/harness/subprocess.h"
+#include "tests/harness/temp_dir.h"
+
+namespace niftysave::harness {
+
+// A loopback STAND-IN for a subgraph with the eip721-subgraph schema
+// (subgraph_standin.js): no graph-node runs here. It serves `tokens` from a
+// fixture with graph-node's paging rules (first <= 1000, skip <= 5000,
+// where.id_gt, orderBy: id) and records every query it answered.
+class SubgraphStandin {
+ public:
+  // `tokens`: a JSON array of Token objects as the reply would carry them
+  // ({id, tokenID, tokenURI, mintTime, blockNumber, blockHash,
+  // contract {id, name, symbol, supportsEIP721Metadata}, owner {id}});
+  // served as written, malformed rows included.
+  static absl::StatusOr<std::unique_ptr<SubgraphStandin>> Start(
+      const nlohmann::json& tokens);
+  ~SubgraphStandin();
+
+  // http://127.0.0.1:P/subgraphs/name/niftysave/eip721
+  std::string url() const;
+  // After `after` more queries, the next `times` fail: a GraphQL error
+  // (`http_status` 0) or that HTTP status.
+  absl::Status FailNext(int after, int times, int http_status = 0);
+  // Every query so far: [{"first", "skip", "where", "orderBy",
+  // "orderDirection", "failed", "error"?}].
+  absl::StatusOr<nlohmann::json> Queries();
+  // Posts a raw GraphQL request and returns the parsed reply.
+  absl::StatusOr<nlohmann::json> Query(const std::string& query,
+                                       const nlohmann::json& variables);
+  absl::Status Stop();  // idempotent
+
+ private:
+  SubgraphStandin(TempDir dir, int port) : dir_(std::move(dir)), port_(port) {}
+
+  TempDir dir_;  // the fixture and the server's log
+  int port_;
+  std::unique_ptr<Subprocess> node_;
+};
+
+}  // namespace niftysave::harness
