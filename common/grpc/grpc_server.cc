@@ -4,6 +4,7 @@
 #include "common/grpc/metrics_interceptor.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 
 namespace niftysave {
 
@@ -17,6 +18,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(4 << 20);
+  // The synchronous server takes a thread per call in progress. Without a cap
+  // an overload (calls queueing on the database pool) grows threads without
+  // bound and every call misses its deadline; with one, calls beyond it are
+  // refused at once with RESOURCE_EXHAUSTED and the rest stay fast.
+  grpc::ResourceQuota quota("niftysave-grpc-server");
+  quota.SetMaxThreads(kMaxServerThreads);
+  builder.SetResourceQuota(quota);
   // Clients reconnect now and then, so replicas the autoscaler adds get
   // their share of long-lived channels.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);

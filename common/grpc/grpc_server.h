@@ -13,9 +13,12 @@ namespace niftysave {
 
 // A gRPC server with health checking (grpc.health.v1) and server reflection
 // on, every call counted and timed by the metrics interceptor, and request
-// messages capped at 4 MiB.
+// messages capped at 4 MiB. At most kMaxServerThreads calls run at once;
+// more are refused with RESOURCE_EXHAUSTED rather than queued.
 class GrpcServer {
  public:
+  static constexpr int kMaxServerThreads = 128;
+
   // `listen` is "127.0.0.1:50051" or "0.0.0.0:0" (port 0 picks one).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen, const std::vector<grpc::Service*>& services,

@@ -12,6 +12,55 @@ constexpr char kPageTokenPrefix[] = "v1:";
 
 }  // namespace
 
+// The pins are those of the resource's pinned root (pinned_cid); a resource
+// not pinned yet has none.
+const char kTokenReportQuery[] = R"sql(
+SELECT coalesce(t.token_uri, ''), t.status, coalesce(t.reason, ''), coalesce(t.detail, ''),
+       coalesce(encode(t.owner, 'hex'), ''), coalesce(t.mint_block, 0),
+       tr.json_path, tr.role, tr.uri, r.normalized, coalesce(r.pinned_cid, r.cid, ''), r.path,
+       r.status, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.size, -1),
+       coalesce(r.content_type, ''),
+       p.backend, p.cid, p.status, coalesce(p.reason, ''), coalesce(p.detail, ''),
+       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM tokens t
+LEFT JOIN token_resources tr ON tr.token_pk = t.id
+LEFT JOIN resources r ON r.id = tr.resource_id
+LEFT JOIN pins p ON p.cid = r.pinned_cid
+WHERE t.chain_id = $1 AND t.contract = decode($2, 'hex') AND t.token_id = $3::numeric
+ORDER BY tr.json_path, p.backend)sql";
+
+TokenReport AssembleTokenReport(const eth::TokenKey& key,
+                                std::vector<TokenReportRow> rows) {
+  TokenReport report{.key = key};
+  if (rows.empty()) return report;
+  TokenReportRow& first = rows.front();
+  report.token_uri = std::move(first.token_uri);
+  report.status = std::move(first.status);
+  report.reason = std::move(first.reason);
+  report.detail = std::move(first.detail);
+  report.owner = std::move(first.owner);
+  report.mint_block = first.mint_block;
+  // Rows come grouped by json_path (unique per token): a new path starts a
+  // new resource, and every row brings at most one pin of it.
+  ResourceView* current = nullptr;
+  const std::string* current_path = nullptr;
+  for (TokenReportRow& row : rows) {
+    if (!row.has_resource) continue;
+    if (current == nullptr || *current_path != row.json_path) {
+      if (row.role == "metadata") {
+        report.metadata = std::move(row.resource);
+        current = &*report.metadata;
+      } else {
+        report.assets.push_back({row.json_path, std::move(row.resource)});
+        current = &report.assets.back().resource;
+      }
+      current_path = &row.json_path;
+    }
+    if (row.pin) current->pins.push_back(*std::move(row.pin));
+  }
+  return report;
+}
+
 std::string EncodePageToken(int64_t after_id) {
   return absl::WebSafeBase64Escape(absl::StrCat(kPageTokenPrefix, after_id));
 }

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/tracker/token_report.h"
 
 namespace niftysave::tracker {
 
@@ -35,5 +38,40 @@ absl::StatusOr<int64_t> DecodePageToken(const std::string& token);
 
 // WatchProgress's interval: 0 means 5 s; otherwise 1-60 s.
 absl::StatusOr<absl::Duration> WatchInterval(uint32_t seconds);
+
+// GetTokenStatus in one statement: one round trip (three inside BEGIN/COMMIT,
+// instead of five for three separate queries) and, prepared once per
+// connection as kTokenReportStatement, no planning per call. The token, each
+// resource it links (in json_path order) and each pin of each resource (by
+// backend), one row per (resource, pin). A token without resources is one
+// row whose resource columns are NULL; a resource without pins one row whose
+// pin columns are NULL. $1 chain_id (bigint), $2 contract (40 hex digits),
+// $3 token id (decimal). Served by the (chain_id, contract, token_id) key,
+// token_resources_pkey, resources_pkey and pins (cid, backend).
+// Columns, in order: see TokenReportRow.
+extern const char kTokenReportQuery[];
+inline constexpr char kTokenReportStatement[] = "token_report";
+
+// One row of kTokenReportQuery, decoded by the repository.
+struct TokenReportRow {
+  // The token (the same in every row).
+  std::string token_uri;
+  std::string status;
+  std::string reason;
+  std::string detail;
+  std::string owner;
+  uint64_t mint_block = 0;
+  // The resource, unless the token has none.
+  bool has_resource = false;
+  std::string json_path;
+  std::string role;         // metadata or asset
+  ResourceView resource{};  // without pins
+  // The pin, unless the resource has none.
+  std::optional<PinView> pin{};
+};
+
+// The report of `key` from its kTokenReportQuery rows (at least one).
+TokenReport AssembleTokenReport(const eth::TokenKey& key,
+                                std::vector<TokenReportRow> rows);
 
 }  // namespace niftysave::tracker

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 
-#include "absl/strings/str_join.h"
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
 
@@ -64,25 +63,6 @@ constexpr char kResourcesFailed[] = R"sql(
 UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
 WHERE pinned_cid = $1 AND status = 'pinning'
 RETURNING id)sql";
-
-constexpr char kToken[] = R"sql(
-SELECT id, coalesce(token_uri, ''), status, coalesce(reason, ''), coalesce(detail, ''),
-       coalesce(encode(owner, 'hex'), ''), coalesce(mint_block, 0)
-FROM tokens WHERE chain_id = $1 AND contract = decode($2, 'hex') AND token_id = $3::numeric)sql";
-
-constexpr char kResources[] = R"sql(
-SELECT tr.json_path, tr.role, tr.uri, r.normalized, coalesce(r.pinned_cid, r.cid, ''), r.path,
-       r.status, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.size, -1),
-       coalesce(r.content_type, ''), coalesce(r.pinned_cid, '')
-FROM token_resources tr JOIN resources r ON r.id = tr.resource_id
-WHERE tr.token_pk = $1
-ORDER BY tr.json_path)sql";
-
-constexpr char kPins[] = R"sql(
-SELECT cid, backend, status, coalesce(reason, ''), coalesce(detail, ''),
-       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-FROM pins WHERE cid = ANY($1::text[])
-ORDER BY backend)sql";
 
 // Served by the status indexes; run on an interval (--stats_seconds), never
 // per scrape.
@@ -279,51 +259,44 @@ namespace {
 // The token, its resources and their pins, read in `txn`.
 std::optional<TokenReport> LoadReport(pqxx::work& txn,
                                       const eth::TokenKey& key) {
-  pqxx::result t = txn.exec_params(kToken, static_cast<int64_t>(key.chain_id),
-                                   key.contract, key.token_id);
-  if (t.empty()) return std::nullopt;
-  TokenReport report{.key = key,
-                     .token_uri = t[0][1].as<std::string>(),
-                     .status = t[0][2].as<std::string>(),
-                     .reason = t[0][3].as<std::string>(),
-                     .detail = t[0][4].as<std::string>(),
-                     .owner = t[0][5].as<std::string>(),
-                     .mint_block = t[0][6].as<uint64_t>()};
-  std::vector<std::string> cids;
-  for (const auto& row : txn.exec_params(kResources, t[0][0].as<int64_t>())) {
-    ResourceView view{.uri = row[2].as<std::string>(),
-                      .normalized = row[3].as<std::string>(),
-                      .cid = row[4].as<std::string>(),
-                      .path = row[5].as<std::string>(),
-                      .status = row[6].as<std::string>(),
-                      .reason = row[7].as<std::string>(),
-                      .detail = row[8].as<std::string>(),
-                      .size = row[9].as<int64_t>(),
-                      .content_type = row[10].as<std::string>()};
-    const std::string pinned_cid = row[11].as<std::string>();
-    if (!pinned_cid.empty()) cids.push_back(pinned_cid);
-    if (row[1].as<std::string>() == "metadata") {
-      report.metadata = std::move(view);
-    } else {
-      report.assets.push_back({row[0].as<std::string>(), std::move(view)});
+  // Defined once per connection (a no-op after that); prepared by the server
+  // on first use.
+  txn.conn().prepare(kTokenReportStatement, kTokenReportQuery);
+  pqxx::result result = txn.exec_prepared(kTokenReportStatement,
+                                          static_cast<int64_t>(key.chain_id),
+                                          key.contract, key.token_id);
+  if (result.empty()) return std::nullopt;
+  std::vector<TokenReportRow> rows;
+  rows.reserve(result.size());
+  for (const auto& r : result) {
+    TokenReportRow row{.token_uri = r[0].as<std::string>(),
+                       .status = r[1].as<std::string>(),
+                       .reason = r[2].as<std::string>(),
+                       .detail = r[3].as<std::string>(),
+                       .owner = r[4].as<std::string>(),
+                       .mint_block = r[5].as<uint64_t>()};
+    if (!r[6].is_null()) {
+      row.has_resource = true;
+      row.json_path = r[6].as<std::string>();
+      row.role = r[7].as<std::string>();
+      row.resource = {.uri = r[8].as<std::string>(),
+                      .normalized = r[9].as<std::string>(),
+                      .cid = r[10].as<std::string>(),
+                      .path = r[11].as<std::string>(),
+                      .status = r[12].as<std::string>(),
+                      .reason = r[13].as<std::string>(),
+                      .detail = r[14].as<std::string>(),
+                      .size = r[15].as<int64_t>(),
+                      .content_type = r[16].as<std::string>()};
     }
+    if (!r[17].is_null()) {
+      row.pin = PinView{r[17].as<std::string>(), r[18].as<std::string>(),
+                        r[19].as<std::string>(), r[20].as<std::string>(),
+                        r[21].as<std::string>(), r[22].as<std::string>()};
+    }
+    rows.push_back(std::move(row));
   }
-  if (cids.empty()) return report;
-  // CIDs are multibase base32: safe inside an array literal.
-  std::map<std::string, std::vector<PinView>> pins;
-  for (const auto& row :
-       txn.exec_params(kPins, "{" + absl::StrJoin(cids, ",") + "}")) {
-    pins[row[0].as<std::string>()].push_back(
-        {row[1].as<std::string>(), row[0].as<std::string>(),
-         row[2].as<std::string>(), row[3].as<std::string>(),
-         row[4].as<std::string>(), row[5].as<std::string>()});
-  }
-  auto attach = [&](ResourceView& view) {
-    if (auto it = pins.find(view.cid); it != pins.end()) view.pins = it->second;
-  };
-  if (report.metadata) attach(*report.metadata);
-  for (AssetView& a : report.assets) attach(a.resource);
-  return report;
+  return AssembleTokenReport(key, std::move(rows));
 }
 
 }  // namespace
