@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "common/ipfs/backend_http.h"
 #include "common/ipfs/car.h"
 #include "common/runtime/reason.h"
 #include "nlohmann/json.hpp"
@@ -16,13 +17,6 @@ namespace niftysave::ipfs {
 namespace {
 
 constexpr size_t kMaxReplyBytes = 4 << 20;
-
-const nlohmann::json& Field(const nlohmann::json& o, const char* key) {
-  static const nlohmann::json kNull;
-  if (!o.is_object()) return kNull;
-  auto it = o.find(key);
-  return it == o.end() ? kNull : *it;
-}
 
 absl::Status Invalid(absl::string_view what) {
   return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
@@ -39,38 +33,14 @@ bool IsCidText(absl::string_view s) {
 absl::Status MapError(const http::HttpResponse& response) {
   std::string detail;
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-  const nlohmann::json& error = Field(body, "error");
-  if (Field(error, "message").is_string()) {
-    detail = Field(error, "message").get<std::string>().substr(0, 300);
+  const nlohmann::json& error = JsonField(body, "error");
+  if (JsonField(error, "message").is_string()) {
+    detail = JsonField(error, "message").get<std::string>().substr(0, 300);
   }
   const int code = response.status;
   const std::string message = absl::StrCat("car upload service HTTP ", code,
                                            detail.empty() ? "" : ": ", detail);
-  if (code == 401 || code == 403) {
-    return ErrorWithReason(absl::StatusCode::kPermissionDenied, "unauthorized",
-                           message);
-  }
-  if (code == 413) {
-    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "too_large",
-                           message);
-  }
-  absl::Status status;
-  if (code == 429) {
-    status = ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
-                             message);
-  } else if (code >= 500) {
-    status = ErrorWithReason(absl::StatusCode::kUnavailable,
-                             "backend_unavailable", message);
-  } else {
-    status =
-        ErrorWithReason(code == 404 ? absl::StatusCode::kNotFound
-                                    : absl::StatusCode::kFailedPrecondition,
-                        "rejected", message);
-  }
-  if (response.retry_after.has_value() && (code == 429 || code >= 500)) {
-    status = WithRetryAfter(std::move(status), *response.retry_after);
-  }
-  return status;
+  return BackendHttpError(response, message);
 }
 
 // Removes a directory tree when it goes out of scope.
@@ -148,8 +118,8 @@ absl::Status CarUploadBackend::SendPiece(const std::string& path,
     return MapError(*response);
   }
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
-  const nlohmann::json& cid = Field(Field(body, "value"), "cid");
-  if (Field(body, "ok") != true || !cid.is_string()) {
+  const nlohmann::json& cid = JsonField(JsonField(body, "value"), "cid");
+  if (JsonField(body, "ok") != true || !cid.is_string()) {
     return Invalid("POST /upload answered without ok and value.cid");
   }
   absl::StatusOr<uri::Cid> got = uri::ParseCid(cid.get<std::string>());
@@ -250,8 +220,8 @@ absl::StatusOr<PinState> CarUploadBackend::Status(const std::string& cid) {
   }
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
   const nlohmann::json& status =
-      Field(Field(Field(body, "value"), "pin"), "status");
-  if (Field(body, "ok") != true || !status.is_string()) {
+      JsonField(JsonField(JsonField(body, "value"), "pin"), "status");
+  if (JsonField(body, "ok") != true || !status.is_string()) {
     return Invalid("GET /check answered without value.pin.status");
   }
   const std::string s = status.get<std::string>();

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/ipfs/backend_http.h"
 #include "common/runtime/reason.h"
 #include "common/uri/cid.h"
 
@@ -19,28 +20,6 @@ namespace {
 // An answer bigger than this is not the documented JSON (a GlobalPinInfo is
 // well under 1 KB a peer).
 constexpr size_t kMaxReplyBytes = 16 << 20;
-
-std::string QueryEscape(absl::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
-const nlohmann::json& Field(const nlohmann::json& o, const char* key) {
-  static const nlohmann::json kNull;
-  if (!o.is_object()) return kNull;
-  auto it = o.find(key);
-  return it == o.end() ? kNull : *it;
-}
 
 std::string Canonical(const std::string& cid) {
   absl::StatusOr<uri::Cid> parsed = uri::ParseCid(cid);
@@ -56,37 +35,13 @@ absl::Status Invalid(absl::string_view what) {
 absl::Status MapError(const http::HttpResponse& response) {
   std::string detail;
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-  if (Field(body, "message").is_string()) {
-    detail = Field(body, "message").get<std::string>().substr(0, 300);
+  if (JsonField(body, "message").is_string()) {
+    detail = JsonField(body, "message").get<std::string>().substr(0, 300);
   }
   const int code = response.status;
   const std::string message = absl::StrCat("ipfs cluster HTTP ", code,
                                            detail.empty() ? "" : ": ", detail);
-  if (code == 401 || code == 403) {
-    return ErrorWithReason(absl::StatusCode::kPermissionDenied, "unauthorized",
-                           message);
-  }
-  if (code == 413) {
-    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "too_large",
-                           message);
-  }
-  absl::Status status;
-  if (code == 429) {
-    status = ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
-                             message);
-  } else if (code >= 500) {
-    status = ErrorWithReason(absl::StatusCode::kUnavailable,
-                             "backend_unavailable", message);
-  } else {
-    status =
-        ErrorWithReason(code == 404 ? absl::StatusCode::kNotFound
-                                    : absl::StatusCode::kFailedPrecondition,
-                        "rejected", message);
-  }
-  if (response.retry_after.has_value() && (code == 429 || code >= 500)) {
-    status = WithRetryAfter(std::move(status), *response.retry_after);
-  }
-  return status;
+  return BackendHttpError(response, message);
 }
 
 // The JSON values of a body that is a stream of objects (one per line, or
@@ -118,13 +73,13 @@ absl::StatusOr<std::vector<nlohmann::json>> ParseObjectStream(
 }  // namespace
 
 std::optional<PinState> RollUpClusterPeerMap(const nlohmann::json& gpi) {
-  const nlohmann::json& peers = Field(gpi, "peer_map");
+  const nlohmann::json& peers = JsonField(gpi, "peer_map");
   bool pinning = false;
   bool queued = false;
   bool error = false;
   if (peers.is_object()) {
     for (const auto& [peer, info] : peers.items()) {
-      const nlohmann::json& status = Field(info, "status");
+      const nlohmann::json& status = JsonField(info, "status");
       if (!status.is_string()) continue;
       const std::string s = status.get<std::string>();
       if (s == "pinned") return PinState::kPinned;
@@ -208,10 +163,11 @@ absl::StatusOr<PinReceipt> ClusterBackend::PinCid(const std::string& cid) {
            options_.timeout);
   if (!body.ok()) return body.status();
   nlohmann::json pin = nlohmann::json::parse(*body, nullptr, false);
-  if (!Field(pin, "cid").is_string()) {
+  if (!JsonField(pin, "cid").is_string()) {
     return Invalid("POST /pins answered without a Pin object");
   }
-  if (Canonical(Field(pin, "cid").get<std::string>()) != parsed->ToString()) {
+  if (Canonical(JsonField(pin, "cid").get<std::string>()) !=
+      parsed->ToString()) {
     return Invalid("POST /pins answered with another CID");
   }
   // The pin is in the cluster's shared state; the peers pin it next.
@@ -236,18 +192,18 @@ absl::StatusOr<std::string> ClusterBackend::Add(http::MultipartFile file,
   if (!outputs.ok()) return outputs.status();
   // The root comes last (progress and children before it).
   for (auto it = outputs->rbegin(); it != outputs->rend(); ++it) {
-    const nlohmann::json& cid = Field(*it, "cid");
+    const nlohmann::json& cid = JsonField(*it, "cid");
     if (cid.is_string()) {
       absl::StatusOr<uri::Cid> parsed = uri::ParseCid(cid.get<std::string>());
       if (!parsed.ok()) return Invalid("add answered with a CID that is bad");
       return parsed->ToString();
     }
-    if (Field(*it, "message").is_string()) {
+    if (JsonField(*it, "message").is_string()) {
       return ErrorWithReason(
           absl::StatusCode::kUnavailable, "backend_unavailable",
           absl::StrCat(
               "ipfs cluster add: ",
-              Field(*it, "message").get<std::string>().substr(0, 300)));
+              JsonField(*it, "message").get<std::string>().substr(0, 300)));
     }
   }
   return Invalid("add answered without a root CID");
@@ -309,7 +265,7 @@ absl::StatusOr<std::map<std::string, PinState>> ClusterBackend::StatusMany(
         ParseObjectStream(*body);
     if (!infos.ok()) return infos.status();
     for (const nlohmann::json& gpi : *infos) {
-      const nlohmann::json& cid = Field(gpi, "cid");
+      const nlohmann::json& cid = JsonField(gpi, "cid");
       if (!cid.is_string()) {
         return Invalid("GET /pins: a GlobalPinInfo without cid");
       }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/ipfs/backend_http.h"
 #include "common/runtime/reason.h"
 #include "common/uri/cid.h"
 
@@ -12,30 +13,6 @@ namespace niftysave::ipfs {
 namespace {
 
 constexpr char kAllStatuses[] = "queued,pinning,pinned,failed";
-
-std::string QueryEscape(absl::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
-// o[key], or null when `o` is not an object or lacks the key (operator[] on
-// a const json with a missing key is undefined behaviour).
-const nlohmann::json& Field(const nlohmann::json& o, const char* key) {
-  static const nlohmann::json kNull;
-  if (!o.is_object()) return kNull;
-  auto it = o.find(key);
-  return it == o.end() ? kNull : *it;
-}
 
 absl::StatusOr<PinState> ParseState(const nlohmann::json& status) {
   if (status.is_string()) {
@@ -71,14 +48,15 @@ std::string Canonical(const std::string& cid) {
 }
 
 absl::StatusOr<PinReceipt> ParsePinStatus(const nlohmann::json& body) {
-  if (!Field(body, "requestid").is_string()) {
+  if (!JsonField(body, "requestid").is_string()) {
     return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
                            "pinning service: a PinStatus without requestid");
   }
-  absl::StatusOr<PinState> state = ParseState(Field(body, "status"));
+  absl::StatusOr<PinState> state = ParseState(JsonField(body, "status"));
   if (!state.ok()) return state.status();
-  return PinReceipt{.state = *state,
-                    .request_id = Field(body, "requestid").get<std::string>()};
+  return PinReceipt{
+      .state = *state,
+      .request_id = JsonField(body, "requestid").get<std::string>()};
 }
 
 // The spec's Failure object, `{"error": {"reason", "details"}}`, as a Status.
@@ -86,42 +64,22 @@ absl::Status MapError(const http::HttpResponse& response) {
   std::string reason;
   std::string details;
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-  const nlohmann::json& error = Field(body, "error");
-  if (Field(error, "reason").is_string()) {
-    reason = Field(error, "reason").get<std::string>().substr(0, 100);
+  const nlohmann::json& error = JsonField(body, "error");
+  if (JsonField(error, "reason").is_string()) {
+    reason = JsonField(error, "reason").get<std::string>().substr(0, 100);
   }
-  if (Field(error, "details").is_string()) {
-    details = Field(error, "details").get<std::string>().substr(0, 300);
+  if (JsonField(error, "details").is_string()) {
+    details = JsonField(error, "details").get<std::string>().substr(0, 300);
   }
   const int code = response.status;
   const std::string message =
       absl::StrCat("pinning service HTTP ", code, reason.empty() ? "" : " ",
                    reason, details.empty() ? "" : ": ", details);
-  if (code == 401 || code == 403) {
-    return ErrorWithReason(absl::StatusCode::kPermissionDenied, "unauthorized",
-                           message);
-  }
   if (code == 409 && reason == "INSUFFICIENT_FUNDS") {
     return ErrorWithReason(absl::StatusCode::kResourceExhausted,
                            "insufficient_funds", message);
   }
-  absl::Status status;
-  if (code == 429) {
-    status = ErrorWithReason(absl::StatusCode::kUnavailable, "rate_limited",
-                             message);
-  } else if (code >= 500) {
-    status = ErrorWithReason(absl::StatusCode::kUnavailable,
-                             "backend_unavailable", message);
-  } else {
-    status =
-        ErrorWithReason(code == 404 ? absl::StatusCode::kNotFound
-                                    : absl::StatusCode::kFailedPrecondition,
-                        "rejected", message);
-  }
-  if (response.retry_after.has_value() && (code == 429 || code >= 500)) {
-    status = WithRetryAfter(std::move(status), *response.retry_after);
-  }
-  return status;
+  return BackendHttpError(response, message);
 }
 
 }  // namespace
@@ -220,8 +178,8 @@ PinningServiceBackend::StatusMany(const std::vector<std::string>& cids) {
                    : absl::StrCat(filter, "&before=", QueryEscape(before)),
                "");
       if (!page.ok()) return page.status();
-      const nlohmann::json& results = Field(*page, "results");
-      const nlohmann::json& count = Field(*page, "count");
+      const nlohmann::json& results = JsonField(*page, "results");
+      const nlohmann::json& count = JsonField(*page, "count");
       if (!results.is_array() || !count.is_number_integer()) {
         return ErrorWithReason(absl::StatusCode::kUnavailable,
                                "backend_invalid",
@@ -233,10 +191,10 @@ PinningServiceBackend::StatusMany(const std::vector<std::string>& cids) {
       for (const nlohmann::json& result : results) {
         absl::StatusOr<PinReceipt> receipt = ParsePinStatus(result);
         if (!receipt.ok()) return receipt.status();
-        if (Field(result, "created").is_string()) {
-          last_created = Field(result, "created").get<std::string>();
+        if (JsonField(result, "created").is_string()) {
+          last_created = JsonField(result, "created").get<std::string>();
         }
-        const nlohmann::json& cid = Field(Field(result, "pin"), "cid");
+        const nlohmann::json& cid = JsonField(JsonField(result, "pin"), "cid");
         if (!cid.is_string()) continue;
         auto it = asked.find(Canonical(cid.get<std::string>()));
         if (it == asked.end()) continue;  // not one we asked about

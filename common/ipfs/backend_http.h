@@ -1,0 +1,32 @@
+#pragma once
+
+// Pieces every HTTP pin backend (Pinning Service API, IPFS Cluster, CAR
+// upload) needs the same way: query escaping, safe JSON field access, and
+// the one mapping from an HTTP error answer to a failure reason.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/http/http_client.h"
+#include "nlohmann/json.hpp"
+
+namespace niftysave::ipfs {
+
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string QueryEscape(absl::string_view s);
+
+// o[key], or null when `o` is not an object or lacks the key (operator[] on
+// a const json with a missing key is undefined behaviour).
+const nlohmann::json& JsonField(const nlohmann::json& o, const char* key);
+
+// A non-2xx answer as a Status with a reason, `message` naming the service,
+// the code and what it said:
+//   401/403 `unauthorized`, 413 `too_large` (final);
+//   429 `rate_limited`, 5xx `backend_unavailable` (temporary; the answer's
+//   Retry-After is attached, see RetryAfterOf);
+//   anything else `rejected` (NotFound for 404, so callers can tell).
+absl::Status BackendHttpError(const http::HttpResponse& response,
+                              const std::string& message);
+
+}  // namespace niftysave::ipfs
