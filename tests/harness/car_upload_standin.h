@@ -8,8 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tests/harness/subprocess.h"
-#include "tests/harness/temp_dir.h"
+#include "tests/harness/script_server.h"
 
 namespace niftysave::harness {
 
@@ -45,13 +44,11 @@ class CarUploadStandin {
   absl::Status Stop();  // idempotent
 
  private:
-  CarUploadStandin(TempDir dir, std::string token, int port)
-      : dir_(std::move(dir)), token_(std::move(token)), port_(port) {}
+  CarUploadStandin(std::string token, std::unique_ptr<ScriptServer> server)
+      : token_(std::move(token)), server_(std::move(server)) {}
 
-  TempDir dir_;  // the server's log
   std::string token_;
-  int port_;
-  std::unique_ptr<Subprocess> node_;
+  std::unique_ptr<ScriptServer> server_;
 };
 
 }  // namespace niftysave::harness

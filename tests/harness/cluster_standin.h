@@ -6,8 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "tests/harness/subprocess.h"
-#include "tests/harness/temp_dir.h"
+#include "tests/harness/script_server.h"
 
 namespace niftysave::harness {
 
@@ -42,12 +41,10 @@ class ClusterStandin {
   absl::Status Stop();  // idempotent
 
  private:
-  ClusterStandin(TempDir dir, int port) : dir_(std::move(dir)), port_(port) {}
-  absl::Status PostHook(const std::string& path, const std::string& body);
+  explicit ClusterStandin(std::unique_ptr<ScriptServer> server)
+      : server_(std::move(server)) {}
 
-  TempDir dir_;  // the server's log
-  int port_;
-  std::unique_ptr<Subprocess> node_;
+  std::unique_ptr<ScriptServer> server_;
 };
 
 }  // namespace niftysave::harness

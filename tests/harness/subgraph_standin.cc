@@ -6,12 +6,6 @@
 #include "tests/harness/net.h"
 
 namespace niftysave::harness {
-namespace {
-
-constexpr char kScript[] =
-    NIFTYSAVE_SOURCE_DIR "/tests/harness/subgraph_standin.js";
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<SubgraphStandin>> SubgraphStandin::Start(
     const nlohmann::json& tokens) {
@@ -26,56 +20,38 @@ absl::StatusOr<std::unique_ptr<SubgraphStandin>> SubgraphStandin::Start(
     out << tokens.dump();
     if (!out.good()) return absl::InternalError("cannot write " + fixture);
   }
-  const int port = PickFreePort();
-  std::unique_ptr<SubgraphStandin> server(
-      new SubgraphStandin(*std::move(dir), port));
-  absl::StatusOr<std::unique_ptr<Subprocess>> node = Subprocess::Start(
-      {"node", kScript, "--port", absl::StrCat(port), "--fixture", fixture}, {},
-      server->dir_.path() + "/standin.log");
-  if (!node.ok()) return node.status();
-  server->node_ = *std::move(node);
-  const std::string probe =
-      absl::StrCat("http://127.0.0.1:", port, "/_standin/requests");
-  absl::Status ready =
-      WaitUntilReady(*server->node_, "SubgraphStandin", absl::Seconds(30),
-                     [&] { return CheckHttp(probe); });
-  if (!ready.ok()) return ready;
-  return server;
+  absl::StatusOr<std::unique_ptr<ScriptServer>> server =
+      ScriptServer::Start({.name = "SubgraphStandin",
+                           .script = "subgraph_standin.js",
+                           .args = {"--fixture", fixture},
+                           .ready_path = "/_standin/requests"},
+                          *std::move(dir));
+  if (!server.ok()) return server.status();
+  return std::unique_ptr<SubgraphStandin>(
+      new SubgraphStandin(*std::move(server)));
 }
 
 SubgraphStandin::~SubgraphStandin() { (void)Stop(); }
 
 std::string SubgraphStandin::url() const {
-  return absl::StrCat("http://127.0.0.1:", port_,
-                      "/subgraphs/name/niftysave/eip721");
+  return server_->url() + "/subgraphs/name/niftysave/eip721";
 }
 
 absl::Status SubgraphStandin::FailNext(int after, int times, int http_status) {
-  nlohmann::json body = {{"kind", http_status == 0 ? "graphql" : "http"},
-                         {"status", http_status},
-                         {"after", after},
-                         {"times", times}};
-  absl::StatusOr<HttpResponse> r =
-      Fetch({.method = "POST",
-             .url = absl::StrCat("http://127.0.0.1:", port_, "/_standin/fail"),
-             .body = body.dump(),
-             .headers = {"Content-Type: application/json"}});
-  if (!r.ok()) return r.status();
-  if (r->status != 200) {
-    return absl::InternalError(absl::StrCat("FailNext: HTTP ", r->status));
-  }
-  return absl::OkStatus();
+  return server_->Post("/_standin/fail",
+                       {{"kind", http_status == 0 ? "graphql" : "http"},
+                        {"status", http_status},
+                        {"after", after},
+                        {"times", times}});
 }
 
 absl::StatusOr<nlohmann::json> SubgraphStandin::Queries() {
-  absl::StatusOr<HttpResponse> r = Fetch(
-      {.url = absl::StrCat("http://127.0.0.1:", port_, "/_standin/requests")});
-  if (!r.ok()) return r.status();
-  nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
-  if (!j.is_object() || !j.contains("queries")) {
+  absl::StatusOr<nlohmann::json> j = server_->GetJson("/_standin/requests");
+  if (!j.ok()) return j.status();
+  if (!j->is_object() || !j->contains("queries")) {
     return absl::InternalError("Queries: bad JSON");
   }
-  return j["queries"];
+  return (*j)["queries"];
 }
 
 absl::StatusOr<nlohmann::json> SubgraphStandin::Query(
@@ -95,11 +71,6 @@ absl::StatusOr<nlohmann::json> SubgraphStandin::Query(
   return j;
 }
 
-absl::Status SubgraphStandin::Stop() {
-  if (node_ == nullptr) return absl::OkStatus();
-  absl::StatusOr<int> code = node_->Terminate(absl::Seconds(5));
-  node_.reset();
-  return code.status();
-}
+absl::Status SubgraphStandin::Stop() { return server_->Stop(); }
 
 }  // namespace niftysave::harness

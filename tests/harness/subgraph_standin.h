@@ -7,8 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
-#include "tests/harness/subprocess.h"
-#include "tests/harness/temp_dir.h"
+#include "tests/harness/script_server.h"
 
 namespace niftysave::harness {
 
@@ -40,11 +39,10 @@ class SubgraphStandin {
   absl::Status Stop();  // idempotent
 
  private:
-  SubgraphStandin(TempDir dir, int port) : dir_(std::move(dir)), port_(port) {}
+  explicit SubgraphStandin(std::unique_ptr<ScriptServer> server)
+      : server_(std::move(server)) {}
 
-  TempDir dir_;  // the fixture and the server's log
-  int port_;
-  std::unique_ptr<Subprocess> node_;
+  std::unique_ptr<ScriptServer> server_;  // its dir holds the fixture
 };
 
 }  // namespace niftysave::harness
