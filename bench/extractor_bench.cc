@@ -36,6 +36,11 @@ ABSL_FLAG(int, workers, 2, "the extractor's --workers (parse threads)");
 ABSL_FLAG(std::string, scheme, "https",
           "https (HTTP/2 over TLS) or http (HTTP/1.1)");
 ABSL_FLAG(double, timeout_seconds, 1800, "give up after this long");
+ABSL_FLAG(std::string, extractor_bin, NIFTYSAVE_EXTRACTOR_BIN,
+          "the niftysave-extractor binary to run (for A/B runs of a saved "
+          "build)");
+ABSL_FLAG(std::vector<std::string>, extractor_flags, {},
+          "extra flags passed to the extractor, comma-separated");
 
 namespace niftysave {
 namespace {
@@ -136,8 +141,8 @@ int Run() {
   auto logs = harness::TempDir::Create("extractor-bench");
   if (!logs.ok()) return fail(logs.status());
   const std::string dead = absl::StrCat("127.0.0.1:", harness::PickFreePort());
-  const std::vector<std::string> argv = {
-      NIFTYSAVE_EXTRACTOR_BIN,
+  std::vector<std::string> argv = {
+      absl::GetFlag(FLAGS_extractor_bin),
       "--database_url=" + url,
       absl::StrCat("--grpc_listen=127.0.0.1:", harness::PickFreePort()),
       absl::StrCat("--metrics_listen=127.0.0.1:", harness::PickFreePort()),
@@ -154,6 +159,9 @@ int Run() {
       "--poll_seconds=0.2",
       "--log_level=warn",
   };
+  for (const std::string& flag : absl::GetFlag(FLAGS_extractor_flags)) {
+    argv.push_back(flag);
+  }
   const std::pair<double, double> machine0 = MachineJiffies();
   const ProcStats web0 = ReadProc((*web)->pid());
   const absl::Time start = absl::Now();

@@ -14,6 +14,10 @@ ABSL_FLAG(std::string, database_url, "",
 ABSL_FLAG(std::string, tracker_addr, "127.0.0.1:50064",
           "tracker gRPC host:port (status, stats)");
 ABSL_FLAG(bool, json, false, "print JSON instead of text");
+ABSL_FLAG(uint64_t, chain_id, 0,
+          "chain to count (stats); 0: every chain. Required with --contract");
+ABSL_FLAG(std::string, contract, "",
+          "0x address: one contract's progress instead of the funnel (stats)");
 ABSL_FLAG(std::string, profile, "ipfs-car",
           "UnixFS import profile: kubo, kubo-v1 or ipfs-car (cid, car)");
 ABSL_FLAG(bool, wrap, false,
@@ -48,11 +52,13 @@ commands:
   status <chain-id> <contract> <token-id>  one token: URI, metadata, assets, CIDs, pins
   summary                                  tokens, resources and pins by status
   stats                                    the funnel and failures by reason (from the tracker)
+  stats --chain_id=N --contract=0x...      one contract: tokens by status, failures by reason
   inspect-uri <uri>                        how a token URI resolves, as JSON
   cid FILE                                 root CID of FILE as one UnixFS file (--wrap: in a directory)
   car FILE OUT.car                         FILE as a CAR (OUT.car.1, .2, ... when split)
 
 flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json,
+  --chain_id, --contract (stats),
   --profile (cid, car: kubo, kubo-v1 or ipfs-car; default ipfs-car), --wrap (cid, car),
   --max_size (car))";
 

@@ -1,90 +1,13 @@
 #include "common/fetch/async_fetcher.h"
 
-#include <algorithm>
 #include <memory>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "common/fetch/ipns_resolver.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::fetch {
-namespace {
-
-enum class GatewayVerdict { kGone, kMismatch, kTimeout, kRateLimited, kDown };
-
-GatewayVerdict Classify(const absl::Status& status) {
-  const std::string reason = ReasonOf(status);
-  if (reason == "cid_mismatch") return GatewayVerdict::kMismatch;
-  if (reason == "rate_limited") return GatewayVerdict::kRateLimited;
-  if (reason == "timeout" ||
-      status.code() == absl::StatusCode::kDeadlineExceeded) {
-    return GatewayVerdict::kTimeout;
-  }
-  // A gateway that gave up looking (504) is as good as a timeout.
-  if (reason == "http_5xx" &&
-      absl::StrContains(absl::string_view(status.message()), "HTTP 504 ")) {
-    return GatewayVerdict::kTimeout;
-  }
-  if (reason == "http_4xx") return GatewayVerdict::kGone;
-  return GatewayVerdict::kDown;
-}
-
-}  // namespace
-
-void GatewayFailures::Add(const std::string& gateway,
-                          const absl::Status& failure) {
-  failures_.push_back(absl::StrCat(gateway, ": ", ReasonOf(failure), " (",
-                                   failure.message(), ")"));
-  switch (Classify(failure)) {
-    case GatewayVerdict::kGone:
-      ++gone_;
-      not_found_ |= failure.code() == absl::StatusCode::kNotFound;
-      break;
-    case GatewayVerdict::kMismatch:
-      ++mismatch_;
-      break;
-    case GatewayVerdict::kTimeout:
-      ++timeout_;
-      break;
-    case GatewayVerdict::kRateLimited:
-      ++limited_;
-      if (std::optional<absl::Duration> d = RetryAfterOf(failure)) {
-        retry_after_ = retry_after_ ? std::min(*retry_after_, *d) : *d;
-      }
-      break;
-    case GatewayVerdict::kDown:
-      ++down_;
-      break;
-  }
-}
-
-absl::Status GatewayFailures::Verdict(const std::string& path) const {
-  const std::string detail =
-      absl::StrCat("every IPFS gateway failed for ", path, ": ",
-                   absl::StrJoin(failures_, "; "));
-  if (timeout_ + limited_ + down_ == 0) {
-    if (gone_ == 0) {
-      return ErrorWithReason(absl::StatusCode::kDataLoss, "cid_mismatch",
-                             detail);
-    }
-    return ErrorWithReason(not_found_ ? absl::StatusCode::kNotFound
-                                      : absl::StatusCode::kFailedPrecondition,
-                           "http_4xx", detail);
-  }
-  if (timeout_ > 0) {
-    return ErrorWithReason(absl::StatusCode::kDeadlineExceeded,
-                           "gateway_timeout", detail);
-  }
-  const bool only_limited = down_ == 0;
-  absl::Status s = ErrorWithReason(
-      absl::StatusCode::kUnavailable,
-      only_limited ? "rate_limited" : "gateway_unavailable", detail);
-  // A rate-limited gateway that works again after its delay is still the
-  // best bet among broken ones.
-  return retry_after_ ? WithRetryAfter(s, *retry_after_) : s;
-}
 
 struct AsyncFetcher::GatewayAttempt {
   std::string path;
@@ -124,18 +47,18 @@ void AsyncFetcher::TryGateway(std::shared_ptr<GatewayAttempt> attempt) const {
   Get(gateway_http_, gateway + attempt->path,
       [this, attempt, gateway](absl::StatusOr<FetchedContent> content) {
         if (content.ok() && attempt->verifiable) {
-          absl::Status verified =
-              VerifyAgainstCid(attempt->cid, content->bytes);
-          if (verified.ok()) {
-            content->verified = true;
-          } else if (ReasonOf(verified) == "cid_mismatch") {
-            content = verified;  // that gateway lies or is broken: next one
+          absl::StatusOr<CidVerification> checked = CheckGatewayAnswer(
+              attempt->cid, content->bytes, nullptr, options_.metrics);
+          if (checked.ok()) {
+            content->verification = *checked;
+            content->verified = *checked == CidVerification::kVerified;
+          } else {
+            content = checked.status();  // a lying gateway: try the next
           }
-          // Anything else: not checkable after all; accept as fetched.
         }
         if (content.ok()) return attempt->done(std::move(content));
         // A verdict on the size holds on every gateway.
-        if (ReasonOf(content.status()) == "too_large") {
+        if (EndsFailover(content.status())) {
           return attempt->done(content.status());
         }
         attempt->failures.Add(gateway, content.status());
@@ -174,9 +97,28 @@ void AsyncFetcher::Fetch(const uri::ResolvedUri& uri, Callback done) const {
       // can be checked against it.
       return from_gateways(absl::StrCat("/ipfs/", uri.cid, uri.path), uri.cid,
                            uri.path.empty());
-    case uri::UriKind::kIpns:
-      return from_gateways(absl::StrCat("/ipns/", uri.name, uri.path), "",
-                           false);
+    case uri::UriKind::kIpns: {
+      if (options_.ipfs_api_url.empty()) {
+        return from_gateways(absl::StrCat("/ipns/", uri.name, uri.path), "",
+                             false);
+      }
+      http::HttpRequest resolve = NameResolveRequest(
+          options_.ipfs_api_url, uri.name, gateway_http_.options().http.limits);
+      return gateway_http_.Do(
+          std::move(resolve),
+          [this, uri, done = std::move(done)](
+              absl::StatusOr<http::HttpResponse> answer) mutable {
+            absl::StatusOr<uri::ResolvedUri> target =
+                ParseNameResolve(answer, uri);
+            if (!target.ok()) return done(target.status());
+            std::string cid = target->cid;
+            Fetch(*target, [cid = std::move(cid), done = std::move(done)](
+                               absl::StatusOr<FetchedContent> content) {
+              if (content.ok()) content->resolved_cid = cid;
+              done(std::move(content));
+            });
+          });
+    }
     case uri::UriKind::kArweave:
       return Get(
           gateway_http_,

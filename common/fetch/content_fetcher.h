@@ -6,10 +6,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/fetch/cid_verifier.h"
 #include "common/http/http_client.h"
 #include "common/uri/token_uri.h"
 
 namespace niftysave::fetch {
+
+class FetchMetrics;
 
 struct FetcherOptions {
   // IPFS gateways tried in order ("http://127.0.0.1:8080"); path form
@@ -17,6 +20,13 @@ struct FetcherOptions {
   std::vector<std::string> ipfs_gateways;
   std::string arweave_gateway = "https://arweave.net";
   size_t max_bytes = 32 << 20;
+  // An IPFS node's RPC API ("http://127.0.0.1:5001"), reached through the
+  // gateway client: when set, IPNS names are resolved there (name/resolve)
+  // and the content is fetched as the CID they point to, verified; when
+  // empty, /ipns/ paths go to the gateways as they are.
+  std::string ipfs_api_url;
+  // Counts CID verifications (not owned; outlives the fetcher); may be null.
+  FetchMetrics* metrics = nullptr;
 };
 
 struct FetchedContent {
@@ -25,6 +35,12 @@ struct FetchedContent {
   std::string source;        // the URL actually fetched ("data:" for inline)
   // True when the bytes were checked against the CID they were asked for.
   bool verified = false;
+  // How: kVerified (== verified), kUnverifiable (a dag-pb CID no import
+  // profile re-derives), kNotChecked (no bare CID to check against).
+  CidVerification verification = CidVerification::kNotChecked;
+  // An IPNS name resolved through FetcherOptions::ipfs_api_url: the CID
+  // (v1 base32) it pointed to, whose content this is; "" otherwise.
+  std::string resolved_cid;
 };
 
 // Content streamed into a file by FetchToFile.
@@ -34,16 +50,21 @@ struct FetchedFile {
   std::string content_type;
   std::string source;
   bool verified = false;
+  CidVerification verification = CidVerification::kNotChecked;
+  std::string resolved_cid;
 };
 
 // One way to get the bytes behind any resolved URI. User-named hosts go
 // through `user_http` (its AddressPolicy refuses internal addresses on every
 // hop); the operator's gateways through `gateway_http`.
 //
-// IPFS content is tried on each gateway in order. Bytes fetched by a CID that
-// can be checked without a UnixFS importer (codec raw with a sha2-256,
-// sha2-512 or identity multihash, no path) are verified: a gateway serving
-// other bytes fails with `cid_mismatch` and the next one is tried. When every
+// IPFS content is tried on each gateway in order. Bytes fetched by a bare CID
+// (no path) are checked against it (cid_verifier.h): a raw CID's bytes that
+// do not match fail with `cid_mismatch` and the next gateway is tried; a
+// dag-pb CID is verified by re-importing the bytes, or accepted as
+// unverifiable. IPNS names go through FetcherOptions::ipfs_api_url when it
+// is set (ipns_resolver.h: reasons `ipns_unresolved`, `ipns_api_unavailable`,
+// `ipns_invalid`) and are then fetched as their CID. When every
 // gateway fails, the reason says why, so "content gone" and "gateways
 // struggling" stay apart:
 //   too_large            (at once: the verdict would be the same everywhere)
@@ -90,16 +111,5 @@ class ContentFetcher {
   const http::HttpClient& gateway_http_;
   const FetcherOptions options_;
 };
-
-// Checks `bytes` against the CIDv1/v0 text `cid`. Ok when they match; reason
-// `cid_mismatch` (DataLoss) when they do not; Unimplemented when this CID
-// cannot be checked from the bytes alone (dag-pb and other DAG codecs, hash
-// functions other than sha2-256/sha2-512/identity).
-absl::Status VerifyAgainstCid(std::string_view cid, std::string_view bytes);
-
-// VerifyAgainstCid for the content of the file at `path`, hashed as it is
-// read (never held in memory whole).
-absl::Status VerifyFileAgainstCid(std::string_view cid,
-                                  const std::string& path);
 
 }  // namespace niftysave::fetch

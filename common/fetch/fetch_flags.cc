@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/runtime/flags.h"
 
@@ -13,6 +14,11 @@ ABSL_FLAG(std::string, arweave_gateway, "https://arweave.net",
 ABSL_FLAG(std::string, allow_addresses, "",
           "comma-separated IPs/CIDRs user URLs may reach despite being "
           "internal (tests: 127.0.0.1)");
+ABSL_FLAG(std::string, ipfs_api_url, "",
+          "IPFS node RPC API base URL (kubo-compatible, e.g. "
+          "http://127.0.0.1:5001): IPNS names are resolved there "
+          "(name/resolve) and fetched as the CID they point to; empty: "
+          "/ipns/ paths go to the gateways");
 ABSL_FLAG(std::string, ca_file, "",
           "extra CA trusted for https fetches, besides the system's");
 
@@ -32,6 +38,16 @@ FetchFlags FetchFlagsFromFlags(bool require_gateway) {
   if (!policy.ok())
     DieWithConfigError("allow_addresses", policy.status().message());
   flags.address_policy = *policy;
+  flags.ipfs_api_url = absl::GetFlag(FLAGS_ipfs_api_url);
+  if (!flags.ipfs_api_url.empty()) {
+    if (!absl::StartsWith(flags.ipfs_api_url, "http://") &&
+        !absl::StartsWith(flags.ipfs_api_url, "https://")) {
+      DieWithConfigError("ipfs_api_url", "must be an http(s) URL");
+    }
+    while (absl::EndsWith(flags.ipfs_api_url, "/")) {
+      flags.ipfs_api_url.pop_back();
+    }
+  }
   flags.ca_file = absl::GetFlag(FLAGS_ca_file);
   if (!flags.ca_file.empty() && access(flags.ca_file.c_str(), R_OK) != 0) {
     DieWithConfigError("ca_file", "cannot read " + flags.ca_file);

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -31,17 +33,109 @@ long Millis(absl::Duration d) {
   return static_cast<long>(absl::ToInt64Milliseconds(d));
 }
 
+bool Is2xx(long status) { return status >= 200 && status < 300; }
+
+// A 2xx body of a transfer with a response file goes to that file.
+bool ToFile(const CurlTransferState& state) {
+  if (state.streams == nullptr || state.streams->response_file == nullptr) {
+    return false;
+  }
+  long status = 0;
+  curl_easy_getinfo(state.curl, CURLINFO_RESPONSE_CODE, &status);
+  return Is2xx(status);
+}
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* state = static_cast<CurlTransferState*>(user);
   const size_t len = size * n;
+  HttpResponse& response = *state->response;
   state->got_first_byte = true;
-  if (state->response->body.size() + len > state->max_body) {
+  if (response.body_bytes + len > state->max_body) {
     state->too_large = true;
     return 0;  // aborts the transfer: the cap holds while streaming
   }
-  state->response->body.append(data, len);
-  state->response->body_bytes = state->response->body.size();
+  if (ToFile(*state)) {
+    CurlStreams& streams = *state->streams;
+    if (streams.out == nullptr) {
+      streams.out = std::fopen(streams.response_file->c_str(), "wb");
+    }
+    if (streams.out == nullptr ||
+        std::fwrite(data, 1, len, streams.out) != len) {
+      streams.write_failed = true;
+      streams.write_error = std::strerror(errno);
+      return 0;
+    }
+  } else {
+    // Error bodies (and every body without a response file) stay in memory.
+    response.body.append(data, len);
+  }
+  response.body_bytes += len;
   return len;
+}
+
+size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
+  auto* streams = static_cast<CurlStreams*>(user);
+  const size_t got = std::fread(buffer, 1, size * n, streams->in);
+  if (got == 0 && std::ferror(streams->in)) {
+    streams->read_failed = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
+}
+
+// Lets curl rewind the body (a 307/308 redirect or an auth retry).
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  auto* streams = static_cast<CurlStreams*>(user);
+  return fseeko(streams->in, static_cast<off_t>(offset), origin) == 0
+             ? CURL_SEEKFUNC_OK
+             : CURL_SEEKFUNC_CANTSEEK;
+}
+
+// The multipart/form-data upload of `file`, built into `streams->mime`.
+void SetMultipart(CURL* curl, const MultipartFile& file, CurlStreams* streams) {
+  streams->mime = curl_mime_init(curl);
+  curl_mimepart* part = curl_mime_addpart(streams->mime);
+  curl_mime_name(part, file.field.c_str());
+  curl_mime_filename(part, file.filename.c_str());
+  // js-ipfs refuses a part without a content type.
+  curl_mime_type(part, "application/octet-stream");
+  if (!file.path.empty()) {
+    // curl reads the file part by part while sending; it names the part
+    // after the file, so the given filename is set again afterwards.
+    curl_mime_filedata(part, file.path.c_str());
+    curl_mime_filename(part, file.filename.c_str());
+  } else {
+    curl_mime_data(part, file.content.data(), file.content.size());
+  }
+  curl_easy_setopt(curl, CURLOPT_MIMEPOST, streams->mime);
+}
+
+// The request body and method.
+void SetBody(CURL* curl, const HttpRequest& request, CurlStreams* streams) {
+  const bool from_file = streams != nullptr && streams->in != nullptr;
+  if (request.file) {
+    SetMultipart(curl, *request.file, streams);
+  } else if (from_file) {
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
+    curl_easy_setopt(curl, CURLOPT_READDATA, streams);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, streams);
+    if (request.method == "PUT") {
+      curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, streams->in_size);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, streams->in_size);
+    }
+  } else if (request.method == "POST" || !request.body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+  }
+  if (request.method != "GET" && request.method != "POST" &&
+      !(from_file && request.method == "PUT")) {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
 }
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -105,11 +199,20 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
                               const HttpClientOptions& options,
                               const std::string& ca_bundle,
                               CurlTransferState* state, curl_slist** headers) {
-  if (request.file || !request.body_file.empty() ||
-      !request.response_file.empty()) {
+  CurlStreams* streams = state->streams;
+  if (streams == nullptr && (request.file || !request.body_file.empty() ||
+                             !request.response_file.empty())) {
     return absl::InvalidArgumentError(
         "uploads and file bodies need the blocking HttpClient");
   }
+  if (streams != nullptr && !request.body_file.empty() &&
+      streams->in == nullptr) {
+    return absl::InvalidArgumentError("body_file is not open");
+  }
+  if (streams != nullptr && !request.response_file.empty()) {
+    streams->response_file = &request.response_file;
+  }
+  state->curl = curl;
   state->policy = &options.address_policy;
   state->max_body = limits.max_body_bytes;
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
@@ -150,14 +253,7 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
   for (const std::string& h : request.headers) {
     *headers = curl_slist_append(*headers, h.c_str());
   }
-  if (request.method == "POST" || !request.body.empty()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
-  }
-  if (request.method != "GET" && request.method != "POST") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
+  SetBody(curl, request, streams);
   if (*headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
   return absl::OkStatus();
 }
@@ -172,7 +268,6 @@ void ReadCurlResponseInfo(CURL* curl, HttpResponse* response) {
   response->status = static_cast<int>(http_status);
   if (content_type != nullptr) response->content_type = content_type;
   if (effective != nullptr) response->effective_url = effective;
-  response->body_bytes = response->body.size();
 }
 
 absl::Status CurlFailure(CURLcode code, const CurlTransferState& state,
@@ -185,6 +280,16 @@ absl::Status CurlFailure(CURLcode code, const CurlTransferState& state,
         absl::StatusCode::kPermissionDenied, "blocked_address",
         absl::StrCat("refused to connect: ", url,
                      " resolves to a loopback/private/link-local address"));
+  }
+  if (state.streams != nullptr && state.streams->write_failed) {
+    return ErrorWithReason(
+        absl::StatusCode::kUnavailable, "write_failed",
+        absl::StrCat("cannot write ", *state.streams->response_file, ": ",
+                     state.streams->write_error));
+  }
+  if (state.streams != nullptr && state.streams->read_failed) {
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
+                           "cannot read the request body file");
   }
   if (state.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return ErrorWithReason(

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdio>
 #include <string>
 
 #include "absl/status/status.h"
@@ -15,9 +16,28 @@
 
 namespace niftysave::http {
 
+// The files of a streaming transfer (HttpRequest::body_file, ::file,
+// ::response_file), which only the blocking HttpClient opens and closes.
+struct CurlStreams {
+  // The request body, opened by the caller; `in_size` bytes are sent.
+  FILE* in = nullptr;
+  curl_off_t in_size = 0;
+  bool read_failed = false;
+  // A 2xx body goes to this file, opened on its first byte (error bodies
+  // stay in memory); the caller closes `out`.
+  const std::string* response_file = nullptr;
+  FILE* out = nullptr;
+  bool write_failed = false;
+  std::string write_error;
+  // The multipart upload ApplyCurlOptions built; the caller frees it
+  // (curl_mime_free) after the transfer.
+  curl_mime* mime = nullptr;
+};
+
 // What the callbacks of one transfer read and write. Lives as long as the
 // easy handle it is attached to.
 struct CurlTransferState {
+  CURL* curl = nullptr;  // set by ApplyCurlOptions
   const AddressPolicy* policy = nullptr;
   size_t max_body = 0;
   HttpResponse* response = nullptr;
@@ -28,6 +48,8 @@ struct CurlTransferState {
   bool blocked = false;
   bool too_large = false;
   bool first_byte_timeout = false;
+  // Null unless the caller streams files (the blocking HttpClient).
+  CurlStreams* streams = nullptr;
   char errbuf[CURL_ERROR_SIZE] = {0};
 };
 
@@ -44,20 +66,22 @@ std::string BuildCaBundle(const std::string& ca_file);
 // and streamed, after decompression), the SSRF guard on every new
 // connection, headers and the method. `state` must outlive the transfer;
 // `*headers` is the list to free after it (curl_slist_free_all).
-// Multipart uploads and file bodies are the blocking client's business:
-// this returns InvalidArgument for them.
+// Multipart uploads, file bodies and response files need `state->streams`
+// (the blocking client's business, with `streams->in` already open for a
+// body_file): without it this returns InvalidArgument for them.
 absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
                               const HttpLimits& limits,
                               const HttpClientOptions& options,
                               const std::string& ca_bundle,
                               CurlTransferState* state, curl_slist** headers);
 
-// Status, content type and effective URL of a finished transfer.
+// Status, content type and effective URL of a finished transfer (the body
+// and body_bytes were filled while it streamed).
 void ReadCurlResponseInfo(CURL* curl, HttpResponse* response);
 
 // A failed transfer as a Status with a reason: `blocked_address`,
-// `too_large`, `timeout`, `dns`, `connect`, `too_many_redirects`,
-// `uri_invalid`, `tls` or `network`.
+// `write_failed`, `read_failed` (streams), `too_large`, `timeout`, `dns`,
+// `connect`, `too_many_redirects`, `uri_invalid`, `tls` or `network`.
 absl::Status CurlFailure(CURLcode code, const CurlTransferState& state,
                          const std::string& url);
 

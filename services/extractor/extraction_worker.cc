@@ -46,19 +46,30 @@ ExtractionWorker::~ExtractionWorker() {
 
 int64_t ExtractionWorker::in_flight() const {
   absl::MutexLock lock(&mu_);
-  return in_flight_;
+  return in_flight_ + unwritten_;
 }
 
 int ExtractionWorker::Feed() {
-  const int64_t want = std::min(options_.lease_batch, options_.max_in_flight);
+  // Lease as soon as a few slots are free: waiting for a whole lease_batch
+  // would leave up to that many slots idle meanwhile.
+  const int64_t want =
+      std::max(1, std::min({options_.lease_when_free, options_.lease_batch,
+                            options_.max_in_flight}));
   int64_t free = 0;
   {
     absl::MutexLock lock(&mu_);
+    // Fetch slots are max_in_flight; leased items not yet recorded (those
+    // waiting for their write too) at most twice that, so writes that fall
+    // behind hold the feeder back instead of piling up.
+    auto room = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return std::min(options_.max_in_flight - in_flight_,
+                      2 * options_.max_in_flight - in_flight_ - unwritten_);
+    };
     auto has_room = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return options_.max_in_flight - in_flight_ >= want;
+      return room() >= want;
     };
     mu_.AwaitWithTimeout(absl::Condition(&has_room), absl::Milliseconds(200));
-    free = options_.max_in_flight - in_flight_;
+    free = room();
   }
   if (free <= 0) return 1;  // busy: come back, do not sleep
   return Lease(static_cast<int>(std::min<int64_t>(free, options_.lease_batch)));
@@ -72,7 +83,9 @@ int ExtractionWorker::Step() {
 
 bool ExtractionWorker::Drain(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto idle = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  auto idle = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0 && unwritten_ == 0;
+  };
   return mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 
@@ -198,6 +211,9 @@ void ExtractionWorker::Decide(
 void ExtractionWorker::Record(ItemOutcome outcome) {
   absl::MutexLock lock(&mu_);
   write_queue_.push_back(std::move(outcome));
+  // Its fetch slot is free now; the write is counted apart.
+  --in_flight_;
+  ++unwritten_;
 }
 
 void ExtractionWorker::ParseLoop() {
@@ -270,7 +286,7 @@ void ExtractionWorker::Write(std::vector<ItemOutcome> batch) {
   }
   absl::MutexLock lock(&mu_);
   notify_queue_.insert(notify_queue_.end(), to_pin.begin(), to_pin.end());
-  in_flight_ -= static_cast<int64_t>(batch.size());
+  unwritten_ -= static_cast<int64_t>(batch.size());
 }
 
 void ExtractionWorker::NotifyLoop() {

@@ -29,10 +29,16 @@ struct ExtractionObserver {
 };
 
 struct ExtractionWorkerOptions {
-  // Fetches (and items being parsed or written) at once.
+  // Items being fetched or parsed at once. Finished ones wait apart for
+  // their write, so a write never holds a fetch slot; leased items not yet
+  // recorded are at most twice this, so the feeder stops leasing when the
+  // writers fall behind.
   int max_in_flight = 256;
-  // Items leased per query; leases happen as slots free up.
+  // Items leased per query (at most); leases happen as slots free up.
   int lease_batch = 64;
+  // The feeder leases once this many slots are free (capped by lease_batch),
+  // so freed slots do not sit idle until a whole lease_batch is free.
+  int lease_when_free = 16;
   // Threads that parse fetched documents and walk their assets.
   int parse_threads = 2;
   // Outcomes recorded per transaction (at most), and transactions at once
@@ -43,7 +49,7 @@ struct ExtractionWorkerOptions {
 
 // Keeps up to max_in_flight tokens moving through: lease (in batches, as
 // slots free up) → fetch (asynchronously, AsyncFetcher) → parse and walk
-// (a small CPU pool) → record (one writer thread, batched transactions) →
+// (a small CPU pool) → record (writer threads, batched set-based writes) →
 // notify the pinner (its own thread). A temporary failure is rescheduled
 // with back-off, never sooner than the server's Retry-After, until the
 // queue's last attempt; then it, like every permanent one, ends as failed.
@@ -66,9 +72,11 @@ class ExtractionWorker {
   // Leases what is due (up to max_in_flight) and returns once all of it is
   // recorded: the number of items handled. For tests and tools.
   int Step();
-  // Waits until nothing is in flight, at most `timeout`; false if some
-  // items were still in flight (their leases expire and they come back).
+  // Waits until nothing is in flight or waiting for its write, at most
+  // `timeout`; false if some items were still pending (their leases expire
+  // and they come back).
   bool Drain(absl::Duration timeout);
+  // Leased items not yet recorded (in flight or waiting for their write).
   int64_t in_flight() const;
 
  private:
@@ -94,7 +102,8 @@ class ExtractionWorker {
 
   mutable absl::Mutex mu_;
   absl::CondVar changed_;
-  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // leased, not yet decided
+  int64_t unwritten_ ABSL_GUARDED_BY(mu_) = 0;  // decided, not yet recorded
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::function<void()>> parse_queue_ ABSL_GUARDED_BY(mu_);
   std::vector<ItemOutcome> write_queue_ ABSL_GUARDED_BY(mu_);

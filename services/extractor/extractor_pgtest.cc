@@ -5,19 +5,23 @@
 // a token's asset list, and that many tokens in flight at once are all
 // recorded in batched transactions.
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/db/migrations.h"
@@ -27,6 +31,7 @@
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
 #include "common/http/multi_client.h"
+#include "common/uri/token_uri.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -51,6 +56,55 @@ constexpr char kImageB[] = "ar://bNbA3TEQVL60xlgCcqdz4ZPHFZ711cZ3hmkpGttDt_U";
 std::string Metadata(const std::string& image) {
   return absl::StrCat(R"({"name":"fixture","image":")", image, R"("})");
 }
+
+// The real repository, but every batched write waits until `open`.
+class GatedRepository : public ExtractorRepository {
+ public:
+  explicit GatedRepository(PgExtractorRepository& repo) : repo_(repo) {}
+  absl::Notification open;
+
+  std::vector<SavedOutcome> SaveOutcomes(
+      const std::vector<ItemOutcome>& outcomes) override {
+    open.WaitForNotification();
+    return repo_.SaveOutcomes(outcomes);
+  }
+  absl::StatusOr<EnqueueCounts> Enqueue(
+      const std::vector<eth::TokenKey>& keys) override {
+    return repo_.Enqueue(keys);
+  }
+  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
+    return repo_.Lease(limit);
+  }
+  absl::StatusOr<std::optional<TokenToExtract>> LoadToken(int64_t pk) override {
+    return repo_.LoadToken(pk);
+  }
+  absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
+      const std::vector<int64_t>& pks) override {
+    return repo_.LoadTokens(pks);
+  }
+  absl::StatusOr<std::vector<int64_t>> SaveExtraction(
+      const db::QueueItem& item, const Extraction& extraction) override {
+    return repo_.SaveExtraction(item, extraction);
+  }
+  absl::Status SaveFailure(const db::QueueItem& item,
+                           const ExtractionFailure& failure,
+                           const std::string& token_uri) override {
+    return repo_.SaveFailure(item, failure, token_uri);
+  }
+  absl::Status Retry(const db::QueueItem& item,
+                     const ExtractionFailure& failure) override {
+    return repo_.Retry(item, failure);
+  }
+  bool IsLastAttempt(const db::QueueItem& item) const override {
+    return repo_.IsLastAttempt(item);
+  }
+  absl::Status Drop(const db::QueueItem& item) override {
+    return repo_.Drop(item);
+  }
+
+ private:
+  PgExtractorRepository& repo_;
+};
 
 struct TokenState {
   std::string status;
@@ -229,6 +283,72 @@ class ExtractorPgTest : public ::testing::Test {
     return r.ok() ? std::stoi(r->body) : -1;
   }
 
+  // A fetched JSON document at `token_uri` naming `assets` (json path, URI).
+  static Extraction MakeExtraction(
+      const std::string& token_uri, const std::string& doc,
+      const std::vector<std::pair<std::string, std::string>>& assets) {
+    Extraction x;
+    x.token_uri = token_uri;
+    x.metadata_uri = uri::ResolveUri(token_uri);
+    x.content.bytes = doc;
+    x.content.content_type = "application/json";
+    x.doc_json = doc;
+    for (const auto& [path, asset] : assets) {
+      x.assets.push_back({path, asset, uri::ResolveUri(asset)});
+    }
+    return x;
+  }
+  static ItemOutcome Extracted(const db::QueueItem& item, Extraction x) {
+    ItemOutcome o;
+    o.item = item;
+    o.kind = ItemOutcome::Kind::kExtracted;
+    o.extraction = std::move(x);
+    return o;
+  }
+  // Leases every due item, by token pk.
+  std::map<int64_t, db::QueueItem> LeaseAll() {
+    std::map<int64_t, db::QueueItem> out;
+    auto leased = repo_->Lease(1000);
+    EXPECT_TRUE(leased.ok()) << leased.status();
+    if (leased.ok()) {
+      for (const db::QueueItem& item : *leased) out[item.id] = item;
+    }
+    return out;
+  }
+  int64_t Count(const std::string& sql) {
+    int64_t n = -1;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      n = txn.exec1(sql)[0].as<int64_t>();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return n;
+  }
+  // Resource ids queued for pinning.
+  std::set<int64_t> PinQueue() {
+    std::set<int64_t> out;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      for (const auto& row :
+           txn.exec("SELECT item_id FROM work_queue WHERE queue = 'pin'")) {
+        out.insert(row[0].as<int64_t>());
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+  int64_t ResourceId(const std::string& normalized) {
+    int64_t id = -1;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      pqxx::result r = txn.exec_params(
+          "SELECT id FROM resources WHERE normalized = $1", normalized);
+      if (!r.empty()) id = r[0][0].as<int64_t>();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return id;
+  }
+
   static std::string Url(const std::string& path) {
     return server_->http_url() + path;
   }
@@ -257,10 +377,12 @@ class ExtractorPgTest : public ::testing::Test {
   std::unique_ptr<http::MultiClient> user_multi_;
   std::unique_ptr<http::MultiClient> gateway_multi_;
   std::unique_ptr<fetch::AsyncFetcher> fetcher_;
-  std::unique_ptr<ExtractionWorker> worker_;
+  // What the observer records: declared before the worker so that they
+  // outlive it (its destructor drains, and the last notifications land here).
   absl::Mutex observed_mu_;
   std::vector<std::string> id_forms_;
   std::vector<int64_t> notified_;
+  std::unique_ptr<ExtractionWorker> worker_;
 };
 
 harness::PostgresServer* ExtractorPgTest::pg_ = nullptr;
@@ -430,6 +552,252 @@ TEST_F(ExtractorPgTest, ManyTokensInFlightAreAllRecorded) {
   absl::MutexLock lock(&observed_mu_);
   // Every metadata resource and image of the good tokens was handed on.
   EXPECT_EQ(notified_.size(), 80u);
+}
+
+TEST_F(ExtractorPgTest, OneBatchWritesEveryKindOfOutcomeSetBased) {
+  // Three tokens share one token URI (one document, one resource) and every
+  // token names the same image: the batch holds each resource several times
+  // and must still be one transaction.
+  const std::string shared = "https://example.com/shared.json";
+  const std::string own = "https://example.com/own.json";
+  const std::string broken = "https://example.com/broken.json";
+  const std::vector<int64_t> pks = {
+      AddToken("101", shared),
+      AddToken("102", shared),
+      AddToken("103", shared),
+      AddToken("104", own),
+      AddToken("105", broken),
+      AddToken("106", "https://example.com/r.json"),
+      AddToken("107", "https://example.com/gone.json")};
+  std::map<int64_t, db::QueueItem> items = LeaseAll();
+  ASSERT_EQ(items.size(), pks.size());
+  const std::string doc = Metadata(kImageA);
+  std::vector<ItemOutcome> batch;
+  for (int i = 0; i < 3; ++i) {
+    batch.push_back(Extracted(
+        items[pks[i]],
+        MakeExtraction(shared, doc,
+                       {{"$.image", kImageA}, {"$.animation_url", kImageA}})));
+  }
+  Extraction with_link = MakeExtraction(
+      own, doc,
+      {{"$.image", kImageA},
+       {"$.properties.files[0].uri", "https://example.com/a\"b\\c,{d}.png"}});
+  with_link.links.push_back({"$.external_url", "link", "https://example.com"});
+  with_link.links.push_back({"$.image_data", "inline", "<svg>\"{,}\"</svg>"});
+  batch.push_back(Extracted(items[pks[3]], std::move(with_link)));
+  ItemOutcome failed;
+  failed.item = items[pks[4]];
+  failed.kind = ItemOutcome::Kind::kFailed;
+  failed.failure = ExtractionFailure{.reason = "http_4xx",
+                                     .detail = "404 Not Found",
+                                     .metadata_uri = uri::ResolveUri(broken)};
+  failed.token_uri = broken;
+  batch.push_back(failed);
+  ItemOutcome retry;
+  retry.item = items[pks[5]];
+  retry.kind = ItemOutcome::Kind::kRetry;
+  retry.failure = ExtractionFailure{.reason = "rate_limited",
+                                    .temporary = true,
+                                    .retry_after = absl::Seconds(60)};
+  batch.push_back(retry);
+  ItemOutcome drop;
+  drop.item = items[pks[6]];
+  drop.kind = ItemOutcome::Kind::kDrop;
+  batch.push_back(drop);
+
+  std::vector<SavedOutcome> saved = repo_->SaveOutcomes(batch);
+  ASSERT_EQ(saved.size(), batch.size());
+  for (const SavedOutcome& o : saved) EXPECT_TRUE(o.status.ok()) << o.status;
+  EXPECT_EQ(repo_->split_batches(), 0);  // one transaction, not one per item
+
+  const int64_t meta = ResourceId(shared);
+  const int64_t own_meta = ResourceId(own);
+  const int64_t image = ResourceId(kImageA);
+  const int64_t odd = ResourceId(
+      uri::ResolveUri("https://example.com/a\"b\\c,{d}.png").normalized);
+  const int64_t broken_meta = ResourceId(broken);
+  for (int64_t id : {meta, own_meta, image, odd, broken_meta}) {
+    EXPECT_GT(id, 0);
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Token(pks[i]).status, "extracted");
+    EXPECT_EQ(MetadataUri(pks[i]), shared);
+    EXPECT_THAT(Assets(pks[i]), UnorderedElementsAre(
+                                    absl::StrCat("$.image ", kImageA),
+                                    absl::StrCat("$.animation_url ", kImageA)));
+    EXPECT_THAT(saved[i].to_pin,
+                ElementsAre(std::min(meta, image), std::max(meta, image)));
+  }
+  EXPECT_EQ(Token(pks[3]).status, "extracted");
+  EXPECT_EQ(Assets(pks[3]).size(), 2u);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM token_links WHERE "
+                               "token_pk = ",
+                               pks[3],
+                               " AND ((json_path = '$.image_data' AND value = "
+                               "'<svg>\"{,}\"</svg>') OR (json_path = "
+                               "'$.external_url' AND role = 'link'))")),
+            2);
+  EXPECT_EQ(Count("SELECT count(*) FROM metadata"), 2);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM metadata WHERE "
+                               "resource_id = ",
+                               meta, " AND doc->>'image' = '", kImageA,
+                               "' AND size = ", doc.size(),
+                               " AND sha256 = sha256(raw)")),
+            1);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM resources WHERE id = ",
+                               meta, " AND size = ", doc.size(),
+                               " AND content_type = 'application/json'")),
+            1);
+  EXPECT_EQ(Token(pks[4]).status, "failed");
+  EXPECT_EQ(Token(pks[4]).reason, "http_4xx");
+  EXPECT_EQ(MetadataUri(pks[4]), broken);
+  EXPECT_EQ(Count(absl::StrCat(
+                "SELECT count(*) FROM resources WHERE id = ", broken_meta,
+                " AND status = 'failed' AND reason = "
+                "'http_4xx'")),
+            1);
+  // The retry waits for the server's Retry-After; the others are done.
+  ASSERT_TRUE(DueIn(pks[5]).has_value());
+  EXPECT_GT(*DueIn(pks[5]), 50);
+  EXPECT_EQ(Token(pks[5]).status, "queued");
+  for (int64_t pk : {pks[0], pks[3], pks[4], pks[6]}) {
+    EXPECT_EQ(DueIn(pk), std::nullopt) << pk;
+  }
+  // Every new resource an extraction named is queued for pinning, once; the
+  // failed one is not.
+  EXPECT_THAT(PinQueue(), UnorderedElementsAre(meta, own_meta, image, odd));
+}
+
+TEST_F(ExtractorPgTest, LostLeaseInABatchWritesNothingForThatToken) {
+  const int64_t kept = AddToken("201", "https://example.com/kept.json");
+  const int64_t lost = AddToken("202", "https://example.com/lost.json");
+  const int64_t lost_retry = AddToken("203", "https://example.com/lr.json");
+  std::map<int64_t, db::QueueItem> items = LeaseAll();
+  ASSERT_EQ(items.size(), 3u);
+  // A refresh lands while the batch is in flight: those leases are fenced.
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    db::WorkQueue::Requeue(txn, "extract", {lost, lost_retry});
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  std::vector<ItemOutcome> batch = {
+      Extracted(items[kept],
+                MakeExtraction("https://example.com/kept.json",
+                               Metadata(kImageA), {{"$.image", kImageA}})),
+      Extracted(items[lost],
+                MakeExtraction("https://example.com/lost.json",
+                               Metadata(kImageB), {{"$.image", kImageB}}))};
+  ItemOutcome retry;
+  retry.item = items[lost_retry];
+  retry.kind = ItemOutcome::Kind::kRetry;
+  retry.failure = ExtractionFailure{
+      .reason = "timeout", .temporary = true, .retry_after = absl::Hours(1)};
+  batch.push_back(retry);
+  std::vector<SavedOutcome> saved = repo_->SaveOutcomes(batch);
+  EXPECT_TRUE(saved[0].status.ok()) << saved[0].status;
+  EXPECT_EQ(saved[1].status.code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(saved[1].to_pin.empty());
+  EXPECT_EQ(repo_->split_batches(), 0);
+  EXPECT_EQ(Token(kept).status, "extracted");
+  EXPECT_EQ(DueIn(kept), std::nullopt);
+  // Nothing of the stale outcomes was written: no token change, no links,
+  // no resources, no pins, and the items stay due for their new holder.
+  EXPECT_EQ(Token(lost).status, "queued");
+  EXPECT_TRUE(Assets(lost).empty());
+  EXPECT_EQ(ResourceId("https://example.com/lost.json"), -1);
+  EXPECT_EQ(ResourceId(kImageB), -1);
+  for (int64_t pk : {lost, lost_retry}) {
+    ASSERT_TRUE(DueIn(pk).has_value()) << pk;
+    EXPECT_LT(*DueIn(pk), 1) << pk;
+  }
+  EXPECT_EQ(PinQueue().size(), 2u);  // kept's document and image
+}
+
+TEST_F(ExtractorPgTest, OneBadOutcomeDoesNotHoldBackTheBatch) {
+  std::vector<int64_t> pks;
+  for (int i = 0; i < 4; ++i) {
+    pks.push_back(AddToken(absl::StrCat(300 + i),
+                           absl::StrCat("https://example.com/b/", i, ".json")));
+  }
+  std::map<int64_t, db::QueueItem> items = LeaseAll();
+  ASSERT_EQ(items.size(), 4u);
+  std::vector<ItemOutcome> batch;
+  for (int i = 0; i < 4; ++i) {
+    Extraction x =
+        MakeExtraction(absl::StrCat("https://example.com/b/", i, ".json"),
+                       Metadata(kImageA), {{"$.image", kImageA}});
+    if (i == 2) x.doc_json = "{not json";  // Postgres refuses it as jsonb
+    batch.push_back(Extracted(items[pks[i]], std::move(x)));
+  }
+  std::vector<SavedOutcome> saved = repo_->SaveOutcomes(batch);
+  EXPECT_EQ(repo_->split_batches(), 1);
+  for (int i = 0; i < 4; ++i) {
+    if (i == 2) {
+      EXPECT_FALSE(saved[i].status.ok());
+      EXPECT_EQ(Token(pks[i]).status, "queued");
+      EXPECT_TRUE(DueIn(pks[i]).has_value());  // its lease runs out: again
+    } else {
+      EXPECT_TRUE(saved[i].status.ok()) << saved[i].status;
+      EXPECT_EQ(Token(pks[i]).status, "extracted");
+      EXPECT_EQ(DueIn(pks[i]), std::nullopt);
+    }
+  }
+}
+
+TEST_F(ExtractorPgTest, WritesDoNotHoldFetchSlotsAndStayBounded) {
+  // Writes are stuck; 4 fetch slots. The 4 first outcomes wait for their
+  // write without holding a slot, so 4 more are fetched; then the backlog
+  // (a whole cap) stops the feeder: 8 fetches, not 4 and not all 12.
+  WriteFile("wb.json", Metadata(kImageA));
+  std::vector<int64_t> pks;
+  for (int i = 0; i < 12; ++i) {
+    pks.push_back(
+        AddToken(absl::StrCat(400 + i), Url("/sequence?key=wb&body=wb.json")));
+  }
+  GatedRepository gated(*repo_);
+  struct OpenAtExit {
+    GatedRepository& g;
+    ~OpenAtExit() {
+      if (!g.open.HasBeenNotified()) g.open.Notify();
+    }
+  } open_at_exit{gated};
+  std::atomic<bool> stop{false};
+  {
+    ExtractionWorker worker(gated, *fetcher_,
+                            ExtractorLimits{.max_json_depth = 64},
+                            ExtractionWorkerOptions{.max_in_flight = 4,
+                                                    .lease_batch = 4,
+                                                    .write_batch = 4,
+                                                    .writers = 1},
+                            ExtractionObserver{});
+    std::thread feeder([&] {
+      while (!stop) {
+        if (worker.Feed() == 0) absl::SleepFor(absl::Milliseconds(20));
+      }
+    });
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (Requests("wb") < 8 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    absl::SleepFor(absl::Milliseconds(500));  // would a 9th one start?
+    EXPECT_EQ(Requests("wb"), 8);
+    EXPECT_EQ(worker.in_flight(), 8);  // none written yet
+    EXPECT_EQ(Token(pks[0]).status, "queued");
+    gated.open.Notify();
+    const absl::Time done = absl::Now() + absl::Seconds(10);
+    while (Count("SELECT count(*) FROM tokens WHERE status = 'extracted'") <
+               12 &&
+           absl::Now() < done) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    stop = true;
+    feeder.join();
+    EXPECT_TRUE(worker.Drain(absl::Seconds(10)));
+  }
+  for (int64_t pk : pks) EXPECT_EQ(Token(pk).status, "extracted") << pk;
+  EXPECT_EQ(Requests("wb"), 12);
 }
 
 }  // namespace

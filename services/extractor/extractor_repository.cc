@@ -1,5 +1,14 @@
 #include "services/extractor/extractor_repository.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
 #include "common/eth/abi.h"
@@ -19,48 +28,93 @@ SELECT id, token_id::text, token_uri FROM tokens WHERE id = $1)sql";
 constexpr char kLoadTokens[] = R"sql(
 SELECT id, token_id::text, token_uri FROM tokens WHERE id = ANY($1::bigint[]))sql";
 
-// DO UPDATE (not NOTHING) so RETURNING always yields the row.
-constexpr char kUpsertResource[] = R"sql(
-INSERT INTO resources (uri_hash, normalized, kind, cid, path)
-VALUES (sha256(convert_to($1, 'UTF8')), $1, $2, $3, $4)
-ON CONFLICT (uri_hash) DO UPDATE SET updated_at = now()
-RETURNING id, status)sql";
+// The batched write: a fixed handful of statements per batch, however many
+// outcomes it holds. Every list travels as a Postgres array and is expanded
+// with unnest(...).
 
-constexpr char kFailResource[] = R"sql(
-UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
-WHERE id = $1 AND status <> 'pinned')sql";
+// Completes the batch's finished items with the same generation fence as
+// db::WorkQueue::Complete: only the rows whose generation still matches are
+// deleted (and stay locked until commit), so a worker whose lease expired
+// writes nothing for that item.
+constexpr char kCompleteMany[] = R"sql(
+DELETE FROM work_queue w
+USING unnest($2::bigint[], $3::bigint[]) AS u(item_id, generation)
+WHERE w.queue = $1 AND w.item_id = u.item_id AND w.generation = u.generation
+RETURNING w.item_id, w.generation)sql";
 
-constexpr char kDescribeResource[] = R"sql(
-UPDATE resources SET size = $2, content_type = $3, updated_at = now() WHERE id = $1)sql";
+// db::WorkQueue::Reschedule for many items, fenced the same way.
+constexpr char kRescheduleMany[] = R"sql(
+UPDATE work_queue w
+SET run_after = now() + make_interval(secs => u.delay),
+    last_error = u.error,
+    state = CASE WHEN u.dead THEN 'dead' ELSE 'ready' END,
+    updated_at = now()
+FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::text[], $6::bool[])
+     AS u(item_id, generation, delay, error, dead)
+WHERE w.queue = $1 AND w.item_id = u.item_id AND w.generation = u.generation)sql";
+
+// Insert-or-get of the batch's resources (deduplicated by normalised URI
+// before), in uri_hash order so concurrent writers lock rows in one order.
+// DO UPDATE (not NOTHING) so every input row comes back. A row with a size
+// is a metadata document: it also records size and content type.
+constexpr char kUpsertResources[] = R"sql(
+WITH input AS (
+  SELECT u.ord, sha256(convert_to(u.normalized, 'UTF8')) AS uri_hash,
+         u.normalized, u.kind, u.cid, u.path, u.size, u.content_type
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+              $6::text[])
+       WITH ORDINALITY AS u(normalized, kind, cid, path, size, content_type, ord)),
+up AS (
+  INSERT INTO resources (uri_hash, normalized, kind, cid, path, size, content_type)
+  SELECT uri_hash, normalized, kind, cid, path, size, content_type
+  FROM input ORDER BY uri_hash
+  ON CONFLICT (uri_hash) DO UPDATE
+  SET updated_at = now(),
+      size = CASE WHEN EXCLUDED.size IS NULL THEN resources.size
+                  ELSE EXCLUDED.size END,
+      content_type = CASE WHEN EXCLUDED.size IS NULL THEN resources.content_type
+                          ELSE EXCLUDED.content_type END
+  RETURNING id, status, uri_hash)
+SELECT input.ord, up.id, up.status FROM input JOIN up USING (uri_hash))sql";
+
+constexpr char kFailResources[] = R"sql(
+UPDATE resources r
+SET status = 'failed', reason = u.reason, detail = u.detail, updated_at = now()
+FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, reason, detail)
+WHERE r.id = u.id AND r.status <> 'pinned')sql";
 
 constexpr char kSaveMetadata[] = R"sql(
 INSERT INTO metadata (resource_id, sha256, size, content_type, raw, doc)
-VALUES ($1, decode($2, 'hex'), $3, $4, decode($5, 'hex'), $6::jsonb)
+SELECT u.id, decode(u.sha256, 'hex'), u.size, u.content_type,
+       decode(u.raw, 'hex'), u.doc::jsonb
+FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[],
+            $6::text[]) AS u(id, sha256, size, content_type, raw, doc)
 ON CONFLICT (resource_id) DO UPDATE
 SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size, content_type = EXCLUDED.content_type,
     raw = EXCLUDED.raw, doc = EXCLUDED.doc, fetched_at = now())sql";
 
 constexpr char kClearLinks[] = R"sql(
-WITH a AS (DELETE FROM token_resources WHERE token_pk = $1)
-DELETE FROM token_links WHERE token_pk = $1)sql";
+WITH a AS (DELETE FROM token_resources WHERE token_pk = ANY($1::bigint[]))
+DELETE FROM token_links WHERE token_pk = ANY($1::bigint[]))sql";
 
-constexpr char kLinkResource[] = R"sql(
+constexpr char kLinkResources[] = R"sql(
 INSERT INTO token_resources (token_pk, json_path, resource_id, role, uri)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING)sql";
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])
+ON CONFLICT DO NOTHING)sql";
 
-constexpr char kAddLink[] = R"sql(
+constexpr char kAddLinks[] = R"sql(
 INSERT INTO token_links (token_pk, json_path, role, value)
-VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING)sql";
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+ON CONFLICT DO NOTHING)sql";
 
-constexpr char kTokenExtracted[] = R"sql(
-UPDATE tokens SET status = 'extracted', reason = NULL, detail = NULL,
-                  metadata_resource_id = $2, updated_at = now()
-WHERE id = $1)sql";
-
-constexpr char kTokenFailed[] = R"sql(
-UPDATE tokens SET status = 'failed', reason = $2, detail = $3,
-                  metadata_resource_id = $4, updated_at = now()
-WHERE id = $1)sql";
+// 'extracted' (reason and detail NULL) or 'failed'.
+constexpr char kSetTokens[] = R"sql(
+UPDATE tokens t
+SET status = u.status, reason = u.reason, detail = u.detail,
+    metadata_resource_id = u.resource_id, updated_at = now()
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+     AS u(id, status, reason, detail, resource_id)
+WHERE t.id = u.id)sql";
 
 std::string Sha256Hex(const std::string& bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
@@ -75,18 +129,76 @@ std::optional<std::string> NonEmpty(const std::string& s) {
   return s;
 }
 
-struct ResourceRow {
-  int64_t id;
-  std::string status;
-};
-
-ResourceRow UpsertResource(pqxx::work& txn, const uri::ResolvedUri& r) {
-  pqxx::row row = txn.exec_params1(kUpsertResource, r.normalized,
-                                   std::string(uri::UriKindName(r.kind)),
-                                   NonEmpty(r.cid), r.path);
-  return {row[0].as<int64_t>(), row[1].as<std::string>()};
+// At most `max` bytes of `s`, never cutting a UTF-8 sequence in two (a cut
+// one would make Postgres refuse the whole batch).
+std::string Utf8Prefix(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
 }
 
+// One column of a batch, rendered as a Postgres array literal for
+// `unnest($n::type[])`.
+class ArrayColumn {
+ public:
+  // A quoted element: any text, escaped. Postgres text cannot hold NUL, so
+  // a NUL byte becomes U+FFFD rather than failing the whole batch.
+  void Text(absl::string_view v) {
+    Sep();
+    out_.push_back('"');
+    for (char c : v) {
+      if (c == '\0') {
+        out_ += "\xEF\xBF\xBD";
+        continue;
+      }
+      if (c == '"' || c == '\\') out_.push_back('\\');
+      out_.push_back(c);
+    }
+    out_.push_back('"');
+  }
+  void Text(const std::string& v) { Text(absl::string_view(v)); }
+  void Text(const char* v) { Text(absl::string_view(v)); }
+  void Text(const std::optional<std::string>& v) {
+    if (v) {
+      Text(absl::string_view(*v));
+    } else {
+      Null();
+    }
+  }
+  void Int(int64_t v) {
+    Sep();
+    absl::StrAppend(&out_, v);
+  }
+  void Int(std::optional<int64_t> v) {
+    if (v) {
+      Int(*v);
+    } else {
+      Null();
+    }
+  }
+  void Double(double v) {
+    Sep();
+    absl::StrAppend(&out_, absl::StrFormat("%.6f", v));
+  }
+  void Bool(bool v) {
+    Sep();
+    out_.push_back(v ? 't' : 'f');
+  }
+  void Null() {
+    Sep();
+    out_ += "NULL";
+  }
+  std::string Literal() const { return absl::StrCat("{", out_, "}"); }
+  size_t size() const { return n_; }
+
+ private:
+  void Sep() {
+    if (n_++ > 0) out_.push_back(',');
+  }
+  std::string out_;
+  size_t n_ = 0;
+};
 }  // namespace
 
 absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
@@ -127,57 +239,6 @@ absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(
   if (!s.ok()) return s;
   return token;
 }
-
-namespace {
-
-// A token's metadata, its links and assets; what to pin goes to `to_pin`.
-void WriteExtraction(pqxx::work& txn, int64_t token_pk, const Extraction& x,
-                     std::vector<int64_t>* to_pin) {
-  ResourceRow meta = UpsertResource(txn, x.metadata_uri);
-  if (meta.status == "queued") to_pin->push_back(meta.id);
-  txn.exec_params(kDescribeResource, meta.id,
-                  static_cast<int64_t>(x.content.bytes.size()),
-                  NonEmpty(x.content.content_type));
-  if (x.doc_json) {
-    txn.exec_params(kSaveMetadata, meta.id, Sha256Hex(x.content.bytes),
-                    static_cast<int64_t>(x.content.bytes.size()),
-                    NonEmpty(x.content.content_type),
-                    eth::BytesToHex(x.content.bytes), *x.doc_json);
-  }
-  txn.exec_params(kClearLinks, token_pk);
-  txn.exec_params(kLinkResource, token_pk, std::string(), meta.id, "metadata",
-                  x.token_uri.substr(0, 4096));
-  for (const FoundAsset& a : x.assets) {
-    ResourceRow r = UpsertResource(txn, a.resolved);
-    if (r.status == "queued" && r.id != meta.id) to_pin->push_back(r.id);
-    txn.exec_params(kLinkResource, token_pk, a.json_path, r.id, "asset",
-                    a.uri.substr(0, 4096));
-  }
-  for (const FoundLink& l : x.links) {
-    txn.exec_params(kAddLink, token_pk, l.json_path, l.role,
-                    l.value.substr(0, 1 << 20));
-  }
-  txn.exec_params(kTokenExtracted, token_pk, meta.id);
-  std::sort(to_pin->begin(), to_pin->end());
-  to_pin->erase(std::unique(to_pin->begin(), to_pin->end()), to_pin->end());
-}
-
-void WriteFailure(pqxx::work& txn, int64_t token_pk, const ExtractionFailure& f,
-                  const std::string& token_uri) {
-  std::optional<int64_t> resource;
-  if (f.metadata_uri) {
-    ResourceRow r = UpsertResource(txn, *f.metadata_uri);
-    txn.exec_params(kFailResource, r.id, f.reason, f.detail);
-    txn.exec_params(kClearLinks, token_pk);
-    txn.exec_params(kLinkResource, token_pk, std::string(), r.id, "metadata",
-                    token_uri.substr(0, 4096));
-    resource = r.id;
-  }
-  txn.exec_params(kTokenFailed, token_pk, f.reason, f.detail.substr(0, 2000),
-                  resource);
-}
-
-}  // namespace
 
 absl::StatusOr<std::vector<TokenToExtract>> ExtractorRepository::LoadTokens(
     const std::vector<int64_t>& pks) {
@@ -234,46 +295,339 @@ absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
   return out;
 }
 
+namespace {
+
+// Statements that need no answer, sent together in one round trip (a
+// multi-statement simple query, still in the caller's transaction): each is
+// its SQL with $n replaced by the n-th value, quoted as a literal.
+class Script {
+ public:
+  explicit Script(pqxx::work& txn) : txn_(txn) {}
+  void Add(absl::string_view sql, const std::vector<std::string>& values) {
+    std::string out;
+    for (size_t i = 0; i < sql.size(); ++i) {
+      if (sql[i] == '$' && i + 1 < sql.size() &&
+          absl::ascii_isdigit(sql[i + 1])) {
+        size_t n = 0;
+        while (i + 1 < sql.size() && absl::ascii_isdigit(sql[i + 1])) {
+          n = n * 10 + static_cast<size_t>(sql[++i] - '0');
+        }
+        out += txn_.quote(values.at(n - 1));
+      } else {
+        out.push_back(sql[i]);
+      }
+    }
+    if (!script_.empty()) script_ += ";\n";
+    script_ += out;
+  }
+  void Run() {
+    if (!script_.empty()) txn_.exec(script_);
+    script_.clear();
+  }
+
+ private:
+  pqxx::work& txn_;
+  std::string script_;
+};
+
+// A resource the batch names, once per normalised URI.
+struct BatchResource {
+  const uri::ResolvedUri* uri = nullptr;
+  // Set for a fetched metadata document: recorded on the resource.
+  std::optional<int64_t> size;
+  std::optional<std::string> content_type;
+  int64_t id = 0;
+  std::string status;
+};
+
+class BatchResources {
+ public:
+  // Index of the resource for `uri` in this batch.
+  size_t Add(const uri::ResolvedUri& uri) {
+    auto [it, added] = index_.try_emplace(uri.normalized, list_.size());
+    if (added) list_.push_back({.uri = &uri});
+    return it->second;
+  }
+  size_t AddDocument(const uri::ResolvedUri& uri, const Extraction& x) {
+    const size_t i = Add(uri);
+    list_[i].size = static_cast<int64_t>(x.content.bytes.size());
+    list_[i].content_type = NonEmpty(x.content.content_type);
+    return i;
+  }
+  const BatchResource& operator[](size_t i) const { return list_[i]; }
+  bool empty() const { return list_.empty(); }
+
+  // Inserts the new ones and reads every id and status: one statement.
+  void Upsert(pqxx::work& txn) {
+    if (list_.empty()) return;
+    ArrayColumn normalized, kind, cid, path, size, content_type;
+    for (const BatchResource& r : list_) {
+      normalized.Text(absl::string_view(r.uri->normalized));
+      kind.Text(std::string(uri::UriKindName(r.uri->kind)));
+      cid.Text(NonEmpty(r.uri->cid));
+      path.Text(absl::string_view(r.uri->path));
+      size.Int(r.size);
+      content_type.Text(r.content_type);
+    }
+    for (const auto& row :
+         txn.exec_params(kUpsertResources, normalized.Literal(), kind.Literal(),
+                         cid.Literal(), path.Literal(), size.Literal(),
+                         content_type.Literal())) {
+      BatchResource& r = list_.at(row[0].as<size_t>() - 1);
+      r.id = row[1].as<int64_t>();
+      r.status = row[2].as<std::string>();
+    }
+  }
+
+ private:
+  absl::flat_hash_map<std::string, size_t> index_;
+  std::vector<BatchResource> list_;
+};
+
+}  // namespace
+
+void PgExtractorRepository::WriteBatch(pqxx::work& txn,
+                                       const std::vector<ItemOutcome>& outcomes,
+                                       std::vector<SavedOutcome>& saved) {
+  // 1. Retries: due again after the queue's back-off, but never sooner than
+  // the server asked for.
+  ArrayColumn retry_ids, retry_gens, retry_delays, retry_errors, retry_dead;
+  ArrayColumn done_ids, done_gens;
+  for (const ItemOutcome& o : outcomes) {
+    if (o.kind == ItemOutcome::Kind::kRetry) {
+      absl::Duration delay =
+          BackoffDelay(queue_.policy().backoff, o.item.attempts);
+      if (o.failure->retry_after) {
+        delay = std::max(delay, *o.failure->retry_after);
+      }
+      retry_ids.Int(o.item.id);
+      retry_gens.Int(o.item.generation);
+      retry_delays.Double(absl::ToDoubleSeconds(delay));
+      retry_errors.Text(
+          Utf8Prefix(o.failure->reason + ": " + o.failure->detail, 2000));
+      retry_dead.Bool(queue_.IsLastAttempt(o.item));
+    } else {
+      done_ids.Int(o.item.id);
+      done_gens.Int(o.item.generation);
+    }
+  }
+  if (retry_ids.size() > 0) {
+    txn.exec_params(kRescheduleMany, queue_.name(), retry_ids.Literal(),
+                    retry_gens.Literal(), retry_delays.Literal(),
+                    retry_errors.Literal(), retry_dead.Literal());
+  }
+  if (done_ids.size() == 0) return;
+
+  // 2. Completing first fences the items: for a lost lease nothing of its
+  // outcome is written (the rows stay locked until commit, so nobody can
+  // lease them in between).
+  absl::flat_hash_set<std::pair<int64_t, int64_t>> won;
+  for (const auto& row :
+       txn.exec_params(kCompleteMany, queue_.name(), done_ids.Literal(),
+                       done_gens.Literal())) {
+    won.insert({row[0].as<int64_t>(), row[1].as<int64_t>()});
+  }
+  std::vector<size_t> order;  // the outcomes to write, by token id
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const ItemOutcome& o = outcomes[i];
+    if (o.kind == ItemOutcome::Kind::kRetry) continue;
+    if (!won.contains({o.item.id, o.item.generation})) {
+      saved[i].status =
+          absl::AbortedError("lease lost; another worker has this token");
+      continue;
+    }
+    if (o.kind != ItemOutcome::Kind::kDrop) order.push_back(i);
+  }
+  if (order.empty()) return;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return outcomes[a].item.id < outcomes[b].item.id;
+  });
+
+  // 3. Every resource the batch names, deduplicated, in one upsert.
+  BatchResources resources;
+  std::vector<size_t> meta_of(outcomes.size(), SIZE_MAX);
+  std::vector<std::vector<size_t>> assets_of(outcomes.size());
+  for (size_t i : order) {
+    const ItemOutcome& o = outcomes[i];
+    if (o.kind == ItemOutcome::Kind::kExtracted) {
+      const Extraction& x = *o.extraction;
+      meta_of[i] = resources.AddDocument(x.metadata_uri, x);
+      for (const FoundAsset& a : x.assets) {
+        assets_of[i].push_back(resources.Add(a.resolved));
+      }
+    } else if (o.failure->metadata_uri) {
+      meta_of[i] = resources.Add(*o.failure->metadata_uri);
+    }
+  }
+  resources.Upsert(txn);
+  // From here on nothing needs an answer: one round trip for all of it.
+  Script script(txn);
+
+  // 4. Failed metadata documents (the last word per resource wins).
+  absl::flat_hash_map<int64_t, size_t> failed;  // resource id -> outcome
+  for (size_t i : order) {
+    const ItemOutcome& o = outcomes[i];
+    if (o.kind == ItemOutcome::Kind::kFailed && meta_of[i] != SIZE_MAX) {
+      failed[resources[meta_of[i]].id] = i;
+    }
+  }
+  if (!failed.empty()) {
+    ArrayColumn ids, reasons, details;
+    for (const auto& [id, i] : failed) {
+      ids.Int(id);
+      reasons.Text(absl::string_view(outcomes[i].failure->reason));
+      details.Text(absl::string_view(outcomes[i].failure->detail));
+    }
+    script.Add(kFailResources,
+               {ids.Literal(), reasons.Literal(), details.Literal()});
+  }
+
+  // 5. The tokens' links are replaced as a whole (re-extraction).
+  std::vector<int64_t> relinked, extracted;
+  for (size_t i : order) {
+    if (meta_of[i] != SIZE_MAX) relinked.push_back(outcomes[i].item.id);
+    if (outcomes[i].kind == ItemOutcome::Kind::kExtracted) {
+      extracted.push_back(outcomes[i].item.id);
+    }
+  }
+  if (!relinked.empty()) {
+    script.Add(kClearLinks, {db::BigintArray(relinked)});
+  }
+  {
+    ArrayColumn tokens, paths, resource_ids, roles, uris;
+    absl::flat_hash_set<std::pair<int64_t, std::string>> seen;
+    auto link = [&](int64_t token, const std::string& path, int64_t resource,
+                    absl::string_view role, const std::string& uri) {
+      if (!seen.insert({token, path}).second) return;  // the first one wins
+      tokens.Int(token);
+      paths.Text(absl::string_view(path));
+      resource_ids.Int(resource);
+      roles.Text(role);
+      uris.Text(Utf8Prefix(uri, 4096));
+    };
+    for (size_t i : order) {
+      const ItemOutcome& o = outcomes[i];
+      if (meta_of[i] == SIZE_MAX) continue;
+      const int64_t meta = resources[meta_of[i]].id;
+      if (o.kind == ItemOutcome::Kind::kExtracted) {
+        link(o.item.id, "", meta, "metadata", o.extraction->token_uri);
+        for (size_t k = 0; k < o.extraction->assets.size(); ++k) {
+          const FoundAsset& a = o.extraction->assets[k];
+          link(o.item.id, a.json_path, resources[assets_of[i][k]].id, "asset",
+               a.uri);
+        }
+      } else {
+        link(o.item.id, "", meta, "metadata", o.token_uri);
+      }
+    }
+    if (tokens.size() > 0) {
+      script.Add(kLinkResources,
+                 {tokens.Literal(), paths.Literal(), resource_ids.Literal(),
+                  roles.Literal(), uris.Literal()});
+    }
+  }
+  {
+    ArrayColumn tokens, paths, roles, values;
+    absl::flat_hash_set<std::pair<int64_t, std::string>> seen;
+    for (size_t i : order) {
+      const ItemOutcome& o = outcomes[i];
+      if (o.kind != ItemOutcome::Kind::kExtracted) continue;
+      for (const FoundLink& l : o.extraction->links) {
+        if (!seen.insert({o.item.id, l.json_path}).second) continue;
+        tokens.Int(o.item.id);
+        paths.Text(absl::string_view(l.json_path));
+        roles.Text(absl::string_view(l.role));
+        values.Text(Utf8Prefix(l.value, 1 << 20));
+      }
+    }
+    if (tokens.size() > 0) {
+      script.Add(kAddLinks, {tokens.Literal(), paths.Literal(), roles.Literal(),
+                             values.Literal()});
+    }
+  }
+
+  // 6. The documents: original bytes and parsed form (the last one fetched
+  // per resource wins).
+  {
+    absl::flat_hash_map<int64_t, size_t> docs;  // resource id -> outcome
+    for (size_t i : order) {
+      const ItemOutcome& o = outcomes[i];
+      if (o.kind == ItemOutcome::Kind::kExtracted && o.extraction->doc_json) {
+        docs[resources[meta_of[i]].id] = i;
+      }
+    }
+    if (!docs.empty()) {
+      ArrayColumn ids, hashes, sizes, types, raws, jsons;
+      for (const auto& [id, i] : docs) {
+        const Extraction& x = *outcomes[i].extraction;
+        ids.Int(id);
+        hashes.Text(Sha256Hex(x.content.bytes));
+        sizes.Int(static_cast<int64_t>(x.content.bytes.size()));
+        types.Text(NonEmpty(x.content.content_type));
+        raws.Text(eth::BytesToHex(x.content.bytes));
+        jsons.Text(absl::string_view(*x.doc_json));
+      }
+      script.Add(kSaveMetadata,
+                 {ids.Literal(), hashes.Literal(), sizes.Literal(),
+                  types.Literal(), raws.Literal(), jsons.Literal()});
+    }
+  }
+
+  // 7. The tokens themselves, in id order.
+  {
+    ArrayColumn ids, statuses, reasons, details, metas;
+    for (size_t i : order) {
+      const ItemOutcome& o = outcomes[i];
+      ids.Int(o.item.id);
+      std::optional<int64_t> meta;
+      if (meta_of[i] != SIZE_MAX) meta = resources[meta_of[i]].id;
+      metas.Int(meta);
+      if (o.kind == ItemOutcome::Kind::kExtracted) {
+        statuses.Text(absl::string_view("extracted"));
+        reasons.Null();
+        details.Null();
+      } else {
+        statuses.Text(absl::string_view("failed"));
+        reasons.Text(absl::string_view(o.failure->reason));
+        details.Text(Utf8Prefix(o.failure->detail, 2000));
+      }
+    }
+    script.Add(kSetTokens,
+               {ids.Literal(), statuses.Literal(), reasons.Literal(),
+                details.Literal(), metas.Literal()});
+  }
+  script.Run();
+
+  // 8. What is new goes on to the pinner: every resource an extraction named
+  // that is still queued (one this batch failed is not).
+  std::vector<int64_t> to_pin;
+  for (size_t i : order) {
+    if (outcomes[i].kind != ItemOutcome::Kind::kExtracted) continue;
+    std::vector<int64_t>& mine = saved[i].to_pin;
+    auto add = [&](size_t r) {
+      const BatchResource& res = resources[r];
+      if (res.status == "queued" && !failed.contains(res.id)) {
+        mine.push_back(res.id);
+      }
+    };
+    add(meta_of[i]);
+    for (size_t r : assets_of[i]) add(r);
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    to_pin.insert(to_pin.end(), mine.begin(), mine.end());
+  }
+  std::sort(to_pin.begin(), to_pin.end());
+  to_pin.erase(std::unique(to_pin.begin(), to_pin.end()), to_pin.end());
+  if (!to_pin.empty()) db::WorkQueue::Enqueue(txn, "pin", to_pin);
+  if (!extracted.empty()) db::RollUpTokens(txn, extracted);
+}
+
 std::vector<SavedOutcome> PgExtractorRepository::SaveOutcomes(
     const std::vector<ItemOutcome>& outcomes) {
   std::vector<SavedOutcome> saved(outcomes.size());
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    std::vector<int64_t> extracted, to_pin;
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-      const ItemOutcome& o = outcomes[i];
-      saved[i] = {};
-      if (o.kind == ItemOutcome::Kind::kRetry) {
-        // The queue's back-off, but never sooner than the server asked for.
-        absl::Duration delay =
-            BackoffDelay(queue_.policy().backoff, o.item.attempts);
-        if (o.failure->retry_after) {
-          delay = std::max(delay, *o.failure->retry_after);
-        }
-        queue_.Reschedule(txn, o.item,
-                          o.failure->reason + ": " + o.failure->detail, delay);
-        continue;
-      }
-      // Completing first fences the item: when the lease is lost nothing of
-      // this outcome is written (the row is locked until commit, so nobody
-      // can lease it in between).
-      if (!queue_.Complete(txn, o.item)) {
-        saved[i].status =
-            absl::AbortedError("lease lost; another worker has this token");
-        continue;
-      }
-      if (o.kind == ItemOutcome::Kind::kFailed) {
-        WriteFailure(txn, o.item.id, *o.failure, o.token_uri);
-      } else if (o.kind == ItemOutcome::Kind::kExtracted) {
-        WriteExtraction(txn, o.item.id, *o.extraction, &saved[i].to_pin);
-        extracted.push_back(o.item.id);
-        to_pin.insert(to_pin.end(), saved[i].to_pin.begin(),
-                      saved[i].to_pin.end());
-      }
-    }
-    std::sort(to_pin.begin(), to_pin.end());
-    to_pin.erase(std::unique(to_pin.begin(), to_pin.end()), to_pin.end());
-    if (!to_pin.empty()) db::WorkQueue::Enqueue(txn, "pin", to_pin);
-    if (!extracted.empty()) db::RollUpTokens(txn, extracted);
+    for (SavedOutcome& o : saved) o = {};
+    WriteBatch(txn, outcomes, saved);
     return absl::OkStatus();
   });
   if (s.ok()) return saved;
@@ -282,6 +636,10 @@ std::vector<SavedOutcome> PgExtractorRepository::SaveOutcomes(
     return saved;
   }
   // One bad outcome must not hold back the others: each on its own.
+  split_batches_.fetch_add(1);
+  log::Warn("batched write failed; writing its outcomes one by one",
+            {{"outcomes", std::to_string(outcomes.size())},
+             {"error", std::string(s.message())}});
   for (size_t i = 0; i < outcomes.size(); ++i) {
     saved[i] = SaveOutcomes({outcomes[i]})[0];
   }

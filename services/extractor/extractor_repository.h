@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -98,9 +99,19 @@ class PgExtractorRepository final : public ExtractorRepository {
   }
   absl::Status Drop(const db::QueueItem& item) override;
 
+  // Batches that could not be written as one transaction and were written
+  // outcome by outcome instead.
+  int64_t split_batches() const { return split_batches_.load(); }
+
  private:
+  // The batch's writes in a fixed handful of set-based statements, whatever
+  // its size; fills `saved` (which starts all OK and empty).
+  void WriteBatch(pqxx::work& txn, const std::vector<ItemOutcome>& outcomes,
+                  std::vector<SavedOutcome>& saved);
+
   db::Pool& pool_;
   db::WorkQueue& queue_;
+  std::atomic<int64_t> split_batches_{0};
 };
 
 }  // namespace niftysave::extractor

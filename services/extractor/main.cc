@@ -9,6 +9,7 @@
 #include "common/db/work_queue.h"
 #include "common/fetch/async_fetcher.h"
 #include "common/fetch/fetch_flags.h"
+#include "common/fetch/fetch_metrics.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/worker.h"
@@ -23,7 +24,8 @@ ABSL_FLAG(double, fetch_timeout_seconds, 30,
           "total time for one fetch (1-600)");
 ABSL_FLAG(int, max_redirects, 5, "redirects followed per fetch (0-20)");
 ABSL_FLAG(int, max_in_flight, 256,
-          "tokens being fetched, parsed or written at once (1-10000)");
+          "tokens being fetched or parsed at once; as many more may wait "
+          "for their write (1-10000)");
 ABSL_FLAG(int, max_per_host, 64,
           "fetches at once against one host:port (1-10000)");
 ABSL_FLAG(double, per_host_rps, 0,
@@ -102,10 +104,15 @@ int main(int argc, char** argv) {
   gateway.max_per_host = in_flight;
   http::MultiClient user_http(user);
   http::MultiClient gateway_http(gateway);
+  fetch::FetchMetrics fetch_metrics(base.metrics->Counter(
+      "cid_verifications_total",
+      "IPFS gateway answers to a bare CID, by verification result"));
   fetch::AsyncFetcher fetcher(user_http, gateway_http,
                               {.ipfs_gateways = fetch_flags.ipfs_gateways,
                                .arweave_gateway = fetch_flags.arweave_gateway,
-                               .max_bytes = static_cast<size_t>(max_bytes)});
+                               .max_bytes = static_cast<size_t>(max_bytes),
+                               .ipfs_api_url = fetch_flags.ipfs_api_url,
+                               .metrics = &fetch_metrics});
   db::WorkQueue queue(
       *base.pool, "extract", base.name + "-" + std::to_string(getpid()),
       {.lease = absl::Seconds(timeout * 2 + 30), .max_attempts = attempts});
@@ -139,6 +146,8 @@ int main(int argc, char** argv) {
       repo, fetcher, {},
       {.max_in_flight = in_flight,
        .lease_batch = batch,
+       // Top up in sixteenths of the cap rather than whole batches.
+       .lease_when_free = std::max(1, std::min(batch, in_flight / 16)),
        .parse_threads = workers,
        .write_batch = batch,
        // Leave a connection for leasing.

@@ -55,6 +55,44 @@ ChainIndexer::ChainIndexer(
       range_(std::clamp<uint64_t>(
           kInitialRange, 1, std::max<uint64_t>(1, config_.max_block_range))) {}
 
+ChainIndexer::~ChainIndexer() { (void)FinishWrite(); }
+
+absl::Status ChainIndexer::FinishWrite() {
+  if (!pending_) return absl::OkStatus();
+  const absl::Time wait_start = absl::Now();
+  PendingWrite::Written written = pending_->written.get();
+  const absl::Duration waited = absl::Now() - wait_start;
+  PendingWrite done = *std::move(pending_);
+  pending_.reset();
+  absl::StatusOr<std::vector<eth::TokenKey>>& queued = written.queued;
+  if (!queued.ok()) {
+    next_block_ = done.from;
+    prefetch_.reset();
+    return queued.status();
+  }
+  indexed_ = done.to;
+  has_indexed_ = true;
+  for (const auto& [standard, n] : done.mints_by_standard) {
+    counters_.tokens_minted(standard, n);
+  }
+  counters_.progress(done.head, done.to);
+  if (!queued->empty()) on_tokens_(*queued);
+  log::Info("indexed range",
+            {{"from", std::to_string(done.from)},
+             {"to", std::to_string(done.to)},
+             {"logs", std::to_string(done.logs)},
+             {"mints", std::to_string(done.mints)},
+             {"uri_updates", std::to_string(done.uri_updates)},
+             {"logs_ms", done.logs_ms},
+             {"decode_ms", done.decode_ms},
+             {"uris_ms", done.uris_ms},
+             // The write ran while the next range was read; wait_ms is how
+             // long the next range then waited for it.
+             {"write_ms", Ms(written.took)},
+             {"wait_ms", Ms(waited)}});
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<nlohmann::json>> ChainIndexer::TakeLogs(
     uint64_t from, uint64_t to) {
   if (prefetch_ && prefetch_->from == from && prefetch_->to == to) {
@@ -96,7 +134,10 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   if (!head.ok()) return head.status();
   head_ = *head;
   counters_.progress(*head, indexed_);
-  if (*head < config_.confirmations) return 0;
+  if (*head < config_.confirmations) {
+    if (absl::Status s = FinishWrite(); !s.ok()) return s;
+    return 0;
+  }
   const uint64_t safe = *head - config_.confirmations;
   // A reorg costs one pass: the rollback, then the range again.
   for (int pass = 0; pass < 2 && next_block_ <= safe; ++pass) {
@@ -116,6 +157,8 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
     return to - from + 1;
   }
   if (next_block_ <= safe) return 1;  // rolled back twice: go again now
+  // Caught up: nothing is left in flight when Step says there is no work.
+  if (absl::Status s = FinishWrite(); !s.ok()) return s;
   return BackfillStep(*head);
 }
 
@@ -178,6 +221,10 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
   // Where the range's time goes, in its log line (ms): the RPC reads, our
   // own decoding and lookups, the URI reads and the write.
   const absl::Time t_start = absl::Now();
+  if (!follow) {
+    // A backfill reads and writes synchronously, after the follower's write.
+    if (absl::Status s = FinishWrite(); !s.ok()) return s;
+  }
   absl::StatusOr<std::vector<nlohmann::json>> logs =
       follow ? TakeLogs(from, to) : source_.Logs(from, to);
   const absl::Time t_logs = absl::Now();
@@ -256,10 +303,21 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     std::map<uint64_t, const BlockHeader*> by_number;
     for (const BlockHeader& h : *headers) by_number[h.number] = &h;
     if (from > 0) {
-      absl::StatusOr<std::optional<BlockHeader>> parent =
-          repo_.StoredBlock(config_.chain_id, from - 1);
-      if (!parent.ok()) return parent.status();
-      if (*parent && (*parent)->hash != by_number[from]->parent_hash) {
+      // The range being written ends at from - 1 (as it always does while
+      // following): its last block is the parent to match.
+      std::optional<BlockHeader> parent;
+      if (pending_ && pending_->to + 1 == from && pending_->last) {
+        parent = pending_->last;
+      } else {
+        if (absl::Status s = FinishWrite(); !s.ok()) return s;
+        absl::StatusOr<std::optional<BlockHeader>> stored =
+            repo_.StoredBlock(config_.chain_id, from - 1);
+        if (!stored.ok()) return stored.status();
+        parent = *stored;
+      }
+      if (parent && parent->hash != by_number[from]->parent_hash) {
+        // The rollback reads what the write in flight stores.
+        if (absl::Status s = FinishWrite(); !s.ok()) return s;
         return RangeOutcome{.reorg = true};
       }
     }
@@ -301,6 +359,13 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
   for (const auto& k : *known) {
     known_ids.insert({k.key.contract, k.key.token_id});
   }
+  if (pending_) {  // created by the range being written
+    for (const eth::TokenKey& k : candidate_keys) {
+      if (pending_->minted.count({k.contract, k.token_id})) {
+        known_ids.insert({k.contract, k.token_id});
+      }
+    }
+  }
   std::vector<TokenUriQuery> queries;
   std::map<std::string, ContractInfo> new_contracts;
   for (const eth::TokenTransfer* t : mint_candidates) {
@@ -323,6 +388,7 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
         repo_.UnknownContracts(config_.chain_id, addresses);
     if (!unknown.ok()) return unknown.status();
     for (const std::string& address : *unknown) {
+      if (pending_ && pending_->contracts.count(address)) continue;
       batch.contracts.push_back(new_contracts[address]);
     }
     if (absl::Status s = source_.ProbeContracts(batch.contracts, to); !s.ok()) {
@@ -335,6 +401,11 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
   std::vector<TokenUriQuery> refresh_queries;
   std::vector<uint64_t> refresh_blocks;
   std::set<TokenId> refresh_seen;
+  if (!refreshes.empty()) {
+    // The tokens flagged are looked up in the database: it must hold every
+    // range before this one.
+    if (absl::Status s = FinishWrite(); !s.ok()) return s;
+  }
   for (const eth::MetadataUpdate& u : refreshes) {
     absl::StatusOr<std::vector<IndexerRepository::KnownToken>> tokens =
         repo_.TokensInRange(config_.chain_id, u.contract, u.from_id, u.to_id,
@@ -403,33 +474,63 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
                    return source_.Logs(next_from, next_to);
                  })};
   }
-  absl::StatusOr<std::vector<eth::TokenKey>> queued = repo_.RecordRange(batch);
-  const absl::Time t_end = absl::Now();
-  if (!queued.ok()) return queued.status();
-  if (follow) {
-    next_block_ = to + 1;
-    indexed_ = to;
-    has_indexed_ = true;
-  }
   std::map<std::string, uint64_t> by_standard;
   for (const Mint& m : batch.mints) {
     ++by_standard[eth::StandardName(m.transfer.standard)];
   }
-  for (const auto& [standard, n] : by_standard) {
-    counters_.tokens_minted(standard, n);
+  if (!follow) {
+    absl::StatusOr<std::vector<eth::TokenKey>> queued =
+        repo_.RecordRange(batch);
+    const absl::Time t_end = absl::Now();
+    if (!queued.ok()) return queued.status();
+    for (const auto& [standard, n] : by_standard) {
+      counters_.tokens_minted(standard, n);
+    }
+    counters_.progress(head, indexed_);
+    if (!queued->empty()) on_tokens_(*queued);
+    log::Info("backfilled range",
+              {{"from", std::to_string(from)},
+               {"to", std::to_string(to)},
+               {"logs", std::to_string(logs->size())},
+               {"mints", std::to_string(batch.mints.size())},
+               {"uri_updates", std::to_string(batch.uri_updates.size())},
+               {"logs_ms", Ms(t_logs - t_start)},
+               {"decode_ms", Ms(t_uris - t_logs)},
+               {"uris_ms", Ms(t_write - t_uris)},
+               {"write_ms", Ms(t_end - t_write)}});
+    return RangeOutcome{.logs = logs->size()};
   }
-  counters_.progress(head, indexed_);
-  if (!queued->empty()) on_tokens_(*queued);
-  log::Info(follow ? "indexed range" : "backfilled range",
-            {{"from", std::to_string(from)},
-             {"to", std::to_string(to)},
-             {"logs", std::to_string(logs->size())},
-             {"mints", std::to_string(batch.mints.size())},
-             {"uri_updates", std::to_string(batch.uri_updates.size())},
-             {"logs_ms", Ms(t_logs - t_start)},
-             {"decode_ms", Ms(t_uris - t_logs)},
-             {"uris_ms", Ms(t_write - t_uris)},
-             {"write_ms", Ms(t_end - t_write)}});
+
+  // One write in flight: the previous range must be committed before this
+  // one is submitted (it builds on it).
+  if (absl::Status s = FinishWrite(); !s.ok()) return s;
+  PendingWrite next{.from = from,
+                    .to = to,
+                    .head = head,
+                    .logs = logs->size(),
+                    .mints_by_standard = std::move(by_standard),
+                    .mints = batch.mints.size(),
+                    .uri_updates = batch.uri_updates.size(),
+                    .logs_ms = Ms(t_logs - t_start),
+                    .decode_ms = Ms(t_uris - t_logs),
+                    .uris_ms = Ms(t_write - t_uris)};
+  for (const BlockHeader& h : batch.blocks) {
+    if (h.number == to) next.last = h;
+  }
+  for (const Mint& m : batch.mints) {
+    next.minted.insert(IdOf(m.transfer.contract, m.transfer.token_id));
+  }
+  for (const ContractInfo& c : batch.contracts)
+    next.contracts.insert(c.address);
+  next.written =
+      std::async(std::launch::async, [this, batch = std::move(batch)]() {
+        const absl::Time start = absl::Now();
+        absl::StatusOr<std::vector<eth::TokenKey>> queued =
+            repo_.RecordRange(batch);
+        return PendingWrite::Written{std::move(queued), absl::Now() - start};
+      });
+  pending_ = std::move(next);
+  next_block_ = to + 1;
   return RangeOutcome{.logs = logs->size()};
 }
 

@@ -5,7 +5,9 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/eth/token_key.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
@@ -37,7 +40,7 @@ struct ChainConfig {
   // that is too large and must be asked again.
   uint64_t target_logs_per_range = 10000;
   // A range's URI reads go out as up to this many concurrent batch requests.
-  int uri_read_concurrency = 4;
+  int uri_read_concurrency = 8;
 };
 
 struct IndexerCounters {
@@ -71,11 +74,21 @@ std::string ReorgDepthBucket(uint64_t depth);
 // new and refreshed tokens in batches, commits the range with the cursor —
 // and hands queued tokens to `on_tokens`. Step() runs on one thread;
 // Backfill, RefreshTokens and Snapshot may be called from others.
+//
+// Ranges are written on a writer thread: while range N is committed, Step()
+// reads, decodes and reads the URIs of range N+1, and submits it once N is
+// committed. So when Step() returns, the range it indexed is being written
+// and the one before is committed; a Step() that finds nothing to do (returns
+// 0) or fails has waited for every write. A failed write sends the follower
+// back to that range's first block. The callbacks (`on_tokens`, counters)
+// run on the Step() thread.
 class ChainIndexer {
  public:
   ChainIndexer(ChainConfig config, ChainSource& source, IndexerRepository& repo,
                std::function<void(const std::vector<eth::TokenKey>&)> on_tokens,
                IndexerCounters counters = {});
+  // Waits for the write in flight.
+  ~ChainIndexer();
 
   absl::Status Open();
   // Indexes one range (or, when caught up, one chunk of a pending backfill);
@@ -116,6 +129,10 @@ class ChainIndexer {
   // that range, else read now (a stale prefetch is dropped).
   absl::StatusOr<std::vector<nlohmann::json>> TakeLogs(uint64_t from,
                                                        uint64_t to);
+  // Waits for the range being written, then counts, notifies and logs it. On
+  // failure the follower goes back to its first block (what was prepared
+  // after it assumed it written).
+  absl::Status FinishWrite();
 
   const ChainConfig config_;
   ChainSource& source_;
@@ -139,6 +156,26 @@ class ChainIndexer {
   mutable absl::Mutex mu_;
   std::deque<std::pair<uint64_t, uint64_t>> backfill_ ABSL_GUARDED_BY(mu_);
   std::string halted_ ABSL_GUARDED_BY(mu_);
+
+  // The range on the writer thread (Step thread only). What it will have
+  // written stands in for the database until it commits: the hash of its last
+  // block (the next range's parent), the tokens and contracts it creates.
+  struct PendingWrite {
+    uint64_t from = 0, to = 0, head = 0, logs = 0;
+    std::optional<BlockHeader> last;
+    std::set<std::pair<std::string, std::string>> minted;  // contract, id
+    std::set<std::string> contracts;
+    std::map<std::string, uint64_t> mints_by_standard;
+    size_t mints = 0, uri_updates = 0;
+    std::string logs_ms, decode_ms, uris_ms;
+    struct Written {
+      absl::StatusOr<std::vector<eth::TokenKey>> queued;
+      absl::Duration took;
+    };
+    std::future<Written> written;
+  };
+  // Last: destroyed (its thread joined) before the members it uses.
+  std::optional<PendingWrite> pending_;
 };
 
 }  // namespace niftysave::indexer

@@ -20,6 +20,7 @@
 #include "common/eth/json_rpc_client.h"
 #include "common/eth/token_key.h"
 #include "common/http/http_client.h"
+#include "common/runtime/reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -135,7 +136,8 @@ class IndexerPgTest : public ::testing::Test {
   // hands to on_tokens is appended to notified_.
   absl::StatusOr<std::unique_ptr<ChainIndexer>> NewIndexer(
       uint64_t confirmations = 0, uint64_t max_block_range = 2000,
-      uint64_t reorg_window = 128, uint64_t max_tokens_per_event = 10000) {
+      uint64_t reorg_window = 128, uint64_t max_tokens_per_event = 10000,
+      IndexerRepository* repo = nullptr) {
     IndexerCounters counters;
     counters.reorg = [this](const std::string& depth) {
       reorgs_.push_back(depth);
@@ -151,7 +153,7 @@ class IndexerPgTest : public ::testing::Test {
                     .max_block_range = max_block_range,
                     .reorg_window = reorg_window,
                     .max_tokens_per_event = max_tokens_per_event},
-        *source_, *repo_,
+        *source_, repo != nullptr ? *repo : *repo_,
         [this](const std::vector<eth::TokenKey>& keys) {
           notified_.insert(notified_.end(), keys.begin(), keys.end());
         },
@@ -989,6 +991,126 @@ TEST_F(IndexerPgTest, RefreshAndBackfill) {
   EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 1);
   EXPECT_EQ(NextBlock(), cursor);
   EXPECT_EQ(indexer->Snapshot().backfill_pending_blocks, 0u);
+}
+
+// --- The writer thread
+// --------------------------------------------------------
+
+// The real repository, except that the first write of a range with mints
+// fails (as a lost connection would), after nothing was committed.
+class FirstMintWriteFails final : public IndexerRepository {
+ public:
+  explicit FirstMintWriteFails(IndexerRepository& inner) : inner_(inner) {}
+  int failures() const { return failures_; }
+
+  absl::StatusOr<std::vector<eth::TokenKey>> RecordRange(
+      const RangeBatch& batch) override {
+    if (failures_ == 0 && !batch.mints.empty()) {
+      ++failures_;
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "db_unavailable",
+                             "injected write failure");
+    }
+    return inner_.RecordRange(batch);
+  }
+  absl::StatusOr<ChainCursor> OpenChain(uint64_t chain_id,
+                                        const std::string& name,
+                                        uint64_t start_block) override {
+    return inner_.OpenChain(chain_id, name, start_block);
+  }
+  absl::StatusOr<uint64_t> CountTokens(uint64_t chain_id) override {
+    return inner_.CountTokens(chain_id);
+  }
+  absl::StatusOr<std::vector<std::string>> UnknownContracts(
+      uint64_t chain_id, const std::vector<std::string>& addresses) override {
+    return inner_.UnknownContracts(chain_id, addresses);
+  }
+  absl::StatusOr<std::vector<KnownToken>> FindTokens(
+      const std::vector<eth::TokenKey>& keys) override {
+    return inner_.FindTokens(keys);
+  }
+  absl::StatusOr<std::vector<KnownToken>> TokensInRange(
+      uint64_t chain_id, const std::string& contract,
+      const eth::Uint256& from_id, const eth::Uint256& to_id,
+      uint64_t limit) override {
+    return inner_.TokensInRange(chain_id, contract, from_id, to_id, limit);
+  }
+  absl::StatusOr<std::vector<BlockHeader>> RecentBlocks(
+      uint64_t chain_id, uint64_t at_most, uint64_t limit) override {
+    return inner_.RecentBlocks(chain_id, at_most, limit);
+  }
+  absl::StatusOr<std::optional<BlockHeader>> StoredBlock(
+      uint64_t chain_id, uint64_t number) override {
+    return inner_.StoredBlock(chain_id, number);
+  }
+  absl::StatusOr<RollbackResult> Rollback(uint64_t chain_id,
+                                          uint64_t ancestor) override {
+    return inner_.Rollback(chain_id, ancestor);
+  }
+  absl::Status RecordError(uint64_t chain_id,
+                           const IndexerError& error) override {
+    return inner_.RecordError(chain_id, error);
+  }
+  absl::StatusOr<std::vector<eth::TokenKey>> UpdateUris(
+      uint64_t chain_id, const std::vector<UriUpdate>& updates) override {
+    return inner_.UpdateUris(chain_id, updates);
+  }
+
+ private:
+  IndexerRepository& inner_;
+  int failures_ = 0;
+};
+
+// One block per range, so each range is prepared while the one before it is
+// still being written: the next range must see the tokens, contracts and
+// block hash of the range in flight, and a write that fails must send the
+// follower back to that range with nothing lost or done twice.
+TEST_F(IndexerPgTest, WriterThreadRangesBuildOnTheRangeInFlight) {
+  const std::string& dev = accounts_[0];
+  const std::string& alice = accounts_[1];
+  ASSERT_OK_AND_ASSIGN(std::string raw, chain_->Deploy("DemoRawLogs"));
+  // Block by block: a mint, its burn, its re-mint and a transfer; ERC-2309
+  // tokens 1..2 then an ERC-4906 signal for token 1 in the very next block.
+  ASSERT_OK(chain_->Mint(nft_, dev, "7", "ipfs://bafkreiseven"));
+  ASSERT_OK(chain_->Burn(nft_, "7"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "7", "ipfs://bafkreisevenagain"));
+  ASSERT_OK(chain_->Transfer(nft_, dev, alice, "7"));
+  ASSERT_OK(chain_->RawLog(
+      raw,
+      {eth::kConsecutiveTransferTopic, Topic("1"), Topic(""), Topic(alice)},
+      Word(2)));
+  ASSERT_OK(chain_->RawLog(raw, {eth::kMetadataUpdateTopic}, Word(1)));
+  ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
+
+  FirstMintWriteFails flaky(*repo_);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer,
+                       NewIndexer(0, 1, 128, 10000, &flaky));
+  std::vector<std::string> failures;
+  for (int i = 0; i < 200; ++i) {
+    absl::StatusOr<uint64_t> step = indexer->Step();
+    if (!step.ok()) {
+      failures.push_back(ReasonOf(step.status()));
+      continue;
+    }
+    if (*step == 0) break;
+  }
+  EXPECT_EQ(flaky.failures(), 1);
+  EXPECT_THAT(failures, ElementsAre("db_unavailable"));  // reported once
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(head + 1));
+
+  // Token 7: one row, its first mint's URI, alice's again, not burned.
+  std::optional<TokenRow> seven = Token(nft_, "7");
+  ASSERT_TRUE(seven.has_value());
+  EXPECT_EQ(seven->token_uri, "ipfs://bafkreiseven");
+  EXPECT_EQ(seven->owner, alice);
+  EXPECT_FALSE(seven->burned);
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 6);
+  EXPECT_EQ(Count("SELECT count(*) FROM contracts"), 2);
+  // The ERC-4906 signal found token 1 although its mint was still being
+  // written: its URI was read again and it was queued a second time.
+  const eth::TokenKey one{kChainId, raw, "1"}, two{kChainId, raw, "2"};
+  EXPECT_THAT(notified_, ElementsAre(Key("7"), one, two, one));
+  EXPECT_THAT(QueuedTokenIds(), UnorderedElementsAreArray({"7", "1", "2"}));
+  EXPECT_EQ(indexer->Snapshot().indexed_block, head);
 }
 
 }  // namespace

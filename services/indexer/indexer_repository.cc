@@ -29,17 +29,49 @@ FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
             $7::text[], $8::text[]) AS u(a, s, b, n, y, i, e)
 ON CONFLICT DO NOTHING)sql";
 
-// A replayed range finds the token already there and queues nothing.
+// A replayed range finds the token already there and queues nothing. An
+// ERC-721 token gets its owner and burned flag as of the range's end (see
+// RecordRange); ERC-1155 tokens have no owner.
 constexpr char kInsertTokens[] = R"sql(
 INSERT INTO tokens (chain_id, contract, token_id, standard, token_uri, owner,
-                    mint_block, mint_tx, status, reason, detail, uri_block)
-SELECT $1, decode(c, 'hex'), i::numeric, s, uri, decode(o, 'hex'), b,
+                    burned, mint_block, mint_tx, status, reason, detail,
+                    uri_block)
+SELECT $1, decode(c, 'hex'), i::numeric, s, uri, decode(o, 'hex'), bu, b,
        decode(tx, 'hex'), st, r, d, b
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[])
-     AS u(c, i, s, uri, o, b, tx, st, r, d)
+            $7::bool[], $8::bigint[], $9::text[], $10::text[], $11::text[],
+            $12::text[])
+     AS u(c, i, s, uri, o, bu, b, tx, st, r, d)
 ON CONFLICT (chain_id, contract, token_id) DO NOTHING
 RETURNING id, encode(contract, 'hex'), token_id::text, token_uri IS NOT NULL)sql";
+
+// ERC-721 transfers: no balances.
+constexpr char kInsertTransfersOnly[] = R"sql(
+INSERT INTO transfers (chain_id, block_number, block_hash, log_index,
+                       batch_index, tx_hash, contract, token_id,
+                       from_address, to_address, standard, amount)
+SELECT $1, b, decode(h, 'hex'), li, bi, decode(tx, 'hex'), decode(c, 'hex'),
+       i::numeric, decode(f, 'hex'), decode(t, 'hex'), s, a::numeric
+FROM unnest($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[],
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+            $12::text[]) AS u(b, h, li, bi, tx, c, i, f, t, s, a)
+ON CONFLICT DO NOTHING)sql";
+
+// Whether any transfer is stored after block $2. When none is, the newest
+// transfer of a token is the last one in the range being written, so its
+// owner needs no look at the stored transfers.
+constexpr char kTransfersAfter[] = R"sql(
+SELECT EXISTS (SELECT 1 FROM transfers
+               WHERE chain_id = $1 AND block_number > $2))sql";
+
+// ERC-721 owners as of the range's end, for tokens that existed before it.
+constexpr char kSetOwners[] = R"sql(
+UPDATE tokens t
+SET owner = decode(u.o, 'hex'), burned = u.bu, updated_at = now()
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS u(c, i, o, bu)
+WHERE t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
+  AND t.token_id = u.i::numeric
+  AND (t.owner IS DISTINCT FROM decode(u.o, 'hex') OR t.burned <> u.bu))sql";
 
 // Only transfers new to the table change ERC-1155 balances, so a replay
 // adds nothing twice.
@@ -187,19 +219,24 @@ SELECT number, encode(hash, 'hex'), encode(parent_hash, 'hex') FROM blocks
 WHERE chain_id = $1 AND number = $2)sql";
 
 // Rollback, newest effects first: downstream work of vanished tokens, the
-// tokens, the transfers, then owners and balances from what remains.
+// tokens, the transfers, then owners and balances from what remains. Tokens
+// are found through tokens_changed_block (greatest(mint_block, uri_block)).
 constexpr char kCancelVanished[] = R"sql(
 DELETE FROM work_queue w USING tokens t
 WHERE w.queue = 'extract' AND w.item_id = t.id
-  AND t.chain_id = $1 AND t.mint_block > $2)sql";
+  AND t.chain_id = $1 AND greatest(t.mint_block, t.uri_block) > $2
+  AND t.mint_block > $2)sql";
 constexpr char kDeleteVanished[] = R"sql(
-DELETE FROM tokens WHERE chain_id = $1 AND mint_block > $2)sql";
+DELETE FROM tokens
+WHERE chain_id = $1 AND greatest(mint_block, uri_block) > $2
+  AND mint_block > $2)sql";
 constexpr char kDeleteTransfers[] = R"sql(
 DELETE FROM transfers WHERE chain_id = $1 AND block_number > $2
 RETURNING encode(contract, 'hex'), token_id::text)sql";
 constexpr char kStaleUris[] = R"sql(
 SELECT encode(contract, 'hex'), token_id::text FROM tokens
-WHERE chain_id = $1 AND uri_block > $2)sql";
+WHERE chain_id = $1 AND greatest(mint_block, uri_block) > $2
+  AND uri_block > $2)sql";
 constexpr char kDeleteContracts[] = R"sql(
 DELETE FROM contracts c WHERE c.chain_id = $1 AND c.first_block > $2
   AND NOT EXISTS (SELECT 1 FROM tokens t
@@ -258,10 +295,47 @@ std::optional<std::string> Opt(const std::string& s) {
 
 int64_t I64(uint64_t v) { return static_cast<int64_t>(v); }
 
+// "t"/"f" values as a Postgres boolean array literal.
+std::string BoolArray(const std::vector<std::string>& values) {
+  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
+
+using TokenId = std::pair<std::string, std::string>;  // contract, decimal id
+
+// A transfer's place in the chain.
+std::tuple<uint64_t, uint64_t, uint32_t> Position(const eth::TokenTransfer& t) {
+  return {t.at.block_number, t.at.log_index, t.batch_index};
+}
+
 eth::TokenStandard StandardOf(const std::string& name) {
   return name == "erc1155" ? eth::TokenStandard::kErc1155
                            : eth::TokenStandard::kErc721;
 }
+
+// Transfers as the $2..$12 column arrays of kInsertTransfers(Only).
+struct TransferColumns {
+  std::vector<int64_t> b;
+  std::vector<int32_t> li, bi;
+  std::vector<std::string> h, tx, c, i, f, to, st, a;
+  void Add(const eth::TokenTransfer& t) {
+    b.push_back(I64(t.at.block_number));
+    h.push_back(t.at.block_hash);
+    li.push_back(static_cast<int32_t>(t.at.log_index));
+    bi.push_back(static_cast<int32_t>(t.batch_index));
+    tx.push_back(t.at.tx_hash);
+    c.push_back(t.contract);
+    i.push_back(t.token_id.ToDecimal());
+    f.push_back(t.from);
+    to.push_back(t.to);
+    st.push_back(eth::StandardName(t.standard));
+    a.push_back(t.amount.ToDecimal());
+  }
+  void Insert(pqxx::work& txn, const char* sql, int64_t chain) const {
+    txn.exec_params(sql, chain, IntArray(b), TextArray(h), IntArray(li),
+                    IntArray(bi), TextArray(tx), TextArray(c), TextArray(i),
+                    TextArray(f), TextArray(to), TextArray(st), TextArray(a));
+  }
+};
 
 // (contract, token id) pairs as the $2/$3 arrays of the recompute queries.
 struct AffectedTokens {
@@ -281,11 +355,13 @@ struct AffectedTokens {
   }
 };
 
+// ERC-721 owners (unless `owners` is false: they are set already) and
+// ERC-1155 balances of the affected tokens.
 void Recompute(pqxx::work& txn, int64_t chain, const AffectedTokens& affected,
-               bool rebuild_balances) {
+               bool rebuild_balances, bool owners = true) {
   if (affected.keys.empty()) return;
   const std::string contracts = affected.Contracts(), ids = affected.Ids();
-  txn.exec_params(kRecomputeOwners, chain, contracts, ids);
+  if (owners) txn.exec_params(kRecomputeOwners, chain, contracts, ids);
   if (rebuild_balances) {
     txn.exec_params(kDeleteBalances, chain, contracts, ids);
     txn.exec_params(kRecomputeBalances, chain, contracts, ids);
@@ -367,9 +443,28 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
                       IntArray(b), TextArray(n), TextArray(y), TextArray(ifs),
                       TextArray(e));
     }
+    // ERC-721 owners as of the range's end: the `to` of each token's last
+    // transfer in the range. When following and nothing is stored after the
+    // range (the usual case; not a replay or backfill behind later records),
+    // that is the newest transfer on record, so new tokens are inserted with
+    // it and moved ones are set to it, with no look at stored transfers.
+    // Otherwise the owners are recomputed from the stored transfers.
+    const std::string zero(40, '0');
+    std::map<TokenId, const eth::TokenTransfer*> last721;
+    for (const eth::TokenTransfer& t : batch.transfers) {
+      if (t.standard != eth::TokenStandard::kErc721) continue;
+      const eth::TokenTransfer*& last =
+          last721[{t.contract, t.token_id.ToDecimal()}];
+      if (last == nullptr || Position(*last) < Position(t)) last = &t;
+    }
+    const bool owners_from_range =
+        batch.advance_cursor && !batch.transfers.empty() &&
+        !txn.exec_params1(kTransfersAfter, chain, I64(batch.to_block))[0]
+             .as<bool>();
     if (!batch.mints.empty()) {
       std::vector<std::string> c, i, st, tx, status;
       std::vector<std::optional<std::string>> uri, o, r, d;
+      std::vector<std::string> bu;
       std::vector<int64_t> b;
       for (const Mint& m : batch.mints) {
         const eth::TokenTransfer& t = m.transfer;
@@ -377,9 +472,16 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
         i.push_back(t.token_id.ToDecimal());
         st.push_back(eth::StandardName(t.standard));
         uri.push_back(m.uri.token_uri);
-        o.push_back(t.standard == eth::TokenStandard::kErc721
-                        ? std::optional<std::string>(t.to)
-                        : std::nullopt);
+        if (t.standard == eth::TokenStandard::kErc721) {
+          auto last = last721.find({t.contract, i.back()});
+          const std::string& owner =
+              last == last721.end() ? t.to : last->second->to;
+          o.push_back(owner);
+          bu.push_back(owner == zero ? "t" : "f");
+        } else {
+          o.push_back(std::nullopt);
+          bu.push_back("f");
+        }
         b.push_back(I64(t.at.block_number));
         tx.push_back(t.at.tx_hash);
         status.push_back(m.uri.token_uri ? "queued" : "failed");
@@ -388,8 +490,8 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
       }
       pqxx::result rows = txn.exec_params(
           kInsertTokens, chain, TextArray(c), TextArray(i), TextArray(st),
-          TextArray(uri), TextArray(o), IntArray(b), TextArray(tx),
-          TextArray(status), TextArray(r), TextArray(d));
+          TextArray(uri), TextArray(o), BoolArray(bu), IntArray(b),
+          TextArray(tx), TextArray(status), TextArray(r), TextArray(d));
       for (const pqxx::row& row : rows) {
         inserted.emplace(row[1].c_str(), row[2].c_str());
         if (!row[3].as<bool>()) continue;
@@ -399,43 +501,49 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
     }
     AffectedTokens affected;
     if (!batch.transfers.empty()) {
-      std::vector<int64_t> b;
-      std::vector<int32_t> li, bi;
-      std::vector<std::string> h, tx, c, i, f, to, st, a;
+      // ERC-721 transfers are inserted alone; ERC-1155 ones with the
+      // balance deltas of those new to the table.
+      TransferColumns erc721, erc1155;
       // A token this range created, whose one transfer here is its mint,
       // already has its owner and balance from the inserts: recomputing it
       // (a sort over its transfers) is skipped. Only when following: a
       // backfill of older blocks may find later transfers on record.
-      std::map<std::pair<std::string, std::string>, int> moves;
+      std::map<TokenId, int> moves;
       if (batch.advance_cursor) {
         for (const eth::TokenTransfer& t : batch.transfers) {
           ++moves[{t.contract, t.token_id.ToDecimal()}];
         }
       }
-      const std::string zero(40, '0');
       for (const eth::TokenTransfer& t : batch.transfers) {
-        b.push_back(I64(t.at.block_number));
-        h.push_back(t.at.block_hash);
-        li.push_back(static_cast<int32_t>(t.at.log_index));
-        bi.push_back(static_cast<int32_t>(t.batch_index));
-        tx.push_back(t.at.tx_hash);
-        c.push_back(t.contract);
-        i.push_back(t.token_id.ToDecimal());
-        f.push_back(t.from);
-        to.push_back(t.to);
-        st.push_back(eth::StandardName(t.standard));
-        a.push_back(t.amount.ToDecimal());
-        const std::pair<std::string, std::string> key(t.contract, i.back());
+        const bool is721 = t.standard == eth::TokenStandard::kErc721;
+        TransferColumns& cols = is721 ? erc721 : erc1155;
+        cols.Add(t);
+        if (owners_from_range && is721) continue;  // set below
+        const TokenId key(t.contract, cols.i.back());
         const bool settled = batch.advance_cursor && t.IsMint() &&
                              t.to != zero && !t.amount.IsZero() &&
                              moves[key] == 1 && inserted.count(key) > 0;
-        if (!settled) affected.Add(t.contract, i.back());
+        if (!settled) affected.Add(t.contract, cols.i.back());
       }
-      txn.exec_params(kInsertTransfers, chain, IntArray(b), TextArray(h),
-                      IntArray(li), IntArray(bi), TextArray(tx), TextArray(c),
-                      TextArray(i), TextArray(f), TextArray(to), TextArray(st),
-                      TextArray(a));
-      Recompute(txn, chain, affected, /*rebuild_balances=*/false);
+      if (!erc721.b.empty()) erc721.Insert(txn, kInsertTransfersOnly, chain);
+      if (!erc1155.b.empty()) erc1155.Insert(txn, kInsertTransfers, chain);
+      if (owners_from_range) {
+        // Tokens inserted above already have it.
+        std::vector<std::string> oc, oi, oo, ob;
+        for (const auto& [key, t] : last721) {
+          if (inserted.count(key)) continue;
+          oc.push_back(key.first);
+          oi.push_back(key.second);
+          oo.push_back(t->to);
+          ob.push_back(t->to == zero ? "t" : "f");
+        }
+        if (!oc.empty()) {
+          txn.exec_params(kSetOwners, chain, TextArray(oc), TextArray(oi),
+                          TextArray(oo), BoolArray(ob));
+        }
+      }
+      Recompute(txn, chain, affected, /*rebuild_balances=*/false,
+                /*owners=*/!owners_from_range);
     }
     ApplyUriUpdates(txn, batch.chain_id, batch.uri_updates, token_pks, queued);
     if (!batch.errors.empty()) {

@@ -10,6 +10,7 @@
 #include "common/db/work_queue.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/fetch/fetch_flags.h"
+#include "common/fetch/fetch_metrics.h"
 #include "common/grpc/grpc_server.h"
 #include "common/grpc/notify.h"
 #include "common/ipfs/backend_factory.h"
@@ -71,10 +72,6 @@ int main(int argc, char** argv) {
                               .ca_file = fetch_flags.ca_file});
   http::HttpClient trusted_http(
       {.limits = limits, .ca_file = fetch_flags.ca_file});
-  fetch::ContentFetcher fetcher(user_http, trusted_http,
-                                {.ipfs_gateways = fetch_flags.ipfs_gateways,
-                                 .arweave_gateway = fetch_flags.arweave_gateway,
-                                 .max_bytes = static_cast<size_t>(max_bytes)});
   ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
   backend_config.pin_timeout = absl::Seconds(pin_timeout);
   backend_config.max_upload_bytes = static_cast<size_t>(max_bytes);
@@ -93,6 +90,15 @@ int main(int argc, char** argv) {
   if (access(tmp_dir.c_str(), W_OK | X_OK) != 0)
     DieWithConfigError("tmp_dir", "not a writable directory: " + tmp_dir);
   ConnectOrDie(base);
+  fetch::FetchMetrics fetch_metrics(base.metrics->Counter(
+      "cid_verifications_total",
+      "IPFS gateway answers to a bare CID, by verification result"));
+  fetch::ContentFetcher fetcher(user_http, trusted_http,
+                                {.ipfs_gateways = fetch_flags.ipfs_gateways,
+                                 .arweave_gateway = fetch_flags.arweave_gateway,
+                                 .max_bytes = static_cast<size_t>(max_bytes),
+                                 .ipfs_api_url = fetch_flags.ipfs_api_url,
+                                 .metrics = &fetch_metrics});
   db::WorkQueue queue(
       *base.pool, "pin", base.name + "-" + std::to_string(getpid()),
       {.lease = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60),

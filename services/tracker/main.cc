@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -12,6 +13,7 @@
 #include "common/runtime/log.h"
 #include "common/runtime/worker.h"
 #include "common/service/service_base.h"
+#include "services/tracker/contract_status.h"
 #include "services/tracker/pin_tracker.h"
 #include "services/tracker/tracker_grpc.h"
 #include "services/tracker/tracker_metrics.h"
@@ -79,21 +81,30 @@ int main(int argc, char** argv) {
       tracker::PinTrackerMetrics(*base.metrics));
   WorkerPool pool("track", workers, absl::Seconds(poll),
                   [&] { return step.Step(); });
-  tracker::TrackerServiceImpl service(repo, [&] { pool.NudgeAll(); },
-                                      {.shutdown = base.shutdown});
+  tracker::PgContractStatus contract_status(*base.pool);
+  tracker::TrackerServiceImpl service(
+      repo, [&] { pool.NudgeAll(); },
+      {.shutdown = base.shutdown, .contract_status = &contract_status});
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
   // The funnel: tokens, resources and pins by status, failures by reason.
   auto& records = base.metrics->Gauge(
       "records", "Records by kind, status and failure reason");
+  // A status whose count dropped to zero is absent from the recount: it is
+  // set to 0 rather than left at its last value.
+  std::set<std::map<std::string, std::string>> exported;
   Worker funnel("funnel", absl::Seconds(stats), [&] {
     if (auto counts = repo.CountByStatus(); counts.ok()) {
+      std::set<std::map<std::string, std::string>> seen;
       for (const tracker::StatusCount& c : *counts) {
-        records
-            .Add({{"record", c.record},
-                  {"status", c.status},
-                  {"reason", c.reason}})
-            .Set(static_cast<double>(c.count));
+        std::map<std::string, std::string> labels = {
+            {"record", c.record}, {"status", c.status}, {"reason", c.reason}};
+        records.Add(labels).Set(static_cast<double>(c.count));
+        seen.insert(std::move(labels));
       }
+      for (const auto& labels : exported) {
+        if (!seen.contains(labels)) records.Add(labels).Set(0);
+      }
+      exported.insert(seen.begin(), seen.end());
     }
     return 0;
   });

@@ -49,6 +49,15 @@ void KeyToProto(const eth::TokenKey& key, v1::TokenKey* out) {
   out->set_token_id(key.token_id);
 }
 
+void ReasonsToProto(const std::vector<std::pair<std::string, int64_t>>& counts,
+                    google::protobuf::RepeatedPtrField<v1::ReasonCount>* out) {
+  for (const auto& [reason, n] : counts) {
+    v1::ReasonCount* c = out->Add();
+    c->set_reason(reason);
+    c->set_count(static_cast<uint64_t>(n));
+  }
+}
+
 void StatsToProto(const FunnelStats& stats, v1::Stats* out) {
   out->set_indexed(static_cast<uint64_t>(stats.indexed));
   out->set_metadata_fetched(static_cast<uint64_t>(stats.metadata_fetched));
@@ -144,6 +153,24 @@ void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
   }
   if (!report.owner.empty()) out->set_owner("0x" + report.owner);
   out->set_mint_block(report.mint_block);
+}
+
+void ToProto(const ContractStatus& status, v1::ContractStatus* out) {
+  out->set_chain_id(status.chain_id);
+  out->set_contract("0x" + status.contract);
+  out->set_standard(status.standard);
+  out->set_name(status.name);
+  out->set_symbol(status.symbol);
+  out->set_indexed(static_cast<uint64_t>(status.indexed));
+  out->set_in_progress(static_cast<uint64_t>(status.in_progress()));
+  out->set_queued(static_cast<uint64_t>(status.queued));
+  out->set_extracted(static_cast<uint64_t>(status.extracted));
+  out->set_archived(static_cast<uint64_t>(status.archived));
+  out->set_partial(static_cast<uint64_t>(status.partial));
+  out->set_failed(static_cast<uint64_t>(status.failed));
+  ReasonsToProto(status.failures, out->mutable_failures());
+  ReasonsToProto(status.partial_failures, out->mutable_partial_failures());
+  out->set_computed_at(status.computed_at);
 }
 
 grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*,
@@ -258,6 +285,29 @@ grpc::Status TrackerServiceImpl::WatchProgress(
     StatsToProto(*stats, &out);
     if (!writer->Write(out)) break;  // the client went away
   } while (WaitWhileWatched(*context, *interval));
+  return grpc::Status::OK;
+}
+
+grpc::Status TrackerServiceImpl::GetContractStatus(
+    grpc::ServerContext*, const v1::GetContractStatusRequest* request,
+    v1::ContractStatus* response) {
+  if (options_.contract_status == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "GetContractStatus is not served by this tracker");
+  }
+  absl::StatusOr<ContractRef> ref =
+      ParseContractRef(request->chain_id(), request->contract());
+  if (!ref.ok()) return ToGrpcStatus(ref.status());
+  absl::StatusOr<std::optional<ContractStatus>> status =
+      options_.contract_status->Get(*ref);
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  if (!status->has_value()) {
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        absl::StrCat("contract 0x", ref->contract, " is not indexed on chain ",
+                     ref->chain_id));
+  }
+  ToProto(**status, response);
   return grpc::Status::OK;
 }
 

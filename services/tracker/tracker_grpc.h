@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
+#include "services/tracker/contract_status.h"
 #include "services/tracker/tracker_repository.h"
 
 namespace niftysave::tracker {
@@ -16,6 +17,8 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
     // When notified, open WatchProgress streams end (OK) within ~100 ms
     // instead of holding the drain until the server cancels them.
     absl::Notification* shutdown = nullptr;
+    // Serves GetContractStatus; without it the call is UNIMPLEMENTED.
+    ContractStatusSource* contract_status = nullptr;
   };
 
   TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake)
@@ -43,6 +46,9 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   grpc::Status WatchProgress(grpc::ServerContext* context,
                              const v1::WatchProgressRequest* request,
                              grpc::ServerWriter<v1::Stats>* writer) override;
+  grpc::Status GetContractStatus(grpc::ServerContext* context,
+                                 const v1::GetContractStatusRequest* request,
+                                 v1::ContractStatus* response) override;
 
  private:
   // Sleeps up to `d`; false when the call was cancelled or the server is
@@ -57,5 +63,6 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
 
 // Domain report → proto (exposed for the command-line client's tests).
 void ToProto(const TokenReport& report, v1::TokenStatusReport* out);
+void ToProto(const ContractStatus& status, v1::ContractStatus* out);
 
 }  // namespace niftysave::tracker

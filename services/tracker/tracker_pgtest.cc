@@ -19,10 +19,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
+#include "services/tracker/contract_status.h"
 #include "services/tracker/tracker_grpc.h"
 #include "services/tracker/tracker_repository.h"
 #include "tests/harness/postgres_server.h"
+#include "tests/harness/subprocess.h"
 
 namespace niftysave::tracker {
 namespace {
@@ -36,12 +39,26 @@ constexpr char kContractB[] = "0x00000000000000000000000000000000000000bb";
 // Chain 1, contract A: tokens 1-250, status by i % 5 (0 failed, 1 queued,
 // 2 extracted, 3-4 archived), failed ones alternate http_4xx / uri_invalid.
 // Chain 1, contract B: 3 archived. Chain 2, contract A: 5 queued.
+// Chain 3, contract C ("Cats"): tokens 1-40 by i % 8 (0-1 failed http_4xx,
+// 2 failed too_large, 3 partial pin_failed, 4 queued, 5 extracted, 6-7
+// archived); contract D: none yet.
 constexpr char kSeed[] = R"sql(
-INSERT INTO chains (chain_id, name, next_block) VALUES (1, 'one', 0), (2, 'two', 0);
+INSERT INTO chains (chain_id, name, next_block) VALUES (1, 'one', 0), (2, 'two', 0), (3, 'three', 0);
 INSERT INTO contracts (chain_id, address, standard, first_block) VALUES
   (1, decode('00000000000000000000000000000000000000aa', 'hex'), 'erc721', 0),
   (1, decode('00000000000000000000000000000000000000bb', 'hex'), 'erc721', 0),
   (2, decode('00000000000000000000000000000000000000aa', 'hex'), 'erc721', 0);
+INSERT INTO contracts (chain_id, address, standard, name, symbol, first_block) VALUES
+  (3, decode('00000000000000000000000000000000000000cc', 'hex'), 'erc1155', 'Cats', 'CAT', 0),
+  (3, decode('00000000000000000000000000000000000000dd', 'hex'), 'erc721', NULL, NULL, 0);
+INSERT INTO tokens (chain_id, contract, token_id, status, reason)
+SELECT 3, decode('00000000000000000000000000000000000000cc', 'hex'), i,
+       CASE i % 8 WHEN 0 THEN 'failed' WHEN 1 THEN 'failed' WHEN 2 THEN 'failed'
+                  WHEN 3 THEN 'partial' WHEN 4 THEN 'queued' WHEN 5 THEN 'extracted'
+                  ELSE 'archived' END,
+       CASE i % 8 WHEN 0 THEN 'http_4xx' WHEN 1 THEN 'http_4xx' WHEN 2 THEN 'too_large'
+                  WHEN 3 THEN 'pin_failed' END
+FROM generate_series(1, 40) i;
 INSERT INTO tokens (chain_id, contract, token_id, token_uri, status, reason, detail)
 SELECT 1, decode('00000000000000000000000000000000000000aa', 'hex'), i,
        'https://example.com/' || i,
@@ -88,7 +105,10 @@ class TrackerPgTest : public ::testing::Test {
     queue_ = new db::WorkQueue(*pool_, "track", "tracker-pgtest",
                                {.lease = absl::Minutes(2)});
     repo_ = new PgTrackerRepository(*pool_, *queue_);
-    service_ = new TrackerServiceImpl(*repo_, [] {}, {.max_watch_streams = 2});
+    contract_status_ = new PgContractStatus(*pool_);
+    service_ = new TrackerServiceImpl(
+        *repo_, [] {},
+        {.max_watch_streams = 2, .contract_status = contract_status_});
     auto metrics = Metrics::Start("127.0.0.1:0", "tracker_pgtest");
     if (!metrics.ok()) return metrics.status();
     metrics_ = metrics->release();
@@ -106,6 +126,7 @@ class TrackerPgTest : public ::testing::Test {
     delete server_;
     delete metrics_;
     delete service_;
+    delete contract_status_;
     delete repo_;
     delete queue_;
     delete pool_;
@@ -136,6 +157,7 @@ class TrackerPgTest : public ::testing::Test {
   static inline db::Pool* pool_ = nullptr;
   static inline db::WorkQueue* queue_ = nullptr;
   static inline PgTrackerRepository* repo_ = nullptr;
+  static inline PgContractStatus* contract_status_ = nullptr;
   static inline TrackerServiceImpl* service_ = nullptr;
   static inline Metrics* metrics_ = nullptr;
   static inline GrpcServer* server_ = nullptr;
@@ -304,9 +326,180 @@ TEST_F(TrackerPgTest, GetStatsCountsTheSeed) {
   EXPECT_FALSE(one.computed_at().empty());
 
   v1::Stats all = stats(0);
-  EXPECT_EQ(all.indexed(), 258u);
-  EXPECT_EQ(all.failed(), 50u);
+  EXPECT_EQ(all.indexed(), 298u);
+  EXPECT_EQ(all.failed(), 65u);
   EXPECT_EQ(stats(2).indexed(), 5u);
+}
+
+TEST_F(TrackerPgTest, GetContractStatusCountsOneContract) {
+  auto get = [](uint64_t chain, const std::string& contract,
+                v1::ContractStatus* out) {
+    v1::GetContractStatusRequest request;
+    request.set_chain_id(chain);
+    request.set_contract(contract);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    return stub_->GetContractStatus(&context, request, out);
+  };
+  auto reasons = [](const auto& counts) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const v1::ReasonCount& c : counts)
+      out.push_back({c.reason(), c.count()});
+    return out;
+  };
+
+  // Mixed case is accepted and answered in lower case.
+  v1::ContractStatus c;
+  grpc::Status s = get(3, "0x00000000000000000000000000000000000000CC", &c);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(c.chain_id(), 3u);
+  EXPECT_EQ(c.contract(), "0x00000000000000000000000000000000000000cc");
+  EXPECT_EQ(c.standard(), "erc1155");
+  EXPECT_EQ(c.name(), "Cats");
+  EXPECT_EQ(c.symbol(), "CAT");
+  EXPECT_EQ(c.indexed(), 40u);
+  EXPECT_EQ(c.queued(), 5u);
+  EXPECT_EQ(c.extracted(), 5u);
+  EXPECT_EQ(c.in_progress(), 10u);
+  EXPECT_EQ(c.archived(), 10u);
+  EXPECT_EQ(c.partial(), 5u);
+  EXPECT_EQ(c.failed(), 15u);
+  EXPECT_THAT(reasons(c.failures()),
+              ElementsAre(Pair("http_4xx", 10u), Pair("too_large", 5u)));
+  EXPECT_THAT(reasons(c.partial_failures()),
+              ElementsAre(Pair("pin_failed", 5u)));
+  EXPECT_FALSE(c.computed_at().empty());
+
+  // Chain 1's contract A: only its own 250 tokens, not chain 2's.
+  v1::ContractStatus a;
+  ASSERT_TRUE(get(1, kContractA, &a).ok());
+  EXPECT_EQ(a.indexed(), 250u);
+  EXPECT_EQ(a.archived(), 100u);
+  EXPECT_EQ(a.in_progress(), 100u);
+  EXPECT_EQ(a.failed(), 50u);
+  EXPECT_EQ(a.partial(), 0u);
+  EXPECT_EQ(a.failures_size(), 2);
+  v1::ContractStatus a2;
+  ASSERT_TRUE(get(2, kContractA, &a2).ok());
+  EXPECT_EQ(a2.indexed(), 5u);
+  EXPECT_EQ(a2.queued(), 5u);
+
+  // Indexed but no token yet: found, all zero.
+  v1::ContractStatus d;
+  ASSERT_TRUE(get(3, "0x00000000000000000000000000000000000000dd", &d).ok());
+  EXPECT_EQ(d.indexed(), 0u);
+  EXPECT_EQ(d.standard(), "erc721");
+  EXPECT_EQ(d.failures_size(), 0);
+
+  v1::ContractStatus none;
+  EXPECT_EQ(get(3, kContractA, &none).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get(0, kContractA, &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(get(3, "0xcc", &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      get(3, "0x00000000000000000000000000000000000000zz", &none).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(get(uint64_t{1} << 63, kContractA, &none).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The count is served by tokens_contract_status (migration 0006) as an
+// index-only scan. Sequential and bitmap scans are disabled so the small seed
+// shows the plan a large table gets; without the index the plan falls back to
+// the (chain_id, contract, token_id) key and visits the heap.
+TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
+  {
+    pqxx::connection conn(pg_->ConnectionString());
+    pqxx::nontransaction n(conn);
+    n.exec("VACUUM ANALYZE tokens");
+  }
+  std::string plan;
+  absl::Status s = pool_->Run([&](pqxx::work& txn) {
+    txn.exec("SET LOCAL enable_seqscan = off");
+    txn.exec("SET LOCAL enable_bitmapscan = off");
+    for (const auto& row : txn.exec_params(
+             absl::StrCat("EXPLAIN ", PgContractStatus::Sql()), int64_t{3},
+             "00000000000000000000000000000000000000cc"))
+      plan += row[0].as<std::string>() + "\n";
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_THAT(plan, ::testing::HasSubstr(
+                        "Index Only Scan using tokens_contract_status"))
+      << plan;
+}
+
+// The operator's view: `niftysave stats --chain_id --contract`, as text and
+// JSON, against this test's tracker.
+TEST_F(TrackerPgTest, StatsCommandPrintsOneContract) {
+  const std::string addr =
+      absl::StrCat("--tracker_addr=127.0.0.1:", server_->port());
+  const std::string contract =
+      "--contract=0x00000000000000000000000000000000000000cc";
+  auto text = harness::RunCommand(
+      {NIFTYSAVE_CLI_BIN, "stats", addr, "--chain_id=3", contract},
+      absl::Seconds(30));
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text, ::testing::HasSubstr("erc1155, Cats, CAT"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("indexed +40 +100.0%"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("in progress +10 +25.0%"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("partial +5 +12.5%"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("failed +15 +37.5%"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("http_4xx +10 +66.7%"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("pin_failed +5 +100.0%"));
+
+  auto json = harness::RunCommand(
+      {NIFTYSAVE_CLI_BIN, "stats", addr, "--chain_id=3", contract, "--json"},
+      absl::Seconds(30));
+  ASSERT_TRUE(json.ok()) << json.status();
+  const nlohmann::json parsed = nlohmann::json::parse(*json);
+  EXPECT_EQ(parsed["indexed"], "40");  // proto3 JSON: uint64 as a string
+  EXPECT_EQ(parsed["archived"], "10");
+  EXPECT_EQ(parsed["failures"][0]["reason"], "http_4xx");
+
+  // A contract needs its chain; an unknown one is an error, not zeros.
+  auto no_chain = harness::RunCommand(
+      {NIFTYSAVE_CLI_BIN, "stats", addr, contract}, absl::Seconds(30));
+  ASSERT_FALSE(no_chain.ok());
+  EXPECT_THAT(no_chain.status().message(), ::testing::HasSubstr("chain_id"));
+  auto unknown = harness::RunCommand(
+      {NIFTYSAVE_CLI_BIN, "stats", addr, "--chain_id=9", contract},
+      absl::Seconds(30));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(),
+              ::testing::HasSubstr("not indexed on chain 9"));
+}
+
+// The same call from a second gRPC implementation (Python grpcio, stubs
+// generated from protos/), which also checks the answer's invariants.
+TEST_F(TrackerPgTest, GetContractStatusFromPythonGrpc) {
+  auto out = harness::RunCommand(
+      {"/usr/bin/python3",
+       NIFTYSAVE_SOURCE_DIR "/tests/interop/contract_status_interop.py",
+       "--protos=" NIFTYSAVE_SOURCE_DIR "/protos",
+       absl::StrCat("--tracker=127.0.0.1:", server_->port()), "--chain=3",
+       "--contract=0x00000000000000000000000000000000000000CC"},
+      absl::Seconds(60));
+  ASSERT_TRUE(out.ok()) << out.status();
+  const nlohmann::json c = nlohmann::json::parse(*out);
+  EXPECT_EQ(c["contract"], "0x00000000000000000000000000000000000000cc");
+  EXPECT_EQ(c["indexed"], "40");
+  EXPECT_EQ(c["partial"], "5");
+  EXPECT_EQ(c["partialFailures"][0]["reason"], "pin_failed");
+}
+
+TEST_F(TrackerPgTest, GetContractStatusIsUnimplementedWithoutASource) {
+  TrackerServiceImpl bare(*repo_, [] {});
+  grpc::ServerContext context;
+  v1::GetContractStatusRequest request;
+  request.set_chain_id(3);
+  request.set_contract("0x00000000000000000000000000000000000000cc");
+  v1::ContractStatus out;
+  EXPECT_EQ(bare.GetContractStatus(&context, &request, &out).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
 }
 
 TEST_F(TrackerPgTest, WatchProgressStreamsUntilCancelledAndIsBounded) {
@@ -328,7 +521,7 @@ TEST_F(TrackerPgTest, WatchProgressStreamsUntilCancelledAndIsBounded) {
   v1::Stats stats;
   const absl::Time start = absl::Now();
   ASSERT_TRUE(first->Read(&stats));
-  EXPECT_EQ(stats.indexed(), 258u);
+  EXPECT_EQ(stats.indexed(), 298u);
   ASSERT_TRUE(first->Read(&stats));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(900));  // the interval
 

@@ -88,7 +88,7 @@ WHERE chain_id = $1 AND id > $2
 ORDER BY id
 LIMIT $5)sql";
 
-// GetStats: an operator's query (tokens_status serves the grouping); the
+// GetStats: an operator's query (it reads the whole table); the
 // funnel gauges are recounted on an interval instead (kCountByStatus).
 constexpr char kTokenFunnel[] = R"sql(
 SELECT status, coalesce(reason, ''), count(*) FROM tokens

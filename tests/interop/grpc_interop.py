@@ -8,14 +8,13 @@ wire incompatibility between the C++ server and another client shows up.
 Prints one JSON object; exits non-zero on the first mismatch.
 """
 import argparse
-import importlib
 import json
-import os
 import sys
-import tempfile
 
 import grpc
-from grpc_tools import protoc
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import stubs  # noqa: E402
 
 
 def raw_unary(channel, method, request_bytes):
@@ -34,18 +33,12 @@ def main():
     ap.add_argument("--expect_status", required=True)
     args = ap.parse_args()
 
-    out_dir = tempfile.mkdtemp(prefix="niftysave-py-")
-    protos = [os.path.join("niftysave/v1", f) for f in
-              ("common.proto", "indexer.proto", "tracker.proto")]
-    if protoc.main(["protoc", "-I" + args.protos, "--python_out=" + out_dir,
-                    "--grpc_python_out=" + out_dir] + protos) != 0:
-        sys.exit("protoc failed")
-    sys.path.insert(0, out_dir)
-    common_pb2 = importlib.import_module("niftysave.v1.common_pb2")
-    tracker_pb2 = importlib.import_module("niftysave.v1.tracker_pb2")
-    tracker_grpc = importlib.import_module("niftysave.v1.tracker_pb2_grpc")
-    indexer_pb2 = importlib.import_module("niftysave.v1.indexer_pb2")
-    indexer_grpc = importlib.import_module("niftysave.v1.indexer_pb2_grpc")
+    stubs.generate(args.protos)
+    common_pb2 = stubs.load("common_pb2")
+    tracker_pb2 = stubs.load("tracker_pb2")
+    tracker_grpc = stubs.load("tracker_pb2_grpc")
+    indexer_pb2 = stubs.load("indexer_pb2")
+    indexer_grpc = stubs.load("indexer_pb2_grpc")
     from google.protobuf import json_format
 
     result = {}
