@@ -21,7 +21,8 @@ out="${FUZZ_OUT:-$build/runs}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found" >&2; exit 2; }
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
 # Only the libraries the targets need; everything else is skipped.
-skip="tests/harness;common/db;common/metrics;common/service;common/grpc;common/eth;common/ipfs"
+# common/ipfs stays: the fetchers verify CIDs with its UnixFS importer.
+skip="tests/harness;common/db;common/metrics;common/service;common/grpc;common/eth"
 skip+=";testdata/contracts;services/indexer;services/extractor;services/pinner;services/tracker"
 skip+=";cli;tests/integration;tests/deploy;tools/demo;bench"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
