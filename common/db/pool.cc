@@ -88,4 +88,39 @@ std::string BigintArray(const std::vector<int64_t>& ids) {
   return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
 }
 
+void AppendArrayText(std::string& out, absl::string_view value) {
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '\0') {
+      out += "\xEF\xBF\xBD";
+      continue;
+    }
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::string TextArray(const std::vector<std::optional<std::string>>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    if (values[i]) {
+      AppendArrayText(out, *values[i]);
+    } else {
+      out += "NULL";
+    }
+  }
+  return out + "}";
+}
+
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendArrayText(out, values[i]);
+  }
+  return out + "}";
+}
+
 }  // namespace niftysave::db

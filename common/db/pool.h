@@ -2,12 +2,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "pqxx/pqxx"
 
@@ -46,5 +48,15 @@ absl::Status StatusFromException(const std::exception& e);
 
 // Renders a list of ids as a Postgres array literal for `= ANY($1::bigint[])`.
 std::string BigintArray(const std::vector<int64_t>& ids);
+
+// Appends `value` as one quoted element of a Postgres array literal, escaped.
+// Postgres text cannot hold NUL, so a NUL byte becomes U+FFFD rather than
+// failing the whole statement.
+void AppendArrayText(std::string& out, absl::string_view value);
+
+// A text[] literal for `= ANY($1::text[])` or `unnest($1::text[])`; nullopt
+// elements are NULL.
+std::string TextArray(const std::vector<std::optional<std::string>>& values);
+std::string TextArray(const std::vector<std::string>& values);
 
 }  // namespace niftysave::db

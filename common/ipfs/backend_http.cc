@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::ipfs {
@@ -56,6 +57,13 @@ absl::Status BackendHttpError(const http::HttpResponse& response,
     status = WithRetryAfter(std::move(status), *response.retry_after);
   }
   return status;
+}
+
+absl::Status BackendTransportError(const absl::Status& failure,
+                                   absl::string_view service) {
+  if (ReasonOf(failure) == "timeout") return failure;
+  return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_unavailable",
+                         absl::StrCat(service, ": ", failure.message()));
 }
 
 }  // namespace niftysave::ipfs

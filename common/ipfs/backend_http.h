@@ -29,4 +29,10 @@ const nlohmann::json& JsonField(const nlohmann::json& o, const char* key);
 absl::Status BackendHttpError(const http::HttpResponse& response,
                               const std::string& message);
 
+// A request that got no answer (the HttpClient's failure): a timeout stays
+// `timeout`; anything else is `backend_unavailable` (temporary), the message
+// prefixed with `service`.
+absl::Status BackendTransportError(const absl::Status& failure,
+                                   absl::string_view service);
+
 }  // namespace niftysave::ipfs

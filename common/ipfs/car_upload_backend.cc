@@ -108,11 +108,7 @@ absl::Status CarUploadBackend::SendPiece(const std::string& path,
                      "Authorization: Bearer " + options_.access_token};
   absl::StatusOr<http::HttpResponse> response = http_.Do(request);
   if (!response.ok()) {
-    const absl::Status& s = response.status();
-    if (ReasonOf(s) == "timeout") return s;
-    return ErrorWithReason(absl::StatusCode::kUnavailable,
-                           "backend_unavailable",
-                           absl::StrCat("car upload service: ", s.message()));
+    return BackendTransportError(response.status(), "car upload service");
   }
   if (response->status < 200 || response->status > 299) {
     return MapError(*response);
@@ -208,11 +204,7 @@ absl::StatusOr<PinState> CarUploadBackend::Status(const std::string& cid) {
                      "Authorization: Bearer " + options_.access_token};
   absl::StatusOr<http::HttpResponse> response = http_.Do(request);
   if (!response.ok()) {
-    const absl::Status& s = response.status();
-    if (ReasonOf(s) == "timeout") return s;
-    return ErrorWithReason(absl::StatusCode::kUnavailable,
-                           "backend_unavailable",
-                           absl::StrCat("car upload service: ", s.message()));
+    return BackendTransportError(response.status(), "car upload service");
   }
   if (response->status == 404) return PinState::kFailed;  // holds no pin
   if (response->status < 200 || response->status > 299) {

@@ -123,14 +123,12 @@ absl::StatusOr<std::string> ClusterBackend::Call(http::HttpRequest request,
   absl::StatusOr<http::HttpResponse> response = http_.Do(request);
   if (!response.ok()) {
     const absl::Status& s = response.status();
-    if (ReasonOf(s) == "timeout") return s;
+    // An answer over the reply cap is not the documented JSON.
     if (ReasonOf(s) == "too_large") {
       return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
                              absl::StrCat("ipfs cluster: ", s.message()));
     }
-    return ErrorWithReason(absl::StatusCode::kUnavailable,
-                           "backend_unavailable",
-                           absl::StrCat("ipfs cluster: ", s.message()));
+    return BackendTransportError(s, "ipfs cluster");
   }
   if (response->status < 200 || response->status > 299) {
     return MapError(*response);

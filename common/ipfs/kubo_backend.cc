@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/ipfs/backend_http.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::ipfs {
@@ -49,11 +50,7 @@ absl::StatusOr<nlohmann::json> KuboBackend::Post(
   if (file != nullptr) request.file = *file;
   absl::StatusOr<http::HttpResponse> response = http_.Do(request);
   if (!response.ok()) {
-    absl::Status s = response.status();
-    if (ReasonOf(s) == "timeout") return s;
-    return ErrorWithReason(absl::StatusCode::kUnavailable,
-                           "backend_unavailable",
-                           absl::StrCat("kubo API: ", s.message()));
+    return BackendTransportError(response.status(), "kubo API");
   }
   nlohmann::json body = nlohmann::json::parse(response->body, nullptr, false);
   // A proxy or gateway in front of the API may shed load: temporary, and

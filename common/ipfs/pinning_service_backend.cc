@@ -107,11 +107,7 @@ absl::StatusOr<nlohmann::json> PinningServiceBackend::Call(
   }
   absl::StatusOr<http::HttpResponse> response = http_.Do(request);
   if (!response.ok()) {
-    const absl::Status& s = response.status();
-    if (ReasonOf(s) == "timeout") return s;
-    return ErrorWithReason(absl::StatusCode::kUnavailable,
-                           "backend_unavailable",
-                           absl::StrCat("pinning service: ", s.message()));
+    return BackendTransportError(response.status(), "pinning service");
   }
   if (response->status < 200 || response->status > 299) {
     return MapError(*response);

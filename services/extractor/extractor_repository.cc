@@ -146,16 +146,7 @@ class ArrayColumn {
   // a NUL byte becomes U+FFFD rather than failing the whole batch.
   void Text(absl::string_view v) {
     Sep();
-    out_.push_back('"');
-    for (char c : v) {
-      if (c == '\0') {
-        out_ += "\xEF\xBF\xBD";
-        continue;
-      }
-      if (c == '"' || c == '\\') out_.push_back('\\');
-      out_.push_back(c);
-    }
-    out_.push_back('"');
+    db::AppendArrayText(out_, v);
   }
   void Text(const std::string& v) { Text(absl::string_view(v)); }
   void Text(const char* v) { Text(absl::string_view(v)); }

@@ -13,6 +13,8 @@
 namespace niftysave::indexer {
 namespace {
 
+using db::TextArray;
+
 // Bulk writes pass whole columns as Postgres arrays and unnest them: one
 // statement per table per range, however many rows.
 
@@ -251,31 +253,6 @@ UPDATE chains SET next_block = $2, updated_at = now() WHERE chain_id = $1)sql";
 constexpr char kInsertError[] = R"sql(
 INSERT INTO indexer_errors (chain_id, block_number, log_index, reason, detail)
 VALUES ($1, $2, $3, $4, $5))sql";
-
-// A Postgres array literal of text: every element quoted, nullopt → NULL.
-std::string TextArray(const std::vector<std::optional<std::string>>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    if (!values[i]) {
-      out += "NULL";
-      continue;
-    }
-    out += '"';
-    for (char c : *values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
-std::string TextArray(const std::vector<std::string>& values) {
-  return TextArray(
-      std::vector<std::optional<std::string>>(values.begin(), values.end()));
-}
 
 template <typename Int>
 std::string IntArray(const std::vector<Int>& values) {

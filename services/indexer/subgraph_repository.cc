@@ -11,6 +11,8 @@
 namespace niftysave::indexer {
 namespace {
 
+using db::TextArray;
+
 // Whole columns go in as Postgres arrays and are unnested: one statement per
 // table per page, however many rows.
 
@@ -57,26 +59,6 @@ constexpr char kAdvanceCursor[] = R"sql(
 UPDATE subgraph_cursors
 SET last_id = $2, pages = pages + 1, rows = rows + $3, updated_at = now()
 WHERE chain_id = $1)sql";
-
-// A Postgres array literal of text: every element quoted, nullopt → NULL.
-std::string TextArray(const std::vector<std::optional<std::string>>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    if (!values[i]) {
-      out += "NULL";
-      continue;
-    }
-    out += '"';
-    for (char c : *values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
 
 std::optional<std::string> Opt(const std::string& s) {
   if (s.empty()) return std::nullopt;

@@ -7,6 +7,8 @@
 namespace niftysave::pinner {
 namespace {
 
+using db::TextArray;
+
 constexpr char kExisting[] = R"sql(
 SELECT id FROM resources WHERE id = ANY($1::bigint[]))sql";
 
@@ -48,21 +50,6 @@ WHERE id = $1)sql";
 constexpr char kResourceFailed[] = R"sql(
 UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
 WHERE id = $1 AND status <> 'pinned')sql";
-
-// A Postgres text[] literal for `= ANY($1::text[])`.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 }  // namespace
 
