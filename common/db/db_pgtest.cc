@@ -13,12 +13,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
 #include "common/db/work_queue.h"
+#include "common/runtime/reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -668,6 +670,313 @@ TEST_F(WorkQueueTest, RequeueFencesTheLeaseInFlight) {
   for (const QueueItem& item : again) EXPECT_EQ(item.attempts, 1);
   EXPECT_GT(again[0].generation + again[1].generation, held[0].generation);
   for (const QueueItem& item : again) EXPECT_TRUE(Complete(queue, item));
+}
+
+// ---------------------------------------------------------------- Pool
+// deadline
+
+absl::Status SelectOne(pqxx::work& txn) {
+  txn.exec("SELECT 1");
+  return absl::OkStatus();
+}
+
+TEST_F(PoolTest, AcquireFailsAfterItsTimeoutWhenEveryConnectionIsBusy) {
+  constexpr absl::Duration kTimeout = absl::Milliseconds(400);
+  absl::StatusOr<std::unique_ptr<Pool>> pool =
+      Pool::Create(conninfo_, 1, {.acquire_timeout = kTimeout});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+
+  absl::Notification held, release;
+  std::thread holder([&] {
+    EXPECT_TRUE((*pool)
+                    ->Run([&](pqxx::work& txn) {
+                      txn.exec("SELECT 1");
+                      held.Notify();
+                      release.WaitForNotification();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  });
+  held.WaitForNotification();
+
+  bool called = false;
+  const absl::Time start = absl::Now();
+  absl::Status busy = (*pool)->Run([&](pqxx::work& txn) {
+    called = true;
+    return SelectOne(txn);
+  });
+  const absl::Duration waited = absl::Now() - start;
+  EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
+  EXPECT_EQ(ReasonOf(busy), "db_pool_exhausted");
+  EXPECT_THAT(busy.message(), HasSubstr("pool of 1"));
+  EXPECT_FALSE(called);
+  EXPECT_GE(waited, kTimeout - absl::Milliseconds(20));
+  EXPECT_LT(waited, kTimeout + absl::Seconds(2));
+
+  release.Notify();
+  holder.join();
+  // The failed wait took no slot: the one connection serves again, twice.
+  EXPECT_TRUE((*pool)->Run(SelectOne).ok());
+  EXPECT_TRUE((*pool)->Run(SelectOne).ok());
+}
+
+TEST_F(PoolTest, WaiterGetsAConnectionReleasedBeforeItsDeadline) {
+  absl::StatusOr<std::unique_ptr<Pool>> pool =
+      Pool::Create(conninfo_, 1, {.acquire_timeout = absl::Seconds(10)});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  absl::Notification held;
+  std::thread holder([&] {
+    EXPECT_TRUE((*pool)
+                    ->Run([&](pqxx::work& txn) {
+                      held.Notify();
+                      absl::SleepFor(absl::Milliseconds(300));
+                      return SelectOne(txn);
+                    })
+                    .ok());
+  });
+  held.WaitForNotification();
+  const absl::Time start = absl::Now();
+  absl::Status waited = (*pool)->Run(SelectOne);
+  EXPECT_TRUE(waited.ok()) << waited;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  holder.join();
+}
+
+TEST_F(PoolTest, RejectsANonPositiveAcquireTimeout) {
+  EXPECT_EQ(
+      Pool::Create(conninfo_, 1, {.acquire_timeout = absl::ZeroDuration()})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+// ---------------------------------------------------------------- WorkQueue
+// batches
+
+class WorkQueueBatchTest : public WorkQueueTest {
+ protected:
+  // Runs `fn` in one committed transaction of the pool.
+  void InTxn(const std::function<void(pqxx::work&)>& fn) {
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      fn(txn);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+  }
+  // The held item's next attempt: reschedules it due now and leases it
+  // again (it must be the only due item).
+  QueueItem NextAttempt(WorkQueue& queue, const QueueItem& held) {
+    EXPECT_TRUE(Reschedule(queue, held, absl::ZeroDuration()));
+    std::vector<QueueItem> again = Lease(queue, 1);
+    EXPECT_EQ(again.size(), 1u);
+    if (again.empty()) return {};
+    EXPECT_EQ(again[0].id, held.id);
+    return again[0];
+  }
+  std::string Row(int64_t id) {
+    return Query(absl::StrCat(
+        "SELECT state || ':' || attempts || ':' || coalesce(last_error, '') "
+        "FROM work_queue WHERE queue = 'extract' AND item_id = ",
+        id));
+  }
+};
+
+TEST_F(WorkQueueBatchTest, CompleteManyLeavesLostLeasesOut) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Minutes(5)});
+  ASSERT_EQ(Enqueue({1, 2, 3, 4}), 4);
+  std::vector<QueueItem> held = Lease(queue, 10);
+  ASSERT_EQ(held.size(), 4u);
+  // 2 is re-queued (its holder's lease is fenced off) and leased anew.
+  InTxn([&](pqxx::work& txn) { WorkQueue::Requeue(txn, "extract", {2}); });
+  std::vector<QueueItem> fresh = Lease(queue, 10);
+  ASSERT_EQ(fresh.size(), 1u);
+  ASSERT_EQ(fresh[0].id, 2);
+
+  std::vector<int64_t> done;
+  InTxn([&](pqxx::work& txn) { done = queue.CompleteMany(txn, held); });
+  EXPECT_THAT(done, UnorderedElementsAreArray({1, 3, 4}));
+  EXPECT_EQ(Query("SELECT string_agg(item_id::text, ',') FROM work_queue"),
+            "2");
+
+  // The stale and the current lease of one item together: only the current
+  // one matches.
+  std::vector<QueueItem> both = {held[0], fresh[0]};
+  for (const QueueItem& item : held) {
+    if (item.id == 2) both[0] = item;
+  }
+  InTxn([&](pqxx::work& txn) { done = queue.CompleteMany(txn, both); });
+  EXPECT_THAT(done, UnorderedElementsAreArray({2}));
+  EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "0");
+}
+
+TEST_F(WorkQueueBatchTest, CompleteManyRollsBackWithTheCallersTransaction) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Minutes(5)});
+  ASSERT_EQ(Enqueue({1, 2}), 2);
+  std::vector<QueueItem> held = Lease(queue, 10);
+  ASSERT_EQ(held.size(), 2u);
+  absl::Status declined = pool_->Run([&](pqxx::work& txn) {
+    EXPECT_EQ(queue.CompleteMany(txn, held).size(), 2u);
+    return absl::AbortedError("the record write failed");
+  });
+  EXPECT_EQ(declined.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "2");
+}
+
+TEST_F(WorkQueueBatchTest, RescheduleManyBacksOffPerAttempt) {
+  // Equal-jitter back-off: attempt n waits between 50s * 2^(n-1) and twice
+  // that, so attempts 1 and 3 cannot overlap.
+  WorkQueue queue(
+      *pool_, "extract", "w1",
+      {.lease = absl::Minutes(5),
+       .backoff = {.initial = absl::Seconds(100), .max = absl::Hours(1)}});
+  ASSERT_EQ(Enqueue({1}), 1);
+  std::vector<QueueItem> held = Lease(queue, 1);
+  ASSERT_EQ(held.size(), 1u);
+  QueueItem third = NextAttempt(queue, NextAttempt(queue, held[0]));
+  ASSERT_EQ(Enqueue({2}), 1);
+  EXPECT_EQ(third.attempts, 3);
+  std::vector<QueueItem> first = Lease(queue, 10);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].attempts, 1);
+
+  std::vector<int64_t> done;
+  InTxn([&](pqxx::work& txn) {
+    done = queue.RescheduleMany(txn, {third, first[0]}, "boom");
+  });
+  EXPECT_THAT(done, UnorderedElementsAreArray({third.id, first[0].id}));
+  const double due_first = DueIn(first[0].id);
+  const double due_third = DueIn(third.id);
+  EXPECT_GE(due_first, 49);
+  EXPECT_LE(due_first, 101);
+  EXPECT_GE(due_third, 199);
+  EXPECT_LE(due_third, 401);
+  EXPECT_EQ(Row(first[0].id), "ready:1:boom");
+  EXPECT_EQ(Row(third.id), "ready:3:boom");
+  EXPECT_TRUE(Lease(queue, 10).empty());
+}
+
+TEST_F(WorkQueueBatchTest, RescheduleManyWithADelayAppliesItToEveryItem) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Minutes(5)});
+  ASSERT_EQ(Enqueue({1, 2, 3}), 3);
+  std::vector<QueueItem> held = Lease(queue, 10);
+  ASSERT_EQ(held.size(), 3u);
+  std::vector<int64_t> done;
+  InTxn([&](pqxx::work& txn) {
+    done =
+        queue.RescheduleMany(txn, {held[0], held[1]}, "later", absl::Hours(1));
+  });
+  EXPECT_THAT(done, UnorderedElementsAreArray({held[0].id, held[1].id}));
+  EXPECT_NEAR(DueIn(held[0].id), 3600, 5);
+  EXPECT_NEAR(DueIn(held[1].id), 3600, 5);
+  EXPECT_NEAR(DueIn(held[2].id), 300, 5);  // untouched: still leased
+  InTxn([&](pqxx::work& txn) {
+    done = queue.RescheduleMany(txn, {held[2]}, "now", absl::ZeroDuration());
+  });
+  EXPECT_THAT(done, UnorderedElementsAreArray({held[2].id}));
+  EXPECT_THAT(Ids(Lease(queue, 10)), UnorderedElementsAreArray({held[2].id}));
+}
+
+TEST_F(WorkQueueBatchTest, RescheduleManyOnTheLastAttemptGoesDead) {
+  WorkQueue queue(*pool_, "extract", "w1",
+                  {.lease = absl::Minutes(5), .max_attempts = 2});
+  ASSERT_EQ(Enqueue({1}), 1);
+  std::vector<QueueItem> one = Lease(queue, 1);
+  ASSERT_EQ(one.size(), 1u);
+  QueueItem last = NextAttempt(queue, one[0]);
+  ASSERT_TRUE(queue.IsLastAttempt(last));
+  ASSERT_EQ(Enqueue({2, 3}), 2);
+  std::vector<QueueItem> rest = Lease(queue, 10);  // first attempts
+  ASSERT_EQ(rest.size(), 2u);
+  // One of the first attempts has lost its lease.
+  InTxn([&](pqxx::work& txn) {
+    WorkQueue::Requeue(txn, "extract", {rest[1].id});
+  });
+
+  std::vector<int64_t> done;
+  InTxn([&](pqxx::work& txn) {
+    done = queue.RescheduleMany(txn, {last, rest[0], rest[1]}, "gone",
+                                absl::ZeroDuration());
+  });
+  EXPECT_THAT(done, UnorderedElementsAreArray({last.id, rest[0].id}));
+  EXPECT_EQ(Row(last.id), "dead:2:gone");
+  EXPECT_EQ(Row(rest[0].id), "ready:1:gone");
+  EXPECT_EQ(Row(rest[1].id), "ready:0:");  // re-queued, untouched
+  EXPECT_THAT(Ids(Lease(queue, 10)),
+              UnorderedElementsAreArray({rest[0].id, rest[1].id}));
+}
+
+TEST_F(WorkQueueBatchTest, RescheduleEachKeepsItsOwnErrorAndDelay) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Minutes(5)});
+  ASSERT_EQ(Enqueue({1, 2}), 2);
+  std::vector<QueueItem> held = Lease(queue, 10);
+  ASSERT_EQ(held.size(), 2u);
+  // What a server sent may be anything: NUL, invalid UTF-8, a megabyte.
+  std::string garbage = std::string("bad\0byte\xff\xc3", 10) + "\xc3\xa9";
+  std::string huge(1 << 20, 'x');
+  huge.replace(1999, 2, "\xc3\xa9");  // a character across the limit
+  std::vector<int64_t> done;
+  InTxn([&](pqxx::work& txn) {
+    done = queue.RescheduleEach(
+        txn, {{held[0], garbage, absl::Hours(2)}, {held[1], huge, {}}});
+  });
+  EXPECT_THAT(done, UnorderedElementsAreArray({held[0].id, held[1].id}));
+  EXPECT_NEAR(DueIn(held[0].id), 7200, 5);
+  EXPECT_LE(DueIn(held[1].id), 2);  // back-off of the default policy: 1s
+  EXPECT_EQ(Row(held[0].id),
+            "ready:1:bad\xEF\xBF\xBD"
+            "byte\xEF\xBF\xBD\xEF\xBF\xBD\xC3\xA9");
+  EXPECT_EQ(Query(absl::StrCat("SELECT octet_length(last_error) FROM "
+                               "work_queue WHERE item_id = ",
+                               held[1].id)),
+            "1999");
+}
+
+// An empty batch must cost nothing: no statement reaches the server. The
+// backend's last statement, as another session sees it in pg_stat_activity,
+// tells.
+TEST_F(WorkQueueBatchTest, EmptyBatchSendsNoStatement) {
+  WorkQueue queue(*pool_, "extract", "w1", {});
+  ASSERT_EQ(Enqueue({1}), 1);
+  std::vector<QueueItem> held = Lease(queue, 1);
+  ASSERT_EQ(held.size(), 1u);
+  InTxn([&](pqxx::work& txn) {
+    const std::string pid =
+        txn.exec1("SELECT pg_backend_pid() /* mark */")[0].as<std::string>();
+    const std::string last =
+        absl::StrCat("SELECT query FROM pg_stat_activity WHERE pid = ", pid);
+    EXPECT_THAT(Query(last), HasSubstr("/* mark */"));
+    EXPECT_TRUE(queue.CompleteMany(txn, {}).empty());
+    EXPECT_TRUE(queue.RescheduleMany(txn, {}, "x").empty());
+    EXPECT_TRUE(queue.RescheduleEach(txn, {}).empty());
+    EXPECT_THAT(Query(last), HasSubstr("/* mark */"));
+    // The check can fail: a real batch is seen.
+    EXPECT_EQ(queue.CompleteMany(txn, held).size(), 1u);
+    EXPECT_THAT(Query(last), HasSubstr("DELETE FROM work_queue"));
+  });
+}
+
+TEST_F(WorkQueueBatchTest, LeaseInTheCallersTransaction) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Minutes(5)});
+  ASSERT_EQ(Enqueue({1, 2, 3}), 3);
+  // Rolled back with its transaction: nothing was leased.
+  absl::Status declined = pool_->Run([&](pqxx::work& txn) {
+    EXPECT_EQ(queue.Lease(txn, 2).size(), 2u);
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_EQ(declined.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Query("SELECT max(attempts) FROM work_queue"), "0");
+
+  // Leased and completed in one transaction.
+  std::vector<int64_t> done;
+  InTxn([&](pqxx::work& txn) {
+    std::vector<QueueItem> items = queue.Lease(txn, 2);
+    EXPECT_EQ(items.size(), 2u);
+    for (const QueueItem& item : items) EXPECT_EQ(item.attempts, 1);
+    done = queue.CompleteMany(txn, items);
+  });
+  EXPECT_EQ(done.size(), 2u);
+  EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "1");
 }
 
 }  // namespace

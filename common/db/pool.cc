@@ -2,13 +2,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/runtime/reason.h"
 
 namespace niftysave::db {
 
 absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(std::string conninfo,
-                                                   int size) {
+                                                   int size,
+                                                   PoolOptions options) {
   if (size < 1) return absl::InvalidArgumentError("pool size must be >= 1");
-  std::unique_ptr<Pool> pool(new Pool(std::move(conninfo), size));
+  if (options.acquire_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("pool acquire timeout must be > 0");
+  }
+  std::unique_ptr<Pool> pool(
+      new Pool(std::move(conninfo), size, std::move(options)));
   // Connect once now so a wrong DSN is a start-up error, not a first-request
   // one.
   absl::Status status = pool->Run([](pqxx::work& txn) {
@@ -19,24 +25,32 @@ absl::StatusOr<std::unique_ptr<Pool>> Pool::Create(std::string conninfo,
   return pool;
 }
 
-Pool::Pool(std::string conninfo, int size)
-    : conninfo_(std::move(conninfo)), available_(size) {}
+Pool::Pool(std::string conninfo, int size, PoolOptions options)
+    : conninfo_(std::move(conninfo)),
+      size_(size),
+      options_(std::move(options)),
+      available_(size) {}
 
 Pool::~Pool() = default;
 
-std::unique_ptr<pqxx::connection> Pool::Acquire() {
-  std::unique_ptr<pqxx::connection> conn;
-  {
-    absl::MutexLock lock(&mu_);
-    auto ready = [this]()
-                     ABSL_SHARED_LOCKS_REQUIRED(mu_) { return available_ > 0; };
-    mu_.Await(absl::Condition(&ready));
-    --available_;
-    if (!idle_.empty()) {
-      conn = std::move(idle_.back());
-      idle_.pop_back();
-    }
+bool Pool::TakeSlot(std::unique_ptr<pqxx::connection>& conn) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]()
+                   ABSL_SHARED_LOCKS_REQUIRED(mu_) { return available_ > 0; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&ready),
+                            options_.acquire_timeout)) {
+    return false;
   }
+  --available_;
+  if (!idle_.empty()) {
+    conn = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  return true;
+}
+
+std::unique_ptr<pqxx::connection> Pool::Connect(
+    std::unique_ptr<pqxx::connection> conn) {
   if (conn == nullptr || !conn->is_open()) {
     conn = std::make_unique<pqxx::connection>(conninfo_);
   }
@@ -51,9 +65,16 @@ void Pool::Release(std::unique_ptr<pqxx::connection> conn) {
 
 absl::Status Pool::Run(const std::function<absl::Status(pqxx::work&)>& fn) {
   std::unique_ptr<pqxx::connection> conn;
+  if (!TakeSlot(conn)) {
+    return ErrorWithReason(
+        absl::StatusCode::kUnavailable, "db_pool_exhausted",
+        absl::StrCat("postgres: no free connection within ",
+                     absl::FormatDuration(options_.acquire_timeout),
+                     " (pool of ", size_, ")"));
+  }
   absl::Status status;
   try {
-    conn = Acquire();
+    conn = Connect(std::move(conn));
     pqxx::work txn(*conn);
     status = fn(txn);
     if (status.ok()) txn.commit();

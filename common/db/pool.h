@@ -11,9 +11,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "pqxx/pqxx"
 
 namespace niftysave::db {
+
+struct PoolOptions {
+  // How long Run waits for a free connection when all are busy. Past it,
+  // Run fails Unavailable with reason "db_pool_exhausted" instead of
+  // blocking its caller (a gRPC handler, a worker) indefinitely.
+  absl::Duration acquire_timeout = absl::Seconds(5);
+};
 
 // A fixed-size pool of Postgres connections. Connections are opened lazily
 // and re-opened after they break, so a database restart costs one failed
@@ -21,23 +29,32 @@ namespace niftysave::db {
 class Pool {
  public:
   static absl::StatusOr<std::unique_ptr<Pool>> Create(std::string conninfo,
-                                                      int size);
+                                                      int size,
+                                                      PoolOptions options = {});
   ~Pool();
 
   // Runs `fn` in one transaction and commits when it returns OK. pqxx
   // exceptions never escape: they become a Status (unique_violation →
   // AlreadyExists, serialization/deadlock → Aborted, broken connection →
-  // Unavailable, anything else → Internal).
+  // Unavailable, anything else → Internal). When no connection frees up
+  // within the acquire timeout, `fn` is not called and the result is
+  // Unavailable with reason "db_pool_exhausted".
   absl::Status Run(const std::function<absl::Status(pqxx::work&)>& fn);
 
   const std::string& conninfo() const { return conninfo_; }
 
  private:
-  Pool(std::string conninfo, int size);
-  std::unique_ptr<pqxx::connection> Acquire();
+  Pool(std::string conninfo, int size, PoolOptions options);
+  // Takes a slot (false when none frees up in time); then Connect returns
+  // an open connection for it, which may throw.
+  bool TakeSlot(std::unique_ptr<pqxx::connection>& conn);
+  std::unique_ptr<pqxx::connection> Connect(
+      std::unique_ptr<pqxx::connection> conn);
   void Release(std::unique_ptr<pqxx::connection> conn);
 
   const std::string conninfo_;
+  const int size_;
+  const PoolOptions options_;
   absl::Mutex mu_;
   int available_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);

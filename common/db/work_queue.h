@@ -23,6 +23,15 @@ struct QueueItem {
   int64_t generation = 0;
 };
 
+// One item to reschedule with its own error and delay (RescheduleEach).
+struct QueueRetry {
+  QueueItem item;
+  std::string error;
+  // Due again after this; InfiniteDuration means the policy's back-off for
+  // the item's attempt count.
+  absl::Duration delay = absl::InfiniteDuration();
+};
+
 struct QueuePolicy {
   absl::Duration lease = absl::Minutes(2);
   int max_attempts = 8;
@@ -40,6 +49,9 @@ class WorkQueue {
   // Leases up to `limit` due items (FOR UPDATE SKIP LOCKED), pushing their
   // run_after to the lease deadline.
   absl::StatusOr<std::vector<QueueItem>> Lease(int limit);
+  // The same, inside the caller's transaction (the rows stay locked until it
+  // commits).
+  std::vector<QueueItem> Lease(pqxx::work& txn, int limit) const;
 
   // These take the caller's transaction so the record's new state and the
   // queue's change commit together. They return false when the lease was
@@ -49,6 +61,28 @@ class WorkQueue {
   bool Reschedule(pqxx::work& txn, const QueueItem& item,
                   absl::string_view error,
                   absl::Duration delay = absl::InfiniteDuration()) const;
+
+  // The batch forms: one set-based statement each, whatever the batch size,
+  // none for an empty batch. Each item is fenced by its generation as above.
+  //
+  // Completes the items whose lease is still held (generation matches), in
+  // the caller's transaction; returns the ids completed (lost leases are left
+  // out). An id passed twice with different generations can match only its
+  // newest generation.
+  std::vector<int64_t> CompleteMany(pqxx::work& txn,
+                                    const std::vector<QueueItem>& items) const;
+  // Reschedules the items whose lease is still held: each due after `delay`,
+  // or the policy's back-off for its own attempt count; items on their last
+  // attempt go 'dead'. Returns the ids rescheduled (the ones gone dead
+  // included).
+  std::vector<int64_t> RescheduleMany(
+      pqxx::work& txn, const std::vector<QueueItem>& items,
+      absl::string_view error,
+      absl::Duration delay = absl::InfiniteDuration()) const;
+  // RescheduleMany with an error and a delay per item.
+  std::vector<int64_t> RescheduleEach(
+      pqxx::work& txn, const std::vector<QueueRetry>& retries) const;
+
   bool IsLastAttempt(const QueueItem& item) const {
     return item.attempts >= policy_.max_attempts;
   }
@@ -76,6 +110,9 @@ class WorkQueue {
   const std::string& name() const { return queue_; }
 
  private:
+  // `delay`, or the policy's back-off for the item's attempt when infinite.
+  absl::Duration DelayFor(const QueueItem& item, absl::Duration delay) const;
+
   Pool& pool_;
   const std::string queue_;
   const std::string worker_id_;

@@ -1,3 +1,5 @@
+#include <variant>
+
 #include "common/eth/abi.h"
 #include "common/eth/events.h"
 #include "common/eth/json_rpc_client.h"
@@ -105,6 +107,87 @@ TEST(EventsTest, DecodesErc721MintAndTellsErc20Apart) {
   EXPECT_EQ(ReasonOf(DecodeErc721Transfer(with_data).status()), "log_invalid");
   EXPECT_EQ(ReasonOf(DecodeErc721Transfer(nlohmann::json::array()).status()),
             "log_invalid");
+}
+
+// The simdjson reading of a reply body gives each log exactly what the JSON
+// document path gives: the same events, the same refusals.
+TEST(EventsTest, LogsReplyReadsLikeTheJsonDocument) {
+  nlohmann::json logs = nlohmann::json::array();
+  logs.push_back(TransferLog(4));
+  logs.push_back(TransferLog(3));  // ERC-20: not ours
+  logs.push_back(TransferLog(2));  // malformed
+  nlohmann::json no_address = TransferLog(4);
+  no_address.erase("address");
+  logs.push_back(no_address);
+  nlohmann::json numeric_block = TransferLog(4);
+  numeric_block["blockNumber"] = 16;  // a number, not a quantity string
+  logs.push_back(numeric_block);
+  nlohmann::json data_number = TransferLog(4);
+  data_number["data"] = 5;
+  logs.push_back(data_number);
+  nlohmann::json no_data = TransferLog(4);
+  no_data.erase("data");  // none is "0x"
+  logs.push_back(no_data);
+  nlohmann::json topic_number = TransferLog(4);
+  topic_number["topics"][1] = 7;
+  logs.push_back(topic_number);
+  logs.push_back("not an object");
+  nlohmann::json unicode = TransferLog(4);
+  unicode["address"] = "0x\u0041";  // escaped text is unescaped, then refused
+  logs.push_back(unicode);
+  const std::string body =
+      nlohmann::json{{"jsonrpc", "2.0"}, {"id", 7}, {"result", logs}}.dump();
+
+  absl::StatusOr<std::vector<RawLog>> raw = ParseLogsReply(body, 7, 100);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_EQ(raw->size(), logs.size());
+  for (size_t i = 0; i < logs.size(); ++i) {
+    absl::StatusOr<ChainEvent> from_doc = DecodeLog(logs[i]);
+    absl::StatusOr<ChainEvent> from_raw = DecodeLog((*raw)[i]);
+    ASSERT_EQ(from_doc.status(), from_raw.status()) << "log " << i;
+    if (!from_doc.ok()) continue;
+    const auto& a = std::get<std::vector<TokenTransfer>>(*from_doc);
+    const auto& b = std::get<std::vector<TokenTransfer>>(*from_raw);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(a[0].contract, b[0].contract);
+    EXPECT_EQ(a[0].to, b[0].to);
+    EXPECT_EQ(a[0].token_id.ToDecimal(), b[0].token_id.ToDecimal());
+    EXPECT_EQ(a[0].at.block_number, b[0].at.block_number);
+  }
+  EXPECT_TRUE(DecodeLog((*raw)[0]).ok());
+  EXPECT_EQ(DecodeLog((*raw)[1]).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReasonOf(DecodeLog((*raw)[2]).status()), "log_invalid");
+  EXPECT_TRUE(DecodeLog((*raw)[6]).ok());
+}
+
+TEST(EventsTest, LogsReplyRefusesBadReplies) {
+  const std::string ok = R"({"jsonrpc":"2.0","id":3,"result":[]})";
+  ASSERT_TRUE(ParseLogsReply(ok, 3, 10).ok());
+  EXPECT_EQ(ReasonOf(ParseLogsReply(ok, 4, 10).status()), "rpc_invalid");
+  EXPECT_EQ(
+      ReasonOf(
+          ParseLogsReply(R"({"jsonrpc":"2.0","id":3,"res)", 3, 10).status()),
+      "rpc_invalid");
+  EXPECT_EQ(ReasonOf(ParseLogsReply("<html>busy</html>", 3, 10).status()),
+            "rpc_invalid");
+  EXPECT_EQ(ReasonOf(ParseLogsReply(R"({"id":3,"result":{}})", 3, 10).status()),
+            "rpc_invalid");
+  EXPECT_EQ(ReasonOf(ParseLogsReply(R"({"id":3})", 3, 10).status()),
+            "rpc_invalid");
+  absl::Status error =
+      ParseLogsReply(
+          R"({"id":3,"error":{"code":-32005,"message":"query returned more than 10000 results"}})",
+          3, 10)
+          .status();
+  EXPECT_EQ(ReasonOf(error), "rpc_error");
+  EXPECT_NE(std::string(error.message()).find("more than 10000"),
+            std::string::npos);
+  EXPECT_EQ(
+      ReasonOf(ParseLogsReply(R"({"id":3,"error":"down"})", 3, 10).status()),
+      "rpc_error");
+  EXPECT_EQ(
+      ReasonOf(ParseLogsReply(R"({"id":3,"result":[1,2,3]})", 3, 2).status()),
+      "too_many_logs");
 }
 
 TEST(JsonRpcTest, ParsesQuantities) {

@@ -22,18 +22,15 @@ absl::Status InvalidReply(absl::string_view detail) {
 
 // Where PostOnce keeps a 429's Retry-After (whole seconds) for Post.
 constexpr char kRetryAfterPayload[] = "niftysave.eth/retry-after";
+// Marks a CallParsed reply's own error (its error object): returned, not
+// retried.
+constexpr char kCallErrorPayload[] = "niftysave.eth/call-error";
 
 absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
   if (!reply.is_object()) return InvalidReply("reply is not a JSON object");
   if (auto err = reply.find("error"); err != reply.end() && !err->is_null()) {
-    std::string message =
-        err->is_object() ? err->value("message", "") : err->dump();
-    if (absl::StrContains(message, "revert")) {
-      return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "revert",
-                             message);
-    }
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_error",
-                           message.substr(0, 500));
+    return RpcErrorStatus(err->is_object() ? err->value("message", "")
+                                           : err->dump());
   }
   auto result = reply.find("result");
   if (result == reply.end()) return InvalidReply("reply has no result");
@@ -41,6 +38,15 @@ absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
 }
 
 }  // namespace
+
+absl::Status RpcErrorStatus(const std::string& message) {
+  if (absl::StrContains(message, "revert")) {
+    return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "revert",
+                           message);
+  }
+  return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_error",
+                         message.substr(0, 500));
+}
 
 JsonRpcClient::JsonRpcClient(const http::HttpClient& http, std::string url)
     : JsonRpcClient(http, JsonRpcOptions{.urls = {std::move(url)}}) {}
@@ -55,8 +61,8 @@ JsonRpcClient::JsonRpcClient(const http::HttpClient& http,
 }
 
 absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
-    const std::string& url, const std::string& method,
-    const std::string& body) {
+    const std::string& url, const std::string& method, const std::string& body,
+    const std::function<absl::Status(const std::string&)>* parse) {
   const absl::Time start = absl::Now();
   std::string outcome = "ok";
   absl::StatusOr<nlohmann::json> result =
@@ -94,6 +100,17 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::PostOnce(
       }
       return s;
     }
+    if (parse != nullptr) {
+      absl::Status s = (*parse)(response->body);
+      if (s.ok()) return nlohmann::json();
+      if (ReasonOf(s) == "rpc_invalid") {
+        outcome = "invalid";
+        return s;
+      }
+      outcome = "rpc_error";
+      s.SetPayload(kCallErrorPayload, absl::Cord("1"));
+      return s;
+    }
     nlohmann::json reply =
         nlohmann::json::parse(response->body, nullptr, false);
     if (reply.is_discarded()) {
@@ -124,8 +141,9 @@ std::pair<size_t, absl::Duration> JsonRpcClient::PickUrl() {
   return {soonest, not_before_[soonest] - now};
 }
 
-absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const std::string& method,
-                                                   const nlohmann::json& body) {
+absl::StatusOr<nlohmann::json> JsonRpcClient::Post(
+    const std::string& method, const nlohmann::json& body,
+    const std::function<absl::Status(const std::string&)>* parse) {
   const std::string text = body.dump();
   const size_t n = options_.urls.size();
   absl::Status last;
@@ -145,13 +163,20 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::Post(const std::string& method,
     }
     if (index != current_.load() % n) current_.store(index);
     absl::StatusOr<nlohmann::json> reply =
-        PostOnce(options_.urls[index], method, text);
+        PostOnce(options_.urls[index], method, text, parse);
     if (reply.ok()) {
       absl::MutexLock lock(&mu_);
       failures_[index] = 0;
       return reply;
     }
     last = reply.status();
+    if (last.GetPayload(kCallErrorPayload)) {
+      // The reply's own error object: an answer, not a failure to get one.
+      last.ErasePayload(kCallErrorPayload);
+      absl::MutexLock lock(&mu_);
+      failures_[index] = 0;
+      return last;
+    }
     const std::string reason = ReasonOf(last);
     const bool temporary = http::IsTemporary(last) || reason == "rpc_invalid" ||
                            reason == "rpc_http" || reason == "rate_limited";
@@ -190,6 +215,21 @@ absl::StatusOr<nlohmann::json> JsonRpcClient::Call(const std::string& method,
     return InvalidReply("reply carries another call's id");
   }
   return ResultOf(*reply);
+}
+
+absl::Status JsonRpcClient::CallParsed(const std::string& method,
+                                       nlohmann::json params,
+                                       const BodyParser& parse) {
+  const int64_t id = next_id_++;
+  const std::function<absl::Status(const std::string&)> with_id =
+      [&](const std::string& body) { return parse(body, id); };
+  absl::StatusOr<nlohmann::json> reply = Post(method,
+                                              {{"jsonrpc", "2.0"},
+                                               {"id", id},
+                                               {"method", method},
+                                               {"params", std::move(params)}},
+                                              &with_id);
+  return reply.status();
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>>
@@ -253,7 +293,10 @@ JsonRpcClient::Batch(const std::vector<BatchCall>& calls) {
 
 absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value) {
   if (!value.is_string()) return InvalidReply("quantity is not a string");
-  const std::string& s = value.get_ref<const std::string&>();
+  return ParseQuantityText(value.get_ref<const std::string&>());
+}
+
+absl::StatusOr<uint64_t> ParseQuantityText(absl::string_view s) {
   if (!absl::StartsWith(s, "0x") || s.size() < 3 || s.size() > 18) {
     return InvalidReply(absl::StrCat("bad quantity '", s.substr(0, 40), "'"));
   }

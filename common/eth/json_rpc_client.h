@@ -68,6 +68,16 @@ class JsonRpcClient {
   absl::StatusOr<std::vector<absl::StatusOr<nlohmann::json>>> Batch(
       const std::vector<BatchCall>& calls);
 
+  // Call, for large results: the reply body goes to `parse`, which takes the
+  // result (e.g. read with simdjson, without a JSON document) and returns OK;
+  // a reply that is no JSON-RPC reply must be reason rpc_invalid (retried
+  // like any other bad reply); any other status (the reply's error object,
+  // see RpcErrorStatus) is returned as is, not retried. `id` is the call's.
+  using BodyParser =
+      std::function<absl::Status(const std::string& body, int64_t id)>;
+  absl::Status CallParsed(const std::string& method, nlohmann::json params,
+                          const BodyParser& parse);
+
   // The URL in use now.
   const std::string& url() const { return options_.urls[current_.load()]; }
 
@@ -77,12 +87,16 @@ class JsonRpcClient {
   // long until then.
   std::pair<size_t, absl::Duration> PickUrl();
   // One HTTP request to one URL.
-  absl::StatusOr<nlohmann::json> PostOnce(const std::string& url,
-                                          const std::string& method,
-                                          const std::string& body);
+  // One HTTP request to one URL; with `parse`, the body goes to it and an
+  // empty document is returned.
+  absl::StatusOr<nlohmann::json> PostOnce(
+      const std::string& url, const std::string& method,
+      const std::string& body,
+      const std::function<absl::Status(const std::string&)>* parse);
   // With failover and retries.
-  absl::StatusOr<nlohmann::json> Post(const std::string& method,
-                                      const nlohmann::json& body);
+  absl::StatusOr<nlohmann::json> Post(
+      const std::string& method, const nlohmann::json& body,
+      const std::function<absl::Status(const std::string&)>* parse = nullptr);
 
   const http::HttpClient& http_;
   JsonRpcOptions options_;  // urls never empty
@@ -99,6 +113,11 @@ absl::StatusOr<std::vector<std::string>> ParseRpcUrls(const std::string& list);
 
 // Parses a JSON-RPC quantity ("0x1a") into a uint64.
 absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value);
+absl::StatusOr<uint64_t> ParseQuantityText(absl::string_view text);
+
+// A JSON-RPC error object's message as a Status: "revert" in it →
+// FailedPrecondition with reason `revert`; otherwise reason `rpc_error`.
+absl::Status RpcErrorStatus(const std::string& message);
 std::string ToQuantity(uint64_t v);
 
 }  // namespace niftysave::eth

@@ -8,7 +8,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
 #include "common/eth/abi.h"
@@ -31,27 +30,6 @@ SELECT id, token_id::text, token_uri FROM tokens WHERE id = ANY($1::bigint[]))sq
 // The batched write: a fixed handful of statements per batch, however many
 // outcomes it holds. Every list travels as a Postgres array and is expanded
 // with unnest(...).
-
-// Completes the batch's finished items with the same generation fence as
-// db::WorkQueue::Complete: only the rows whose generation still matches are
-// deleted (and stay locked until commit), so a worker whose lease expired
-// writes nothing for that item.
-constexpr char kCompleteMany[] = R"sql(
-DELETE FROM work_queue w
-USING unnest($2::bigint[], $3::bigint[]) AS u(item_id, generation)
-WHERE w.queue = $1 AND w.item_id = u.item_id AND w.generation = u.generation
-RETURNING w.item_id, w.generation)sql";
-
-// db::WorkQueue::Reschedule for many items, fenced the same way.
-constexpr char kRescheduleMany[] = R"sql(
-UPDATE work_queue w
-SET run_after = now() + make_interval(secs => u.delay),
-    last_error = u.error,
-    state = CASE WHEN u.dead THEN 'dead' ELSE 'ready' END,
-    updated_at = now()
-FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::text[], $6::bool[])
-     AS u(item_id, generation, delay, error, dead)
-WHERE w.queue = $1 AND w.item_id = u.item_id AND w.generation = u.generation)sql";
 
 // Insert-or-get of the batch's resources (deduplicated by normalised URI
 // before), in uri_hash order so concurrent writers lock rows in one order.
@@ -167,14 +145,6 @@ class ArrayColumn {
     } else {
       Null();
     }
-  }
-  void Double(double v) {
-    Sep();
-    absl::StrAppend(&out_, absl::StrFormat("%.6f", v));
-  }
-  void Bool(bool v) {
-    Sep();
-    out_.push_back(v ? 't' : 'f');
   }
   void Null() {
     Sep();
@@ -382,8 +352,8 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
                                        std::vector<SavedOutcome>& saved) {
   // 1. Retries: due again after the queue's back-off, but never sooner than
   // the server asked for.
-  ArrayColumn retry_ids, retry_gens, retry_delays, retry_errors, retry_dead;
-  ArrayColumn done_ids, done_gens;
+  std::vector<db::QueueRetry> retries;
+  std::vector<db::QueueItem> done;
   for (const ItemOutcome& o : outcomes) {
     if (o.kind == ItemOutcome::Kind::kRetry) {
       absl::Duration delay =
@@ -391,32 +361,28 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       if (o.failure->retry_after) {
         delay = std::max(delay, *o.failure->retry_after);
       }
-      retry_ids.Int(o.item.id);
-      retry_gens.Int(o.item.generation);
-      retry_delays.Double(absl::ToDoubleSeconds(delay));
-      retry_errors.Text(
-          Utf8Prefix(o.failure->reason + ": " + o.failure->detail, 2000));
-      retry_dead.Bool(queue_.IsLastAttempt(o.item));
+      retries.push_back(
+          {o.item, o.failure->reason + ": " + o.failure->detail, delay});
     } else {
-      done_ids.Int(o.item.id);
-      done_gens.Int(o.item.generation);
+      done.push_back(o.item);
     }
   }
-  if (retry_ids.size() > 0) {
-    txn.exec_params(kRescheduleMany, queue_.name(), retry_ids.Literal(),
-                    retry_gens.Literal(), retry_delays.Literal(),
-                    retry_errors.Literal(), retry_dead.Literal());
-  }
-  if (done_ids.size() == 0) return;
+  queue_.RescheduleEach(txn, retries);
+  if (done.empty()) return;
 
   // 2. Completing first fences the items: for a lost lease nothing of its
   // outcome is written (the rows stay locked until commit, so nobody can
-  // lease them in between).
+  // lease them in between). Only an id's newest generation in the batch can
+  // have matched (generations only grow), so an older outcome of the same
+  // item, leased before its lease ran out, is not taken for the winner.
+  absl::flat_hash_map<int64_t, int64_t> newest;  // item id -> generation
+  for (const db::QueueItem& item : done) {
+    int64_t& g = newest.try_emplace(item.id, item.generation).first->second;
+    g = std::max(g, item.generation);
+  }
   absl::flat_hash_set<std::pair<int64_t, int64_t>> won;
-  for (const auto& row :
-       txn.exec_params(kCompleteMany, queue_.name(), done_ids.Literal(),
-                       done_gens.Literal())) {
-    won.insert({row[0].as<int64_t>(), row[1].as<int64_t>()});
+  for (int64_t id : queue_.CompleteMany(txn, done)) {
+    won.insert({id, newest.at(id)});
   }
   std::vector<size_t> order;  // the outcomes to write, by token id
   for (size_t i = 0; i < outcomes.size(); ++i) {

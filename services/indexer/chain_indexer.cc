@@ -8,17 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
+#include "common/runtime/backoff.h"
 #include "common/runtime/log.h"
 #include "common/runtime/reason.h"
+#include "services/indexer/uri_reader.h"
 
 namespace niftysave::indexer {
 namespace {
-
-using TokenId = std::pair<std::string, std::string>;  // contract, decimal id
-
-TokenId IdOf(const std::string& contract, const eth::Uint256& id) {
-  return {contract, id.ToDecimal()};
-}
 
 // Stored blocks compared per batch while walking back.
 constexpr uint64_t kWalkBackBatch = 64;
@@ -31,8 +27,11 @@ std::string Ms(absl::Duration d) {
   return std::to_string(absl::ToInt64Milliseconds(d));
 }
 
-// URI reads smaller than this are not split across requests.
-constexpr size_t kMinUriChunk = 100;
+uint64_t NewTokens(const RangeWritten& written) {
+  uint64_t n = 0;
+  for (const auto& [standard, count] : written.new_tokens) n += count;
+  return n;
+}
 
 }  // namespace
 
@@ -46,14 +45,16 @@ std::string ReorgDepthBucket(uint64_t depth) {
 ChainIndexer::ChainIndexer(
     ChainConfig config, ChainSource& source, IndexerRepository& repo,
     std::function<void(const std::vector<eth::TokenKey>&)> on_tokens,
-    IndexerCounters counters)
+    IndexerCounters counters, Coordination coordination)
     : config_(std::move(config)),
       source_(source),
       repo_(repo),
       on_tokens_(std::move(on_tokens)),
       counters_(std::move(counters)),
       range_(std::clamp<uint64_t>(
-          kInitialRange, 1, std::max<uint64_t>(1, config_.max_block_range))) {}
+          kInitialRange, 1, std::max<uint64_t>(1, config_.max_block_range))),
+      coordination_(coordination),
+      follower_(coordination.follower == nullptr) {}
 
 ChainIndexer::~ChainIndexer() { (void)FinishWrite(); }
 
@@ -64,39 +65,46 @@ absl::Status ChainIndexer::FinishWrite() {
   const absl::Duration waited = absl::Now() - wait_start;
   PendingWrite done = *std::move(pending_);
   pending_.reset();
-  absl::StatusOr<std::vector<eth::TokenKey>>& queued = written.queued;
-  if (!queued.ok()) {
+  if (!written.result.ok()) {
     next_block_ = done.from;
     prefetch_.reset();
-    return queued.status();
+    return written.result.status();
   }
   indexed_ = done.to;
   has_indexed_ = true;
-  for (const auto& [standard, n] : done.mints_by_standard) {
-    counters_.tokens_minted(standard, n);
-  }
+  Report(*written.result);
   counters_.progress(done.head, done.to);
-  if (!queued->empty()) on_tokens_(*queued);
-  log::Info("indexed range",
-            {{"from", std::to_string(done.from)},
-             {"to", std::to_string(done.to)},
-             {"logs", std::to_string(done.logs)},
-             {"mints", std::to_string(done.mints)},
-             {"uri_updates", std::to_string(done.uri_updates)},
-             {"logs_ms", done.logs_ms},
-             {"decode_ms", done.decode_ms},
-             {"uris_ms", done.uris_ms},
-             // The write ran while the next range was read; wait_ms is how
-             // long the next range then waited for it.
-             {"write_ms", Ms(written.took)},
-             {"wait_ms", Ms(waited)}});
+  log::Info(
+      "indexed range",
+      {{"from", std::to_string(done.from)},
+       {"to", std::to_string(done.to)},
+       {"logs", std::to_string(done.logs)},
+       {"transfers", std::to_string(done.transfers)},
+       {"new_tokens", std::to_string(NewTokens(*written.result))},
+       {"uri_reads_queued", std::to_string(written.result->uri_reads_queued)},
+       {"logs_ms", done.logs_ms},
+       {"decode_ms", done.decode_ms},
+       // The write ran while the next range was read; wait_ms is how
+       // long the next range then waited for it.
+       {"write_ms", Ms(written.took)},
+       {"wait_ms", Ms(waited)}});
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<nlohmann::json>> ChainIndexer::TakeLogs(
-    uint64_t from, uint64_t to) {
+void ChainIndexer::Report(const RangeWritten& written) {
+  for (const auto& [standard, n] : written.new_tokens) {
+    counters_.tokens_minted(standard, n);
+  }
+  for (const IndexerError& e : written.errors) {
+    counters_.error_recorded(e.reason);
+  }
+  if (!written.extract_queued.empty()) on_tokens_(written.extract_queued);
+}
+
+absl::StatusOr<std::vector<eth::RawLog>> ChainIndexer::TakeLogs(uint64_t from,
+                                                                uint64_t to) {
   if (prefetch_ && prefetch_->from == from && prefetch_->to == to) {
-    absl::StatusOr<std::vector<nlohmann::json>> logs = prefetch_->logs.get();
+    absl::StatusOr<std::vector<eth::RawLog>> logs = prefetch_->logs.get();
     prefetch_.reset();
     return logs;
   }
@@ -129,10 +137,43 @@ absl::Status ChainIndexer::Open() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> ChainIndexer::HoldFollowerRole() {
+  if (coordination_.follower == nullptr) return true;
+  absl::StatusOr<bool> held = coordination_.follower->TryAcquire(
+      config_.chain_id, config_.worker_id, config_.follower_lease);
+  if (!held.ok()) return held.status();
+  if (*held == follower_.load()) return *held;
+  if (*held) {
+    // Taken over, or back: the cursor is where the last follower left it.
+    pending_.reset();
+    prefetch_.reset();
+    if (absl::Status s = Open(); !s.ok()) return s;
+    log::Info("this replica follows the chain now",
+              {{"worker", config_.worker_id},
+               {"next_block", std::to_string(next_block_.load())}});
+  } else {
+    // What is in flight fails to commit (the role is checked with it).
+    (void)FinishWrite();
+    prefetch_.reset();
+    log::Warn(
+        "another replica follows the chain; this one works backfill "
+        "chunks only",
+        {{"worker", config_.worker_id}});
+  }
+  follower_ = *held;
+  return *held;
+}
+
 absl::StatusOr<uint64_t> ChainIndexer::Step() {
   absl::StatusOr<uint64_t> head = source_.HeadBlock();
   if (!head.ok()) return head.status();
   head_ = *head;
+  absl::StatusOr<bool> follower = HoldFollowerRole();
+  if (!follower.ok()) return follower.status();
+  if (!*follower) {
+    catching_up_ = false;
+    return BackfillStep(*head);
+  }
   counters_.progress(*head, indexed_);
   if (*head < config_.confirmations) {
     if (absl::Status s = FinishWrite(); !s.ok()) return s;
@@ -154,66 +195,14 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
       halted_.clear();
     }
     range_ = NextRange(to - from + 1, outcome->logs);
+    catching_up_ = next_block_ <= safe;
     return to - from + 1;
   }
   if (next_block_ <= safe) return 1;  // rolled back twice: go again now
+  catching_up_ = false;
   // Caught up: nothing is left in flight when Step says there is no work.
   if (absl::Status s = FinishWrite(); !s.ok()) return s;
   return BackfillStep(*head);
-}
-
-absl::StatusOr<std::vector<UriResult>> ChainIndexer::ReadUris(
-    const std::vector<TokenUriQuery>& queries, uint64_t block) {
-  std::vector<UriResult> out;
-  out.reserve(queries.size());
-  // Split into concurrent chunks: the node answers several batches at once.
-  const size_t chunks =
-      std::clamp<size_t>(queries.size() / kMinUriChunk, 1,
-                         std::max(1, config_.uri_read_concurrency));
-  const size_t per_chunk = (queries.size() + chunks - 1) / chunks;
-  std::vector<std::future<std::vector<absl::StatusOr<std::string>>>> pending;
-  for (size_t c = 1; c < chunks; ++c) {
-    const size_t begin = std::min(queries.size(), c * per_chunk);
-    const size_t end = std::min(queries.size(), begin + per_chunk);
-    pending.push_back(std::async(std::launch::async, [&, begin, end] {
-      return source_.TokenUris(
-          std::vector<TokenUriQuery>(queries.begin() + begin,
-                                     queries.begin() + end),
-          block);
-    }));
-  }
-  std::vector<absl::StatusOr<std::string>> uris =
-      chunks == 1
-          ? source_.TokenUris(queries, block)
-          : source_.TokenUris(
-                std::vector<TokenUriQuery>(
-                    queries.begin(),
-                    queries.begin() + std::min(queries.size(), per_chunk)),
-                block);
-  for (auto& f : pending) {
-    std::vector<absl::StatusOr<std::string>> more = f.get();
-    for (auto& u : more) uris.push_back(std::move(u));
-  }
-  for (const absl::StatusOr<std::string>& uri : uris) {
-    UriResult r;
-    if (uri.ok() && !uri->empty()) {
-      r.token_uri = *uri;
-    } else if (uri.ok()) {
-      r.reason = "uri_empty";
-      r.detail = "the contract returned an empty URI";
-    } else if (http::IsTemporary(uri.status()) &&
-               ReasonOf(uri.status()) != "rpc_error") {
-      // The node or the network failed, not the contract's call: retry the
-      // whole range later. A call-level error (revert, out of gas, garbage)
-      // is the token's own, recorded and not retried forever.
-      return uri.status();
-    } else {
-      r.reason = "token_uri_" + ReasonOf(uri.status());
-      r.detail = std::string(uri.status().message());
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
@@ -225,7 +214,7 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     // A backfill reads and writes synchronously, after the follower's write.
     if (absl::Status s = FinishWrite(); !s.ok()) return s;
   }
-  absl::StatusOr<std::vector<nlohmann::json>> logs =
+  absl::StatusOr<std::vector<eth::RawLog>> logs =
       follow ? TakeLogs(from, to) : source_.Logs(from, to);
   const absl::Time t_logs = absl::Now();
   if (!logs.ok()) {
@@ -238,11 +227,16 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
                    .to_block = to,
                    .head_block = head,
                    .advance_cursor = follow,
-                   .reorg_window = config_.reorg_window};
+                   .reorg_window = config_.reorg_window,
+                   .max_tokens_per_event = config_.max_tokens_per_event};
+  if (follow && coordination_.follower != nullptr) {
+    batch.follower_id = config_.worker_id;
+  }
+  if (!follow) batch.backfill_lease = lease_;
   std::vector<eth::UriChanged> uri_events;
   std::vector<eth::MetadataUpdate> refreshes;
   std::map<uint64_t, std::string> log_blocks;  // number → hash the log gave
-  for (const nlohmann::json& raw : *logs) {
+  for (const eth::RawLog& raw : *logs) {
     absl::StatusOr<eth::ChainEvent> event = eth::DecodeLog(raw);
     if (!event.ok()) {
       if (event.status().code() != absl::StatusCode::kNotFound) {
@@ -340,125 +334,48 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
                std::tie(b.at.block_number, b.at.log_index, b.batch_index);
       });
 
-  // Mints of tokens not on record yet: one per token, the first.
-  std::set<TokenId> minted;
-  std::vector<const eth::TokenTransfer*> mint_candidates;
-  std::vector<eth::TokenKey> candidate_keys;
+  // Contracts seen for the first time: name, symbol, ERC-165, once. The
+  // tokens themselves need no lookup: the write inserts those not on record
+  // and queues their URI reads.
+  std::map<std::string, ContractInfo> seen_contracts;
   for (const eth::TokenTransfer& t : batch.transfers) {
-    if (!t.IsMint() || !minted.insert(IdOf(t.contract, t.token_id)).second) {
-      continue;
-    }
-    mint_candidates.push_back(&t);
-    candidate_keys.push_back(
-        {config_.chain_id, t.contract, t.token_id.ToDecimal()});
+    seen_contracts.try_emplace(t.contract,
+                               ContractInfo{.address = t.contract,
+                                            .standard = t.standard,
+                                            .first_block = t.at.block_number});
   }
-  absl::StatusOr<std::vector<IndexerRepository::KnownToken>> known =
-      repo_.FindTokens(candidate_keys);
-  if (!known.ok()) return known.status();
-  std::set<TokenId> known_ids;
-  for (const auto& k : *known) {
-    known_ids.insert({k.key.contract, k.key.token_id});
-  }
-  if (pending_) {  // created by the range being written
-    for (const eth::TokenKey& k : candidate_keys) {
-      if (pending_->minted.count({k.contract, k.token_id})) {
-        known_ids.insert({k.contract, k.token_id});
-      }
-    }
-  }
-  std::vector<TokenUriQuery> queries;
-  std::map<std::string, ContractInfo> new_contracts;
-  for (const eth::TokenTransfer* t : mint_candidates) {
-    if (known_ids.count(IdOf(t->contract, t->token_id))) continue;
-    batch.mints.push_back({.transfer = *t});
-    queries.push_back({t->contract, t->token_id, t->standard});
-    new_contracts.try_emplace(t->contract,
-                              ContractInfo{.address = t->contract,
-                                           .standard = t->standard,
-                                           .first_block = t->at.block_number});
-  }
-
-  // Contracts seen for the first time: name, symbol, ERC-165, once.
-  if (!new_contracts.empty()) {
+  if (!seen_contracts.empty()) {
     std::vector<std::string> addresses;
-    for (const auto& [address, info] : new_contracts) {
+    for (const auto& [address, info] : seen_contracts) {
+      if (pending_ && pending_->contracts.count(address)) continue;
       addresses.push_back(address);
     }
     absl::StatusOr<std::vector<std::string>> unknown =
-        repo_.UnknownContracts(config_.chain_id, addresses);
+        addresses.empty() ? std::vector<std::string>()
+                          : repo_.UnknownContracts(config_.chain_id, addresses);
     if (!unknown.ok()) return unknown.status();
     for (const std::string& address : *unknown) {
-      if (pending_ && pending_->contracts.count(address)) continue;
-      batch.contracts.push_back(new_contracts[address]);
+      batch.contracts.push_back(seen_contracts[address]);
     }
     if (absl::Status s = source_.ProbeContracts(batch.contracts, to); !s.ok()) {
       return s;
     }
   }
 
-  // ERC-4906: re-read the URIs of known tokens the contract flagged.
-  std::vector<UriUpdate> refreshed;
-  std::vector<TokenUriQuery> refresh_queries;
-  std::vector<uint64_t> refresh_blocks;
-  std::set<TokenId> refresh_seen;
-  if (!refreshes.empty()) {
-    // The tokens flagged are looked up in the database: it must hold every
-    // range before this one.
-    if (absl::Status s = FinishWrite(); !s.ok()) return s;
-  }
-  for (const eth::MetadataUpdate& u : refreshes) {
-    absl::StatusOr<std::vector<IndexerRepository::KnownToken>> tokens =
-        repo_.TokensInRange(config_.chain_id, u.contract, u.from_id, u.to_id,
-                            config_.max_tokens_per_event + 1);
-    if (!tokens.ok()) return tokens.status();
-    if (tokens->size() > config_.max_tokens_per_event) {
-      tokens->resize(config_.max_tokens_per_event);
-      batch.errors.push_back(
-          {.block = u.at.block_number,
-           .log_index = u.at.log_index,
-           .reason = "refresh_too_large",
-           .detail = absl::StrCat(
-               "BatchMetadataUpdate ", u.from_id.ToDecimal(), "..",
-               u.to_id.ToDecimal(), " of 0x", u.contract, ": only ",
-               config_.max_tokens_per_event, " tokens refreshed")});
-      counters_.error_recorded("refresh_too_large");
-    }
-    for (const auto& k : *tokens) {
-      if (minted.count({k.key.contract, k.key.token_id}) ||
-          !refresh_seen.insert({k.key.contract, k.key.token_id}).second) {
-        continue;  // read with its mint, or already asked for
-      }
-      absl::StatusOr<eth::Uint256> id =
-          eth::Uint256::FromDecimal(k.key.token_id);
-      if (!id.ok()) continue;
-      refresh_queries.push_back({k.key.contract, *id, k.standard});
-      refresh_blocks.push_back(u.at.block_number);
-    }
-  }
-
-  const size_t mint_count = queries.size();
-  queries.insert(queries.end(), refresh_queries.begin(), refresh_queries.end());
-  const absl::Time t_uris = absl::Now();
-  absl::StatusOr<std::vector<UriResult>> uris = ReadUris(queries, to);
-  const absl::Time t_write = absl::Now();
-  if (!uris.ok()) return uris.status();
-  for (size_t i = 0; i < mint_count; ++i) {
-    batch.mints[i].uri = (*uris)[i];
-  }
-  // URI events first, then the reads at `to`: the newest value wins.
   for (eth::UriChanged& e : uri_events) {
-    if (minted.count(IdOf(e.contract, e.token_id))) continue;
     batch.uri_updates.push_back({.contract = e.contract,
                                  .token_id = e.token_id,
                                  .block = e.at.block_number,
                                  .uri = {.token_uri = std::move(e.uri)}});
   }
-  for (size_t i = 0; i < refresh_queries.size(); ++i) {
-    batch.uri_updates.push_back({.contract = refresh_queries[i].contract,
-                                 .token_id = refresh_queries[i].token_id,
-                                 .block = refresh_blocks[i],
-                                 .uri = (*uris)[mint_count + i]});
+  for (const eth::MetadataUpdate& u : refreshes) {
+    batch.refreshes.push_back({.contract = u.contract,
+                               .from_id = u.from_id,
+                               .to_id = u.to_id,
+                               .block = u.at.block_number,
+                               .log_index = u.at.log_index});
   }
+  const absl::Time t_write = absl::Now();
 
   if (follow && head >= config_.confirmations &&
       to + 1 <= head - config_.confirmations) {
@@ -474,31 +391,28 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
                    return source_.Logs(next_from, next_to);
                  })};
   }
-  std::map<std::string, uint64_t> by_standard;
-  for (const Mint& m : batch.mints) {
-    ++by_standard[eth::StandardName(m.transfer.standard)];
-  }
   if (!follow) {
-    absl::StatusOr<std::vector<eth::TokenKey>> queued =
-        repo_.RecordRange(batch);
+    absl::StatusOr<RangeWritten> written = repo_.RecordRange(batch);
     const absl::Time t_end = absl::Now();
-    if (!queued.ok()) return queued.status();
-    for (const auto& [standard, n] : by_standard) {
-      counters_.tokens_minted(standard, n);
-    }
+    if (!written.ok()) return written.status();
+    Report(*written);
     counters_.progress(head, indexed_);
-    if (!queued->empty()) on_tokens_(*queued);
+    if (written->lease_lost) {
+      log::Warn("backfill chunk lease lost; leaving it to its new holder",
+                {{"from", std::to_string(from)}, {"to", std::to_string(to)}});
+    }
     log::Info("backfilled range",
               {{"from", std::to_string(from)},
                {"to", std::to_string(to)},
                {"logs", std::to_string(logs->size())},
-               {"mints", std::to_string(batch.mints.size())},
-               {"uri_updates", std::to_string(batch.uri_updates.size())},
+               {"transfers", std::to_string(batch.transfers.size())},
+               {"new_tokens", std::to_string(NewTokens(*written))},
+               {"uri_reads_queued", std::to_string(written->uri_reads_queued)},
                {"logs_ms", Ms(t_logs - t_start)},
-               {"decode_ms", Ms(t_uris - t_logs)},
-               {"uris_ms", Ms(t_write - t_uris)},
+               {"decode_ms", Ms(t_write - t_logs)},
                {"write_ms", Ms(t_end - t_write)}});
-    return RangeOutcome{.logs = logs->size()};
+    return RangeOutcome{.logs = logs->size(),
+                        .lease_lost = written->lease_lost};
   }
 
   // One write in flight: the previous range must be committed before this
@@ -508,26 +422,20 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
                     .to = to,
                     .head = head,
                     .logs = logs->size(),
-                    .mints_by_standard = std::move(by_standard),
-                    .mints = batch.mints.size(),
-                    .uri_updates = batch.uri_updates.size(),
+                    .transfers = batch.transfers.size(),
                     .logs_ms = Ms(t_logs - t_start),
-                    .decode_ms = Ms(t_uris - t_logs),
-                    .uris_ms = Ms(t_write - t_uris)};
+                    .decode_ms = Ms(t_write - t_logs)};
   for (const BlockHeader& h : batch.blocks) {
     if (h.number == to) next.last = h;
   }
-  for (const Mint& m : batch.mints) {
-    next.minted.insert(IdOf(m.transfer.contract, m.transfer.token_id));
-  }
-  for (const ContractInfo& c : batch.contracts)
+  for (const ContractInfo& c : batch.contracts) {
     next.contracts.insert(c.address);
+  }
   next.written =
       std::async(std::launch::async, [this, batch = std::move(batch)]() {
         const absl::Time start = absl::Now();
-        absl::StatusOr<std::vector<eth::TokenKey>> queued =
-            repo_.RecordRange(batch);
-        return PendingWrite::Written{std::move(queued), absl::Now() - start};
+        absl::StatusOr<RangeWritten> result = repo_.RecordRange(batch);
+        return PendingWrite::Written{std::move(result), absl::Now() - start};
       });
   pending_ = std::move(next);
   next_block_ = to + 1;
@@ -595,15 +503,8 @@ absl::Status ChainIndexer::HandleReorg(uint64_t from) {
              {"depth", std::to_string(depth)},
              {"tokens_removed", std::to_string(rolled->tokens_removed)},
              {"queue_cancelled", std::to_string(rolled->queue_cancelled)},
-             {"transfers_removed", std::to_string(rolled->transfers_removed)}});
-  if (!rolled->stale_uris.empty()) {
-    absl::StatusOr<std::vector<eth::TokenKey>> refreshed =
-        RefreshTokens(rolled->stale_uris);
-    if (!refreshed.ok()) {
-      log::Warn("could not re-read URIs after a reorg",
-                {{"error", std::string(refreshed.status().message())}});
-    }
-  }
+             {"transfers_removed", std::to_string(rolled->transfers_removed)},
+             {"uris_requeued", std::to_string(rolled->uris_requeued)}});
   return absl::OkStatus();
 }
 
@@ -620,7 +521,8 @@ absl::StatusOr<std::vector<eth::TokenKey>> ChainIndexer::RefreshTokens(
     if (!id.ok()) return id.status();
     queries.push_back({k.key.contract, *id, k.standard});
   }
-  absl::StatusOr<std::vector<UriResult>> uris = ReadUris(queries, block);
+  absl::StatusOr<std::vector<UriResult>> uris =
+      ReadTokenUris(source_, queries, block, config_.uri_read_concurrency);
   if (!uris.ok()) return uris.status();
   std::vector<UriUpdate> updates;
   for (size_t i = 0; i < queries.size(); ++i) {
@@ -639,47 +541,84 @@ absl::StatusOr<std::vector<eth::TokenKey>> ChainIndexer::RefreshTokens(
 absl::StatusOr<std::pair<uint64_t, uint64_t>> ChainIndexer::Backfill(
     uint64_t from, uint64_t to) {
   if (from > to) return absl::InvalidArgumentError("from is after to");
-  const uint64_t next = next_block_.load();
+  if (coordination_.backfill == nullptr) {
+    return absl::UnimplementedError("this indexer keeps no backfill leases");
+  }
+  // Behind the follower: its cursor here, or (on a replica that does not
+  // follow) the confirmed head it last saw.
+  const uint64_t head = head_.load();
+  const uint64_t next = follower_ ? next_block_.load()
+                                  : (head >= config_.confirmations
+                                         ? head - config_.confirmations + 1
+                                         : 0);
   if (next == 0 || from >= next) {
     return absl::FailedPreconditionError(
         absl::StrCat("the follower has not reached block ", from,
                      " yet; it will index it anyway"));
   }
   to = std::min(to, next - 1);
-  absl::MutexLock lock(&mu_);
-  backfill_.emplace_back(from, to);
+  absl::StatusOr<uint64_t> chunks = coordination_.backfill->Add(
+      config_.chain_id, from, to, config_.backfill_chunk_blocks);
+  if (!chunks.ok()) return chunks.status();
+  backfill_pending_ += to - from + 1;
+  log::Info("backfill queued", {{"from", std::to_string(from)},
+                                {"to", std::to_string(to)},
+                                {"chunks", std::to_string(*chunks)}});
   return std::make_pair(from, to);
 }
 
 absl::StatusOr<uint64_t> ChainIndexer::BackfillStep(uint64_t head) {
-  std::pair<uint64_t, uint64_t> chunk;
-  {
-    absl::MutexLock lock(&mu_);
-    if (backfill_.empty()) return 0;
-    const auto& [from, to] = backfill_.front();
-    chunk = {from, std::min(to, from + range_ - 1)};
+  if (coordination_.backfill == nullptr) return 0;
+  BackfillLeases& leases = *coordination_.backfill;
+  if (lease_) {
+    // Each range renews the lease; a lost one is left to its new holder.
+    absl::StatusOr<bool> renewed =
+        leases.Renew(*lease_, config_.backfill_lease);
+    if (!renewed.ok()) return renewed.status();
+    if (!*renewed) lease_.reset();
   }
-  absl::StatusOr<RangeOutcome> outcome =
-      IndexRange(chunk.first, chunk.second, head, false);
-  if (!outcome.ok()) return outcome.status();
-  absl::MutexLock lock(&mu_);
-  if (!backfill_.empty()) {
-    auto& front = backfill_.front();
-    if (chunk.second >= front.second) {
-      backfill_.pop_front();
-    } else {
-      front.first = chunk.second + 1;
+  if (!lease_) {
+    absl::StatusOr<std::optional<LeasedRange>> leased = leases.Lease(
+        config_.chain_id, config_.worker_id, config_.backfill_lease);
+    if (!leased.ok()) return leased.status();
+    if (!*leased) {
+      backfill_pending_ = 0;
+      return 0;
     }
+    lease_ = **leased;
   }
-  return chunk.second - chunk.first + 1;
+  const uint64_t from = lease_->next_block;
+  const uint64_t to = std::min(lease_->to_block, from + range_ - 1);
+  absl::StatusOr<RangeOutcome> outcome = IndexRange(from, to, head, false);
+  if (!outcome.ok()) {
+    // Given back, to be tried again (here or on another replica) after a
+    // pause that grows with its failures.
+    range_ = std::max<uint64_t>(1, range_ / 2);
+    (void)leases.Release(
+        *lease_, outcome.status().message(),
+        BackoffDelay({absl::Seconds(1), absl::Minutes(5)}, lease_->attempts));
+    lease_.reset();
+    return outcome.status();
+  }
+  range_ = NextRange(to - from + 1, outcome->logs);
+  if (outcome->lease_lost || to >= lease_->to_block) {
+    lease_.reset();
+  } else {
+    lease_->next_block = to + 1;
+  }
+  if (absl::StatusOr<BackfillPending> pending =
+          leases.Pending(config_.chain_id);
+      pending.ok()) {
+    backfill_pending_ = pending->blocks;
+  }
+  return to - from + 1;
 }
 
 IndexerSnapshot ChainIndexer::Snapshot() const {
   IndexerSnapshot snap{head_.load(), indexed_.load(), has_indexed_.load()};
+  snap.backfill_pending_blocks = backfill_pending_.load();
+  snap.follower = follower_.load();
   absl::MutexLock lock(&mu_);
-  for (const auto& [from, to] : backfill_) {
-    snap.backfill_pending_blocks += to - from + 1;
-  }
   snap.halted = halted_;
   return snap;
 }

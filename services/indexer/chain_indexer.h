@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -17,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/eth/token_key.h"
+#include "services/indexer/backfill_leases.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
 
@@ -39,8 +39,27 @@ struct ChainConfig {
   // is read in long ranges, dense blocks in short ones, without a reply
   // that is too large and must be asked again.
   uint64_t target_logs_per_range = 10000;
-  // A range's URI reads go out as up to this many concurrent batch requests.
+  // RefreshTokens' URI reads go out as up to this many concurrent batch
+  // requests (the URI reader has its own setting).
   int uri_read_concurrency = 8;
+  // Replicas (see Coordination): this one's name in the leases, the size of
+  // the chunks a Backfill request is split into, how long a chunk's lease
+  // lasts without progress, and how long the follower role lasts unrenewed
+  // (it is renewed every Step).
+  std::string worker_id = "indexer";
+  uint64_t backfill_chunk_blocks = 10000;
+  absl::Duration backfill_lease = absl::Minutes(5);
+  absl::Duration follower_lease = absl::Seconds(30);
+};
+
+// Where replicas of one chain's indexer meet (backfill_leases.h). With
+// `follower`, only the replica holding the chain's follower lease follows the
+// head; the others work backfill chunks only. With `backfill`, Backfill
+// requests are kept in Postgres in chunks any replica may lease; without it,
+// Backfill is refused.
+struct Coordination {
+  BackfillLeases* backfill = nullptr;
+  FollowerLease* follower = nullptr;
 };
 
 struct IndexerCounters {
@@ -61,8 +80,9 @@ struct IndexerSnapshot {
   uint64_t head_block = 0;
   uint64_t indexed_block = 0;  // last fully indexed block (0 before the first)
   bool has_indexed = false;
-  uint64_t backfill_pending_blocks = 0;
-  std::string halted;  // why the follower stopped advancing, if it did
+  uint64_t backfill_pending_blocks = 0;  // as of the last backfill step
+  std::string halted;    // why the follower stopped advancing, if it did
+  bool follower = true;  // this replica holds the follower role
 };
 
 // The depth bucket a reorg of `depth` blocks is counted under.
@@ -70,10 +90,13 @@ std::string ReorgDepthBucket(uint64_t depth);
 
 // Follows one chain: each Step() indexes the next confirmed block range —
 // checks it continues the stored chain (rolling back orphaned blocks when
-// not), decodes ERC-721/ERC-1155/ERC-2309/ERC-4906 logs, reads the URIs of
-// new and refreshed tokens in batches, commits the range with the cursor —
-// and hands queued tokens to `on_tokens`. Step() runs on one thread;
-// Backfill, RefreshTokens and Snapshot may be called from others.
+// not), decodes ERC-721/ERC-1155/ERC-2309/ERC-4906 logs, commits the range's
+// transfers, new tokens, owners and balances with the cursor, and queues the
+// new and refreshed tokens' URI reads for the UriReader (uri_reader.h), which
+// runs beside it: the chain is followed at log speed, however slow the
+// contracts' tokenURI calls are. Tokens a URI event changed go to
+// `on_tokens`. Step() runs on one thread; Backfill, RefreshTokens and
+// Snapshot may be called from others.
 //
 // Ranges are written on a writer thread: while range N is committed, Step()
 // reads, decodes and reads the URIs of range N+1, and submits it once N is
@@ -86,7 +109,7 @@ class ChainIndexer {
  public:
   ChainIndexer(ChainConfig config, ChainSource& source, IndexerRepository& repo,
                std::function<void(const std::vector<eth::TokenKey>&)> on_tokens,
-               IndexerCounters counters = {});
+               IndexerCounters counters = {}, Coordination coordination = {});
   // Waits for the write in flight.
   ~ChainIndexer();
 
@@ -97,10 +120,14 @@ class ChainIndexer {
   absl::StatusOr<uint64_t> Step();
   IndexerSnapshot Snapshot() const;
   const ChainConfig& config() const { return config_; }
+  // Whether the last Step() left confirmed blocks to index (the follower is
+  // catching up, not waiting for new blocks).
+  bool CatchingUp() const { return catching_up_.load(); }
 
   // Queues [from, to] to be indexed again (records only; the cursor and the
-  // stored hashes are the follower's). Only blocks behind the follower are
-  // taken: returns the range accepted.
+  // stored hashes are the follower's), in chunks any replica may lease. Only
+  // blocks behind the follower (as this replica last saw it) are taken:
+  // returns the range accepted.
   absl::StatusOr<std::pair<uint64_t, uint64_t>> Backfill(uint64_t from,
                                                          uint64_t to);
   // Reads the tokens' URIs again at the indexed block and sends them back
@@ -112,6 +139,7 @@ class ChainIndexer {
   struct RangeOutcome {
     bool reorg = false;  // the range does not continue the stored chain
     uint64_t logs = 0;
+    bool lease_lost = false;  // a backfill chunk's lease moved on
   };
   absl::StatusOr<RangeOutcome> IndexRange(uint64_t from, uint64_t to,
                                           uint64_t head, bool follow);
@@ -119,16 +147,16 @@ class ChainIndexer {
   // and rolls back everything after it.
   absl::Status HandleReorg(uint64_t from);
   absl::StatusOr<uint64_t> BackfillStep(uint64_t head);
-  // URI reads → results; a node failure fails the whole call (the range is
-  // retried), a contract's own failure is the token's recorded reason.
-  absl::StatusOr<std::vector<UriResult>> ReadUris(
-      const std::vector<TokenUriQuery>& queries, uint64_t block);
+  // Takes or renews the follower role; on a change, drops what this replica
+  // held of the follower's state.
+  absl::StatusOr<bool> HoldFollowerRole();
+  // Counts, records and notifies what a committed range wrote.
+  void Report(const RangeWritten& written);
   // The next range after `blocks` blocks held `logs` logs.
   uint64_t NextRange(uint64_t blocks, uint64_t logs) const;
   // The logs of [from, to]: the prefetched reply when it is for exactly
   // that range, else read now (a stale prefetch is dropped).
-  absl::StatusOr<std::vector<nlohmann::json>> TakeLogs(uint64_t from,
-                                                       uint64_t to);
+  absl::StatusOr<std::vector<eth::RawLog>> TakeLogs(uint64_t from, uint64_t to);
   // Waits for the range being written, then counts, notifies and logs it. On
   // failure the follower goes back to its first block (what was prepared
   // after it assumed it written).
@@ -142,34 +170,37 @@ class ChainIndexer {
   std::atomic<uint64_t> next_block_{0};  // only the Step() thread writes it
   uint64_t range_;
   std::atomic<uint64_t> head_{0};
+  std::atomic<bool> catching_up_{false};
   // eth_getLogs of the range expected next, read while this one is written
   // (Step thread only). Only RPC: the range is still checked against the
   // stored chain when it is indexed.
   struct Prefetch {
     uint64_t from = 0, to = 0;
-    std::future<absl::StatusOr<std::vector<nlohmann::json>>> logs;
+    std::future<absl::StatusOr<std::vector<eth::RawLog>>> logs;
   };
   std::optional<Prefetch> prefetch_;
   std::atomic<uint64_t> indexed_{0};
   std::atomic<bool> has_indexed_{false};
 
+  const Coordination coordination_;
+  std::atomic<bool> follower_{true};
+  // The backfill chunk this replica works on (Step thread only).
+  std::optional<LeasedRange> lease_;
+  std::atomic<uint64_t> backfill_pending_{0};
+
   mutable absl::Mutex mu_;
-  std::deque<std::pair<uint64_t, uint64_t>> backfill_ ABSL_GUARDED_BY(mu_);
   std::string halted_ ABSL_GUARDED_BY(mu_);
 
   // The range on the writer thread (Step thread only). What it will have
   // written stands in for the database until it commits: the hash of its last
-  // block (the next range's parent), the tokens and contracts it creates.
+  // block (the next range's parent) and the contracts it creates.
   struct PendingWrite {
-    uint64_t from = 0, to = 0, head = 0, logs = 0;
+    uint64_t from = 0, to = 0, head = 0, logs = 0, transfers = 0;
     std::optional<BlockHeader> last;
-    std::set<std::pair<std::string, std::string>> minted;  // contract, id
     std::set<std::string> contracts;
-    std::map<std::string, uint64_t> mints_by_standard;
-    size_t mints = 0, uri_updates = 0;
-    std::string logs_ms, decode_ms, uris_ms;
+    std::string logs_ms, decode_ms;
     struct Written {
-      absl::StatusOr<std::vector<eth::TokenKey>> queued;
+      absl::StatusOr<RangeWritten> result;
       absl::Duration took;
     };
     std::future<Written> written;

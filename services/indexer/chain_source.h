@@ -46,8 +46,8 @@ class ChainSource {
   virtual absl::StatusOr<uint64_t> HeadBlock() = 0;
   // Raw logs in [from, to] whose topic0 is one eth::DecodeLog follows
   // (ERC-20 Transfers included: they share the ERC-721 topic).
-  virtual absl::StatusOr<std::vector<nlohmann::json>> Logs(uint64_t from,
-                                                           uint64_t to) = 0;
+  virtual absl::StatusOr<std::vector<eth::RawLog>> Logs(uint64_t from,
+                                                        uint64_t to) = 0;
   // Headers of `numbers` (one batch); fails as a whole if any is missing.
   virtual absl::StatusOr<std::vector<BlockHeader>> BlockHeaders(
       const std::vector<uint64_t>& numbers) = 0;
@@ -73,8 +73,8 @@ class RpcChainSource final : public ChainSource {
   RpcChainSource(eth::JsonRpcClient& rpc, Options options);
 
   absl::StatusOr<uint64_t> HeadBlock() override;
-  absl::StatusOr<std::vector<nlohmann::json>> Logs(uint64_t from,
-                                                   uint64_t to) override;
+  absl::StatusOr<std::vector<eth::RawLog>> Logs(uint64_t from,
+                                                uint64_t to) override;
   absl::StatusOr<std::vector<BlockHeader>> BlockHeaders(
       const std::vector<uint64_t>& numbers) override;
   std::vector<absl::StatusOr<std::string>> TokenUris(

@@ -32,7 +32,24 @@ IndexerMetrics::IndexerMetrics(Metrics& m)
                          .Add({{"outcome", "failed"}})),
       step_failures_(m.Counter("step_failures_total",
                                "Indexing steps that failed and will be retried")
-                         .Add({})) {
+                         .Add({})),
+      uri_reads_(m.Counter("uri_reads_total",
+                           "Token URI reads, by outcome (uri, failed: the "
+                           "contract's own failure; node_error: retried; "
+                           "stale: lease lost, nothing written)")),
+      uri_pending_(m.Gauge("uri_reads_pending",
+                           "Tokens waiting for their URI read (capped count)")
+                       .Add({{"state", "ready"}})),
+      uri_dead_(m.Gauge("uri_reads_pending",
+                        "Tokens waiting for their URI read (capped count)")
+                    .Add({{"state", "dead"}})),
+      uri_changes_(m.Counter("uri_changes_total",
+                             "Stored tokens found with a new URI and sent "
+                             "back through extraction, by source")) {
+  for (const char* outcome : {"uri", "failed", "node_error", "stale"}) {
+    uri_reads_.Add({{"outcome", outcome}});
+  }
+  uri_changes_.Add({{"source", "subgraph"}});
   // Every bucket present from the start, so a dashboard's rate() has a
   // series to work on before the first reorg.
   for (const char* depth : {"1", "2-5", "6-20", "21+", "beyond_window"}) {
@@ -66,6 +83,23 @@ IndexerCounters IndexerMetrics::Counters() {
     errors_.Add({{"reason", reason}}).Increment();
   };
   return c;
+}
+
+UriReaderCounters IndexerMetrics::UriCounters() {
+  UriReaderCounters c;
+  c.reads = [this](const std::string& outcome, uint64_t n) {
+    uri_reads_.Add({{"outcome", outcome}}).Increment(static_cast<double>(n));
+  };
+  return c;
+}
+
+void IndexerMetrics::UriReadsPending(int64_t ready, int64_t dead) {
+  uri_pending_.Set(static_cast<double>(ready));
+  uri_dead_.Set(static_cast<double>(dead));
+}
+
+void IndexerMetrics::UriChanged(const std::string& source, uint64_t n) {
+  uri_changes_.Add({{"source", source}}).Increment(static_cast<double>(n));
 }
 
 void IndexerMetrics::Notified(bool ok) {

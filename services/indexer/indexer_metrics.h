@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
 #include "services/indexer/chain_indexer.h"
+#include "services/indexer/uri_reader.h"
 
 namespace niftysave::indexer {
 
@@ -13,6 +14,11 @@ class IndexerMetrics {
  public:
   explicit IndexerMetrics(Metrics& metrics);
   IndexerCounters Counters();
+  UriReaderCounters UriCounters();
+  // The chain's URI-read queue: waiting, and given up on.
+  void UriReadsPending(int64_t ready, int64_t dead);
+  // Stored tokens found with a new URI, by source (subgraph re-scan).
+  void UriChanged(const std::string& source, uint64_t n);
   void Notified(bool ok);
   void StepFailed() { step_failures_.Increment(); }
   // For JsonRpcOptions::observe: one HTTP request to the node.
@@ -34,6 +40,10 @@ class IndexerMetrics {
   prometheus::Counter& notify_ok_;
   prometheus::Counter& notify_failed_;
   prometheus::Counter& step_failures_;
+  prometheus::Family<prometheus::Counter>& uri_reads_;
+  prometheus::Gauge& uri_pending_;
+  prometheus::Gauge& uri_dead_;
+  prometheus::Family<prometheus::Counter>& uri_changes_;
 };
 
 }  // namespace niftysave::indexer

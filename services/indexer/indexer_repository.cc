@@ -1,5 +1,6 @@
 #include "services/indexer/indexer_repository.h"
 
+#include <future>
 #include <map>
 #include <set>
 #include <tuple>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
+#include "common/runtime/reason.h"
 
 namespace niftysave::indexer {
 namespace {
@@ -31,21 +33,53 @@ FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
             $7::text[], $8::text[]) AS u(a, s, b, n, y, i, e)
 ON CONFLICT DO NOTHING)sql";
 
-// A replayed range finds the token already there and queues nothing. An
-// ERC-721 token gets its owner and burned flag as of the range's end (see
-// RecordRange); ERC-1155 tokens have no owner.
-constexpr char kInsertTokens[] = R"sql(
-INSERT INTO tokens (chain_id, contract, token_id, standard, token_uri, owner,
-                    burned, mint_block, mint_tx, status, reason, detail,
-                    uri_block)
-SELECT $1, decode(c, 'hex'), i::numeric, s, uri, decode(o, 'hex'), bu, b,
-       decode(tx, 'hex'), st, r, d, b
-FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::bool[], $8::bigint[], $9::text[], $10::text[], $11::text[],
-            $12::text[])
-     AS u(c, i, s, uri, o, bu, b, tx, st, r, d)
-ON CONFLICT (chain_id, contract, token_id) DO NOTHING
-RETURNING id, encode(contract, 'hex'), token_id::text, token_uri IS NOT NULL)sql";
+// Every token the range moved, one row each, at its first transfer here:
+// those not on record are inserted (a replayed range finds them there) and
+// queued on the chain's URI-read queue ($10). An ERC-721 token gets its owner
+// and burned flag as of the range's end; when $11 says those are the newest
+// on record (see RecordRange), a token already there is set to them in the
+// same statement. ERC-1155 tokens have no owner. Returns the new tokens by
+// standard (xmax = 0: the row was inserted, not updated); nothing per row.
+constexpr char kUpsertTokens[] = R"sql(
+WITH up AS (
+  INSERT INTO tokens AS t (chain_id, contract, token_id, standard, owner,
+                           burned, mint_block, mint_tx, minted, status)
+  SELECT $1, decode(c, 'hex'), i::numeric, s, decode(o, 'hex'), bu, b,
+         decode(tx, 'hex'), m, 'queued'
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
+              $7::bigint[], $8::text[], $9::bool[])
+       AS u(c, i, s, o, bu, b, tx, m)
+  ON CONFLICT (chain_id, contract, token_id) DO UPDATE
+  SET owner = EXCLUDED.owner, burned = EXCLUDED.burned, updated_at = now()
+  WHERE $11 AND t.standard = 'erc721'
+    AND (t.owner IS DISTINCT FROM EXCLUDED.owner
+         OR t.burned <> EXCLUDED.burned)
+  RETURNING t.id, t.standard, t.xmax = 0 AS inserted),
+queued AS (
+  INSERT INTO work_queue (queue, item_id)
+  SELECT $10, id FROM up WHERE inserted ORDER BY id
+  ON CONFLICT (queue, item_id) DO UPDATE
+  SET state = 'ready', attempts = 0, run_after = now(),
+      generation = work_queue.generation + 1, updated_at = now())
+SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
+
+// ERC-4906: the contract's known tokens in [$3, $4], at most $5, queued to
+// have their URIs read again (a lease in flight is fenced off: it may have
+// read the old value). $6 is the queue.
+constexpr char kRefreshCount[] = R"sql(
+SELECT count(*) FROM (
+  SELECT 1 FROM tokens
+  WHERE chain_id = $1 AND contract = decode($2, 'hex')
+    AND token_id BETWEEN $3::numeric AND $4::numeric LIMIT $5) t)sql";
+constexpr char kRefreshQueue[] = R"sql(
+INSERT INTO work_queue (queue, item_id)
+SELECT $6, id FROM tokens
+WHERE chain_id = $1 AND contract = decode($2, 'hex')
+  AND token_id BETWEEN $3::numeric AND $4::numeric
+ORDER BY token_id LIMIT $5
+ON CONFLICT (queue, item_id) DO UPDATE
+SET state = 'ready', attempts = 0, run_after = now(),
+    generation = work_queue.generation + 1, updated_at = now())sql";
 
 // ERC-721 transfers: no balances.
 constexpr char kInsertTransfersOnly[] = R"sql(
@@ -65,15 +99,6 @@ ON CONFLICT DO NOTHING)sql";
 constexpr char kTransfersAfter[] = R"sql(
 SELECT EXISTS (SELECT 1 FROM transfers
                WHERE chain_id = $1 AND block_number > $2))sql";
-
-// ERC-721 owners as of the range's end, for tokens that existed before it.
-constexpr char kSetOwners[] = R"sql(
-UPDATE tokens t
-SET owner = decode(u.o, 'hex'), burned = u.bu, updated_at = now()
-FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS u(c, i, o, bu)
-WHERE t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
-  AND t.token_id = u.i::numeric
-  AND (t.owner IS DISTINCT FROM decode(u.o, 'hex') OR t.burned <> u.bu))sql";
 
 // Only transfers new to the table change ERC-1155 balances, so a replay
 // adds nothing twice.
@@ -153,7 +178,8 @@ HAVING sum(delta) <> 0)sql";
 #undef NS_AFFECTED
 
 // A token whose URI changed goes back through extraction: 'queued' with the
-// new URI, or 'failed' with why it could not be read.
+// new URI, or 'failed' with why it could not be read. A value from an older
+// block than the one stored does not replace it.
 constexpr char kUpdateUris[] = R"sql(
 UPDATE tokens t
 SET token_uri = u.uri, uri_block = u.b,
@@ -163,6 +189,7 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
             $7::text[]) AS u(c, i, uri, b, r, d)
 WHERE t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
   AND t.token_id = u.i::numeric
+  AND (t.uri_block IS NULL OR t.uri_block <= u.b)
 RETURNING t.id, encode(t.contract, 'hex'), t.token_id::text,
           t.token_uri IS NOT NULL)sql";
 
@@ -205,13 +232,6 @@ JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS u(ch, c, i)
   ON t.chain_id = u.ch AND t.contract = decode(u.c, 'hex')
  AND t.token_id = u.i::numeric)sql";
 
-constexpr char kTokensInRange[] = R"sql(
-SELECT t.chain_id, encode(t.contract, 'hex'), t.token_id::text, t.standard
-FROM tokens t
-WHERE t.chain_id = $1 AND t.contract = decode($2, 'hex')
-  AND t.token_id BETWEEN $3::numeric AND $4::numeric
-ORDER BY t.token_id LIMIT $5)sql";
-
 constexpr char kRecentBlocks[] = R"sql(
 SELECT number, encode(hash, 'hex'), encode(parent_hash, 'hex') FROM blocks
 WHERE chain_id = $1 AND number <= $2 ORDER BY number DESC LIMIT $3)sql";
@@ -225,7 +245,7 @@ WHERE chain_id = $1 AND number = $2)sql";
 // are found through tokens_changed_block (greatest(mint_block, uri_block)).
 constexpr char kCancelVanished[] = R"sql(
 DELETE FROM work_queue w USING tokens t
-WHERE w.queue = 'extract' AND w.item_id = t.id
+WHERE w.queue IN ('extract', $3) AND w.item_id = t.id
   AND t.chain_id = $1 AND greatest(t.mint_block, t.uri_block) > $2
   AND t.mint_block > $2)sql";
 constexpr char kDeleteVanished[] = R"sql(
@@ -235,10 +255,27 @@ WHERE chain_id = $1 AND greatest(mint_block, uri_block) > $2
 constexpr char kDeleteTransfers[] = R"sql(
 DELETE FROM transfers WHERE chain_id = $1 AND block_number > $2
 RETURNING encode(contract, 'hex'), token_id::text)sql";
+// A URI read in flight may have read an orphaned block: its lease is fenced
+// off (the generation moves on; the run_after of a lease is its deadline, in
+// the future) and the token is due again at once. The lock this takes also
+// waits for a reader committing now, so the next statement sees what it
+// wrote.
+constexpr char kFenceUriReads[] = R"sql(
+UPDATE work_queue SET generation = generation + 1, run_after = now()
+WHERE queue = $1 AND state = 'ready' AND run_after > now())sql";
+// Surviving tokens whose URI was set in an orphaned block are read again;
+// uri_block is cleared so the read, at a block before the old one, applies.
 constexpr char kStaleUris[] = R"sql(
-SELECT encode(contract, 'hex'), token_id::text FROM tokens
-WHERE chain_id = $1 AND greatest(mint_block, uri_block) > $2
-  AND uri_block > $2)sql";
+WITH stale AS (
+  UPDATE tokens SET uri_block = NULL, updated_at = now()
+  WHERE chain_id = $1 AND greatest(mint_block, uri_block) > $2
+    AND uri_block > $2
+  RETURNING id)
+INSERT INTO work_queue (queue, item_id)
+SELECT $3, id FROM stale ORDER BY id
+ON CONFLICT (queue, item_id) DO UPDATE
+SET state = 'ready', attempts = 0, run_after = now(),
+    generation = work_queue.generation + 1, updated_at = now())sql";
 constexpr char kDeleteContracts[] = R"sql(
 DELETE FROM contracts c WHERE c.chain_id = $1 AND c.first_block > $2
   AND NOT EXISTS (SELECT 1 FROM tokens t
@@ -395,14 +432,47 @@ absl::StatusOr<ChainCursor> PgIndexerRepository::OpenChain(
   return cursor;
 }
 
-absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
+std::string UriQueueName(uint64_t chain_id) {
+  return absl::StrCat("read_uri:", chain_id);
+}
+
+absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
     const RangeBatch& batch) {
-  std::vector<eth::TokenKey> queued;
   const int64_t chain = I64(batch.chain_id);
-  absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    queued.clear();  // a retried transaction starts over
-    std::vector<int64_t> token_pks;
-    std::set<std::pair<std::string, std::string>> inserted;  // new tokens
+  const std::string uri_queue = UriQueueName(batch.chain_id);
+  const std::string zero(40, '0');
+  // Each token the range moved: its first and last transfer here. The first
+  // records a token new to the table; the last is an ERC-721 token's owner
+  // as of the range's end.
+  struct Moved {
+    const eth::TokenTransfer* first = nullptr;
+    const eth::TokenTransfer* last = nullptr;
+  };
+  std::map<TokenId, Moved> moved;
+  for (const eth::TokenTransfer& t : batch.transfers) {
+    Moved& m = moved[{t.contract, t.token_id.ToDecimal()}];
+    if (m.first == nullptr || Position(t) < Position(*m.first)) m.first = &t;
+    if (m.last == nullptr || Position(*m.last) < Position(t)) m.last = &t;
+  }
+
+  // When following and nothing is stored after the range (the usual case;
+  // not a replay, nor a backfill behind later records), a token's last
+  // transfer here is its newest on record: tokens get their owner from it,
+  // with no look at stored transfers. Otherwise owners are recomputed from
+  // those.
+  bool owners_from_range = false;
+  if (batch.advance_cursor && !batch.transfers.empty()) {
+    absl::Status s = pool_.Run([&](pqxx::work& txn) {
+      owners_from_range =
+          !txn.exec_params1(kTransfersAfter, chain, I64(batch.to_block))[0]
+               .as<bool>();
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+
+  // The contracts and tokens (with their owners and URI-read queue items).
+  auto write_tokens = [&](pqxx::work& txn, RangeWritten& written) {
     if (!batch.contracts.empty()) {
       std::vector<std::string> a, st, ifs;
       std::vector<int64_t> b;
@@ -420,114 +490,107 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
                       IntArray(b), TextArray(n), TextArray(y), TextArray(ifs),
                       TextArray(e));
     }
-    // ERC-721 owners as of the range's end: the `to` of each token's last
-    // transfer in the range. When following and nothing is stored after the
-    // range (the usual case; not a replay or backfill behind later records),
-    // that is the newest transfer on record, so new tokens are inserted with
-    // it and moved ones are set to it, with no look at stored transfers.
-    // Otherwise the owners are recomputed from the stored transfers.
-    const std::string zero(40, '0');
-    std::map<TokenId, const eth::TokenTransfer*> last721;
-    for (const eth::TokenTransfer& t : batch.transfers) {
-      if (t.standard != eth::TokenStandard::kErc721) continue;
-      const eth::TokenTransfer*& last =
-          last721[{t.contract, t.token_id.ToDecimal()}];
-      if (last == nullptr || Position(*last) < Position(t)) last = &t;
-    }
-    const bool owners_from_range =
-        batch.advance_cursor && !batch.transfers.empty() &&
-        !txn.exec_params1(kTransfersAfter, chain, I64(batch.to_block))[0]
-             .as<bool>();
-    if (!batch.mints.empty()) {
-      std::vector<std::string> c, i, st, tx, status;
-      std::vector<std::optional<std::string>> uri, o, r, d;
-      std::vector<std::string> bu;
-      std::vector<int64_t> b;
-      for (const Mint& m : batch.mints) {
-        const eth::TokenTransfer& t = m.transfer;
-        c.push_back(t.contract);
-        i.push_back(t.token_id.ToDecimal());
-        st.push_back(eth::StandardName(t.standard));
-        uri.push_back(m.uri.token_uri);
-        if (t.standard == eth::TokenStandard::kErc721) {
-          auto last = last721.find({t.contract, i.back()});
-          const std::string& owner =
-              last == last721.end() ? t.to : last->second->to;
-          o.push_back(owner);
-          bu.push_back(owner == zero ? "t" : "f");
-        } else {
-          o.push_back(std::nullopt);
-          bu.push_back("f");
-        }
-        b.push_back(I64(t.at.block_number));
-        tx.push_back(t.at.tx_hash);
-        status.push_back(m.uri.token_uri ? "queued" : "failed");
-        r.push_back(Opt(m.uri.reason));
-        d.push_back(Opt(m.uri.detail));
+    if (moved.empty()) return;
+    std::vector<std::string> c, i, st, tx;
+    std::vector<std::optional<std::string>> o;
+    std::vector<std::string> bu, m;
+    std::vector<int64_t> b;
+    for (const auto& [key, mv] : moved) {
+      const eth::TokenTransfer& first = *mv.first;
+      c.push_back(key.first);
+      i.push_back(key.second);
+      st.push_back(eth::StandardName(first.standard));
+      if (first.standard == eth::TokenStandard::kErc721) {
+        o.push_back(mv.last->to);
+        bu.push_back(mv.last->to == zero ? "t" : "f");
+      } else {
+        o.push_back(std::nullopt);
+        bu.push_back("f");
       }
-      pqxx::result rows = txn.exec_params(
-          kInsertTokens, chain, TextArray(c), TextArray(i), TextArray(st),
-          TextArray(uri), TextArray(o), BoolArray(bu), IntArray(b),
-          TextArray(tx), TextArray(status), TextArray(r), TextArray(d));
-      for (const pqxx::row& row : rows) {
-        inserted.emplace(row[1].c_str(), row[2].c_str());
-        if (!row[3].as<bool>()) continue;
-        token_pks.push_back(row[0].as<int64_t>());
-        queued.push_back({batch.chain_id, row[1].c_str(), row[2].c_str()});
-      }
+      b.push_back(I64(first.at.block_number));
+      tx.push_back(first.at.tx_hash);
+      m.push_back(first.IsMint() ? "t" : "f");
     }
+    for (const pqxx::row& row : txn.exec_params(
+             kUpsertTokens, chain, TextArray(c), TextArray(i), TextArray(st),
+             TextArray(o), BoolArray(bu), IntArray(b), TextArray(tx),
+             BoolArray(m), uri_queue, owners_from_range)) {
+      const uint64_t n = row[1].as<int64_t>();
+      written.new_tokens[row[0].c_str()] += n;
+      written.uri_reads_queued += n;
+    }
+  };
+
+  // The transfers, ERC-1155 balances, and (unless they come from the range)
+  // the ERC-721 owners recomputed from the stored transfers.
+  auto write_transfers = [&](pqxx::work& txn) {
+    if (batch.transfers.empty()) return;
+    // ERC-721 transfers are inserted alone; ERC-1155 ones with the balance
+    // deltas of those new to the table.
+    TransferColumns erc721, erc1155;
     AffectedTokens affected;
-    if (!batch.transfers.empty()) {
-      // ERC-721 transfers are inserted alone; ERC-1155 ones with the
-      // balance deltas of those new to the table.
-      TransferColumns erc721, erc1155;
-      // A token this range created, whose one transfer here is its mint,
-      // already has its owner and balance from the inserts: recomputing it
-      // (a sort over its transfers) is skipped. Only when following: a
-      // backfill of older blocks may find later transfers on record.
-      std::map<TokenId, int> moves;
-      if (batch.advance_cursor) {
-        for (const eth::TokenTransfer& t : batch.transfers) {
-          ++moves[{t.contract, t.token_id.ToDecimal()}];
-        }
+    for (const eth::TokenTransfer& t : batch.transfers) {
+      const bool is721 = t.standard == eth::TokenStandard::kErc721;
+      TransferColumns& cols = is721 ? erc721 : erc1155;
+      cols.Add(t);
+      if (is721) {
+        if (!owners_from_range) affected.Add(t.contract, cols.i.back());
+      } else if (!batch.advance_cursor || t.from != zero || t.amount.IsZero()) {
+        // Only a transfer out of a holder (or of nothing) can leave a zero
+        // balance behind; a mint never does.
+        affected.Add(t.contract, cols.i.back());
       }
-      for (const eth::TokenTransfer& t : batch.transfers) {
-        const bool is721 = t.standard == eth::TokenStandard::kErc721;
-        TransferColumns& cols = is721 ? erc721 : erc1155;
-        cols.Add(t);
-        if (owners_from_range && is721) continue;  // set below
-        const TokenId key(t.contract, cols.i.back());
-        const bool settled = batch.advance_cursor && t.IsMint() &&
-                             t.to != zero && !t.amount.IsZero() &&
-                             moves[key] == 1 && inserted.count(key) > 0;
-        if (!settled) affected.Add(t.contract, cols.i.back());
-      }
-      if (!erc721.b.empty()) erc721.Insert(txn, kInsertTransfersOnly, chain);
-      if (!erc1155.b.empty()) erc1155.Insert(txn, kInsertTransfers, chain);
-      if (owners_from_range) {
-        // Tokens inserted above already have it.
-        std::vector<std::string> oc, oi, oo, ob;
-        for (const auto& [key, t] : last721) {
-          if (inserted.count(key)) continue;
-          oc.push_back(key.first);
-          oi.push_back(key.second);
-          oo.push_back(t->to);
-          ob.push_back(t->to == zero ? "t" : "f");
-        }
-        if (!oc.empty()) {
-          txn.exec_params(kSetOwners, chain, TextArray(oc), TextArray(oi),
-                          TextArray(oo), BoolArray(ob));
-        }
-      }
-      Recompute(txn, chain, affected, /*rebuild_balances=*/false,
-                /*owners=*/!owners_from_range);
     }
-    ApplyUriUpdates(txn, batch.chain_id, batch.uri_updates, token_pks, queued);
-    if (!batch.errors.empty()) {
+    if (!erc721.b.empty()) erc721.Insert(txn, kInsertTransfersOnly, chain);
+    if (!erc1155.b.empty()) erc1155.Insert(txn, kInsertTransfers, chain);
+    Recompute(txn, chain, affected, /*rebuild_balances=*/false,
+              /*owners=*/!owners_from_range);
+  };
+
+  // What builds on the tokens (URI events, refreshes), the errors, the block
+  // hashes and the cursor.
+  auto write_rest = [&](pqxx::work& txn,
+                        RangeWritten& written) -> absl::Status {
+    if (!batch.follower_id.empty() &&
+        !FollowerLease::HeldInTxn(txn, batch.chain_id, batch.follower_id)) {
+      return ErrorWithReason(absl::StatusCode::kFailedPrecondition,
+                             "follower_lost",
+                             "another replica follows this chain now");
+    }
+    if (batch.backfill_lease) {
+      written.lease_lost = !BackfillLeases::Advance(txn, *batch.backfill_lease,
+                                                    batch.to_block + 1);
+    }
+    std::vector<int64_t> extract_pks;
+    ApplyUriUpdates(txn, batch.chain_id, batch.uri_updates, extract_pks,
+                    written.extract_queued);
+    for (const RefreshRequest& r : batch.refreshes) {
+      const int64_t cap = I64(batch.max_tokens_per_event);
+      const std::string from = r.from_id.ToDecimal(), to = r.to_id.ToDecimal();
+      const int64_t found = txn.exec_params1(kRefreshCount, chain, r.contract,
+                                             from, to, cap + 1)[0]
+                                .as<int64_t>();
+      written.uri_reads_queued +=
+          txn.exec_params(kRefreshQueue, chain, r.contract, from, to, cap,
+                          uri_queue)
+              .affected_rows();
+      if (found > cap) {
+        written.errors.push_back(
+            {.block = r.block,
+             .log_index = r.log_index,
+             .reason = "refresh_too_large",
+             .detail = absl::StrCat("BatchMetadataUpdate ", from, "..", to,
+                                    " of 0x", r.contract, ": only ", cap,
+                                    " tokens refreshed")});
+      }
+    }
+    std::vector<IndexerError> errors = batch.errors;
+    errors.insert(errors.end(), written.errors.begin(), written.errors.end());
+    if (!errors.empty()) {
       std::vector<int64_t> b;
       std::vector<std::optional<int64_t>> li;
       std::vector<std::string> r, d;
-      for (const IndexerError& e : batch.errors) {
+      for (const IndexerError& e : errors) {
         b.push_back(I64(e.block));
         li.push_back(e.log_index ? std::optional<int64_t>(*e.log_index)
                                  : std::nullopt);
@@ -537,32 +600,69 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgIndexerRepository::RecordRange(
       txn.exec_params(kInsertErrors, chain, IntArray(b), IntArray(li),
                       TextArray(r), TextArray(d));
     }
-    // New tokens and tokens whose URI changed: Requeue fences off a lease in
-    // flight that read the old URI.
-    db::WorkQueue::Requeue(txn, "extract", token_pks);
-    if (batch.advance_cursor) {
-      if (!batch.blocks.empty()) {
-        std::vector<int64_t> n;
-        std::vector<std::string> h, p;
-        for (const BlockHeader& bh : batch.blocks) {
-          n.push_back(I64(bh.number));
-          h.push_back(bh.hash);
-          p.push_back(bh.parent_hash);
-        }
-        txn.exec_params(kUpsertBlocks, chain, IntArray(n), TextArray(h),
-                        TextArray(p));
+    // Tokens whose URI changed: Requeue fences off a lease in flight that
+    // read the old URI.
+    db::WorkQueue::Requeue(txn, "extract", extract_pks);
+    if (!batch.advance_cursor) return absl::OkStatus();
+    if (!batch.blocks.empty()) {
+      std::vector<int64_t> n;
+      std::vector<std::string> h, p;
+      for (const BlockHeader& bh : batch.blocks) {
+        n.push_back(I64(bh.number));
+        h.push_back(bh.hash);
+        p.push_back(bh.parent_hash);
       }
-      if (batch.to_block > batch.reorg_window) {
-        txn.exec_params(kPruneBlocks, chain,
-                        I64(batch.to_block - batch.reorg_window));
-      }
-      txn.exec_params(kAdvanceCursor, chain, I64(batch.to_block + 1),
-                      I64(batch.head_block));
+      txn.exec_params(kUpsertBlocks, chain, IntArray(n), TextArray(h),
+                      TextArray(p));
     }
+    if (batch.to_block > batch.reorg_window) {
+      txn.exec_params(kPruneBlocks, chain,
+                      I64(batch.to_block - batch.reorg_window));
+    }
+    txn.exec_params(kAdvanceCursor, chain, I64(batch.to_block + 1),
+                    I64(batch.head_block));
+    return absl::OkStatus();
+  };
+
+  RangeWritten written;
+  if (!owners_from_range) {
+    // Owners are recomputed from the stored transfers, so everything is
+    // written in one transaction, in order.
+    absl::Status s = pool_.Run([&](pqxx::work& txn) {
+      written = RangeWritten();  // a retried transaction starts over
+      write_tokens(txn, written);
+      write_transfers(txn);
+      return write_rest(txn, written);
+    });
+    if (!s.ok()) return s;
+    return written;
+  }
+  // Following: the transfers and the tokens touch different tables and
+  // neither reads the other, so they are written at once on two
+  // connections, then the rest with the cursor. Until the cursor moves the
+  // range counts as not indexed: if one part fails, or the process stops in
+  // between, the range is written again, and every part is idempotent.
+  std::future<absl::Status> transfers = std::async(std::launch::async, [&] {
+    return pool_.Run([&](pqxx::work& txn) {
+      write_transfers(txn);
+      return absl::OkStatus();
+    });
+  });
+  absl::Status tokens = pool_.Run([&](pqxx::work& txn) {
+    written = RangeWritten();
+    write_tokens(txn, written);
     return absl::OkStatus();
   });
-  if (!s.ok()) return s;
-  return queued;
+  absl::Status moved_ok = transfers.get();
+  if (!tokens.ok()) return tokens;
+  if (!moved_ok.ok()) return moved_ok;
+  const RangeWritten tokens_written = written;
+  absl::Status rest = pool_.Run([&](pqxx::work& txn) {
+    written = tokens_written;
+    return write_rest(txn, written);
+  });
+  if (!rest.ok()) return rest;
+  return written;
 }
 
 absl::StatusOr<uint64_t> PgIndexerRepository::CountTokens(uint64_t chain_id) {
@@ -616,27 +716,6 @@ PgIndexerRepository::FindTokens(const std::vector<eth::TokenKey>& keys) {
   return out;
 }
 
-absl::StatusOr<std::vector<IndexerRepository::KnownToken>>
-PgIndexerRepository::TokensInRange(uint64_t chain_id,
-                                   const std::string& contract,
-                                   const eth::Uint256& from_id,
-                                   const eth::Uint256& to_id, uint64_t limit) {
-  std::vector<KnownToken> out;
-  absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    out.clear();
-    for (const pqxx::row& row :
-         txn.exec_params(kTokensInRange, I64(chain_id), contract,
-                         from_id.ToDecimal(), to_id.ToDecimal(), I64(limit))) {
-      out.push_back({{static_cast<uint64_t>(row[0].as<int64_t>()),
-                      row[1].c_str(), row[2].c_str()},
-                     StandardOf(row[3].c_str())});
-    }
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return out;
-}
-
 absl::StatusOr<std::vector<BlockHeader>> PgIndexerRepository::RecentBlocks(
     uint64_t chain_id, uint64_t at_most, uint64_t limit) {
   std::vector<BlockHeader> out;
@@ -674,8 +753,10 @@ absl::StatusOr<RollbackResult> PgIndexerRepository::Rollback(
   const int64_t chain = I64(chain_id), at = I64(ancestor);
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     result = RollbackResult();
+    const std::string uri_queue = UriQueueName(chain_id);
+    txn.exec_params(kFenceUriReads, uri_queue);
     result.queue_cancelled =
-        txn.exec_params(kCancelVanished, chain, at).affected_rows();
+        txn.exec_params(kCancelVanished, chain, at, uri_queue).affected_rows();
     result.tokens_removed =
         txn.exec_params(kDeleteVanished, chain, at).affected_rows();
     AffectedTokens affected;
@@ -684,9 +765,8 @@ absl::StatusOr<RollbackResult> PgIndexerRepository::Rollback(
     for (const pqxx::row& row : gone)
       affected.Add(row[0].c_str(), row[1].c_str());
     Recompute(txn, chain, affected, /*rebuild_balances=*/true);
-    for (const pqxx::row& row : txn.exec_params(kStaleUris, chain, at)) {
-      result.stale_uris.push_back({chain_id, row[0].c_str(), row[1].c_str()});
-    }
+    result.uris_requeued =
+        txn.exec_params(kStaleUris, chain, at, uri_queue).affected_rows();
     txn.exec_params(kDeleteContracts, chain, at);
     txn.exec_params(kDeleteErrors, chain, at);
     txn.exec_params(kDeleteBlocks, chain, at);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/eth/events.h"
 #include "common/eth/token_key.h"
+#include "services/indexer/backfill_leases.h"
 #include "services/indexer/chain_source.h"
 
 namespace niftysave::db {
@@ -28,12 +30,6 @@ struct UriResult {
   std::string detail;
 };
 
-// A newly minted token and what reading its URI gave.
-struct Mint {
-  eth::TokenTransfer transfer;
-  UriResult uri;
-};
-
 // A token whose URI changes (URI event, ERC-4906, RefreshToken): the new
 // value is written and the token goes back through extraction.
 struct UriUpdate {
@@ -41,6 +37,15 @@ struct UriUpdate {
   eth::Uint256 token_id;
   uint64_t block = 0;  // the event's block (refreshes: the block read at)
   UriResult uri;
+};
+
+// An ERC-4906 BatchMetadataUpdate (or MetadataUpdate: from_id == to_id): the
+// URIs of the contract's known tokens in [from_id, to_id] are read again.
+struct RefreshRequest {
+  std::string contract;
+  eth::Uint256 from_id, to_id;
+  uint64_t block = 0;
+  uint32_t log_index = 0;
 };
 
 // Something skipped or capped, kept in indexer_errors.
@@ -60,21 +65,46 @@ struct RangeBatch {
   bool advance_cursor = true;
   uint64_t reorg_window = 128;          // block hashes kept behind to_block
   std::vector<ContractInfo> contracts;  // first seen in this range
-  std::vector<Mint> mints;
-  // Every token moved, mints included, in chain order.
+  // Every token moved, mints included, in chain order. A token not on record
+  // is recorded at its first transfer here (its mint, or, when indexing
+  // started after its mint, whatever moved it first) and queued for its URI
+  // read.
   std::vector<eth::TokenTransfer> transfers;
-  std::vector<UriUpdate> uri_updates;  // applied after the mints
+  std::vector<UriUpdate> uri_updates;  // URI events, applied after the tokens
+  std::vector<RefreshRequest> refreshes;
+  // Tokens one refresh may queue; the rest is recorded as refresh_too_large.
+  uint64_t max_tokens_per_event = 10000;
+  // A backfill chunk's lease: its progress is recorded with the range.
+  std::optional<LeasedRange> backfill_lease;
+  // Set: the write commits only while this worker holds the chain's
+  // follower lease (reason follower_lost otherwise).
+  std::string follower_id;
   std::vector<BlockHeader> blocks;
   std::vector<IndexerError> errors;
 };
+
+// What a range wrote.
+struct RangeWritten {
+  // Tokens recorded for the first time, by standard ("erc721", "erc1155").
+  std::map<std::string, uint64_t> new_tokens;
+  uint64_t uri_reads_queued = 0;  // new tokens and refreshed ones
+  // Tokens a URI event gave a new URI: queued for extraction.
+  std::vector<eth::TokenKey> extract_queued;
+  std::vector<IndexerError> errors;  // recorded besides the batch's own
+  bool lease_lost = false;  // the backfill lease moved on: stop the chunk
+};
+
+// The work queue of a chain's URI reads.
+std::string UriQueueName(uint64_t chain_id);
 
 // What a rollback to a common ancestor removed.
 struct RollbackResult {
   uint64_t tokens_removed = 0;   // minted in orphaned blocks
   uint64_t queue_cancelled = 0;  // their 'extract' items
   uint64_t transfers_removed = 0;
-  // Surviving tokens whose URI came from an orphaned block: read again.
-  std::vector<eth::TokenKey> stale_uris;
+  // Surviving tokens whose URI came from an orphaned block: queued to be
+  // read again.
+  uint64_t uris_requeued = 0;
 };
 
 class IndexerRepository {
@@ -84,11 +114,10 @@ class IndexerRepository {
   virtual absl::StatusOr<ChainCursor> OpenChain(uint64_t chain_id,
                                                 const std::string& name,
                                                 uint64_t start_block) = 0;
-  // Writes the range in one transaction (idempotent on replay) and queues
-  // tokens that have a URI (new ones, and updated ones) for extraction;
-  // returns their keys.
-  virtual absl::StatusOr<std::vector<eth::TokenKey>> RecordRange(
-      const RangeBatch& batch) = 0;
+  // Writes the range in one transaction (idempotent on replay): queues new
+  // and refreshed tokens for their URI read, and tokens a URI event changed
+  // for extraction.
+  virtual absl::StatusOr<RangeWritten> RecordRange(const RangeBatch& batch) = 0;
   virtual absl::StatusOr<uint64_t> CountTokens(uint64_t chain_id) = 0;
 
   // Of `addresses`, those with no contracts row yet.
@@ -101,11 +130,6 @@ class IndexerRepository {
   };
   virtual absl::StatusOr<std::vector<KnownToken>> FindTokens(
       const std::vector<eth::TokenKey>& keys) = 0;
-  // Tokens of `contract` with from_id <= id <= to_id, at most `limit`.
-  virtual absl::StatusOr<std::vector<KnownToken>> TokensInRange(
-      uint64_t chain_id, const std::string& contract,
-      const eth::Uint256& from_id, const eth::Uint256& to_id,
-      uint64_t limit) = 0;
 
   // Stored block hashes, newest first, numbers <= `at_most`.
   virtual absl::StatusOr<std::vector<BlockHeader>> RecentBlocks(
@@ -131,17 +155,12 @@ class PgIndexerRepository final : public IndexerRepository {
   absl::StatusOr<ChainCursor> OpenChain(uint64_t chain_id,
                                         const std::string& name,
                                         uint64_t start_block) override;
-  absl::StatusOr<std::vector<eth::TokenKey>> RecordRange(
-      const RangeBatch& batch) override;
+  absl::StatusOr<RangeWritten> RecordRange(const RangeBatch& batch) override;
   absl::StatusOr<uint64_t> CountTokens(uint64_t chain_id) override;
   absl::StatusOr<std::vector<std::string>> UnknownContracts(
       uint64_t chain_id, const std::vector<std::string>& addresses) override;
   absl::StatusOr<std::vector<KnownToken>> FindTokens(
       const std::vector<eth::TokenKey>& keys) override;
-  absl::StatusOr<std::vector<KnownToken>> TokensInRange(
-      uint64_t chain_id, const std::string& contract,
-      const eth::Uint256& from_id, const eth::Uint256& to_id,
-      uint64_t limit) override;
   absl::StatusOr<std::vector<BlockHeader>> RecentBlocks(
       uint64_t chain_id, uint64_t at_most, uint64_t limit) override;
   absl::StatusOr<std::optional<BlockHeader>> StoredBlock(

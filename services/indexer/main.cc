@@ -1,18 +1,27 @@
 // niftysave-indexer: follows one EVM chain and records its NFTs.
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/eth/json_rpc_client.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/reason.h"
 #include "common/runtime/worker.h"
 #include "common/service/service_base.h"
+#include "services/indexer/backfill_leases.h"
 #include "services/indexer/chain_indexer.h"
 #include "services/indexer/extractor_notifier.h"
 #include "services/indexer/indexer_grpc.h"
 #include "services/indexer/indexer_metrics.h"
 #include "services/indexer/subgraph_repository.h"
 #include "services/indexer/subgraph_source.h"
+#include "services/indexer/uri_reader.h"
 
 ABSL_FLAG(uint64_t, chain_id, 0, "EIP-155 chain id (required)");
 ABSL_FLAG(std::string, chain_name, "",
@@ -29,12 +38,39 @@ ABSL_FLAG(
     "GraphQL URL of an eip721-subgraph (required with --source=subgraph)");
 ABSL_FLAG(uint64_t, subgraph_page_size, 1000,
           "tokens asked for per subgraph page (1-1000)");
+ABSL_FLAG(double, subgraph_rescan_seconds, 3600,
+          "seconds between the starts of two subgraph re-scan sweeps, which "
+          "re-queue stored tokens whose URI changed (0: off)");
 ABSL_FLAG(uint64_t, start_block, 0, "first block to index on a new chain");
 ABSL_FLAG(uint64_t, confirmations, 12, "blocks to stay behind the head");
 ABSL_FLAG(uint64_t, max_block_range, 2000,
           "largest eth_getLogs range (1-100000)");
 ABSL_FLAG(uint64_t, reorg_window, 128,
           "recent blocks whose hashes are kept to detect reorgs (8-100000)");
+ABSL_FLAG(uint64_t, target_logs_per_range, 10000,
+          "eth_getLogs ranges are sized to hold about this many logs "
+          "(100-1000000)");
+ABSL_FLAG(bool, uri_reader, true,
+          "read the URIs of the tokens this chain's indexer queues, in this "
+          "process (false: other replicas read them)");
+ABSL_FLAG(int, uri_readers, 2,
+          "URI reader threads: each leases, reads and writes its own batch "
+          "(1-16)");
+ABSL_FLAG(double, catch_up_uri_rate, 2000,
+          "while the follower is catching up, URI reads are held to about "
+          "this many tokens a second, so they do not slow it down (0: no "
+          "limit); once it is at the head they run at full speed");
+ABSL_FLAG(int, uri_batch, 2000,
+          "token URIs the URI reader leases and reads per step (1-10000)");
+ABSL_FLAG(int, uri_read_concurrency, 8,
+          "concurrent JSON-RPC batch requests per URI read step (1-64)");
+ABSL_FLAG(uint64_t, backfill_chunk_blocks, 10000,
+          "Backfill requests are split into chunks of this many blocks, which "
+          "any replica of the chain may lease (1-10000000)");
+ABSL_FLAG(double, follower_lease_seconds, 30,
+          "replicas of one chain elect one follower with a lease renewed "
+          "every step; a crashed follower is replaced after this long "
+          "(5-3600; 0: no election, one replica per chain)");
 ABSL_FLAG(double, poll_seconds, 2.0,
           "how often to look for new blocks when caught up");
 ABSL_FLAG(std::string, extractor_addr, "",
@@ -60,7 +96,8 @@ int RunSubgraph(ServiceBase& base, const indexer::ChainConfig& chain,
              metrics.RpcRequest("subgraph_tokens", outcome, d);
            },
        .tokens = [&](uint64_t n) { counters.tokens_minted("erc721", n); },
-       .bad_row = [&](const std::string& r) { counters.error_recorded(r); }});
+       .bad_row = [&](const std::string& r) { counters.error_recorded(r); },
+       .uri_changed = [&](uint64_t n) { metrics.UriChanged("subgraph", n); }});
   if (absl::Status s = source.Open(); !s.ok()) {
     log::Error("cannot open subgraph cursor",
                {{"error", std::string(s.message())}});
@@ -102,7 +139,11 @@ int main(int argc, char** argv) {
       .start_block = absl::GetFlag(FLAGS_start_block),
       .confirmations = absl::GetFlag(FLAGS_confirmations),
       .max_block_range = absl::GetFlag(FLAGS_max_block_range),
-      .reorg_window = absl::GetFlag(FLAGS_reorg_window)};
+      .reorg_window = absl::GetFlag(FLAGS_reorg_window),
+      .target_logs_per_range = GetFlagInRange(FLAGS_target_logs_per_range,
+                                              uint64_t{100}, uint64_t{1000000}),
+      .uri_read_concurrency =
+          GetFlagInRange(FLAGS_uri_read_concurrency, 1, 64)};
   if (chain.chain_id == 0) DieWithConfigError("chain_id", "required");
   if (chain.name.empty())
     chain.name = "chain-" + std::to_string(chain.chain_id);
@@ -144,7 +185,9 @@ int main(int argc, char** argv) {
          .url = subgraph_url,
          .page_size = page_size,
          .http_limits = {.max_body_bytes = 256 << 20,
-                         .total_timeout = absl::Seconds(timeout)}});
+                         .total_timeout = absl::Seconds(timeout)},
+         .rescan_interval = absl::Seconds(GetFlagInRange(
+             FLAGS_subgraph_rescan_seconds, 0.0, 30.0 * 86400))});
   }
   eth::JsonRpcClient rpc(
       http, eth::JsonRpcOptions{
@@ -155,10 +198,28 @@ int main(int argc, char** argv) {
                 }});
   indexer::RpcChainSource source(rpc, {});
   indexer::PgIndexerRepository repo(*base.pool);
+  // Replicas of this chain meet in Postgres: one follows the head, all of
+  // them work the backfill chunks.
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  chain.worker_id = absl::StrCat(host, "-", getpid());
+  chain.backfill_chunk_blocks = GetFlagInRange(FLAGS_backfill_chunk_blocks,
+                                               uint64_t{1}, uint64_t{10000000});
+  const double follower_lease = absl::GetFlag(FLAGS_follower_lease_seconds);
+  if (follower_lease != 0 && (follower_lease < 5 || follower_lease > 3600)) {
+    DieWithConfigError("follower_lease_seconds", "must be 0 or 5-3600");
+  }
+  chain.follower_lease = absl::Seconds(follower_lease);
+  // A chunk's lease outlives a slow range: several RPC timeouts.
+  chain.backfill_lease = absl::Seconds(std::max(300.0, timeout * 5));
+  indexer::BackfillLeases backfill_leases(*base.pool);
+  indexer::FollowerLease follower(*base.pool);
   indexer::ChainIndexer chain_indexer(
       chain, source, repo,
       [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
-      metrics.Counters());
+      metrics.Counters(),
+      {.backfill = &backfill_leases,
+       .follower = follower_lease > 0 ? &follower : nullptr});
   if (absl::Status s = chain_indexer.Open(); !s.ok()) {
     log::Error("cannot open chain cursor",
                {{"error", std::string(s.message())}});
@@ -174,11 +235,78 @@ int main(int argc, char** argv) {
     }
     return static_cast<int>(*blocks);
   });
+  // URI reads, beside the follower: it records tokens at log speed and
+  // queues them; the reader catches up.
+  indexer::UriReader uri_reader(
+      {.chain_id = chain.chain_id,
+       .batch = GetFlagInRange(FLAGS_uri_batch, 1, 10000),
+       .concurrency = chain.uri_read_concurrency,
+       .policy = {.lease = absl::Seconds(timeout * 2 + 30)}},
+      *base.pool, source, base.name + "-" + std::to_string(getpid()),
+      [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
+      metrics.UriCounters());
+  absl::Mutex depth_mu;
+  absl::Time depth_at = absl::InfinitePast();
+  const double catch_up_rate =
+      GetFlagInRange(FLAGS_catch_up_uri_rate, 0.0, 1e7);
+  absl::Mutex pace_mu;
+  absl::Time next_read = absl::InfinitePast();
+  // The backlog gauge, every 5 s whatever the mode.
+  auto refresh_depth = [&] {
+    {
+      absl::MutexLock lock(&depth_mu);
+      if (absl::Now() - depth_at <= absl::Seconds(5)) return;
+      depth_at = absl::Now();
+    }
+    if (absl::StatusOr<db::WorkQueue::Depth> d = uri_reader.Pending(); d.ok()) {
+      metrics.UriReadsPending(d->ready, d->dead);
+    }
+  };
+  auto read_uris = [&]() -> int {
+    refresh_depth();
+    if (catch_up_rate > 0 && chain_indexer.CatchingUp()) {
+      // One reader at a time, one batch per batch/rate seconds; the wait is
+      // taken in short sleeps so a stop or the end of the catch-up is seen.
+      absl::MutexLock lock(&pace_mu);
+      const absl::Duration wait = next_read - absl::Now();
+      if (wait > absl::ZeroDuration()) {
+        absl::SleepFor(std::min(wait, absl::Milliseconds(250)));
+        return 1;
+      }
+      absl::StatusOr<size_t> n = uri_reader.Step();
+      const size_t read = n.ok() ? *n : 0;
+      next_read = absl::Now() +
+                  absl::Seconds(static_cast<double>(read) / catch_up_rate);
+      return static_cast<int>(read);
+    }
+    absl::StatusOr<size_t> n = uri_reader.Step();
+    if (!n.ok()) {
+      log::Warn("URI read step failed",
+                {{"reason", ReasonOf(n.status())},
+                 {"error", std::string(n.status().message())}});
+      return 0;
+    }
+    return static_cast<int>(*n);
+  };
+  std::vector<std::unique_ptr<Worker>> uri_workers;
+  if (absl::GetFlag(FLAGS_uri_reader)) {
+    const int readers = GetFlagInRange(FLAGS_uri_readers, 1, 16);
+    for (int i = 0; i < readers; ++i) {
+      uri_workers.push_back(std::make_unique<Worker>(
+          "uri_reader", absl::Seconds(poll), read_uris));
+    }
+  }
   indexer::IndexerServiceImpl service(chain_indexer, repo);
   auto server = StartGrpcOrDie(base, {&service});
   worker.Start();
+  for (auto& w : uri_workers) w->Start();
   WaitForShutdown(base);
   worker.Stop();
+  for (auto& w : uri_workers) w->Stop();
+  if (follower_lease > 0) {
+    // Hand the role over at once rather than after the lease runs out.
+    (void)follower.Resign(chain.chain_id, chain.worker_id);
+  }
   server->Shutdown(absl::Seconds(base.drain_seconds));
   log::Info("stopped");
   return 0;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
+#include "common/db/work_queue.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
@@ -118,9 +119,11 @@ class SubgraphPgTest : public ::testing::Test {
     return rows;
   }
 
-  std::unique_ptr<SubgraphSource> NewSource(size_t page_size = 1000,
-                                            SubgraphLimits limits = {},
-                                            size_t max_body_bytes = 128 << 20) {
+  // The re-scan sweep is off unless a test asks for it; its clock is now_.
+  std::unique_ptr<SubgraphSource> NewSource(
+      size_t page_size = 1000, SubgraphLimits limits = {},
+      size_t max_body_bytes = 128 << 20,
+      absl::Duration rescan_interval = absl::ZeroDuration()) {
     SubgraphSource::Counters counters;
     counters.request = [this](const std::string& outcome, absl::Duration) {
       ++outcomes_[outcome];
@@ -128,6 +131,7 @@ class SubgraphPgTest : public ::testing::Test {
     counters.bad_row = [this](const std::string& reason) {
       ++bad_rows_[reason];
     };
+    counters.uri_changed = [this](uint64_t n) { uri_changes_ += n; };
     auto source = std::make_unique<SubgraphSource>(
         http_, *repo_,
         SubgraphSource::Options{
@@ -137,7 +141,9 @@ class SubgraphPgTest : public ::testing::Test {
             .page_size = page_size,
             .limits = limits,
             .http_limits = {.max_body_bytes = max_body_bytes,
-                            .total_timeout = absl::Seconds(30)}},
+                            .total_timeout = absl::Seconds(30)},
+            .rescan_interval = rescan_interval,
+            .now = [this] { return now_; }},
         [this](const std::vector<eth::TokenKey>& keys) {
           notified_ += keys.size();
         },
@@ -203,6 +209,8 @@ class SubgraphPgTest : public ::testing::Test {
   std::map<std::string, int> bad_rows_;
   std::map<std::string, int> step_errors_;
   size_t notified_ = 0;
+  uint64_t uri_changes_ = 0;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
 };
 
 harness::PostgresServer* SubgraphPgTest::pg_ = nullptr;
@@ -375,6 +383,237 @@ TEST_F(SubgraphPgTest, OversizedReplyHalvesThePageAndGrowsBack) {
   for (const auto& q : queries) firsts.insert(q["first"].get<int>());
   EXPECT_TRUE(firsts.count(1000));
   EXPECT_TRUE(firsts.count(500));
+}
+
+// The queries from `from` on that `operation` asked (NiftysaveTokens: the
+// forward cursor; NiftysaveRescan: the re-scan sweep).
+std::vector<nlohmann::json> QueriesOf(const nlohmann::json& queries,
+                                      const std::string& operation,
+                                      size_t from = 0) {
+  std::vector<nlohmann::json> out;
+  for (size_t i = from; i < queries.size(); ++i) {
+    if (queries[i]["operation"] == operation) out.push_back(queries[i]);
+  }
+  return out;
+}
+
+// Each sweep query asks for what follows the previous one, by key, never
+// with skip, from the start of the token set.
+void ExpectKeyedSweep(const std::vector<nlohmann::json>& sweep, size_t pages,
+                      int first) {
+  ASSERT_EQ(sweep.size(), pages);
+  std::string previous;
+  for (size_t i = 0; i < sweep.size(); ++i) {
+    SCOPED_TRACE(sweep[i].dump());
+    EXPECT_TRUE(sweep[i]["skip"].is_null());
+    EXPECT_EQ(sweep[i]["first"], first);
+    EXPECT_EQ(sweep[i]["orderBy"], "id");
+    const std::string after = sweep[i]["where"]["id_gt"];
+    if (i == 0) {
+      EXPECT_EQ(after, "");
+    } else {
+      EXPECT_GT(after, previous);
+    }
+    previous = after;
+  }
+}
+
+TEST_F(SubgraphPgTest, RescanSweepRequeuesTokensWhoseUriChanged) {
+  nlohmann::json rows = Tokens(2500);  // a sweep of three pages of 1000
+  const std::string late = Contract(7);
+  rows.push_back(Row(late, "1", nullptr));  // no URI at first: failed
+  ASSERT_OK_AND_ASSIGN(standin_, harness::SubgraphStandin::Start(rows));
+  std::unique_ptr<SubgraphSource> source =
+      NewSource(1000, {}, 128 << 20, absl::Hours(1));
+
+  // Ingest; once caught up, the first sweep runs and finds nothing new.
+  ASSERT_OK(Drain(*source));
+  ExpectExactlyTheTokens();
+  EXPECT_EQ(source->sweeps_completed(), 1u);
+  EXPECT_EQ(source->last_sweep().pages, 3u);
+  EXPECT_EQ(source->last_sweep().rows, 2501u);
+  EXPECT_EQ(source->last_sweep().compared, 2501u);
+  EXPECT_EQ(source->last_sweep().changed, 0u);
+  EXPECT_EQ(uri_changes_, 0u);
+  ASSERT_OK_AND_ASSIGN(nlohmann::json queries, standin_->Queries());
+  ExpectKeyedSweep(QueriesOf(queries, "NiftysaveRescan"), 3, 1000);
+
+  // Extraction done for all; one token is being extracted right now.
+  const std::string a = Contract(0), b = Contract(2), c = Contract(1);
+  auto pk_of = [&](const std::string& contract, const std::string& id) {
+    return Sql("SELECT id FROM tokens WHERE contract = decode($1, 'hex') AND "
+               "token_id = $2::numeric",
+               contract.substr(2), id)[0][0]
+        .as<int64_t>();
+  };
+  Sql("UPDATE tokens SET status = 'archived' WHERE token_uri IS NOT NULL");
+  Sql("DELETE FROM work_queue");
+  db::WorkQueue extract(*pool_, "extract", "test-worker", {});
+  ASSERT_OK(pool_->Run([&](pqxx::work& txn) {
+    db::WorkQueue::Enqueue(txn, "extract", {pk_of(a, "1")});
+    return absl::OkStatus();
+  }));
+  ASSERT_OK_AND_ASSIGN(std::vector<db::QueueItem> leased, extract.Lease(10));
+  ASSERT_EQ(leased.size(), 1u);
+
+  // The subgraph sees new URIs: on the first page (with a new block), on the
+  // last page, for the token that had none; and one URI disappears.
+  nlohmann::json moved = Row(a, "1", "ipfs://changed-a");
+  moved["blockNumber"] = "20000";
+  ASSERT_OK(standin_->Upsert(nlohmann::json::array({moved})));
+  ASSERT_OK(standin_->SetTokenUri(b + "_99", "ipfs://changed-b"));
+  ASSERT_OK(standin_->SetTokenUri(late + "_1", "ipfs://now-there"));
+  ASSERT_OK(standin_->SetTokenUri(c + "_5", nullptr));
+
+  // Not before the interval: only the forward cursor asks.
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  size_t seen = queries.size();
+  now_ += absl::Minutes(59);
+  ASSERT_OK(Drain(*source));
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  EXPECT_EQ(queries.size(), seen + 1);
+  EXPECT_TRUE(QueriesOf(queries, "NiftysaveRescan", seen).empty());
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens WHERE status = 'queued'"), 0);
+
+  // An hour after the first sweep started, the second one finds them.
+  seen = queries.size();
+  now_ += absl::Minutes(2);
+  ASSERT_OK(Drain(*source));
+  EXPECT_EQ(source->sweeps_completed(), 2u);
+  EXPECT_EQ(source->last_sweep().compared, 2501u);
+  EXPECT_EQ(source->last_sweep().changed, 3u);
+  EXPECT_EQ(source->last_sweep().kept, 1u);
+  EXPECT_EQ(uri_changes_, 3u);
+  EXPECT_EQ(notified_, expected_.size() + 3);
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  ExpectKeyedSweep(QueriesOf(queries, "NiftysaveRescan", seen), 3, 1000);
+
+  pqxx::result changed =
+      Sql("SELECT encode(contract, 'hex') || '_' || token_id::text, "
+          "token_uri, uri_block, reason IS NULL AND detail IS NULL "
+          "FROM tokens WHERE status = 'queued' ORDER BY 1");
+  ASSERT_EQ(changed.size(), 3u);
+  EXPECT_EQ(std::string(changed[0][0].c_str()), a.substr(2) + "_1");
+  EXPECT_STREQ(changed[0][1].c_str(), "ipfs://changed-a");
+  EXPECT_EQ(changed[0][2].as<int64_t>(), 20000);
+  EXPECT_EQ(std::string(changed[1][0].c_str()), b.substr(2) + "_99");
+  EXPECT_STREQ(changed[1][1].c_str(), "ipfs://changed-b");
+  EXPECT_EQ(changed[1][2].as<int64_t>(), 12345);
+  EXPECT_EQ(std::string(changed[2][0].c_str()), late.substr(2) + "_1");
+  EXPECT_STREQ(changed[2][1].c_str(), "ipfs://now-there");
+  for (const pqxx::row& row : changed) EXPECT_TRUE(row[3].as<bool>());
+
+  // Exactly those are queued for extraction, and the lease that read the
+  // old URI is fenced off.
+  std::set<int64_t> queued_pks;
+  for (const pqxx::row& row :
+       Sql("SELECT item_id FROM work_queue WHERE queue = 'extract' AND "
+           "state = 'ready'")) {
+    queued_pks.insert(row[0].as<int64_t>());
+  }
+  EXPECT_EQ(queued_pks, (std::set<int64_t>{pk_of(a, "1"), pk_of(b, "99"),
+                                           pk_of(late, "1")}));
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue"), 3);
+  ASSERT_OK(pool_->Run([&](pqxx::work& txn) {
+    EXPECT_FALSE(extract.Complete(txn, leased[0]));
+    return absl::OkStatus();
+  }));
+
+  // The URI that disappeared: the stored one is kept, recorded once.
+  pqxx::result kept =
+      Sql("SELECT token_uri, status FROM tokens WHERE contract = decode($1, "
+          "'hex') AND token_id = 5",
+          c.substr(2));
+  EXPECT_EQ(std::string(kept[0][0].c_str()), UriOf(c, 5));
+  EXPECT_STREQ(kept[0][1].c_str(), "archived");
+  const std::string kept_errors = absl::StrCat(
+      "SELECT count(*) FROM indexer_errors WHERE reason = 'uri_empty' AND "
+      "detail LIKE '%",
+      c.substr(2), "/5:%stored URI is kept'");
+  EXPECT_EQ(Count(kept_errors), 1);
+  EXPECT_EQ(bad_rows_["uri_empty"], 1);
+
+  // A sweep that finds nothing new changes nothing: no token re-queued (the
+  // queue's generations stay), no error recorded twice.
+  const int64_t generations =
+      Count("SELECT coalesce(sum(generation), 0) FROM work_queue");
+  now_ += absl::Hours(1);
+  ASSERT_OK(Drain(*source));
+  EXPECT_EQ(source->sweeps_completed(), 3u);
+  EXPECT_EQ(source->last_sweep().changed, 0u);
+  EXPECT_EQ(source->last_sweep().kept, 0u);
+  EXPECT_EQ(Count("SELECT coalesce(sum(generation), 0) FROM work_queue"),
+            generations);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue"), 3);
+  EXPECT_EQ(Count(kept_errors), 1);
+  EXPECT_EQ(uri_changes_, 3u);
+}
+
+TEST_F(SubgraphPgTest, RescanSweepYieldsToTheForwardCursorAndResumes) {
+  ASSERT_OK_AND_ASSIGN(standin_, harness::SubgraphStandin::Start(Tokens(30)));
+  std::unique_ptr<SubgraphSource> source =
+      NewSource(/*page_size=*/7, {}, 128 << 20, absl::Hours(1));
+  ASSERT_OK(Drain(*source));
+  EXPECT_EQ(source->sweeps_completed(), 1u);
+  ASSERT_OK_AND_ASSIGN(nlohmann::json queries, standin_->Queries());
+  // 5 forward pages (7+7+7+7+2), then the sweep walks the same keys.
+  std::vector<nlohmann::json> forward = QueriesOf(queries, "NiftysaveTokens");
+  std::vector<nlohmann::json> sweep = QueriesOf(queries, "NiftysaveRescan");
+  ExpectKeyedSweep(sweep, 5, 7);
+  ASSERT_GE(forward.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(sweep[i]["where"], forward[i]["where"]);
+  }
+
+  // The next sweep reads one page, then new tokens arrive: that step goes
+  // to the forward cursor alone.
+  now_ += absl::Hours(1);
+  ASSERT_OK_AND_ASSIGN(uint64_t rows, source->Step());
+  EXPECT_EQ(rows, 7u);
+  EXPECT_TRUE(source->sweeping());
+  const std::string sweep_at = source->sweep_cursor();
+  nlohmann::json more = nlohmann::json::array();
+  const std::string d = Contract(9);
+  for (int id = 1; id <= 3; ++id) {
+    more.push_back(Row(d, absl::StrCat(id), UriOf(d, id)));
+    expected_[{d.substr(2), absl::StrCat(id)}] = UriOf(d, id);
+  }
+  ASSERT_OK(standin_->Upsert(more));
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  size_t seen = queries.size();
+  ASSERT_OK_AND_ASSIGN(rows, source->Step());
+  EXPECT_EQ(rows, 3u);
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  ASSERT_EQ(queries.size(), seen + 1);
+  EXPECT_EQ(queries[seen]["operation"], "NiftysaveTokens");
+  EXPECT_EQ(source->sweep_cursor(), sweep_at);
+
+  // A failed sweep page is asked for again from the sweep cursor.
+  ASSERT_OK(standin_->FailNext(/*after=*/1, /*times=*/1));
+  EXPECT_EQ(ReasonOf(source->Step().status()), "subgraph_graphql");
+  EXPECT_EQ(source->sweep_cursor(), sweep_at);
+  ASSERT_OK(Drain(*source));
+  EXPECT_EQ(source->sweeps_completed(), 2u);
+  EXPECT_EQ(source->last_sweep().compared, 33u);  // new tokens included
+  EXPECT_EQ(source->last_sweep().changed, 0u);
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  sweep = QueriesOf(queries, "NiftysaveRescan", seen);
+  ASSERT_GE(sweep.size(), 2u);
+  EXPECT_TRUE(sweep[0]["failed"].get<bool>());
+  EXPECT_EQ(sweep[0]["where"]["id_gt"], sweep_at);
+  EXPECT_FALSE(sweep[1]["failed"].get<bool>());
+  EXPECT_EQ(sweep[1]["where"]["id_gt"], sweep_at);
+  ExpectExactlyTheTokens();
+
+  // Interval 0: no sweep, ever.
+  std::unique_ptr<SubgraphSource> off = NewSource(7);
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  seen = queries.size();
+  now_ += absl::Hours(24);
+  ASSERT_OK(Drain(*off));
+  ASSERT_OK_AND_ASSIGN(queries, standin_->Queries());
+  EXPECT_EQ(queries.size(), seen + 1);
+  EXPECT_TRUE(QueriesOf(queries, "NiftysaveRescan", seen).empty());
 }
 
 TEST(SubgraphReplyTest, RejectsRepliesThatBreakPaging) {

@@ -1,5 +1,6 @@
 #include "services/indexer/subgraph_repository.h"
 
+#include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -59,6 +60,37 @@ constexpr char kAdvanceCursor[] = R"sql(
 UPDATE subgraph_cursors
 SET last_id = $2, pages = pages + 1, rows = rows + $3, updated_at = now()
 WHERE chain_id = $1)sql";
+
+// The re-scan sweep: which of a page's tokens are on record, and their URI.
+// u.n is the token's place in the page (1-based).
+constexpr char kStoredUris[] = R"sql(
+SELECT t.id, t.token_uri, u.n
+FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(c, i, n)
+JOIN tokens t ON t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
+             AND t.token_id = u.i::numeric)sql";
+
+// A changed URI sends the token back through extraction from the start. The
+// subgraph's blockNumber (when it has one) becomes uri_block.
+constexpr char kRescanUris[] = R"sql(
+UPDATE tokens t
+SET token_uri = u.uri,
+    uri_block = CASE WHEN u.b > 0 THEN u.b ELSE t.uri_block END,
+    status = 'queued', reason = NULL, detail = NULL, updated_at = now()
+FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(id, uri, b)
+WHERE t.id = u.id AND t.token_uri IS DISTINCT FROM u.uri
+RETURNING t.id, encode(t.contract, 'hex'), t.token_id::text)sql";
+
+// A stored URI the subgraph no longer has a usable one for is kept; that is
+// recorded once (each sweep would find it again).
+constexpr char kInsertKept[] = R"sql(
+INSERT INTO indexer_errors (chain_id, block_number, reason, detail)
+SELECT $1, b, r, d FROM unnest($2::bigint[], $3::text[], $4::text[])
+  AS u(b, r, d)
+WHERE NOT EXISTS (
+  SELECT 1 FROM indexer_errors e
+  WHERE e.chain_id = $1 AND e.block_number = u.b AND e.reason = u.r
+    AND e.detail = u.d)
+RETURNING reason)sql";
 
 std::optional<std::string> Opt(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -154,6 +186,79 @@ absl::StatusOr<std::vector<eth::TokenKey>> PgSubgraphRepository::RecordPage(
   });
   if (!s.ok()) return s;
   return queued;
+}
+
+absl::StatusOr<SubgraphRepository::RescanResult>
+PgSubgraphRepository::RescanPage(uint64_t chain_id, const SubgraphPage& page) {
+  RescanResult result;
+  if (page.tokens.empty()) return result;
+  const int64_t chain = I64(chain_id);
+  std::vector<std::string> c, id;
+  for (const SubgraphToken& t : page.tokens) {
+    c.push_back(t.contract);
+    id.push_back(t.token_id.ToDecimal());
+  }
+  absl::Status s = pool_.Run([&](pqxx::work& txn) -> absl::Status {
+    result = RescanResult();  // a retried transaction starts over
+    // One entry per stored token: a page naming a token twice counts its
+    // last row.
+    std::map<int64_t, const SubgraphToken*> stored;
+    std::map<int64_t, bool> has_uri;
+    for (const pqxx::row& row :
+         txn.exec_params(kStoredUris, chain, TextArray(c), TextArray(id))) {
+      const int64_t pk = row[0].as<int64_t>();
+      const size_t n = row[2].as<size_t>();
+      if (n < 1 || n > page.tokens.size()) continue;
+      const SubgraphToken*& slot = stored[pk];
+      if (slot == nullptr || slot < &page.tokens[n - 1]) {
+        slot = &page.tokens[n - 1];
+      }
+      has_uri[pk] = !row[1].is_null();
+    }
+    result.compared = stored.size();
+    std::vector<int64_t> pks, blocks;
+    std::vector<std::optional<std::string>> uris;
+    std::vector<std::string> kb, kr, kd;
+    for (const auto& [pk, t] : stored) {
+      if (t->uri.token_uri) {
+        // Unchanged URIs are filtered by the UPDATE itself.
+        pks.push_back(pk);
+        uris.push_back(t->uri.token_uri);
+        blocks.push_back(Block(t->block));
+      } else if (has_uri[pk]) {
+        kb.push_back(absl::StrCat(Block(t->block)));
+        kr.push_back(t->uri.reason);
+        kd.push_back(absl::StrCat("subgraph token ", t->contract, "/",
+                                  t->token_id.ToDecimal(),
+                                  ": no usable URI now (", t->uri.detail,
+                                  "); the stored URI is kept"));
+      }
+    }
+    std::vector<int64_t> requeue;
+    if (!pks.empty()) {
+      std::vector<std::string> b;
+      for (int64_t v : blocks) b.push_back(absl::StrCat(v));
+      for (const pqxx::row& row :
+           txn.exec_params(kRescanUris, db::BigintArray(pks), TextArray(uris),
+                           absl::StrCat("{", absl::StrJoin(b, ","), "}"))) {
+        requeue.push_back(row[0].as<int64_t>());
+        result.requeued.push_back({chain_id, row[1].c_str(), row[2].c_str()});
+      }
+    }
+    if (!kr.empty()) {
+      for (const pqxx::row& row :
+           txn.exec_params(kInsertKept, chain,
+                           absl::StrCat("{", absl::StrJoin(kb, ","), "}"),
+                           TextArray(kr), TextArray(kd))) {
+        result.kept_reasons.push_back(row[0].c_str());
+      }
+    }
+    // Fences off an extraction lease in flight that read the old URI.
+    db::WorkQueue::Requeue(txn, "extract", requeue);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
 }
 
 }  // namespace niftysave::indexer

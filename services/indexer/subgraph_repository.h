@@ -23,6 +23,8 @@ class PgSubgraphRepository final : public SubgraphRepository {
   absl::StatusOr<std::vector<eth::TokenKey>> RecordPage(
       uint64_t chain_id, const std::string& after,
       const SubgraphPage& page) override;
+  absl::StatusOr<RescanResult> RescanPage(uint64_t chain_id,
+                                          const SubgraphPage& page) override;
 
  private:
   db::Pool& pool_;

@@ -25,6 +25,17 @@ query NiftysaveTokens($first: Int!, $last: String!) {
   }
 })graphql";
 
+// The re-scan sweep asks the same, under its own operation name so the
+// subgraph's query logs tell the two cursors apart.
+constexpr char kRescanQuery[] = R"graphql(
+query NiftysaveRescan($first: Int!, $last: String!) {
+  tokens(first: $first, where: {id_gt: $last}, orderBy: id, orderDirection: asc) {
+    id tokenID tokenURI mintTime blockNumber blockHash
+    contract { id name symbol supportsEIP721Metadata }
+    owner { id }
+  }
+})graphql";
+
 // ERC-721 and its metadata extension: what the eip721-subgraph vouches for.
 constexpr char kErc721Interface[] = "80ac58cd";
 constexpr char kErc721MetadataInterface[] = "5b5e139f";
@@ -223,7 +234,8 @@ SubgraphSource::SubgraphSource(
       options_(std::move(options)),
       on_tokens_(std::move(on_tokens)),
       counters_(std::move(counters)),
-      page_size_(std::clamp<size_t>(options_.page_size, 1, 1000)) {}
+      page_size_(std::clamp<size_t>(options_.page_size, 1, 1000)),
+      sweep_page_size_(page_size_) {}
 
 absl::Status SubgraphSource::Open() {
   absl::StatusOr<std::string> cursor =
@@ -233,11 +245,14 @@ absl::Status SubgraphSource::Open() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SubgraphPage> SubgraphSource::FetchPage() {
+absl::StatusOr<SubgraphPage> SubgraphSource::FetchPage(const char* query,
+                                                       const char* operation,
+                                                       const std::string& after,
+                                                       size_t first) {
   const nlohmann::json body = {
-      {"query", kTokensQuery},
-      {"operationName", "NiftysaveTokens"},
-      {"variables", {{"first", page_size_}, {"last", cursor_}}}};
+      {"query", query},
+      {"operationName", operation},
+      {"variables", {{"first", first}, {"last", after}}}};
   const absl::Time start = absl::Now();
   std::string outcome = "ok";
   absl::StatusOr<SubgraphPage> page = [&]() -> absl::StatusOr<SubgraphPage> {
@@ -270,7 +285,7 @@ absl::StatusOr<SubgraphPage> SubgraphSource::FetchPage() {
       return Invalid("reply is not JSON");
     }
     SubgraphLimits limits = options_.limits;
-    limits.max_rows = page_size_;
+    limits.max_rows = first;
     absl::StatusOr<SubgraphPage> parsed = ParseTokensReply(reply, limits);
     if (!parsed.ok()) {
       outcome = ReasonOf(parsed.status()) == "subgraph_graphql"
@@ -284,7 +299,81 @@ absl::StatusOr<SubgraphPage> SubgraphSource::FetchPage() {
 }
 
 absl::StatusOr<uint64_t> SubgraphSource::Step() {
-  absl::StatusOr<SubgraphPage> page = FetchPage();
+  absl::StatusOr<uint64_t> rows = ForwardStep();
+  if (!rows.ok() || *rows > 0) return rows;
+  if (options_.rescan_interval <= absl::ZeroDuration()) return 0;
+  if (!sweeping_) {
+    const absl::Time now = options_.now();
+    if (now < next_sweep_) return 0;
+    sweeping_ = true;
+    sweep_cursor_.clear();
+    sweep_ = SweepStats{.started = now};
+    next_sweep_ = now + options_.rescan_interval;
+  }
+  return SweepStep();
+}
+
+absl::StatusOr<uint64_t> SubgraphSource::SweepStep() {
+  const size_t asked = sweep_page_size_;
+  absl::StatusOr<SubgraphPage> page =
+      FetchPage(kRescanQuery, "NiftysaveRescan", sweep_cursor_, asked);
+  if (!page.ok()) {
+    if (ReasonOf(page.status()) == "too_large") {
+      sweep_page_size_ = std::max<size_t>(1, sweep_page_size_ / 2);
+    }
+    return page.status();
+  }
+  if (page->rows > 0 && page->last_id <= sweep_cursor_) {
+    counters_.request("invalid", absl::ZeroDuration());
+    return Invalid(absl::StrCat("rescan page ends at '", Shorten(page->last_id),
+                                "', not after the sweep cursor"));
+  }
+  if (!page->tokens.empty()) {
+    absl::StatusOr<SubgraphRepository::RescanResult> result =
+        repo_.RescanPage(options_.chain_id, *page);
+    if (!result.ok()) return result.status();
+    sweep_.compared += result->compared;
+    sweep_.changed += result->requeued.size();
+    sweep_.kept += result->kept_reasons.size();
+    for (const std::string& reason : result->kept_reasons) {
+      counters_.bad_row(reason);
+    }
+    if (!result->requeued.empty()) {
+      log::Info("subgraph token URIs changed",
+                {{"after", Shorten(sweep_cursor_)},
+                 {"last", Shorten(page->last_id)},
+                 {"changed", std::to_string(result->requeued.size())}});
+      counters_.uri_changed(result->requeued.size());
+      on_tokens_(result->requeued);
+    }
+  }
+  sweep_.pages += 1;
+  sweep_.rows += page->rows;
+  sweep_page_size_ = std::min<size_t>(
+      std::clamp<size_t>(options_.page_size, 1, 1000), sweep_page_size_ * 2);
+  if (page->rows < asked) {
+    // A short page is the last one: the sweep is complete.
+    sweeping_ = false;
+    last_sweep_ = sweep_;
+    ++sweeps_completed_;
+    log::Info("subgraph rescan sweep completed",
+              {{"pages", std::to_string(sweep_.pages)},
+               {"rows", std::to_string(sweep_.rows)},
+               {"compared", std::to_string(sweep_.compared)},
+               {"changed", std::to_string(sweep_.changed)},
+               {"kept", std::to_string(sweep_.kept)},
+               {"took_ms", std::to_string(absl::ToInt64Milliseconds(
+                               options_.now() - sweep_.started))}});
+    sweep_cursor_.clear();
+  } else {
+    sweep_cursor_ = page->last_id;
+  }
+  return page->rows;
+}
+
+absl::StatusOr<uint64_t> SubgraphSource::ForwardStep() {
+  absl::StatusOr<SubgraphPage> page =
+      FetchPage(kTokensQuery, "NiftysaveTokens", cursor_, page_size_);
   if (!page.ok()) {
     if (ReasonOf(page.status()) == "too_large") {
       page_size_ = std::max<size_t>(1, page_size_ / 2);

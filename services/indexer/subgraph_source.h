@@ -69,6 +69,22 @@ class SubgraphRepository {
   virtual absl::StatusOr<std::vector<eth::TokenKey>> RecordPage(
       uint64_t chain_id, const std::string& after,
       const SubgraphPage& page) = 0;
+
+  struct RescanResult {
+    uint64_t compared = 0;  // page tokens already on record
+    // Stored tokens whose URI differs from the subgraph's usable one: the
+    // new URI written, 'queued' again and re-queued for extraction.
+    std::vector<eth::TokenKey> requeued;
+    // Stored tokens with a URI for which the subgraph now has none usable:
+    // the stored URI is kept; each is recorded once in indexer_errors with
+    // the URI's reason (uri_empty, token_uri_too_large, ...).
+    std::vector<std::string> kept_reasons;
+  };
+  // The re-scan sweep, in one transaction: compares the page's token URIs
+  // with the stored ones. Tokens not on record, and the page's bad rows and
+  // contracts, are left to the forward cursor (RecordPage).
+  virtual absl::StatusOr<RescanResult> RescanPage(uint64_t chain_id,
+                                                  const SubgraphPage& page) = 0;
 };
 
 // Ingests tokens from a subgraph with the eip721-subgraph schema, paged by
@@ -77,6 +93,17 @@ class SubgraphRepository {
 // (HTTP, GraphQL or shape error) writes nothing and is asked for again by
 // the next Step(); a reply too large for the limit halves the page size,
 // which grows back after each good page. Step() runs on one thread.
+//
+// The re-scan sweep: paging by id only moves forward, so a token whose
+// tokenURI changes after it was ingested would never be seen again. A second
+// key cursor, independent of the forward one and kept in memory only, walks
+// the whole token set again from the start (same id_gt paging and limits)
+// and re-queues stored tokens whose URI changed (RescanPage). A sweep starts
+// at most once per `rescan_interval` (from the previous sweep's start; the
+// first one once the forward cursor has caught up after Open(), so a restart
+// starts a sweep again from the beginning). It reads one page per Step(),
+// only when the forward page of that Step() brought nothing new: the forward
+// cursor always has priority.
 class SubgraphSource {
  public:
   struct Options {
@@ -87,6 +114,9 @@ class SubgraphSource {
     SubgraphLimits limits;
     http::HttpLimits http_limits{.max_body_bytes = 128 << 20,
                                  .total_timeout = absl::Seconds(60)};
+    // Time between the starts of two re-scan sweeps; zero disables them.
+    absl::Duration rescan_interval = absl::Hours(1);
+    std::function<absl::Time()> now = [] { return absl::Now(); };
   };
   struct Counters {
     // One HTTP request: outcome ok, graphql_error, http_error, invalid,
@@ -96,6 +126,17 @@ class SubgraphSource {
     std::function<void(uint64_t)> tokens = [](uint64_t) {};
     std::function<void(const std::string& reason)> bad_row =
         [](const std::string&) {};
+    // Stored tokens the re-scan sweep found with a changed URI (re-queued).
+    std::function<void(uint64_t)> uri_changed = [](uint64_t) {};
+  };
+  // What one re-scan sweep did.
+  struct SweepStats {
+    uint64_t pages = 0;
+    uint64_t rows = 0;
+    uint64_t compared = 0;  // tokens on record
+    uint64_t changed = 0;   // re-queued with a new URI
+    uint64_t kept = 0;      // stored URI kept, the subgraph's unusable
+    absl::Time started;
   };
 
   SubgraphSource(
@@ -104,13 +145,25 @@ class SubgraphSource {
       Counters counters);
 
   absl::Status Open();
-  // One page: returns the rows read (0: caught up, nothing new).
+  // One forward page and, when it brought nothing new and a sweep is due or
+  // under way, one sweep page: returns the rows read by both (0: caught up,
+  // nothing new, no sweep page read).
   absl::StatusOr<uint64_t> Step();
   const std::string& cursor() const { return cursor_; }
   size_t page_size() const { return page_size_; }
+  bool sweeping() const { return sweeping_; }
+  const std::string& sweep_cursor() const { return sweep_cursor_; }
+  uint64_t sweeps_completed() const { return sweeps_completed_; }
+  // The last completed sweep (all zero before the first).
+  const SweepStats& last_sweep() const { return last_sweep_; }
 
  private:
-  absl::StatusOr<SubgraphPage> FetchPage();
+  absl::StatusOr<SubgraphPage> FetchPage(const char* query,
+                                         const char* operation,
+                                         const std::string& after,
+                                         size_t first);
+  absl::StatusOr<uint64_t> ForwardStep();
+  absl::StatusOr<uint64_t> SweepStep();
 
   const http::HttpClient& http_;
   SubgraphRepository& repo_;
@@ -119,6 +172,14 @@ class SubgraphSource {
   const Counters counters_;
   std::string cursor_;
   size_t page_size_;
+  // The re-scan sweep (in memory only).
+  bool sweeping_ = false;
+  absl::Time next_sweep_ = absl::InfinitePast();
+  std::string sweep_cursor_;
+  size_t sweep_page_size_;
+  SweepStats sweep_;
+  SweepStats last_sweep_;
+  uint64_t sweeps_completed_ = 0;
 };
 
 }  // namespace niftysave::indexer

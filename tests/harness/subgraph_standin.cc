@@ -54,6 +54,16 @@ absl::StatusOr<nlohmann::json> SubgraphStandin::Queries() {
   return (*j)["queries"];
 }
 
+absl::Status SubgraphStandin::SetTokenUri(const std::string& id,
+                                          const nlohmann::json& uri) {
+  return server_->Post("/_standin/token_uri", {{"id", id}, {"tokenURI", uri}});
+}
+
+absl::Status SubgraphStandin::Upsert(const nlohmann::json& rows) {
+  if (!rows.is_array()) return absl::InvalidArgumentError("rows: not an array");
+  return server_->Post("/_standin/tokens", {{"upsert", rows}});
+}
+
 absl::StatusOr<nlohmann::json> SubgraphStandin::Query(
     const std::string& query, const nlohmann::json& variables) {
   nlohmann::json body = {{"query", query}, {"variables", variables}};

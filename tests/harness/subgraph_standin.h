@@ -30,9 +30,14 @@ class SubgraphStandin {
   // After `after` more queries, the next `times` fail: a GraphQL error
   // (`http_status` 0) or that HTTP status.
   absl::Status FailNext(int after, int times, int http_status = 0);
-  // Every query so far: [{"first", "skip", "where", "orderBy",
+  // Every query so far: [{"operation", "first", "skip", "where", "orderBy",
   // "orderDirection", "failed", "error"?}].
   absl::StatusOr<nlohmann::json> Queries();
+  // Changes the tokenURI of the row with this id (null: none), as the
+  // subgraph would once it indexed a new URI.
+  absl::Status SetTokenUri(const std::string& id, const nlohmann::json& uri);
+  // Adds rows, or replaces those with the same id.
+  absl::Status Upsert(const nlohmann::json& rows);
   // Posts a raw GraphQL request and returns the parsed reply.
   absl::StatusOr<nlohmann::json> Query(const std::string& query,
                                        const nlohmann::json& variables);

@@ -21,8 +21,13 @@
 //                        "after": N, "times": 1}
 //     after N more good queries, the next `times` queries fail: a GraphQL
 //     error ("kind": "graphql") or an HTTP status with a text body.
-//   GET /_standin/requests → {"count": N, "queries": [{"first", "skip",
-//     "where", "orderBy", "orderDirection", "failed"}]}
+//   GET /_standin/requests → {"count": N, "queries": [{"operation",
+//     "first", "skip", "where", "orderBy", "orderDirection", "failed"}]}
+//   POST /_standin/tokens {"upsert": [Token, ...]}
+//     adds rows, or replaces the rows with the same id (as the subgraph
+//     would after indexing more blocks); e.g. a changed tokenURI.
+//   POST /_standin/token_uri {"id": "0x..._1", "tokenURI": "ipfs://..."}
+//     changes one row's tokenURI (null removes it); 404 for an unknown id.
 //
 // Usage: node subgraph_standin.js --port P --fixture tokens.json
 'use strict'
@@ -141,10 +146,11 @@ function parse (src) {
     return fields
   }
   const vars = []
+  let opName = null
   if (peek() && peek().t === 'name') {
     const op = name()
     if (op !== 'query') throw new GqlError(`only queries are supported, not ${op}`)
-    if (peek() && peek().t === 'name') name()
+    if (peek() && peek().t === 'name') opName = name()
     if (isP('(')) {
       k++
       while (!isP(')')) {
@@ -161,7 +167,7 @@ function parse (src) {
   }
   const sel = selectionSet()
   if (k !== toks.length) throw new GqlError('Syntax Error: one operation per request')
-  return { vars, sel }
+  return { vars, sel, opName }
 }
 
 function resolve (v, variables) {
@@ -242,6 +248,13 @@ function queryTokens (fargs, record) {
 function execute (body, record) {
   if (!body || typeof body.query !== 'string') throw new GqlError('the request has no query')
   const doc = parse(body.query)
+  record.operation = doc.opName
+  // graph-node (like any GraphQL server) runs the operation operationName
+  // names; this stand-in holds one operation per document.
+  if (body.operationName !== undefined && body.operationName !== null &&
+      body.operationName !== doc.opName) {
+    throw new GqlError(`Unknown operation named "${body.operationName}"`)
+  }
   const given = body.variables && typeof body.variables === 'object' ? body.variables : {}
   const variables = {}
   for (const v of doc.vars) {
@@ -293,6 +306,24 @@ async function handle (req, res) {
     failure = JSON.parse(await readBody(req))
     failure.after = failure.after || 0
     failure.times = failure.times === undefined ? 1 : failure.times
+    return send(res, 200, {})
+  }
+  if (url.pathname === '/_standin/tokens' && req.method === 'POST') {
+    const upsert = JSON.parse(await readBody(req)).upsert
+    if (!Array.isArray(upsert)) return send(res, 400, { error: 'upsert must be an array' })
+    for (const row of upsert) {
+      const at = tokens.findIndex(r => String(r.id) === String(row.id))
+      if (at >= 0) tokens[at] = row
+      else tokens.push(row)
+    }
+    tokens.sort(byId)
+    return send(res, 200, { count: tokens.length })
+  }
+  if (url.pathname === '/_standin/token_uri' && req.method === 'POST') {
+    const change = JSON.parse(await readBody(req))
+    const row = tokens.find(r => String(r.id) === String(change.id))
+    if (!row) return send(res, 404, { error: `no token ${change.id}` })
+    row.tokenURI = change.tokenURI === undefined ? null : change.tokenURI
     return send(res, 200, {})
   }
   if (req.method !== 'POST') return send(res, 405, 'POST GraphQL queries here', 'text/plain')

@@ -188,9 +188,18 @@ TEST(PipelineE2ETest, LostNotificationIsRecoveredFromTheQueue) {
   }
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->status(), v1::TOKEN_STATUS_QUEUED);
-  EXPECT_TRUE(absl::StrContains(
-      Metrics(p.metrics_port("indexer")),
-      "niftysave_indexer_notifications_total{outcome=\"failed\"} 1"));
+  // The hand-off follows the token's URI read, a moment after the token is
+  // recorded.
+  const std::string failed_once =
+      "niftysave_indexer_notifications_total{outcome=\"failed\"} 1";
+  std::string indexer_metrics;
+  while (absl::Now() < deadline) {
+    indexer_metrics = Metrics(p.metrics_port("indexer"));
+    if (absl::StrContains(indexer_metrics, failed_once)) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(absl::StrContains(indexer_metrics, failed_once))
+      << indexer_metrics;
 
   // The extractor comes up later and finds the work in Postgres by itself.
   ASSERT_OK(p.StartService("extractor"));
