@@ -13,7 +13,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(cid_fuzzer resolve_uri_fuzzer data_uri_fuzzer asset_walker_fuzzer)
+  targets=(cid_fuzzer resolve_uri_fuzzer data_uri_fuzzer asset_walker_fuzzer logs_reply_fuzzer)
 fi
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 out="${FUZZ_OUT:-$build/runs}"
@@ -21,8 +21,9 @@ out="${FUZZ_OUT:-$build/runs}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found" >&2; exit 2; }
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
 # Only the libraries the targets need; everything else is skipped.
-# common/ipfs stays: the fetchers verify CIDs with its UnixFS importer.
-skip="tests/harness;common/db;common/metrics;common/service;common/grpc;common/eth"
+# common/ipfs stays: the fetchers verify CIDs with its UnixFS importer;
+# common/eth for the eth_getLogs reply reader.
+skip="tests/harness;common/db;common/metrics;common/service;common/grpc"
 skip+=";testdata/contracts;services/indexer;services/extractor;services/pinner;services/tracker"
 skip+=";cli;tests/integration;tests/deploy;tools/demo;bench"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

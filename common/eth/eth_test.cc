@@ -1,5 +1,6 @@
 #include <variant>
 
+#include "absl/strings/str_cat.h"
 #include "common/eth/abi.h"
 #include "common/eth/events.h"
 #include "common/eth/json_rpc_client.h"
@@ -158,6 +159,21 @@ TEST(EventsTest, LogsReplyReadsLikeTheJsonDocument) {
   EXPECT_EQ(DecodeLog((*raw)[1]).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ReasonOf(DecodeLog((*raw)[2]).status()), "log_invalid");
   EXPECT_TRUE(DecodeLog((*raw)[6]).ok());
+}
+
+// A key given twice counts once, the last time, as nlohmann reads it (found
+// by fuzz/logs_reply_fuzzer: the topics of both were appended).
+TEST(EventsTest, LogsReplyKeepsTheLastOfADuplicatedKey) {
+  std::string log = TransferLog(4).dump();
+  log.insert(1, R"("topics":["0x1234"],"data":5,)");
+  const std::string body =
+      absl::StrCat(R"({"jsonrpc":"2.0","id":1,"result":[)", log, "]}");
+  absl::StatusOr<std::vector<RawLog>> raw = ParseLogsReply(body, 1, 10);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_EQ(raw->size(), 1u);
+  EXPECT_EQ((*raw)[0].topics.size(), 4u);
+  EXPECT_TRUE(DecodeLog((*raw)[0]).ok());
+  EXPECT_TRUE(DecodeLog(nlohmann::json::parse(log)).ok());
 }
 
 TEST(EventsTest, LogsReplyRefusesBadReplies) {

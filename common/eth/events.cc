@@ -162,6 +162,9 @@ absl::StatusOr<std::vector<RawLog>> ParseLogsReply(const std::string& body,
         r.data = text(value);
         r.data_is_string = value.is_string();
       } else if (key == "topics") {
+        // A key given twice: the last one counts, as in a JSON document.
+        r.topics.clear();
+        r.topics_is_array = false;
         simdjson::dom::array topics;
         if (value.get_array().get(topics) != simdjson::SUCCESS) continue;
         r.topics_is_array = true;

@@ -25,8 +25,10 @@ constexpr size_t kMinUriChunk = 100;
 constexpr char kLoadTokens[] = R"sql(
 SELECT t.id, encode(t.contract, 'hex'), t.token_id::text, t.standard,
        greatest(c.next_block - 1, max(t.mint_block) OVER ())
-FROM tokens t JOIN chains c ON c.chain_id = t.chain_id
-WHERE t.id = ANY($1::bigint[]) AND t.chain_id = $2
+FROM unnest($1::bigint[]) AS u(id)
+JOIN tokens t ON t.id = u.id
+JOIN chains c ON c.chain_id = t.chain_id
+WHERE t.chain_id = $2
 ORDER BY t.id)sql";
 
 // The reads, for the tokens whose lease was still held. A token whose URI
