@@ -9,10 +9,13 @@
 namespace niftysave::db {
 namespace {
 
-// The one lease query shape. The partial index work_queue_due serves it.
+// The one lease query shape. The partial index work_queue_due finds the due
+// items; the update then goes back to them by primary key (= ANY of an
+// array: a join with the CTE was planned as a hash join over the whole
+// queue, 48 ms instead of 16 ms for 2,000 of 158,000 items).
 constexpr char kLease[] = R"sql(
 WITH due AS (
-  SELECT queue, item_id FROM work_queue
+  SELECT item_id FROM work_queue
   WHERE queue = $1 AND state = 'ready' AND run_after <= now()
   ORDER BY run_after
   LIMIT $2
@@ -23,8 +26,7 @@ SET attempts = w.attempts + 1,
     run_after = now() + make_interval(secs => $3),
     leased_by = $4,
     updated_at = now()
-FROM due
-WHERE w.queue = due.queue AND w.item_id = due.item_id
+WHERE w.queue = $1 AND w.item_id = ANY(ARRAY(SELECT item_id FROM due))
 RETURNING w.item_id, w.attempts, w.generation)sql";
 
 constexpr char kComplete[] = R"sql(

@@ -60,7 +60,7 @@ ABSL_FLAG(double, catch_up_uri_rate, 2000,
           "while the follower is catching up, URI reads are held to about "
           "this many tokens a second, so they do not slow it down (0: no "
           "limit); once it is at the head they run at full speed");
-ABSL_FLAG(int, uri_batch, 2000,
+ABSL_FLAG(int, uri_batch, 5000,
           "token URIs the URI reader leases and reads per step (1-10000)");
 ABSL_FLAG(int, uri_read_concurrency, 8,
           "concurrent JSON-RPC batch requests per URI read step (1-64)");
