@@ -19,7 +19,6 @@
 #include "common/fetch/cid_verifier.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/fetch/fetch_metrics.h"
-#include "common/fetch/testing/ipfs_add.h"
 #include "common/http/http_client.h"
 #include "common/http/multi_client.h"
 #include "common/runtime/reason.h"
@@ -174,8 +173,7 @@ TEST_F(CidVerificationTest, DagPbFilesFromTheNodeAreVerified) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     const std::string content = Bytes(c.size, seed++);
-    absl::StatusOr<std::string> cid =
-        testing::IpfsAdd(*node_, content, c.query);
+    absl::StatusOr<std::string> cid = node_->Add(content, {.query = c.query});
     ASSERT_TRUE(cid.ok()) << cid.status();
     // Every case names a dag-pb root, which needs the re-import.
     ASSERT_EQ(Normalized(*cid).substr(0, 4), "bafy") << *cid;
@@ -198,7 +196,7 @@ TEST_F(CidVerificationTest, UnknownDagPbLayoutIsUnverifiedNotFailed) {
   const std::string content = Bytes(700000, 99);
   // 100 kB chunks: no tool's default, so nothing re-derives the CID.
   absl::StatusOr<std::string> cid =
-      testing::IpfsAdd(*node_, content, "cid-version=0&chunker=size-100000");
+      node_->Add(content, {.query = "cid-version=0&chunker=size-100000"});
   ASSERT_TRUE(cid.ok()) << cid.status();
   for (const auto& r :
        FetchBoth({.ipfs_gateways = {node_->gateway_url()}}, "ipfs://" + *cid)) {
@@ -216,12 +214,12 @@ TEST_F(CidVerificationTest, LyingGateways) {
   const std::string v1_bytes = Bytes(700000, 8);
   const std::string leaf_bytes = Bytes(1000, 9);
   absl::StatusOr<std::string> v0 =
-      testing::IpfsAdd(*node_, v0_bytes, "cid-version=0");
+      node_->Add(v0_bytes, {.query = "cid-version=0"});
   absl::StatusOr<std::string> v1 =
-      testing::IpfsAdd(*node_, v1_bytes, "cid-version=1");
+      node_->Add(v1_bytes, {.query = "cid-version=1"});
   // One raw leaf: the CID is the bytes' own hash.
   absl::StatusOr<std::string> leaf =
-      testing::IpfsAdd(*node_, leaf_bytes, "cid-version=1");
+      node_->Add(leaf_bytes, {.query = "cid-version=1"});
   ASSERT_TRUE(v0.ok() && v1.ok() && leaf.ok());
   ASSERT_EQ(Normalized(*leaf).substr(0, 7), "bafkrei");
   for (const std::string* cid : {&*v0, &*v1, &*leaf}) {
@@ -286,7 +284,7 @@ TEST_F(CidVerificationTest, LyingGateways) {
 TEST_F(CidVerificationTest, IpnsNamesResolveThroughTheApi) {
   const std::string content = Bytes(700000, 11);
   absl::StatusOr<std::string> cid =
-      testing::IpfsAdd(*node_, content, "cid-version=0");
+      node_->Add(content, {.query = "cid-version=0"});
   ASSERT_TRUE(cid.ok()) << cid.status();
   const std::string name =
       "k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8";

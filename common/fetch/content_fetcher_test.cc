@@ -17,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/fetch/testing/ipfs_add.h"
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
@@ -44,9 +43,9 @@ constexpr char kPage[] = R"({"name":"on the web"})";
 absl::StatusOr<std::string> IpfsAdd(const harness::IpfsNode& node,
                                     const std::string& content,
                                     bool only_hash = false) {
-  return testing::IpfsAdd(node, content,
-                          absl::StrCat("cid-version=1&cid-base=base32",
-                                       only_hash ? "&only-hash=true" : ""));
+  return node.Add(content,
+                  {.query = absl::StrCat("cid-version=1&cid-base=base32",
+                                         only_hash ? "&only-hash=true" : "")});
 }
 
 std::string DeadGateway() {

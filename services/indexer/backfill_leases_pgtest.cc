@@ -17,13 +17,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "services/indexer/backfill_leases.h"
-#include "tests/harness/postgres_server.h"
+#include "services/indexer/indexer_test_fixture.h"
 
 namespace niftysave::indexer {
 namespace {
@@ -31,27 +30,6 @@ namespace {
 constexpr uint64_t kChain = 1;
 constexpr uint64_t kOtherChain = 2;
 constexpr uint64_t kUnknownChain = 99;
-
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const auto& ok_result_ = (expr);                      \
-    ASSERT_TRUE(ok_result_.ok()) << StatusOf(ok_result_); \
-  } while (0)
-
-#define NS_CONCAT_INNER(a, b) a##b
-#define NS_CONCAT(a, b) NS_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NS_CONCAT(status_or_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  ASSERT_TRUE(tmp.ok()) << tmp.status();          \
-  lhs = *std::move(tmp)
 
 // A chunk row as stored.
 struct Chunk {
@@ -65,31 +43,10 @@ struct Chunk {
 
 constexpr absl::Duration kLong = absl::Hours(1);
 
-class BackfillLeasesPgTest : public ::testing::Test {
+class BackfillLeasesPgTest : public pgtest::PgTestFixture {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<harness::PostgresServer>> pg =
-        harness::PostgresServer::Start();
-    if (pg.ok()) {
-      pg_ = pg->release();
-    } else {
-      pg_error_ = new absl::Status(pg.status());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-    delete pg_error_;
-    pg_error_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(pg_, nullptr) << *pg_error_;
-    const std::string db = absl::StrCat("backfill_test_", ++databases_);
-    ASSERT_OK(pg_->CreateDatabase(db));
-    conninfo_ = pg_->ConnectionString(db);
-    ASSERT_OK(db::Migrate(conninfo_));
-    ASSERT_OK_AND_ASSIGN(pool_, db::Pool::Create(conninfo_, 10));
+    ASSERT_NO_FATAL_FAILURE(SetUpDatabase("backfill_test_", 10));
     ASSERT_OK(pool_->Run([](pqxx::work& txn) {
       txn.exec(
           "INSERT INTO chains (chain_id, name, next_block) "
@@ -129,17 +86,8 @@ class BackfillLeasesPgTest : public ::testing::Test {
     return advanced;
   }
 
-  static harness::PostgresServer* pg_;
-  static absl::Status* pg_error_;
-  static int databases_;
-  std::string conninfo_;
-  std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<BackfillLeases> leases_;
 };
-
-harness::PostgresServer* BackfillLeasesPgTest::pg_ = nullptr;
-absl::Status* BackfillLeasesPgTest::pg_error_ = nullptr;
-int BackfillLeasesPgTest::databases_ = 0;
 
 TEST_F(BackfillLeasesPgTest, AddSplitsARangeIntoChunks) {
   // A ragged last chunk.

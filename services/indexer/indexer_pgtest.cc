@@ -17,7 +17,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/eth/json_rpc_client.h"
 #include "common/eth/token_key.h"
@@ -30,10 +29,9 @@
 #include "services/indexer/chain_indexer.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
+#include "services/indexer/indexer_test_fixture.h"
 #include "services/indexer/uri_reader.h"
-#include "tests/harness/anvil_node.h"
 #include "tests/harness/dev_chain.h"
-#include "tests/harness/postgres_server.h"
 
 namespace niftysave::eth {
 // Readable TokenKeys in gmock failure messages.
@@ -58,27 +56,6 @@ constexpr char kMaxId[] =
     "639935";
 const std::string kZeroAddress(40, '0');
 
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const auto& ok_result_ = (expr);                      \
-    ASSERT_TRUE(ok_result_.ok()) << StatusOf(ok_result_); \
-  } while (0)
-
-#define NS_CONCAT_INNER(a, b) a##b
-#define NS_CONCAT(a, b) NS_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NS_CONCAT(status_or_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  ASSERT_TRUE(tmp.ok()) << tmp.status();          \
-  lhs = *std::move(tmp)
-
 // One row of `tokens`, hex columns without 0x.
 struct TokenRow {
   int64_t pk = 0;
@@ -97,38 +74,15 @@ std::optional<std::string> OptionalText(const pqxx::field& f) {
   return std::string(f.c_str());
 }
 
-class IndexerPgTest : public ::testing::Test {
+class IndexerPgTest : public pgtest::ChainPgTestFixture {
  protected:
   // One Postgres server for the suite; a database per test.
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<harness::PostgresServer>> pg =
-        harness::PostgresServer::Start();
-    if (pg.ok()) {
-      pg_ = pg->release();
-    } else {
-      pg_error_ = new absl::Status(pg.status());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-    delete pg_error_;
-    pg_error_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(pg_, nullptr) << *pg_error_;
-    const std::string db = absl::StrCat("indexer_test_", ++databases_);
-    ASSERT_OK(pg_->CreateDatabase(db));
-    conninfo_ = pg_->ConnectionString(db);
-    ASSERT_OK(db::Migrate(conninfo_));
-    ASSERT_OK_AND_ASSIGN(pool_, db::Pool::Create(conninfo_, 4));
-    repo_ = std::make_unique<PgIndexerRepository>(*pool_);
+    ASSERT_NO_FATAL_FAILURE(SetUpRepository("indexer_test_", 4));
     backfill_leases_ = std::make_unique<BackfillLeases>(*pool_);
     follower_lease_ = std::make_unique<FollowerLease>(*pool_);
 
-    ASSERT_OK_AND_ASSIGN(anvil_, harness::AnvilNode::Start());
-    chain_ = std::make_unique<harness::DevChain>(anvil_->rpc_url());
+    ASSERT_NO_FATAL_FAILURE(StartAnvil());
     rpc_ = std::make_unique<eth::JsonRpcClient>(http_, anvil_->rpc_url());
     source_ =
         std::make_unique<RpcChainSource>(*rpc_, RpcChainSource::Options{});
@@ -139,10 +93,7 @@ class IndexerPgTest : public ::testing::Test {
           notified_.insert(notified_.end(), keys.begin(), keys.end());
         });
 
-    ASSERT_OK_AND_ASSIGN(accounts_, chain_->Accounts());
-    ASSERT_GE(accounts_.size(), 3u);
-    ASSERT_EQ(accounts_[0], harness::DevChain::kDevAccount);
-    ASSERT_OK_AND_ASSIGN(nft_, chain_->Deploy("DemoNFT"));
+    ASSERT_NO_FATAL_FAILURE(DeployNft());
   }
 
   // An indexer over this test's chain and database, opened; every batch it
@@ -201,15 +152,6 @@ class IndexerPgTest : public ::testing::Test {
     }
     return absl::InternalError("the indexer never caught up");
   }
-
-  template <typename... Args>
-  pqxx::result Sql(const std::string& sql, Args&&... args) {
-    pqxx::connection conn(conninfo_);
-    pqxx::nontransaction txn(conn);
-    return txn.exec_params(sql, std::forward<Args>(args)...);
-  }
-
-  int64_t Count(const std::string& sql) { return Sql(sql)[0][0].as<int64_t>(); }
 
   int64_t NextBlock() {
     return Sql("SELECT next_block FROM chains WHERE chain_id = $1",
@@ -275,32 +217,17 @@ class IndexerPgTest : public ::testing::Test {
     return {kChainId, nft_, token_id};
   }
 
-  static harness::PostgresServer* pg_;
-  static absl::Status* pg_error_;
-  static int databases_;
-
-  std::string conninfo_;
-  std::unique_ptr<db::Pool> pool_;
-  std::unique_ptr<PgIndexerRepository> repo_;
   std::unique_ptr<BackfillLeases> backfill_leases_;
   std::unique_ptr<FollowerLease> follower_lease_;
-  std::unique_ptr<harness::AnvilNode> anvil_;
-  std::unique_ptr<harness::DevChain> chain_;
   http::HttpClient http_{http::HttpClientOptions{}};
   std::unique_ptr<eth::JsonRpcClient> rpc_;
   std::unique_ptr<RpcChainSource> source_;
   std::unique_ptr<UriReader> uri_reader_;
-  std::vector<std::string> accounts_;
-  std::string nft_;  // the DemoNFT every test deploys
   std::vector<eth::TokenKey> notified_;
   uint64_t start_block_ = 0;           // NewIndexer's --start_block
   std::vector<std::string> reorgs_;    // depth buckets counted
   std::vector<std::string> bad_logs_;  // reasons counted
 };
-
-harness::PostgresServer* IndexerPgTest::pg_ = nullptr;
-absl::Status* IndexerPgTest::pg_error_ = nullptr;
-int IndexerPgTest::databases_ = 0;
 
 TEST_F(IndexerPgTest, RecordsMintsWithUrisOwnersAndQueuesThemForExtraction) {
   const std::string& dev = accounts_[0];
@@ -711,14 +638,11 @@ class IndexerReorgPgTest : public IndexerPgTest {
   // The same chain indexed from scratch into a new database: what the
   // reorged database must now equal.
   absl::StatusOr<std::vector<std::string>> FreshIndexState() {
-    const std::string db = absl::StrCat("indexer_fresh_", ++databases_);
-    if (absl::Status s = pg_->CreateDatabase(db); !s.ok()) return s;
-    const std::string conninfo = pg_->ConnectionString(db);
-    if (absl::StatusOr<int> v = db::Migrate(conninfo); !v.ok()) {
-      return v.status();
-    }
+    absl::StatusOr<std::string> conninfo =
+        NewMigratedDatabase("indexer_fresh_");
+    if (!conninfo.ok()) return conninfo.status();
     absl::StatusOr<std::unique_ptr<db::Pool>> pool =
-        db::Pool::Create(conninfo, 2);
+        db::Pool::Create(*conninfo, 2);
     if (!pool.ok()) return pool.status();
     PgIndexerRepository repo(**pool);
     ChainIndexer fresh(ChainConfig{.chain_id = kChainId, .name = "anvil"},
@@ -730,7 +654,7 @@ class IndexerReorgPgTest : public IndexerPgTest {
     if (absl::StatusOr<uint64_t> n = CatchUp(fresh, &reader); !n.ok()) {
       return n.status();
     }
-    return StateOf(conninfo);
+    return StateOf(*conninfo);
   }
 };
 
@@ -1178,6 +1102,41 @@ TEST_F(IndexerPgTest, UriReadNodeFailureReschedulesTheBatch) {
   EXPECT_TRUE(item[0][1].as<bool>());  // in back-off
   EXPECT_FALSE(item[0][2].is_null());
   EXPECT_THAT(QueuedTokenIds(), ElementsAre());
+}
+
+// Large URIs (a contract decides their length) make the next step lease
+// fewer tokens, so a step holds about max_batch_bytes.
+TEST_F(IndexerPgTest, UriReadStepsShrinkWhenUrisRunLarge) {
+  const std::string big(20000, 'a');
+  for (const char* id : {"1", "2"}) {
+    ASSERT_OK(chain_->Mint(nft_, accounts_[0], id, "ipfs://" + big + id));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  auto index = [&] {
+    for (int i = 0; i < 10; ++i) {
+      absl::StatusOr<uint64_t> blocks = indexer->Step();
+      ASSERT_TRUE(blocks.ok()) << blocks.status();
+      if (*blocks == 0) return;
+    }
+  };
+  index();
+  UriReader reader(
+      UriReaderConfig{
+          .chain_id = kChainId, .batch = 100, .max_batch_bytes = 30000},
+      *pool_, *source_, "small", [](const std::vector<eth::TokenKey>&) {});
+  ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
+  EXPECT_EQ(first, 2u);  // nothing known yet: the whole batch
+  for (const char* id : {"3", "4", "5"}) {
+    ASSERT_OK(chain_->Mint(nft_, accounts_[0], id, "ipfs://" + big + id));
+  }
+  index();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(size_t n, reader.Step());
+    EXPECT_EQ(n, 1u);  // 20 KB each, 30 KB allowed
+  }
+  ASSERT_OK_AND_ASSIGN(size_t rest, reader.Step());
+  EXPECT_EQ(rest, 0u);
+  EXPECT_EQ(Token(nft_, "5")->token_uri, "ipfs://" + big + "5");
 }
 
 // --- Replicas ----------------------------------------------------------

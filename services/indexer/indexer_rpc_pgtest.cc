@@ -19,7 +19,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/eth/json_rpc_client.h"
 #include "common/http/http_client.h"
@@ -30,10 +29,9 @@
 #include "services/indexer/chain_indexer.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
+#include "services/indexer/indexer_test_fixture.h"
 #include "services/indexer/uri_reader.h"
-#include "tests/harness/anvil_node.h"
 #include "tests/harness/dev_chain.h"
-#include "tests/harness/postgres_server.h"
 #include "tests/harness/rpc_proxy.h"
 
 namespace niftysave::indexer {
@@ -43,58 +41,13 @@ using Fault = harness::RpcProxy::Fault;
 
 constexpr uint64_t kChainId = 31337;
 
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const auto& ok_result_ = (expr);                      \
-    ASSERT_TRUE(ok_result_.ok()) << StatusOf(ok_result_); \
-  } while (0)
-
-#define NS_CONCAT_INNER(a, b) a##b
-#define NS_CONCAT(a, b) NS_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NS_CONCAT(status_or_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  ASSERT_TRUE(tmp.ok()) << tmp.status();          \
-  lhs = *std::move(tmp)
-
-class IndexerRpcPgTest : public ::testing::Test {
+class IndexerRpcPgTest : public pgtest::ChainPgTestFixture {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<harness::PostgresServer>> pg =
-        harness::PostgresServer::Start();
-    if (pg.ok()) {
-      pg_ = pg->release();
-    } else {
-      pg_error_ = new absl::Status(pg.status());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-    delete pg_error_;
-    pg_error_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(pg_, nullptr) << *pg_error_;
-    const std::string db = absl::StrCat("indexer_rpc_test_", ++databases_);
-    ASSERT_OK(pg_->CreateDatabase(db));
-    conninfo_ = pg_->ConnectionString(db);
-    ASSERT_OK(db::Migrate(conninfo_));
-    ASSERT_OK_AND_ASSIGN(pool_, db::Pool::Create(conninfo_, 2));
-    repo_ = std::make_unique<PgIndexerRepository>(*pool_);
-    ASSERT_OK_AND_ASSIGN(anvil_, harness::AnvilNode::Start());
-    chain_ = std::make_unique<harness::DevChain>(anvil_->rpc_url());
+    ASSERT_NO_FATAL_FAILURE(SetUpRepository("indexer_rpc_test_", 2));
+    ASSERT_NO_FATAL_FAILURE(StartAnvil());
     ASSERT_OK_AND_ASSIGN(proxy_, harness::RpcProxy::Start(anvil_->rpc_url()));
-    ASSERT_OK_AND_ASSIGN(accounts_, chain_->Accounts());
-    ASSERT_OK_AND_ASSIGN(nft_, chain_->Deploy("DemoNFT"));
+    ASSERT_NO_FATAL_FAILURE(DeployNft());
   }
 
   // The client under test, over `urls` (default: the proxy), with quick
@@ -193,14 +146,6 @@ class IndexerRpcPgTest : public ::testing::Test {
     }
   }
 
-  template <typename... Args>
-  pqxx::result Sql(const std::string& sql, Args&&... args) {
-    pqxx::connection conn(conninfo_);
-    pqxx::nontransaction txn(conn);
-    return txn.exec_params(sql, std::forward<Args>(args)...);
-  }
-  int64_t Count(const std::string& sql) { return Sql(sql)[0][0].as<int64_t>(); }
-
   // The tokens table holds exactly expected_ (each once, queued, with its
   // own URI), each queued once for extraction, and the contract was probed
   // with the right answers.
@@ -249,31 +194,16 @@ class IndexerRpcPgTest : public ::testing::Test {
     return spans;
   }
 
-  static harness::PostgresServer* pg_;
-  static absl::Status* pg_error_;
-  static int databases_;
-
-  std::string conninfo_;
-  std::unique_ptr<db::Pool> pool_;
-  std::unique_ptr<PgIndexerRepository> repo_;
-  std::unique_ptr<harness::AnvilNode> anvil_;
-  std::unique_ptr<harness::DevChain> chain_;
   std::unique_ptr<harness::RpcProxy> proxy_;
   std::unique_ptr<http::HttpClient> http_;
   std::unique_ptr<eth::JsonRpcClient> rpc_;
   std::unique_ptr<RpcChainSource> source_;
-  std::vector<std::string> accounts_;
-  std::string nft_;
   std::map<std::string, std::string> expected_;  // token id → URI
   std::map<std::string, int> step_errors_;       // failed steps by reason
   std::unique_ptr<UriReader> uri_reader_;
   absl::Mutex mu_;
   std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
 };
-
-harness::PostgresServer* IndexerRpcPgTest::pg_ = nullptr;
-absl::Status* IndexerRpcPgTest::pg_error_ = nullptr;
-int IndexerRpcPgTest::databases_ = 0;
 
 TEST_F(IndexerRpcPgTest, TruncatedNonJsonAndAbortedRepliesAreRetried) {
   Mint(1, 30, 10);

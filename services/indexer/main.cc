@@ -62,6 +62,9 @@ ABSL_FLAG(double, catch_up_uri_rate, 2000,
           "limit); once it is at the head they run at full speed");
 ABSL_FLAG(int, uri_batch, 5000,
           "token URIs the URI reader leases and reads per step (1-10000)");
+ABSL_FLAG(int, uri_batch_max_mb, 64,
+          "a URI read step leases fewer tokens when their URIs run large, to "
+          "hold about this many MiB at once (1-4096)");
 ABSL_FLAG(int, uri_read_concurrency, 8,
           "concurrent JSON-RPC batch requests per URI read step (1-64)");
 ABSL_FLAG(uint64_t, backfill_chunk_blocks, 10000,
@@ -241,7 +244,10 @@ int main(int argc, char** argv) {
       {.chain_id = chain.chain_id,
        .batch = GetFlagInRange(FLAGS_uri_batch, 1, 10000),
        .concurrency = chain.uri_read_concurrency,
-       .policy = {.lease = absl::Seconds(timeout * 2 + 30)}},
+       .policy = {.lease = absl::Seconds(timeout * 2 + 30)},
+       .max_batch_bytes =
+           static_cast<size_t>(GetFlagInRange(FLAGS_uri_batch_max_mb, 1, 4096))
+           << 20},
       *base.pool, source, base.name + "-" + std::to_string(getpid()),
       [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
       metrics.UriCounters());

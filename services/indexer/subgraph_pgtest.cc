@@ -14,7 +14,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
 #include "common/http/http_client.h"
@@ -22,9 +21,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "services/indexer/indexer_test_fixture.h"
 #include "services/indexer/subgraph_repository.h"
 #include "services/indexer/subgraph_source.h"
-#include "tests/harness/postgres_server.h"
 #include "tests/harness/subgraph_standin.h"
 
 namespace niftysave::indexer {
@@ -33,27 +32,6 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr uint64_t kChainId = 1;
-
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const auto& ok_result_ = (expr);                      \
-    ASSERT_TRUE(ok_result_.ok()) << StatusOf(ok_result_); \
-  } while (0)
-
-#define NS_CONCAT_INNER(a, b) a##b
-#define NS_CONCAT(a, b) NS_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(NS_CONCAT(status_or_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                              \
-  ASSERT_TRUE(tmp.ok()) << tmp.status();          \
-  lhs = *std::move(tmp)
 
 std::string Contract(int k) { return absl::StrFormat("0x%040x", 0xc0de00 + k); }
 
@@ -79,31 +57,10 @@ std::string UriOf(const std::string& contract, int id) {
   return absl::StrCat("ipfs://bafkrei", contract.substr(34), "/", id);
 }
 
-class SubgraphPgTest : public ::testing::Test {
+class SubgraphPgTest : public pgtest::PgTestFixture {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<harness::PostgresServer>> pg =
-        harness::PostgresServer::Start();
-    if (pg.ok()) {
-      pg_ = pg->release();
-    } else {
-      pg_error_ = new absl::Status(pg.status());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-    delete pg_error_;
-    pg_error_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(pg_, nullptr) << *pg_error_;
-    const std::string db = absl::StrCat("subgraph_test_", ++databases_);
-    ASSERT_OK(pg_->CreateDatabase(db));
-    conninfo_ = pg_->ConnectionString(db);
-    ASSERT_OK(db::Migrate(conninfo_));
-    ASSERT_OK_AND_ASSIGN(pool_, db::Pool::Create(conninfo_, 2));
+    ASSERT_NO_FATAL_FAILURE(SetUpDatabase("subgraph_test_", 2));
     repo_ = std::make_unique<PgSubgraphRepository>(*pool_);
   }
 
@@ -168,14 +125,6 @@ class SubgraphPgTest : public ::testing::Test {
     return absl::InternalError("never caught up");
   }
 
-  template <typename... Args>
-  pqxx::result Sql(const std::string& sql, Args&&... args) {
-    pqxx::connection conn(conninfo_);
-    pqxx::nontransaction txn(conn);
-    return txn.exec_params(sql, std::forward<Args>(args)...);
-  }
-  int64_t Count(const std::string& sql) { return Sql(sql)[0][0].as<int64_t>(); }
-
   // Every expected token exactly once, queued with its URI, and queued for
   // extraction once.
   void ExpectExactlyTheTokens() {
@@ -195,12 +144,6 @@ class SubgraphPgTest : public ::testing::Test {
     EXPECT_EQ(notified_, expected_.size());
   }
 
-  static harness::PostgresServer* pg_;
-  static absl::Status* pg_error_;
-  static int databases_;
-
-  std::string conninfo_;
-  std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<PgSubgraphRepository> repo_;
   std::unique_ptr<harness::SubgraphStandin> standin_;
   http::HttpClient http_{http::HttpClientOptions{}};
@@ -212,10 +155,6 @@ class SubgraphPgTest : public ::testing::Test {
   uint64_t uri_changes_ = 0;
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
 };
-
-harness::PostgresServer* SubgraphPgTest::pg_ = nullptr;
-absl::Status* SubgraphPgTest::pg_error_ = nullptr;
-int SubgraphPgTest::databases_ = 0;
 
 TEST_F(SubgraphPgTest, IngestsTwelveThousandTokensByKeyNeverBySkip) {
   ASSERT_OK_AND_ASSIGN(standin_,

@@ -129,10 +129,18 @@ UriReader::UriReader(
       on_tokens_(std::move(on_tokens)),
       counters_(std::move(counters)) {}
 
+int UriReader::BatchLimit() const {
+  const int batch = std::max(1, config_.batch);
+  const size_t avg = avg_uri_bytes_.load();
+  if (avg == 0) return batch;
+  return static_cast<int>(std::clamp<size_t>(config_.max_batch_bytes / avg, 1,
+                                             static_cast<size_t>(batch)));
+}
+
 absl::StatusOr<size_t> UriReader::Step() {
   const absl::Time t_start = absl::Now();
   absl::StatusOr<std::vector<db::QueueItem>> leased =
-      queue_.Lease(std::max(1, config_.batch));
+      queue_.Lease(BatchLimit());
   if (!leased.ok()) return leased.status();
   if (leased->empty()) return 0;
   std::vector<int64_t> ids;
@@ -179,6 +187,13 @@ absl::StatusOr<size_t> UriReader::Step() {
     return uris.status();
   }
 
+  size_t bytes = 0;
+  for (const UriResult& r : *uris) {
+    bytes += (r.token_uri ? r.token_uri->size() : 0) + r.detail.size();
+  }
+  if (!uris->empty())
+    avg_uri_bytes_ = std::max<size_t>(1, bytes / uris->size());
+
   std::vector<eth::TokenKey> extract;
   uint64_t with_uri = 0, failed = 0, stale = 0;
   absl::Status wrote = pool_.Run([&](pqxx::work& txn) {
@@ -223,6 +238,7 @@ absl::StatusOr<size_t> UriReader::Step() {
                                 {"failed", std::to_string(failed)},
                                 {"stale", std::to_string(stale)},
                                 {"queued", std::to_string(extract.size())},
+                                {"bytes", std::to_string(bytes)},
                                 {"lease_ms", Ms(t_read - t_start)},
                                 {"read_ms", Ms(t_write - t_read)},
                                 {"write_ms", Ms(absl::Now() - t_write)}});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -29,6 +30,10 @@ struct UriReaderConfig {
   int batch = 2000;        // tokens leased per step
   int concurrency = 8;     // concurrent batch requests per step
   db::QueuePolicy policy;  // lease, attempts and back-off of a URI read
+  // A step's URIs are held in memory at once, and a contract decides how
+  // long they are (up to the source's cap, 1 MiB): a step leases at most
+  // about this many bytes' worth, judged by the last step's average.
+  size_t max_batch_bytes = size_t{64} << 20;
 };
 
 struct UriReaderCounters {
@@ -63,7 +68,12 @@ class UriReader {
   absl::StatusOr<db::WorkQueue::Depth> Pending() { return queue_.GetDepth(); }
 
  private:
+  // Tokens to lease next: config_.batch, fewer when URIs run large.
+  int BatchLimit() const;
+
   const UriReaderConfig config_;
+  // Bytes per URI read in the last step (0: none read yet).
+  std::atomic<size_t> avg_uri_bytes_{0};
   db::Pool& pool_;
   ChainSource& source_;
   db::WorkQueue queue_;

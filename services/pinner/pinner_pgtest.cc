@@ -362,7 +362,8 @@ TEST_F(PinnerPgTest, ReplicatesOncePerBackendAndReplaysAddNothing) {
 TEST_F(PinnerPgTest, PermanentFailureSkipsToTheNextBackend) {
   // Content the IPFS node holds; the CAR store cannot fetch it.
   absl::StatusOr<std::string> cid =
-      kubo_->Upload("pinned by CID, replicated", "by-cid.txt");
+      node_->Add("pinned by CID, replicated",
+                 {.query = "cid-version=1", .filename = "by-cid.txt"});
   ASSERT_TRUE(cid.ok()) << cid.status();
   const int64_t id = AddResource("ipfs://" + *cid, "ipfs", *cid);
   EXPECT_THAT(RunPinner({car_store_, kubo_}, 1),
@@ -373,7 +374,8 @@ TEST_F(PinnerPgTest, PermanentFailureSkipsToTheNextBackend) {
 
 TEST_F(PinnerPgTest, RateLimitedBackendIsRetriedNoSoonerThanRetryAfter) {
   absl::StatusOr<std::string> cid =
-      kubo_->Upload("pinned through a rate-limited service", "limited.txt");
+      node_->Add("pinned through a rate-limited service",
+                 {.query = "cid-version=1", .filename = "limited.txt"});
   ASSERT_TRUE(cid.ok()) << cid.status();
   const int64_t id = AddResource("ipfs://" + *cid, "ipfs", *cid);
   ASSERT_TRUE(standin_->FailNext(429, "RATE_LIMIT", 1, 300).ok());

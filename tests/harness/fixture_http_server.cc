@@ -3,13 +3,10 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "tests/harness/net.h"
+#include "tests/harness/script_server.h"
 
 namespace niftysave::harness {
 namespace {
-
-constexpr char kScript[] =
-    NIFTYSAVE_SOURCE_DIR "/tests/harness/fixture_http_server.js";
 
 absl::Status Error(absl::string_view what, const absl::Status& cause) {
   return absl::Status(cause.code(), absl::StrCat("FixtureHttpServer: ", what,
@@ -27,36 +24,18 @@ absl::StatusOr<std::unique_ptr<FixtureHttpServer>> FixtureHttpServer::Start(
   }
   absl::StatusOr<TempDir> dir = TempDir::Create("niftysave-fixture");
   if (!dir.ok()) return Error("temp dir", dir.status());
-  const int http_port = PickFreePort();
-  const int https_port = PickFreePort();
-  std::unique_ptr<FixtureHttpServer> server(new FixtureHttpServer(
-      *std::move(dir), std::move(root_dir), http_port, https_port));
-  const std::string key_file = server->dir_.path() + "/key.pem";
-
-  absl::StatusOr<std::string> openssl = RunCommand(
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-       "-keyout", key_file, "-out", server->cert_file_},
-      absl::Seconds(30));
-  if (!openssl.ok()) return Error("certificate", openssl.status());
-
-  absl::StatusOr<std::unique_ptr<Subprocess>> node = Subprocess::Start(
-      {"node", kScript, "--root", server->root_dir_, "--http-port",
-       absl::StrCat(http_port), "--https-port", absl::StrCat(https_port),
-       "--cert", server->cert_file_, "--key", key_file},
-      {}, server->dir_.path() + "/requests.log");
-  if (!node.ok()) return Error("start", node.status());
-  server->node_ = *std::move(node);
-
-  const std::string http_probe = server->http_url() + "/status/200";
-  const std::string https_probe = server->https_url() + "/status/200";
-  absl::Status ready = WaitUntilReady(
-      *server->node_, "FixtureHttpServer", absl::Seconds(30), [&] {
-        absl::Status s = CheckHttp(http_probe);
-        return s.ok() ? CheckHttp(https_probe, "GET", server->cert_file_) : s;
-      });
-  if (!ready.ok()) return ready;
+  absl::StatusOr<TlsScriptProcess> started =
+      StartTlsScript({.name = "FixtureHttpServer",
+                      .script = "fixture_http_server.js",
+                      .dir = dir->path(),
+                      .log_name = "requests.log",
+                      .args = {"--root", root_dir},
+                      .ready_path = "/status/200"});
+  if (!started.ok()) return started.status();
+  std::unique_ptr<FixtureHttpServer> server(
+      new FixtureHttpServer(*std::move(dir), std::move(root_dir),
+                            started->http_port, started->https_port));
+  server->node_ = std::move(started->process);
   return server;
 }
 

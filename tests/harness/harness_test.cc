@@ -259,27 +259,6 @@ TEST(AnvilNodeTest, AnswersJsonRpc) {
   EXPECT_TRUE((*anvil)->Stop().ok());
 }
 
-absl::StatusOr<std::string> IpfsAdd(const IpfsNode& node,
-                                    const std::string& content) {
-  const std::string boundary = "niftysave-harness-boundary";
-  absl::StatusOr<HttpResponse> response = Fetch(
-      {.method = "POST",
-       .url = node.api_url() + "/api/v0/add",
-       .body =
-           absl::StrCat("--", boundary,
-                        "\r\nContent-Disposition: form-data; name=\"file\"; "
-                        "filename=\"hello.txt\"\r\nContent-Type: "
-                        "application/octet-stream\r\n\r\n",
-                        content, "\r\n--", boundary, "--\r\n"),
-       .headers = {"Content-Type: multipart/form-data; boundary=" + boundary}});
-  if (!response.ok()) return response.status();
-  if (response->status != 200) {
-    return absl::InternalError(
-        absl::StrCat("add: HTTP ", response->status, " ", response->body));
-  }
-  return nlohmann::json::parse(response->body)["Hash"].get<std::string>();
-}
-
 TEST(IpfsNodeTest, TwoNodesAddAndServeThroughGateway) {
   // Two at once: js-ipfs binds fixed ports unless every listener is moved.
   auto a = Timed("IpfsNode", [] { return IpfsNode::Start(); });
@@ -295,13 +274,33 @@ TEST(IpfsNodeTest, TwoNodesAddAndServeThroughGateway) {
     EXPECT_THAT(id->body, HasSubstr("\"ID\""));
   }
 
-  absl::StatusOr<std::string> cid = IpfsAdd(**a, "hello from the harness\n");
+  absl::StatusOr<std::string> cid = (*a)->Add("hello from the harness\n");
   ASSERT_TRUE(cid.ok()) << cid.status();
   absl::StatusOr<HttpResponse> cat =
       Fetch({.url = (*a)->gateway_url() + "/ipfs/" + *cid});
   ASSERT_TRUE(cat.ok()) << cat.status();
   EXPECT_EQ(cat->status, 200);
   EXPECT_EQ(cat->body, "hello from the harness\n");
+
+  // Add's query reaches the node: the default is CIDv0, cid-version=1 makes
+  // a raw leaf in base32, and only-hash stores nothing on the other node.
+  EXPECT_EQ(cid->substr(0, 2), "Qm") << *cid;
+  absl::StatusOr<std::string> v1 =
+      (*b)->Add("hello from the harness\n",
+                {.query = "cid-version=1&cid-base=base32&only-hash=true"});
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->substr(0, 7), "bafkrei") << *v1;
+  absl::StatusOr<HttpResponse> absent =
+      Fetch({.method = "POST",
+             .url = (*b)->api_url() +
+                    "/api/v0/block/stat?offline=true&timeout=1s&arg=" + *v1});
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_NE(absent->status, 200) << absent->body;
+  // An answer other than 200 is an error that says what the node said.
+  absl::StatusOr<std::string> refused =
+      (*a)->Add("x", {.query = "cid-version=7"});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("IpfsNode: add: HTTP"));
   EXPECT_TRUE((*a)->Stop().ok());
   EXPECT_TRUE((*b)->Stop().ok());
 }

@@ -2,8 +2,10 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "tests/harness/net.h"
 
@@ -119,6 +121,49 @@ std::string IpfsNode::api_url() const {
 
 std::string IpfsNode::gateway_url() const {
   return absl::StrCat("http://127.0.0.1:", gateway_port_);
+}
+
+absl::StatusOr<std::string> IpfsNode::Add(const std::string& content,
+                                          const AddOptions& options) const {
+  const std::string boundary = "niftysave-harness-add-boundary";
+  if (content.find(boundary) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "IpfsNode: add: content contains the multipart boundary");
+  }
+  std::string url = api_url() + "/api/v0/add";
+  if (!options.query.empty()) absl::StrAppend(&url, "?", options.query);
+  absl::StatusOr<HttpResponse> r = Fetch(
+      {.method = "POST",
+       .url = url,
+       .body = absl::StrCat(
+           "--", boundary,
+           "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"",
+           options.filename,
+           "\"\r\nContent-Type: application/octet-stream\r\n\r\n", content,
+           "\r\n--", boundary, "--\r\n"),
+       .headers = {"Content-Type: multipart/form-data; boundary=" + boundary},
+       .timeout = options.timeout});
+  if (!r.ok()) return Error("add", r.status());
+  if (r->status != 200) {
+    return absl::InternalError(
+        absl::StrCat("IpfsNode: add: HTTP ", r->status, " ", r->body));
+  }
+  // One JSON object a line (progress lines first when asked for); the last
+  // names the file.
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(r->body, '\n', absl::SkipWhitespace());
+  if (lines.empty()) {
+    return absl::InternalError("IpfsNode: add: empty answer");
+  }
+  const nlohmann::json answer =
+      nlohmann::json::parse(lines.back().begin(), lines.back().end(), nullptr,
+                            /*allow_exceptions=*/false);
+  if (!answer.is_object() || !answer.contains("Hash") ||
+      !answer["Hash"].is_string()) {
+    return absl::InternalError(
+        absl::StrCat("IpfsNode: add: no Hash in ", r->body));
+  }
+  return answer["Hash"].get<std::string>();
 }
 
 absl::Status IpfsNode::Stop() {

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "tests/harness/subprocess.h"
 #include "tests/harness/temp_dir.h"
 
@@ -23,7 +24,25 @@ class IpfsNode {
 
   std::string api_url() const;      // http://127.0.0.1:P (append /api/v0/...)
   std::string gateway_url() const;  // http://127.0.0.1:G (append /ipfs/CID)
-  absl::Status Stop();              // idempotent
+
+  struct AddOptions {
+    // The /api/v0/add query, e.g. "cid-version=1&cid-base=base32" or
+    // "only-hash=true" (computes the CID and stores nothing); empty for the
+    // node's defaults (CIDv0).
+    std::string query{};
+    std::string filename = "f";
+    absl::Duration timeout = absl::Seconds(30);
+  };
+  // Adds `content` as one file through the RPC API with the harness's own
+  // HTTP client (so a test does not need the code under test to put content
+  // on the node) and returns the CID the node printed ("Hash").
+  absl::StatusOr<std::string> Add(const std::string& content,
+                                  const AddOptions& options) const;
+  absl::StatusOr<std::string> Add(const std::string& content) const {
+    return Add(content, AddOptions{});
+  }
+
+  absl::Status Stop();  // idempotent
 
  private:
   IpfsNode(TempDir dir, int api_port, int gateway_port)

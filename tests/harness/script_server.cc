@@ -33,6 +33,54 @@ absl::StatusOr<std::unique_ptr<ScriptServer>> ScriptServer::Start(
   return server;
 }
 
+absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec) {
+  auto error = [&](absl::string_view what, const absl::Status& cause) {
+    return absl::Status(cause.code(), absl::StrCat(spec.name, ": ", what, ": ",
+                                                   cause.message()));
+  };
+  TlsScriptProcess started;
+  started.http_port = PickFreePort();
+  started.https_port = PickFreePort();
+  started.cert_file = spec.dir + "/cert.pem";
+  const std::string key_file = spec.dir + "/key.pem";
+  absl::StatusOr<std::string> openssl = RunCommand(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+       "-keyout", key_file, "-out", started.cert_file},
+      absl::Seconds(30));
+  if (!openssl.ok()) return error("certificate", openssl.status());
+
+  std::vector<std::string> argv = {
+      "node",
+      absl::StrCat(NIFTYSAVE_SOURCE_DIR "/tests/harness/", spec.script),
+      "--http-port",
+      absl::StrCat(started.http_port),
+      "--https-port",
+      absl::StrCat(started.https_port),
+      "--cert",
+      started.cert_file,
+      "--key",
+      key_file};
+  argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+  absl::StatusOr<std::unique_ptr<Subprocess>> node =
+      Subprocess::Start(argv, {}, spec.dir + "/" + spec.log_name);
+  if (!node.ok()) return error("start", node.status());
+  started.process = *std::move(node);
+
+  const std::string http_probe =
+      absl::StrCat("http://127.0.0.1:", started.http_port, spec.ready_path);
+  const std::string https_probe =
+      absl::StrCat("https://127.0.0.1:", started.https_port, spec.ready_path);
+  absl::Status ready =
+      WaitUntilReady(*started.process, spec.name, absl::Seconds(30), [&] {
+        absl::Status s = CheckHttp(http_probe);
+        return s.ok() ? CheckHttp(https_probe, "GET", started.cert_file) : s;
+      });
+  if (!ready.ok()) return ready;
+  return started;
+}
+
 ScriptServer::~ScriptServer() { (void)Stop(); }
 
 std::string ScriptServer::url() const {

@@ -54,4 +54,27 @@ class ScriptServer {
   std::unique_ptr<Subprocess> node_;
 };
 
+// A web server script from tests/harness that serves HTTP/1.1 on one free
+// 127.0.0.1 port and HTTPS on another, with a fresh self-signed certificate
+// for 127.0.0.1 and localhost: the start-up FixtureHttpServer and
+// HostileHttpServer share. Run as `node SCRIPT --http-port P --https-port Q
+// --cert C --key K ARGS...`.
+struct TlsScriptSpec {
+  std::string name;      // "FixtureHttpServer": in errors
+  std::string script;    // file name in tests/harness
+  std::string dir;       // cert.pem, key.pem and the log are written here
+  std::string log_name;  // the script's output, in `dir`
+  std::vector<std::string> args{};  // after the ports, certificate and key
+  std::string ready_path;           // answered on both ports once up
+};
+struct TlsScriptProcess {
+  std::unique_ptr<Subprocess> process;
+  int http_port = 0;
+  int https_port = 0;
+  std::string cert_file;  // `dir`/cert.pem: the PEM clients must trust
+};
+// Makes the certificate, starts the script and waits until `ready_path`
+// answers over HTTP and HTTPS (30 s at most).
+absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec);
+
 }  // namespace niftysave::harness
