@@ -4,12 +4,14 @@
 // (testdata/contracts/BenchNFT.sol: 4 ERC-721 + 2 ERC-1155 by default) and
 // seeds them with about 200,000 transfer logs, then measures, against that
 // same chain:
-//   1. niftysave-indexer, as it runs in production (it also reads the
-//      tokenURI/uri of every mint and each contract's name, symbol and
-//      ERC-165 interfaces), from block 0 until its cursor passes the head;
+//   1. niftysave-indexer, as it runs in production, from block 0: until its
+//      cursor passes the head (every transfer and token stored), and until
+//      its URI reader has read the tokenURI/uri of every token (two rows);
 //   2. the RPC floor: the same eth_getLogs pages the indexer asked for (read
 //      back from its log), replayed in a tight loop; only anvil's time;
-//   3. Ponder (bench/ponder), the reference indexer, writing the same
+//   3. the Postgres floor: the rows the indexer stored, inserted again table
+//      to table into copies with the same indexes;
+//   4. Ponder (bench/ponder), the reference indexer, writing the same
 //      transfers into the same Postgres server, until it stored them all;
 //      without URI reads (the way its own ERC-721 example indexes), and with
 //      them (--ponder_uris), the same work niftysave-indexer does.
@@ -18,6 +20,7 @@
 //
 //   indexer_bench --indexer=PATH [--ponder_dir=DIR] [--ponder_uris=1]
 //                 [--scale=1.0] [--max_block_range=N] [--log_dir=DIR]
+//                 [--indexer_flag=--flag=value ...]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
