@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <set>
 
 #include "absl/base/thread_annotations.h"
@@ -45,6 +47,44 @@ int BindEphemeralPort() {
   return ntohs(addr.sin_port);
 }
 
+// Whether `port` can be bound on loopback now.
+bool CanBind(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr = Loopback(port);
+  const bool ok =
+      bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+// The first port of the kernel's ephemeral range (outgoing connections).
+int EphemeralLow() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768, high = 60999;
+  if (!(range >> low >> high)) return 32768;
+  return low;
+}
+
+// A free port below the ephemeral range. A port the kernel hands out for a
+// bind to port 0 comes from that range, where any outgoing connection (curl,
+// a Postgres client, node) may take it between our check and the server's
+// bind: a server then fails with EADDRINUSE (seen in CI). Below it only
+// other listeners compete, and a random pick makes two test processes
+// choosing the same port unlikely.
+int PickPortBelowEphemeral() {
+  static std::mt19937 rng(static_cast<uint32_t>(
+      std::random_device{}() ^ static_cast<uint32_t>(getpid())));
+  const int low = 10000, high = EphemeralLow() - 1;
+  if (high - low < 1000) return BindEphemeralPort();
+  std::uniform_int_distribution<int> pick(low, high);
+  for (int i = 0; i < 100; ++i) {
+    const int port = pick(rng);
+    if (CanBind(port)) return port;
+  }
+  return BindEphemeralPort();
+}
+
 size_t AppendToString(char* data, size_t size, size_t count, void* out) {
   static_cast<std::string*>(out)->append(data, size * count);
   return size * count;
@@ -65,7 +105,7 @@ int PickFreePort() {
   absl::MutexLock lock(&ports_mu);
   if (handed_out_ports == nullptr) handed_out_ports = new std::set<int>();
   while (true) {
-    int port = BindEphemeralPort();
+    int port = PickPortBelowEphemeral();
     if (handed_out_ports->insert(port).second) return port;
   }
 }
