@@ -7,11 +7,12 @@
 
 namespace niftysave::ipfs {
 
-std::string QueryEscape(absl::string_view s) {
+std::string QueryEscape(absl::string_view s, absl::string_view keep) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        keep.find(static_cast<char>(c)) != absl::string_view::npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

@@ -13,8 +13,9 @@
 
 namespace niftysave::ipfs {
 
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string QueryEscape(absl::string_view s);
+// Percent-encodes everything but RFC 3986 unreserved characters and those in
+// `keep` (e.g. "/" for a CID with a path).
+std::string QueryEscape(absl::string_view s, absl::string_view keep = "");
 
 // o[key], or null when `o` is not an object or lacks the key (operator[] on
 // a const json with a missing key is undefined behaviour).

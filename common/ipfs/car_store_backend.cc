@@ -80,18 +80,14 @@ absl::StatusOr<std::string> CarStoreBackend::Upload(
 
 absl::StatusOr<std::string> CarStoreBackend::UploadFile(
     const std::string& path, absl::string_view /*filename*/, size_t max_bytes) {
+  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
+  if (absl::StatusOr<uint64_t> size = UploadFileSize(path, limit); !size.ok()) {
+    return size.status();
+  }
   std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (!in || ec) {
+  if (!in) {
     return ErrorWithReason(absl::StatusCode::kNotFound, "read_failed",
                            absl::StrCat("cannot read ", path));
-  }
-  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
-  if (size > limit) {
-    return ErrorWithReason(
-        absl::StatusCode::kResourceExhausted, "too_large",
-        absl::StrCat("upload of ", size, " bytes over the limit of ", limit));
   }
   return Store([&](UnixfsImporter& importer) {
     std::string chunk(1 << 20, '\0');
@@ -103,7 +99,7 @@ absl::StatusOr<std::string> CarStoreBackend::UploadFile(
       // The file must not grow past the limit while it is read.
       if (total > limit) {
         return ErrorWithReason(
-            absl::StatusCode::kResourceExhausted, "too_large",
+            absl::StatusCode::kInvalidArgument, "too_large",
             absl::StrCat(path, " grew over the limit of ", limit, " bytes"));
       }
       absl::Status s = importer.Update(absl::string_view(chunk.data(), got));

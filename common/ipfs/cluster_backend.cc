@@ -220,14 +220,10 @@ absl::StatusOr<std::string> ClusterBackend::Upload(absl::string_view content,
 
 absl::StatusOr<std::string> ClusterBackend::UploadFile(
     const std::string& path, absl::string_view filename, size_t max_bytes) {
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return absl::NotFoundError(absl::StrCat(path, ": ", ec.message()));
-  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
-  if (size > limit) {
-    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "too_large",
-                           absl::StrCat(path, " is ", size, " bytes, over the ",
-                                        limit, " byte limit"));
+  if (absl::StatusOr<uint64_t> size =
+          UploadFileSize(path, std::min(max_bytes, options_.max_upload_bytes));
+      !size.ok()) {
+    return size.status();
   }
   http::MultipartFile file;
   file.path = path;

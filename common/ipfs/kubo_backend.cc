@@ -12,22 +12,6 @@
 namespace niftysave::ipfs {
 namespace {
 
-std::string UrlEscape(absl::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        c == '/') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
 std::string Seconds(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Seconds(d), "s");
 }
@@ -92,7 +76,7 @@ absl::StatusOr<nlohmann::json> KuboBackend::Post(
 
 absl::StatusOr<PinReceipt> KuboBackend::PinCid(const std::string& cid) {
   absl::StatusOr<nlohmann::json> reply = Post(
-      absl::StrCat("pin/add?arg=", UrlEscape(cid),
+      absl::StrCat("pin/add?arg=", QueryEscape(cid, "/"),
                    "&recursive=true&timeout=", Seconds(options_.pin_timeout)),
       options_.pin_timeout + absl::Seconds(10));
   if (!reply.ok()) return reply.status();
@@ -115,18 +99,10 @@ absl::StatusOr<std::string> KuboBackend::Upload(absl::string_view content,
 absl::StatusOr<std::string> KuboBackend::UploadFile(const std::string& path,
                                                     absl::string_view filename,
                                                     size_t max_bytes) {
-  std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    return ErrorWithReason(
-        absl::StatusCode::kNotFound, "read_failed",
-        absl::StrCat("cannot read ", path, ": ", ec.message()));
-  }
-  const size_t limit = std::min(max_bytes, options_.max_upload_bytes);
-  if (size > limit) {
-    return ErrorWithReason(
-        absl::StatusCode::kResourceExhausted, "too_large",
-        absl::StrCat("upload of ", size, " bytes over the limit of ", limit));
+  if (absl::StatusOr<uint64_t> size =
+          UploadFileSize(path, std::min(max_bytes, options_.max_upload_bytes));
+      !size.ok()) {
+    return size.status();
   }
   return Add(
       {.field = "file", .filename = std::string(filename), .path = path});
@@ -147,9 +123,9 @@ absl::StatusOr<std::string> KuboBackend::Add(const http::MultipartFile& file) {
 }
 
 absl::StatusOr<PinState> KuboBackend::Status(const std::string& cid) {
-  absl::StatusOr<nlohmann::json> reply =
-      Post(absl::StrCat("pin/ls?arg=", UrlEscape(cid), "&type=recursive"),
-           absl::Seconds(30));
+  absl::StatusOr<nlohmann::json> reply = Post(
+      absl::StrCat("pin/ls?arg=", QueryEscape(cid, "/"), "&type=recursive"),
+      absl::Seconds(30));
   if (!reply.ok()) {
     // kubo answers 500 "... is not pinned" for a CID it does not pin.
     if (ReasonOf(reply.status()) == "rejected" &&

@@ -39,22 +39,34 @@ absl::StatusOr<std::map<std::string, PinState>> PinBackend::StatusMany(
   return out;
 }
 
-absl::StatusOr<std::string> PinBackend::UploadFile(const std::string& path,
-                                                   absl::string_view filename,
-                                                   size_t max_bytes) {
+absl::StatusOr<uint64_t> UploadFileSize(const std::string& path, size_t limit) {
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec) {
-    return absl::NotFoundError(absl::StrCat(path, ": ", ec.message()));
+    return ErrorWithReason(
+        absl::StatusCode::kNotFound, "read_failed",
+        absl::StrCat("cannot read ", path, ": ", ec.message()));
   }
-  if (size > max_bytes) {
-    return WithReason(
-        absl::InvalidArgumentError(absl::StrCat(
-            path, " is ", size, " bytes, over the ", max_bytes, " byte limit")),
-        "too_large");
+  if (size > limit) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "too_large",
+                           absl::StrCat(path, " is ", size, " bytes, over the ",
+                                        limit, " byte limit"));
+  }
+  return static_cast<uint64_t>(size);
+}
+
+absl::StatusOr<std::string> PinBackend::UploadFile(const std::string& path,
+                                                   absl::string_view filename,
+                                                   size_t max_bytes) {
+  if (absl::StatusOr<uint64_t> size = UploadFileSize(path, max_bytes);
+      !size.ok()) {
+    return size.status();
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  if (!in) {
+    return ErrorWithReason(absl::StatusCode::kNotFound, "read_failed",
+                           absl::StrCat("cannot open ", path));
+  }
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
   return Upload(bytes, filename);

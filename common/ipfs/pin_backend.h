@@ -64,4 +64,9 @@ class PinBackend {
   virtual std::string upload_profile() const { return "kubo-v1"; }
 };
 
+// The size of the file an UploadFile is asked for, refused over `limit`:
+// reason read_failed (NotFound) when it cannot be read, too_large
+// (InvalidArgument) when it is over. Every backend's UploadFile starts here.
+absl::StatusOr<uint64_t> UploadFileSize(const std::string& path, size_t limit);
+
 }  // namespace niftysave::ipfs

@@ -1232,19 +1232,16 @@ TEST_F(IndexerPgTest, DeposedFollowerCommitsNoCursor) {
 // --- The writer thread
 // --------------------------------------------------------
 
-// The real repository, except that the first write of a range with mints
-// fails (as a lost connection would), after nothing was committed.
-class FirstMintWriteFails final : public IndexerRepository {
+// The real repository, with `before` run ahead of each range write: a status
+// it returns is the write's (nothing written), as a lost connection would be.
+class BeforeWrite final : public IndexerRepository {
  public:
-  explicit FirstMintWriteFails(IndexerRepository& inner) : inner_(inner) {}
-  int failures() const { return failures_; }
+  BeforeWrite(IndexerRepository& inner,
+              std::function<absl::Status(const RangeBatch&)> before)
+      : inner_(inner), before_(std::move(before)) {}
 
   absl::StatusOr<RangeWritten> RecordRange(const RangeBatch& batch) override {
-    if (failures_ == 0 && !batch.transfers.empty()) {
-      ++failures_;
-      return ErrorWithReason(absl::StatusCode::kUnavailable, "db_unavailable",
-                             "injected write failure");
-    }
+    if (absl::Status s = before_(batch); !s.ok()) return s;
     return inner_.RecordRange(batch);
   }
   absl::StatusOr<ChainCursor> OpenChain(uint64_t chain_id,
@@ -1286,7 +1283,7 @@ class FirstMintWriteFails final : public IndexerRepository {
 
  private:
   IndexerRepository& inner_;
-  int failures_ = 0;
+  const std::function<absl::Status(const RangeBatch&)> before_;
 };
 
 // One block per range, so each range is prepared while the one before it is
@@ -1310,7 +1307,14 @@ TEST_F(IndexerPgTest, WriterThreadRangesBuildOnTheRangeInFlight) {
   ASSERT_OK(chain_->RawLog(raw, {eth::kMetadataUpdateTopic}, Word(1)));
   ASSERT_OK_AND_ASSIGN(uint64_t head, chain_->BlockNumber());
 
-  FirstMintWriteFails flaky(*repo_);
+  // The first write of a range that moves tokens fails.
+  int failed_writes = 0;
+  BeforeWrite flaky(*repo_, [&](const RangeBatch& batch) {
+    if (failed_writes > 0 || batch.transfers.empty()) return absl::OkStatus();
+    ++failed_writes;
+    return ErrorWithReason(absl::StatusCode::kUnavailable, "db_unavailable",
+                           "injected write failure");
+  });
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer,
                        NewIndexer(0, 1, 128, 10000, &flaky));
   std::vector<std::string> failures;
@@ -1323,7 +1327,7 @@ TEST_F(IndexerPgTest, WriterThreadRangesBuildOnTheRangeInFlight) {
     if (*step == 0) break;
   }
   ASSERT_OK(uri_reader_->Drain());
-  EXPECT_EQ(flaky.failures(), 1);
+  EXPECT_EQ(failed_writes, 1);
   EXPECT_THAT(failures, ElementsAre("db_unavailable"));  // reported once
   EXPECT_EQ(NextBlock(), static_cast<int64_t>(head + 1));
 
@@ -1342,6 +1346,37 @@ TEST_F(IndexerPgTest, WriterThreadRangesBuildOnTheRangeInFlight) {
   EXPECT_THAT(notified_, UnorderedElementsAre(Key("7"), one, two));
   EXPECT_THAT(QueuedTokenIds(), UnorderedElementsAreArray({"7", "1", "2"}));
   EXPECT_EQ(indexer->Snapshot().indexed_block, head);
+}
+
+// A follower deposed while its range is being written (the role taken
+// over between its step's check and the commit) commits nothing: the write
+// checks the role in the transaction that moves the cursor.
+TEST_F(IndexerPgTest, FollowerDeposedDuringItsWriteCommitsNoCursor) {
+  ASSERT_OK(chain_->Mint(nft_, accounts_[0], "1", "ipfs://bafkreione"));
+  const Coordination both{.backfill = backfill_leases_.get(),
+                          .follower = follower_lease_.get()};
+  bool deposed = false;
+  BeforeWrite takeover(*repo_, [&](const RangeBatch& batch) {
+    if (!deposed && !batch.transfers.empty()) {
+      deposed = true;
+      Sql("UPDATE chain_followers SET holder = 'b', expires_at = now() + "
+          "interval '1 hour'");
+    }
+    return absl::OkStatus();
+  });
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> a,
+                       NewIndexer(0, 2000, 128, 10000, &takeover, both, "a"));
+  std::vector<std::string> failures;
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<uint64_t> step = a->Step();
+    if (!step.ok()) failures.push_back(ReasonOf(step.status()));
+    if (step.ok() && *step == 0) break;
+  }
+  EXPECT_TRUE(deposed);
+  EXPECT_THAT(failures, ElementsAre("follower_lost"));
+  EXPECT_FALSE(a->Snapshot().follower);
+  EXPECT_EQ(Sql("SELECT next_block FROM chains")[0][0].as<int64_t>(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM blocks"), 0);
 }
 
 }  // namespace

@@ -81,17 +81,22 @@ ON CONFLICT (queue, item_id) DO UPDATE
 SET state = 'ready', attempts = 0, run_after = now(),
     generation = work_queue.generation + 1, updated_at = now())sql";
 
+// The transfers of a range, as the $2..$12 column arrays (TransferColumns),
+// each new one inserted once.
+#define NS_INSERT_TRANSFERS                                                  \
+  "INSERT INTO transfers (chain_id, block_number, block_hash, log_index, "   \
+  "batch_index, tx_hash, contract, token_id, from_address, to_address, "     \
+  "standard, amount) "                                                       \
+  "SELECT $1, b, decode(h, 'hex'), li, bi, decode(tx, 'hex'), "              \
+  "decode(c, 'hex'), i::numeric, decode(f, 'hex'), decode(t, 'hex'), s, "    \
+  "a::numeric "                                                              \
+  "FROM unnest($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[], " \
+  "$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "           \
+  "$12::text[]) "                                                            \
+  "AS u(b, h, li, bi, tx, c, i, f, t, s, a) ON CONFLICT DO NOTHING"
+
 // ERC-721 transfers: no balances.
-constexpr char kInsertTransfersOnly[] = R"sql(
-INSERT INTO transfers (chain_id, block_number, block_hash, log_index,
-                       batch_index, tx_hash, contract, token_id,
-                       from_address, to_address, standard, amount)
-SELECT $1, b, decode(h, 'hex'), li, bi, decode(tx, 'hex'), decode(c, 'hex'),
-       i::numeric, decode(f, 'hex'), decode(t, 'hex'), s, a::numeric
-FROM unnest($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[],
-            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-            $12::text[]) AS u(b, h, li, bi, tx, c, i, f, t, s, a)
-ON CONFLICT DO NOTHING)sql";
+constexpr char kInsertTransfersOnly[] = NS_INSERT_TRANSFERS;
 
 // Whether any transfer is stored after block $2. When none is, the newest
 // transfer of a token is the last one in the range being written, so its
@@ -103,16 +108,7 @@ SELECT EXISTS (SELECT 1 FROM transfers
 // Only transfers new to the table change ERC-1155 balances, so a replay
 // adds nothing twice.
 constexpr char kInsertTransfers[] = R"sql(
-WITH ins AS (
-  INSERT INTO transfers (chain_id, block_number, block_hash, log_index,
-                         batch_index, tx_hash, contract, token_id,
-                         from_address, to_address, standard, amount)
-  SELECT $1, b, decode(h, 'hex'), li, bi, decode(tx, 'hex'), decode(c, 'hex'),
-         i::numeric, decode(f, 'hex'), decode(t, 'hex'), s, a::numeric
-  FROM unnest($2::bigint[], $3::text[], $4::int[], $5::int[], $6::text[],
-              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-              $12::text[]) AS u(b, h, li, bi, tx, c, i, f, t, s, a)
-  ON CONFLICT DO NOTHING
+WITH ins AS ()sql" NS_INSERT_TRANSFERS R"sql(
   RETURNING contract, token_id, from_address, to_address, amount, standard),
 deltas AS (
   SELECT contract, token_id, to_address AS holder, amount AS delta FROM ins
@@ -176,6 +172,7 @@ GROUP BY contract, token_id, holder
 HAVING sum(delta) <> 0)sql";
 
 #undef NS_AFFECTED
+#undef NS_INSERT_TRANSFERS
 
 // A token whose URI changed goes back through extraction: 'queued' with the
 // new URI, or 'failed' with why it could not be read. A value from an older

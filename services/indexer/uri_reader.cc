@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <future>
-#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -139,24 +138,19 @@ int UriReader::BatchLimit() const {
 
 absl::StatusOr<size_t> UriReader::Step() {
   const absl::Time t_start = absl::Now();
-  absl::StatusOr<std::vector<db::QueueItem>> leased =
-      queue_.Lease(BatchLimit());
-  if (!leased.ok()) return leased.status();
-  if (leased->empty()) return 0;
-  std::vector<int64_t> ids;
-  std::map<int64_t, const db::QueueItem*> by_id;
-  for (const db::QueueItem& item : *leased) {
-    ids.push_back(item.id);
-    by_id[item.id] = &item;
-  }
-
-  // The tokens, in id order; an item whose token is gone is completed.
+  // One transaction leases the batch and loads its tokens, in id order (an
+  // item whose token is gone is completed below, with nothing to write).
+  std::vector<db::QueueItem> items;
   std::vector<int64_t> token_ids;
   std::vector<TokenUriQuery> queries;
   uint64_t block = 0;
   absl::Status loaded = pool_.Run([&](pqxx::work& txn) {
+    items = queue_.Lease(txn, BatchLimit());
     token_ids.clear();
     queries.clear();
+    if (items.empty()) return absl::OkStatus();
+    std::vector<int64_t> ids;
+    for (const db::QueueItem& item : items) ids.push_back(item.id);
     for (const pqxx::row& row :
          txn.exec_params(kLoadTokens, db::BigintArray(ids),
                          static_cast<int64_t>(config_.chain_id))) {
@@ -173,15 +167,15 @@ absl::StatusOr<size_t> UriReader::Step() {
     return absl::OkStatus();
   });
   if (!loaded.ok()) return loaded;
-
+  if (items.empty()) return 0;
   const absl::Time t_read = absl::Now();
   absl::StatusOr<std::vector<UriResult>> uris =
       ReadTokenUris(source_, queries, block, config_.concurrency);
   const absl::Time t_write = absl::Now();
   if (!uris.ok()) {
-    counters_.reads("node_error", leased->size());
+    counters_.reads("node_error", items.size());
     (void)pool_.Run([&](pqxx::work& txn) {
-      queue_.RescheduleMany(txn, *leased, uris.status().message());
+      queue_.RescheduleMany(txn, items, uris.status().message());
       return absl::OkStatus();
     });
     return uris.status();
@@ -199,9 +193,9 @@ absl::StatusOr<size_t> UriReader::Step() {
   absl::Status wrote = pool_.Run([&](pqxx::work& txn) {
     extract.clear();
     with_uri = failed = stale = 0;
-    const std::vector<int64_t> held = queue_.CompleteMany(txn, *leased);
+    const std::vector<int64_t> held = queue_.CompleteMany(txn, items);
     const std::set<int64_t> ours(held.begin(), held.end());
-    stale = leased->size() - held.size();
+    stale = items.size() - held.size();
     std::vector<int64_t> w_ids;
     std::vector<std::optional<std::string>> w_uri, w_reason, w_detail;
     for (size_t i = 0; i < token_ids.size(); ++i) {
@@ -233,7 +227,7 @@ absl::StatusOr<size_t> UriReader::Step() {
   if (stale > 0) counters_.reads("stale", stale);
   if (!extract.empty()) on_tokens_(extract);
   log::Info("read token URIs", {{"block", std::to_string(block)},
-                                {"tokens", std::to_string(leased->size())},
+                                {"tokens", std::to_string(items.size())},
                                 {"uri", std::to_string(with_uri)},
                                 {"failed", std::to_string(failed)},
                                 {"stale", std::to_string(stale)},
@@ -242,7 +236,7 @@ absl::StatusOr<size_t> UriReader::Step() {
                                 {"lease_ms", Ms(t_read - t_start)},
                                 {"read_ms", Ms(t_write - t_read)},
                                 {"write_ms", Ms(absl::Now() - t_write)}});
-  return leased->size();
+  return items.size();
 }
 
 absl::StatusOr<size_t> UriReader::Drain() {
