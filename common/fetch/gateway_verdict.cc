@@ -12,12 +12,23 @@ namespace niftysave::fetch {
 namespace {
 
 // How each gateway's failure counts towards the overall verdict.
-enum class GatewayVerdict { kGone, kMismatch, kTimeout, kRateLimited, kDown };
+enum class GatewayVerdict {
+  kGone,
+  kMismatch,
+  kBlocked,
+  kTimeout,
+  kRateLimited,
+  kDown
+};
 
 GatewayVerdict Classify(const absl::Status& status) {
   const std::string reason = ReasonOf(status);
   if (reason == "cid_mismatch") return GatewayVerdict::kMismatch;
   if (reason == "rate_limited") return GatewayVerdict::kRateLimited;
+  // A gateway that redirected us to an address user fetches may not reach
+  // (a subdomain redirect, a CID's _redirects file): the content steered
+  // us there, so another try cannot end otherwise.
+  if (reason == "blocked_address") return GatewayVerdict::kBlocked;
   if (reason == "timeout" ||
       status.code() == absl::StatusCode::kDeadlineExceeded) {
     return GatewayVerdict::kTimeout;
@@ -71,6 +82,9 @@ void GatewayFailures::Add(const std::string& gateway,
     case GatewayVerdict::kMismatch:
       ++mismatch_;
       break;
+    case GatewayVerdict::kBlocked:
+      ++blocked_;
+      break;
     case GatewayVerdict::kTimeout:
       ++timeout_;
       break;
@@ -91,6 +105,10 @@ absl::Status GatewayFailures::Verdict(const std::string& path) const {
       absl::StrCat("every IPFS gateway failed for ", path, ": ",
                    absl::StrJoin(failures_, "; "));
   if (timeout_ + limited_ + down_ == 0) {
+    if (blocked_ > 0) {
+      return ErrorWithReason(absl::StatusCode::kPermissionDenied,
+                             "blocked_address", detail);
+    }
     if (gone_ == 0) {
       return ErrorWithReason(absl::StatusCode::kDataLoss, "cid_mismatch",
                              detail);

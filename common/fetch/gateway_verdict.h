@@ -35,8 +35,9 @@ bool EndsFailover(const absl::Status& failure);
 
 // The verdict over every IPFS gateway's failure, as ContentFetcher
 // documents it: http_4xx / cid_mismatch when every gateway gave a permanent
-// answer; otherwise gateway_timeout, rate_limited (with the earliest
-// Retry-After) or gateway_unavailable. Fed one failure per gateway, in
+// answer (blocked_address when one of them redirected to an address the
+// address policy refuses); otherwise gateway_timeout, rate_limited (with the
+// earliest Retry-After) or gateway_unavailable. Fed one failure per gateway, in
 // order.
 class GatewayFailures {
  public:
@@ -45,7 +46,8 @@ class GatewayFailures {
 
  private:
   std::vector<std::string> failures_;
-  int gone_ = 0, mismatch_ = 0, timeout_ = 0, limited_ = 0, down_ = 0;
+  int gone_ = 0, mismatch_ = 0, blocked_ = 0, timeout_ = 0, limited_ = 0,
+      down_ = 0;
   bool not_found_ = false;
   std::optional<absl::Duration> retry_after_;
 };

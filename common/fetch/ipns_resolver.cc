@@ -34,6 +34,8 @@ http::HttpRequest NameResolveRequest(const std::string& api_url,
                                      const std::string& name,
                                      http::HttpLimits limits) {
   limits.max_body_bytes = kMaxNameResolveBytes;
+  // The node's API never redirects; one that does is not followed anywhere.
+  limits.max_redirects = 0;
   return http::HttpRequest{
       .method = "POST",
       .url = absl::StrCat(api_url, "/api/v0/name/resolve?arg=",

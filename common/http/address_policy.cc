@@ -33,17 +33,36 @@ bool IsPublicV4(const unsigned char* b) {
   return true;
 }
 
+// IPv6 forms that carry an IPv4 address a relay or translator will dial:
+// each is judged by that IPv4 address, so a private one cannot hide inside.
 bool IsPublicV6(const unsigned char* b) {
   static const unsigned char kZero[16] = {};
   if (std::memcmp(b, kZero, 15) == 0 && (b[15] == 0 || b[15] == 1)) {
     return false;  // :: and ::1
   }
-  // IPv4-mapped ::ffff:a.b.c.d and NAT64 64:ff9b::/96: judge the IPv4 part.
+  // IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks),
+  // IPv4-mapped ::ffff:a.b.c.d and NAT64 64:ff9b::/96.
   static const unsigned char kMapped[12] = {0, 0, 0, 0, 0,    0,
                                             0, 0, 0, 0, 0xff, 0xff};
   static const unsigned char kNat64[12] = {0, 0x64, 0xff, 0x9b};
-  if (std::memcmp(b, kMapped, 12) == 0 || std::memcmp(b, kNat64, 12) == 0) {
+  if (std::memcmp(b, kZero, 12) == 0 || std::memcmp(b, kMapped, 12) == 0 ||
+      std::memcmp(b, kNat64, 12) == 0) {
     return IsPublicV4(b + 12);
+  }
+  // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): the operator's own
+  // translator, whatever prefix layout it picked; never a user's target.
+  if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 &&
+      b[5] == 1) {
+    return false;
+  }
+  // 6to4 2002:V4ADDR::/48: the relay dials the IPv4 in bytes 2-5.
+  if (b[0] == 0x20 && b[1] == 0x02) return IsPublicV4(b + 2);
+  // Teredo 2001:0::/32: server IPv4 in bytes 4-7, the client's IPv4 XOR-ed
+  // with 0xff in bytes 12-15. Either one private: refused.
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) {
+    unsigned char client[4];
+    for (int i = 0; i < 4; ++i) client[i] = b[12 + i] ^ 0xff;
+    return IsPublicV4(b + 4) && IsPublicV4(client);
   }
   if ((b[0] & 0xfe) == 0xfc) return false;  // fc00::/7 unique local
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)

@@ -161,10 +161,17 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
 
 // Runs for every connection curl opens, redirects included, after DNS: the
 // SSRF guard sees the address actually dialled. (A reused connection was
-// checked when it was opened.)
+// checked when it was opened; curl reuses one only for the same host name
+// and port, so a redirect hop can ride a connection opened as a trusted
+// first hop only when it goes back to that same operator host.)
 curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* addr) {
   auto* state = static_cast<CurlTransferState*>(user);
-  if (!state->policy->Allows(&addr->addr)) {
+  long redirects = 0;
+  if (state->trust_first_hop) {
+    curl_easy_getinfo(state->curl, CURLINFO_REDIRECT_COUNT, &redirects);
+  }
+  const bool trusted = state->trust_first_hop && redirects == 0;
+  if (!trusted && !state->policy->Allows(&addr->addr)) {
     state->blocked = true;
     return CURL_SOCKET_BAD;
   }
@@ -214,6 +221,7 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
   }
   state->curl = curl;
   state->policy = &options.address_policy;
+  state->trust_first_hop = options.trust_first_hop;
   state->max_body = limits.max_body_bytes;
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, state->errbuf);

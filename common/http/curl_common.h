@@ -39,6 +39,7 @@ struct CurlStreams {
 struct CurlTransferState {
   CURL* curl = nullptr;  // set by ApplyCurlOptions
   const AddressPolicy* policy = nullptr;
+  bool trust_first_hop = false;  // HttpClientOptions::trust_first_hop
   size_t max_body = 0;
   HttpResponse* response = nullptr;
   // 0 disables the first-byte deadline (see CurlOnProgress).

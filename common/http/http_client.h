@@ -23,6 +23,13 @@ struct HttpClientOptions {
   HttpLimits limits;
   AddressPolicy address_policy =
       AddressPolicy::AllowAll();  // checked on every hop
+  // The operator's own endpoints (IPFS and Arweave gateways) may sit on
+  // internal addresses: when set, the first hop of every request connects
+  // whatever `address_policy` says, and every redirect hop after it is
+  // judged by `address_policy` like a user fetch. A public gateway redirects
+  // by design (subdomain gateways, a CID's _redirects file), so trusting its
+  // redirects would let content steer us to 169.254.169.254.
+  bool trust_first_hop = false;
   std::string ca_file;  // extra CA, trusted besides the system's (tests'
                         // loopback server)
   std::string user_agent = "niftysave/0.1";

@@ -98,7 +98,12 @@ int main(int argc, char** argv) {
   user.http = {.limits = limits,
                .address_policy = fetch_flags.address_policy,
                .ca_file = fetch_flags.ca_file};
-  gateway.http = {.limits = limits, .ca_file = fetch_flags.ca_file};
+  // The operator's gateways on the first hop; their redirects are judged
+  // like user URLs (see HttpClientOptions::trust_first_hop).
+  gateway.http = {.limits = limits,
+                  .address_policy = fetch_flags.address_policy,
+                  .trust_first_hop = true,
+                  .ca_file = fetch_flags.ca_file};
   // The operator's own gateways are not rate limited per host.
   gateway.per_host_rps = 0;
   gateway.max_per_host = in_flight;

@@ -70,8 +70,15 @@ int main(int argc, char** argv) {
   http::HttpClient user_http({.limits = limits,
                               .address_policy = fetch_flags.address_policy,
                               .ca_file = fetch_flags.ca_file});
+  // Pin backends are the operator's own endpoints, trusted on every hop.
   http::HttpClient trusted_http(
       {.limits = limits, .ca_file = fetch_flags.ca_file});
+  // Gateways only on the first hop; their redirects are judged like user
+  // URLs (see HttpClientOptions::trust_first_hop).
+  http::HttpClient gateway_http({.limits = limits,
+                                 .address_policy = fetch_flags.address_policy,
+                                 .trust_first_hop = true,
+                                 .ca_file = fetch_flags.ca_file});
   ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
   backend_config.pin_timeout = absl::Seconds(pin_timeout);
   backend_config.max_upload_bytes = static_cast<size_t>(max_bytes);
@@ -93,7 +100,7 @@ int main(int argc, char** argv) {
   fetch::FetchMetrics fetch_metrics(base.metrics->Counter(
       "cid_verifications_total",
       "IPFS gateway answers to a bare CID, by verification result"));
-  fetch::ContentFetcher fetcher(user_http, trusted_http,
+  fetch::ContentFetcher fetcher(user_http, gateway_http,
                                 {.ipfs_gateways = fetch_flags.ipfs_gateways,
                                  .arweave_gateway = fetch_flags.arweave_gateway,
                                  .max_bytes = static_cast<size_t>(max_bytes),

@@ -17,6 +17,17 @@ absl::Status Error(absl::string_view what, const absl::Status& cause) {
 
 absl::StatusOr<std::unique_ptr<HostileHttpServer>> HostileHttpServer::Start(
     int latency_ms) {
+  return Start(Options{.latency_ms = latency_ms});
+}
+
+absl::StatusOr<std::unique_ptr<HostileHttpServer>> HostileHttpServer::Start(
+    const Options& options) {
+  std::vector<std::string> args = {"--latency-ms",
+                                   absl::StrCat(options.latency_ms)};
+  if (!options.gateway_redirect_to.empty()) {
+    args.insert(args.end(),
+                {"--gateway-redirect-to", options.gateway_redirect_to});
+  }
   absl::StatusOr<TempDir> dir = TempDir::Create("niftysave-hostile");
   if (!dir.ok()) return Error("temp dir", dir.status());
   absl::StatusOr<TlsScriptProcess> started =
@@ -24,11 +35,12 @@ absl::StatusOr<std::unique_ptr<HostileHttpServer>> HostileHttpServer::Start(
                       .script = "hostile_http_server.js",
                       .dir = dir->path(),
                       .log_name = "server.log",
-                      .args = {"--latency-ms", absl::StrCat(latency_ms)},
-                      .ready_path = "/_hostile/stats"});
+                      .args = args,
+                      .ready_path = "/_hostile/stats",
+                      .host = options.host});
   if (!started.ok()) return started.status();
   std::unique_ptr<HostileHttpServer> server(new HostileHttpServer(
-      *std::move(dir), started->http_port, started->https_port));
+      *std::move(dir), options.host, started->http_port, started->https_port));
   server->node_ = std::move(started->process);
   return server;
 }
@@ -36,11 +48,11 @@ absl::StatusOr<std::unique_ptr<HostileHttpServer>> HostileHttpServer::Start(
 HostileHttpServer::~HostileHttpServer() { Stop().IgnoreError(); }
 
 std::string HostileHttpServer::http_url() const {
-  return absl::StrCat("http://127.0.0.1:", http_port_);
+  return absl::StrCat("http://", host_, ":", http_port_);
 }
 
 std::string HostileHttpServer::https_url() const {
-  return absl::StrCat("https://127.0.0.1:", https_port_);
+  return absl::StrCat("https://", host_, ":", https_port_);
 }
 
 int HostileHttpServer::pid() const {

@@ -30,12 +30,24 @@ class HostileHttpServer {
     int https_connections_peak = 0;
   };
 
+  struct Options {
+    int latency_ms = 0;
+    // Another loopback address makes a second host outside an allow-list
+    // of 127.0.0.1 (a canary that must never be reached).
+    std::string host = "127.0.0.1";
+    // When set, every request but the control routes answers 301 to this
+    // base URL plus its path and query, as a subdomain gateway (or a CID's
+    // _redirects file) does.
+    std::string gateway_redirect_to;
+  };
   static absl::StatusOr<std::unique_ptr<HostileHttpServer>> Start(
       int latency_ms = 0);
+  static absl::StatusOr<std::unique_ptr<HostileHttpServer>> Start(
+      const Options& options);
   ~HostileHttpServer();
 
-  std::string http_url() const;   // http://127.0.0.1:P
-  std::string https_url() const;  // https://127.0.0.1:Q
+  std::string http_url() const;   // http://<host>:P
+  std::string https_url() const;  // https://<host>:Q
   const std::string& ca_file() const { return cert_file_; }
   int pid() const;
   absl::StatusOr<Stats> GetStats() const;
@@ -43,13 +55,16 @@ class HostileHttpServer {
   absl::Status Stop();         // idempotent
 
  private:
-  HostileHttpServer(TempDir dir, int http_port, int https_port)
+  HostileHttpServer(TempDir dir, std::string host, int http_port,
+                    int https_port)
       : dir_(std::move(dir)),
+        host_(std::move(host)),
         cert_file_(dir_.path() + "/cert.pem"),
         http_port_(http_port),
         https_port_(https_port) {}
 
   TempDir dir_;
+  std::string host_;
   std::string cert_file_;
   int http_port_;
   int https_port_;

@@ -5,7 +5,7 @@
 // and HTTP/1.1. Only node built-ins.
 //
 //   node hostile_http_server.js --http-port P --https-port Q --cert C --key K
-//        [--latency-ms N]
+//        [--latency-ms N] [--host 127.0.0.X] [--gateway-redirect-to BASE]
 //
 // Routes (every one but /_hostile/* is counted):
 //   /meta/<n>.json          metadata of token <n> after --latency-ms; its image
@@ -20,6 +20,8 @@
 //   /redirect?to=<url>      302 to <url>
 //   /retry-after?s=N        429 with Retry-After: N
 //   /status/<code>          answers <code>
+//   with --gateway-redirect-to, every route above answers 301 to BASE + the
+//   path and query, as a subdomain gateway or a CID's _redirects file does
 // Control:
 //   /_hostile/stats         JSON {active, peak_active, requests,
 //                           http: {open, peak}, https: {open, peak},
@@ -34,7 +36,7 @@ const http2 = require('http2')
 const zlib = require('zlib')
 
 function parseArgs (argv) {
-  const args = { 'latency-ms': '0' }
+  const args = { 'latency-ms': '0', host: '127.0.0.1' }
   for (let i = 0; i + 1 < argv.length; i += 2) {
     args[argv[i].replace(/^--/, '')] = argv[i + 1]
   }
@@ -52,6 +54,8 @@ const stats = {
   http: { open: 0, peak: 0 },
   https: { open: 0, peak: 0 }
 }
+
+let gatewayRedirectTo = ''
 
 function intParam (url, name, fallback) {
   const value = parseInt(url.searchParams.get(name), 10)
@@ -110,6 +114,9 @@ function handle (req, res, latencyMs, scheme) {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
       res.end(body)
     })
+  }
+  if (gatewayRedirectTo) {
+    return plain(res, 301, 'moved', { location: gatewayRedirectTo + url.pathname + url.search })
   }
   const status = url.pathname.match(/^\/status\/(\d{3})$/)
   if (status) return plain(res, parseInt(status[1], 10), 'status')
@@ -177,6 +184,7 @@ function countConnections (server, which) {
 
 function main () {
   const args = parseArgs(process.argv.slice(2))
+  gatewayRedirectTo = args['gateway-redirect-to'] || ''
   const latency = parseInt(args['latency-ms'], 10) || 0
   const plainServer = http.createServer((req, res) => handle(req, res, latency, 'http'))
   plainServer.keepAliveTimeout = 60000
@@ -195,8 +203,8 @@ function main () {
       process.exit(1)
     })
   }
-  plainServer.listen(parseInt(args['http-port'], 10), '127.0.0.1')
-  secure.listen(parseInt(args['https-port'], 10), '127.0.0.1')
+  plainServer.listen(parseInt(args['http-port'], 10), args.host)
+  secure.listen(parseInt(args['https-port'], 10), args.host)
   console.log(`hostile_http_server: http ${args['http-port']}, https ${args['https-port']}, latency ${latency} ms`)
   process.on('SIGTERM', () => process.exit(0))
 }

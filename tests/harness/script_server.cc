@@ -46,7 +46,8 @@ absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec) {
   absl::StatusOr<std::string> openssl = RunCommand(
       {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+       "/CN=127.0.0.1", "-addext",
+       absl::StrCat("subjectAltName=IP:", spec.host, ",DNS:localhost"),
        "-keyout", key_file, "-out", started.cert_file},
       absl::Seconds(30));
   if (!openssl.ok()) return error("certificate", openssl.status());
@@ -63,15 +64,19 @@ absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec) {
       "--key",
       key_file};
   argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+  if (spec.host != "127.0.0.1") {
+    argv.push_back("--host");
+    argv.push_back(spec.host);
+  }
   absl::StatusOr<std::unique_ptr<Subprocess>> node =
       Subprocess::Start(argv, {}, spec.dir + "/" + spec.log_name);
   if (!node.ok()) return error("start", node.status());
   started.process = *std::move(node);
 
-  const std::string http_probe =
-      absl::StrCat("http://127.0.0.1:", started.http_port, spec.ready_path);
-  const std::string https_probe =
-      absl::StrCat("https://127.0.0.1:", started.https_port, spec.ready_path);
+  const std::string http_probe = absl::StrCat(
+      "http://", spec.host, ":", started.http_port, spec.ready_path);
+  const std::string https_probe = absl::StrCat(
+      "https://", spec.host, ":", started.https_port, spec.ready_path);
   absl::Status ready =
       WaitUntilReady(*started.process, spec.name, absl::Seconds(30), [&] {
         absl::Status s = CheckHttp(http_probe);

@@ -66,6 +66,9 @@ struct TlsScriptSpec {
   std::string log_name;  // the script's output, in `dir`
   std::vector<std::string> args{};  // after the ports, certificate and key
   std::string ready_path;           // answered on both ports once up
+  // Another loopback address (127.0.0.2, ...) for a second "host" that an
+  // allow-list of 127.0.0.1 does not cover; passed as --host when set.
+  std::string host = "127.0.0.1";
 };
 struct TlsScriptProcess {
   std::unique_ptr<Subprocess> process;
