@@ -19,6 +19,7 @@ int Stats(const std::vector<std::string>& args);
 int InspectUri(const std::vector<std::string>& args);
 int Cid(const std::vector<std::string>& args);
 int Car(const std::vector<std::string>& args);
+int Queue(const std::vector<std::string>& args);
 
 // Flag values shared by the subcommands.
 std::string DatabaseUrl();  // exits 2 when unset
@@ -27,6 +28,8 @@ bool JsonOutput();
 std::string ImportProfileName();  // --profile
 int64_t MaxCarBytes();            // --max_size
 bool WrapInDirectory();           // --wrap
+std::string QueueName();          // --queue ("": every queue)
+int ListLimit();                  // --limit
 
 // FILE imported as the cid and car commands do: one UnixFS file, or with
 // --wrap that file inside a directory under its base name.

@@ -23,6 +23,10 @@ ABSL_FLAG(std::string, profile, "ipfs-car",
 ABSL_FLAG(bool, wrap, false,
           "wrap FILE in a directory under its base name, like ipfs add -w "
           "and ipfs-car pack (cid, car)");
+ABSL_FLAG(std::string, queue, "",
+          "work queue (extract, pin, track, read_uri:<chain>); empty: every "
+          "queue (queue)");
+ABSL_FLAG(int, limit, 100, "most items listed (queue dead)");
 ABSL_FLAG(int64_t, max_size, 0,
           "split the CAR into files of at most this many bytes; 0: one file "
           "(car)");
@@ -40,6 +44,8 @@ bool JsonOutput() { return absl::GetFlag(FLAGS_json); }
 std::string ImportProfileName() { return absl::GetFlag(FLAGS_profile); }
 int64_t MaxCarBytes() { return absl::GetFlag(FLAGS_max_size); }
 bool WrapInDirectory() { return absl::GetFlag(FLAGS_wrap); }
+std::string QueueName() { return absl::GetFlag(FLAGS_queue); }
+int ListLimit() { return GetFlagInRange(FLAGS_limit, 1, 100000); }
 
 }  // namespace niftysave::cli
 
@@ -56,9 +62,11 @@ commands:
   inspect-uri <uri>                        how a token URI resolves, as JSON
   cid FILE                                 root CID of FILE as one UnixFS file (--wrap: in a directory)
   car FILE OUT.car                         FILE as a CAR (OUT.car.1, .2, ... when split)
+  queue dead [--queue=Q]                   parked work items: leases kept failing, with the last error
+  queue retry [--queue=Q] [ITEM_ID...]     put parked items back (all of Q, or the ids given)
 
 flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json,
-  --chain_id, --contract (stats),
+  --chain_id, --contract (stats), --queue, --limit (queue),
   --profile (cid, car: kubo, kubo-v1 or ipfs-car; default ipfs-car), --wrap (cid, car),
   --max_size (car))";
 
@@ -79,6 +87,7 @@ int main(int argc, char** argv) {
   if (command == "inspect-uri") return niftysave::cli::InspectUri(args);
   if (command == "cid") return niftysave::cli::Cid(args);
   if (command == "car") return niftysave::cli::Car(args);
+  if (command == "queue") return niftysave::cli::Queue(args);
   std::fprintf(stderr, "niftysave: unknown command '%s'\n\n%s\n",
                command.c_str(), kUsage);
   return 2;

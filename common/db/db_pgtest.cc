@@ -423,6 +423,119 @@ TEST_F(WorkQueueTest, DeadAfterMaxAttemptsAndRevivedByEnqueue) {
   EXPECT_EQ(revived[0].attempts, 1);
 }
 
+// A handler that never records an outcome (it crashes the process, hangs,
+// or cannot write) loses its lease every time. The third loss in a row
+// parks the item with reason lease_expired, while a neighbour whose handler
+// records outcomes keeps flowing; the operator lists it and puts it back.
+TEST_F(WorkQueueTest, LostLeasesInARowParkThePoisonItem) {
+  WorkQueue queue(*pool_, "extract", "w1",
+                  {.lease = absl::Milliseconds(200),
+                   .max_attempts = 100,
+                   .max_lost_leases = 3});
+  Enqueue({1, 2});
+  int poison_leases = 0, healthy_leases = 0;
+  for (int round = 0; round < 8; ++round) {
+    for (const QueueItem& item : Lease(queue, 10)) {
+      if (item.id == 1) {
+        ++poison_leases;  // "crashes": no outcome, the lease runs out
+      } else {
+        ++healthy_leases;
+        ASSERT_TRUE(Reschedule(queue, item, absl::ZeroDuration()));
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(poison_leases, 3);
+  EXPECT_EQ(healthy_leases, 8);
+  EXPECT_EQ(Query("SELECT state || ' ' || lost_leases FROM work_queue "
+                  "WHERE item_id = 1"),
+            "dead 3");
+  EXPECT_THAT(Query("SELECT last_error FROM work_queue WHERE item_id = 1"),
+              ::testing::StartsWith("lease_expired: 3 leases in a row"));
+  EXPECT_EQ(Query("SELECT state FROM work_queue WHERE item_id = 2"), "ready");
+
+  absl::StatusOr<std::vector<DeadItem>> dead =
+      ListDeadItems(*pool_, "extract", 10);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].item_id, 1);
+  EXPECT_EQ((*dead)[0].lost_leases, 3);
+  EXPECT_EQ((*dead)[0].attempts, 3);
+  ASSERT_TRUE(ListDeadItems(*pool_, "pin", 10).ok());
+  EXPECT_TRUE(ListDeadItems(*pool_, "pin", 10)->empty());
+
+  EXPECT_FALSE(RetryDeadItems(*pool_, "", {1}).ok());  // ids need a queue
+  absl::StatusOr<int64_t> back = RetryDeadItems(*pool_, "extract", {1});
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, 1);
+  std::vector<QueueItem> again = Lease(queue, 10);
+  ASSERT_THAT(Ids(again), ::testing::Contains(1));
+  for (const QueueItem& item : again) {
+    if (item.id == 1) {
+      EXPECT_EQ(item.attempts, 1);
+    }
+  }
+}
+
+// Only losses in a row count: an outcome in between starts over, so an item
+// that is slow now and then is never parked for it.
+TEST_F(WorkQueueTest, AnOutcomeBetweenLostLeasesStartsTheCountOver) {
+  WorkQueue queue(*pool_, "extract", "w1",
+                  {.lease = absl::Milliseconds(200),
+                   .max_attempts = 100,
+                   .max_lost_leases = 2});
+  Enqueue({5});
+  for (int round = 0; round < 6; ++round) {
+    std::vector<QueueItem> items = Lease(queue, 10);
+    ASSERT_EQ(items.size(), 1u) << "round " << round;
+    if (round % 2 == 1) {
+      ASSERT_TRUE(Reschedule(queue, items[0], absl::ZeroDuration()));
+    }
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(Query("SELECT state FROM work_queue WHERE item_id = 5"), "ready");
+}
+
+// Every text from outside reaches Postgres valid: a Latin-1 byte, a cut
+// multi-byte character and a NUL in a text[] parameter, and an error text
+// cut mid-character by the 2,000-byte bound.
+TEST_F(WorkQueueTest, InvalidUtf8FromOutsideIsStoredNotRefused) {
+  WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
+  Enqueue({3});
+  std::vector<QueueItem> items = Lease(queue, 10);
+  ASSERT_EQ(items.size(), 1u);
+  // 1,999 ASCII bytes then a 3-byte euro sign: a byte cut at 2,000 would
+  // leave half a character.
+  const std::string error = std::string(1999, 'x') + "\xE2\x82\xAC tail";
+  bool done = false;
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    done = queue.Reschedule(txn, items[0], error,
+                                            absl::ZeroDuration());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_TRUE(done);
+  EXPECT_EQ(Query("SELECT octet_length(last_error) FROM work_queue"), "1999");
+  std::string stored;
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    stored = txn.exec_params1(
+                                    "SELECT string_agg(t, '|') FROM "
+                                    "unnest($1::text[]) AS t",
+                                    TextArray(std::vector<std::string>{
+                                        "image/p\xE9ng", "ab\xE2\x82",
+                                        std::string("a\0b", 3)}))[0]
+                                 .as<std::string>();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(stored,
+            "image/p\xEF\xBF\xBDng|ab\xEF\xBF\xBD\xEF\xBF\xBD|"
+            "a\xEF\xBF\xBD"
+            "b");
+}
+
 TEST_F(WorkQueueTest, EnqueueOfQueuedItemKeepsItsSchedule) {
   WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
   Enqueue({5});

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/runtime/reason.h"
+#include "common/runtime/utf8.h"
 
 namespace niftysave::db {
 
@@ -111,11 +112,10 @@ std::string BigintArray(const std::vector<int64_t>& ids) {
 
 void AppendArrayText(std::string& out, absl::string_view value) {
   out.push_back('"');
-  for (char c : value) {
-    if (c == '\0') {
-      out += "\xEF\xBF\xBD";
-      continue;
-    }
+  // Valid UTF-8 without NUL: one bad byte from outside would fail the whole
+  // statement, and with it every other row of the batch.
+  const std::string cleaned = IsValidUtf8(value) ? "" : ValidUtf8(value);
+  for (char c : cleaned.empty() ? value : absl::string_view(cleaned)) {
     if (c == '"' || c == '\\') out.push_back('\\');
     out.push_back(c);
   }

@@ -1,33 +1,69 @@
 #include "common/db/work_queue.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/runtime/log.h"
+#include "common/runtime/utf8.h"
 
 namespace niftysave::db {
 namespace {
 
 // The one lease query shape. The partial index work_queue_due finds the due
-// items; the update then goes back to them by primary key (= ANY of an
+// items; the updates then go back to them by primary key (= ANY of an
 // array: a join with the CTE was planned as a hash join over the whole
 // queue, 48 ms instead of 16 ms for 2,000 of 158,000 items).
+//
+// Poison work is parked here. An item still marked leased (leased_by set,
+// attempts > 0) when it comes due again lost its lease without an outcome:
+// its worker crashed, hung, threw, or could not write what it found. Such
+// losses in a row are counted in lost_leases; the $5-th one parks the item
+// ('dead', reason lease_expired) instead of handing it out again. Every
+// outcome (Reschedule*, Requeue, Enqueue) clears leased_by, so only
+// consecutive lost leases count. Parked rows come back flagged, with
+// attempts 0, for the caller to log.
 constexpr char kLease[] = R"sql(
 WITH due AS (
-  SELECT item_id FROM work_queue
+  SELECT item_id,
+         leased_by IS NOT NULL AND attempts > 0
+           AND lost_leases + 1 >= $5 AS poison
+  FROM work_queue
   WHERE queue = $1 AND state = 'ready' AND run_after <= now()
   ORDER BY run_after
   LIMIT $2
-  FOR UPDATE SKIP LOCKED)
-UPDATE work_queue w
-SET attempts = w.attempts + 1,
-    generation = w.generation + 1,
-    run_after = now() + make_interval(secs => $3),
-    leased_by = $4,
-    updated_at = now()
-WHERE w.queue = $1 AND w.item_id = ANY(ARRAY(SELECT item_id FROM due))
-RETURNING w.item_id, w.attempts, w.generation)sql";
+  FOR UPDATE SKIP LOCKED),
+parked AS (
+  UPDATE work_queue w
+  SET state = 'dead',
+      lost_leases = w.lost_leases + 1,
+      leased_by = NULL,
+      last_error = left(format(
+          'lease_expired: %s leases in a row ended without an outcome '
+          '(the worker crashed, hung or could not record it)',
+          w.lost_leases + 1) || coalesce('; before: ' || w.last_error, ''),
+          2000),
+      updated_at = now()
+  WHERE w.queue = $1
+    AND w.item_id = ANY(ARRAY(SELECT item_id FROM due WHERE poison))
+  RETURNING w.item_id),
+leased AS (
+  UPDATE work_queue w
+  SET attempts = w.attempts + 1,
+      generation = w.generation + 1,
+      run_after = now() + make_interval(secs => $3),
+      lost_leases = CASE WHEN w.leased_by IS NOT NULL AND w.attempts > 0
+                         THEN w.lost_leases + 1 ELSE 0 END,
+      leased_by = $4,
+      updated_at = now()
+  WHERE w.queue = $1
+    AND w.item_id = ANY(ARRAY(SELECT item_id FROM due WHERE NOT poison))
+  RETURNING w.item_id, w.attempts, w.generation)
+SELECT item_id, attempts, generation, false FROM leased
+UNION ALL
+SELECT item_id, 0, 0, true FROM parked)sql";
 
 constexpr char kComplete[] = R"sql(
 DELETE FROM work_queue WHERE queue = $1 AND item_id = $2 AND generation = $3)sql";
@@ -37,6 +73,7 @@ UPDATE work_queue
 SET run_after = now() + make_interval(secs => $4),
     last_error = $5,
     state = CASE WHEN $6 THEN 'dead' ELSE 'ready' END,
+    leased_by = NULL,
     updated_at = now()
 WHERE queue = $1 AND item_id = $2 AND generation = $3)sql";
 
@@ -53,6 +90,7 @@ UPDATE work_queue w
 SET run_after = now() + make_interval(secs => u.delay),
     last_error = $6,
     state = CASE WHEN u.dead THEN 'dead' ELSE 'ready' END,
+    leased_by = NULL,
     updated_at = now()
 FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::bool[])
      AS u(item_id, generation, delay, dead)
@@ -64,6 +102,7 @@ UPDATE work_queue w
 SET run_after = now() + make_interval(secs => u.delay),
     last_error = u.error,
     state = CASE WHEN u.dead THEN 'dead' ELSE 'ready' END,
+    leased_by = NULL,
     updated_at = now()
 FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::bool[], $6::text[])
      AS u(item_id, generation, delay, dead, error)
@@ -74,7 +113,8 @@ constexpr char kEnqueue[] = R"sql(
 INSERT INTO work_queue (queue, item_id)
 SELECT $1, unnest($2::bigint[])
 ON CONFLICT (queue, item_id) DO UPDATE
-SET state = 'ready', attempts = 0, run_after = now(), updated_at = now()
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(), updated_at = now()
 WHERE work_queue.state = 'dead')sql";
 
 // Due now whatever the item's state, and a new generation so a lease in
@@ -83,8 +123,9 @@ constexpr char kRequeue[] = R"sql(
 INSERT INTO work_queue (queue, item_id)
 SELECT $1, unnest($2::bigint[])
 ON CONFLICT (queue, item_id) DO UPDATE
-SET state = 'ready', attempts = 0, run_after = now(),
-    generation = work_queue.generation + 1, updated_at = now())sql";
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(), generation = work_queue.generation + 1,
+    updated_at = now())sql";
 
 // Capped counts: a scrape-driven gauge must cost the same with a million
 // items queued as with ten, so each count stops at $2.
@@ -94,54 +135,30 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM work_queue
        (SELECT count(*) FROM (SELECT 1 FROM work_queue
                               WHERE queue = $1 AND state = 'dead' LIMIT $2) d))sql";
 
+constexpr char kListDead[] = R"sql(
+SELECT queue, item_id, attempts, lost_leases, coalesce(last_error, ''),
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM work_queue
+WHERE state = 'dead' AND ($1 = '' OR queue = $1)
+ORDER BY updated_at DESC, queue, item_id
+LIMIT $2)sql";
+
+// $2 NULL: every dead item of the queue ($1 '' = every queue).
+constexpr char kRetryDead[] = R"sql(
+UPDATE work_queue
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(), generation = generation + 1, updated_at = now()
+WHERE state = 'dead' AND ($1 = '' OR queue = $1)
+  AND ($2::bigint[] IS NULL OR item_id = ANY($2::bigint[])))sql";
+
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
 constexpr size_t kMaxErrorBytes = 2000;
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if there is none (what
-// Postgres accepts: no overlong forms, no surrogates, nothing past U+10FFFF).
-size_t Utf8SequenceAt(absl::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return n;
-}
-
-// An error text Postgres will take: at most kMaxErrorBytes, valid UTF-8
-// (a bad byte becomes U+FFFD), no NUL, never cut inside a character. Error
-// texts quote what servers sent, so a byte of garbage must not make the
-// statement that records them fail.
+// An error text Postgres will take (valid UTF-8, no NUL, bounded, never cut
+// inside a character): error texts quote what servers sent.
 std::string CleanError(absl::string_view error) {
-  std::string out;
-  out.reserve(std::min(error.size(), kMaxErrorBytes));
-  for (size_t i = 0; i < error.size();) {
-    size_t n = error[i] == '\0' ? 0 : Utf8SequenceAt(error, i);
-    absl::string_view piece =
-        n == 0 ? absl::string_view("\xEF\xBF\xBD") : error.substr(i, n);
-    if (out.size() + piece.size() > kMaxErrorBytes) break;
-    out.append(piece.data(), piece.size());
-    i += n == 0 ? 1 : n;
-  }
-  return out;
+  return ValidUtf8(error, kMaxErrorBytes);
 }
 
 // The per-item columns of a fenced batch statement, as array literals.
@@ -188,12 +205,24 @@ absl::StatusOr<std::vector<QueueItem>> WorkQueue::Lease(int limit) {
 
 std::vector<QueueItem> WorkQueue::Lease(pqxx::work& txn, int limit) const {
   std::vector<QueueItem> items;
-  pqxx::result rows = txn.exec_params(kLease, queue_, limit,
-                                      Seconds(policy_.lease), worker_id_);
+  pqxx::result rows =
+      txn.exec_params(kLease, queue_, limit, Seconds(policy_.lease), worker_id_,
+                      std::max(1, policy_.max_lost_leases));
   items.reserve(rows.size());
+  std::vector<int64_t> parked;
   for (const auto& row : rows) {
+    if (row[3].as<bool>()) {
+      parked.push_back(row[0].as<int64_t>());
+      continue;
+    }
     items.push_back(
         {row[0].as<int64_t>(), row[1].as<int>(), row[2].as<int64_t>()});
+  }
+  if (!parked.empty()) {
+    log::Warn("parked poison work: leases kept ending without an outcome",
+              {{"queue", queue_},
+               {"items", absl::StrJoin(parked, ",")},
+               {"hint", "niftysave queue dead --queue=" + queue_}});
   }
   return items;
 }
@@ -287,6 +316,38 @@ absl::StatusOr<WorkQueue::Depth> WorkQueue::GetDepth(int64_t cap) {
   });
   if (!status.ok()) return status;
   return depth;
+}
+
+absl::StatusOr<std::vector<DeadItem>> ListDeadItems(Pool& pool,
+                                                    const std::string& queue,
+                                                    int limit) {
+  std::vector<DeadItem> items;
+  absl::Status status = pool.Run([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec_params(kListDead, queue, limit)) {
+      items.push_back({row[0].as<std::string>(), row[1].as<int64_t>(),
+                       row[2].as<int>(), row[3].as<int>(),
+                       row[4].as<std::string>(), row[5].as<std::string>()});
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return items;
+}
+
+absl::StatusOr<int64_t> RetryDeadItems(Pool& pool, const std::string& queue,
+                                       const std::vector<int64_t>& ids) {
+  if (!ids.empty() && queue.empty()) {
+    return absl::InvalidArgumentError("item ids need a queue (--queue)");
+  }
+  int64_t count = 0;
+  absl::Status status = pool.Run([&](pqxx::work& txn) {
+    const std::optional<std::string> id_array =
+        ids.empty() ? std::nullopt : std::optional(BigintArray(ids));
+    count = txn.exec_params(kRetryDead, queue, id_array).affected_rows();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return count;
 }
 
 int HandleLeased(const absl::StatusOr<std::vector<QueueItem>>& leased,

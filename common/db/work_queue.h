@@ -35,6 +35,10 @@ struct QueueRetry {
 struct QueuePolicy {
   absl::Duration lease = absl::Minutes(2);
   int max_attempts = 8;
+  // Leases in a row that may end without an outcome (the worker crashed,
+  // hung, threw, or could not write) before the item is parked 'dead' with
+  // reason lease_expired instead of being handed out again.
+  int max_lost_leases = 5;
   BackoffPolicy backoff;
 };
 
@@ -47,7 +51,9 @@ class WorkQueue {
             QueuePolicy policy);
 
   // Leases up to `limit` due items (FOR UPDATE SKIP LOCKED), pushing their
-  // run_after to the lease deadline.
+  // run_after to the lease deadline. Due items whose last
+  // `policy.max_lost_leases` leases all ended without an outcome are parked
+  // 'dead' instead (logged, never returned).
   absl::StatusOr<std::vector<QueueItem>> Lease(int limit);
   // The same, inside the caller's transaction (the rows stay locked until it
   // commits).
@@ -118,6 +124,25 @@ class WorkQueue {
   const std::string worker_id_;
   const QueuePolicy policy_;
 };
+
+// The operator's view of parked work (`niftysave queue dead|retry`).
+struct DeadItem {
+  std::string queue;
+  int64_t item_id = 0;
+  int attempts = 0;
+  int lost_leases = 0;
+  std::string last_error;
+  std::string updated_at;  // ISO 8601, UTC
+};
+// Parked items, newest first; `queue` "" means every queue. At most `limit`.
+absl::StatusOr<std::vector<DeadItem>> ListDeadItems(Pool& pool,
+                                                    const std::string& queue,
+                                                    int limit);
+// Puts parked items back: due now, attempts and lost leases from zero. Only
+// `ids` when given (of `queue`, which is then required), otherwise every
+// parked item of `queue` ("" = every queue). Returns how many came back.
+absl::StatusOr<int64_t> RetryDeadItems(Pool& pool, const std::string& queue,
+                                       const std::vector<int64_t>& ids);
 
 // The one worker-step shape: lease a batch, handle each item, report how
 // many were handled (0 when leasing failed: the worker then waits its poll

@@ -13,6 +13,7 @@
 #include "common/eth/abi.h"
 #include "common/runtime/backoff.h"
 #include "common/runtime/log.h"
+#include "common/runtime/utf8.h"
 #include "openssl/sha.h"
 
 namespace niftysave::extractor {
@@ -102,18 +103,13 @@ std::string Sha256Hex(const std::string& bytes) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
+// Failure details quote what servers sent: bounded, and cut on a character
+// boundary (ValidUtf8).
+constexpr size_t kMaxDetailBytes = 2000;
+
 std::optional<std::string> NonEmpty(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;
-}
-
-// At most `max` bytes of `s`, never cutting a UTF-8 sequence in two (a cut
-// one would make Postgres refuse the whole batch).
-std::string Utf8Prefix(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 // One column of a batch, rendered as a Postgres array literal for
@@ -433,7 +429,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
     for (const auto& [id, i] : failed) {
       ids.Int(id);
       reasons.Text(absl::string_view(outcomes[i].failure->reason));
-      details.Text(absl::string_view(outcomes[i].failure->detail));
+      details.Text(ValidUtf8(outcomes[i].failure->detail, kMaxDetailBytes));
     }
     script.Add(kFailResources,
                {ids.Literal(), reasons.Literal(), details.Literal()});
@@ -460,7 +456,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       paths.Text(absl::string_view(path));
       resource_ids.Int(resource);
       roles.Text(role);
-      uris.Text(Utf8Prefix(uri, 4096));
+      uris.Text(ValidUtf8(uri, 4096));
     };
     for (size_t i : order) {
       const ItemOutcome& o = outcomes[i];
@@ -494,7 +490,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
         tokens.Int(o.item.id);
         paths.Text(absl::string_view(l.json_path));
         roles.Text(absl::string_view(l.role));
-        values.Text(Utf8Prefix(l.value, 1 << 20));
+        values.Text(ValidUtf8(l.value, 1 << 20));
       }
     }
     if (tokens.size() > 0) {
@@ -546,7 +542,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       } else {
         statuses.Text(absl::string_view("failed"));
         reasons.Text(absl::string_view(o.failure->reason));
-        details.Text(Utf8Prefix(o.failure->detail, 2000));
+        details.Text(ValidUtf8(o.failure->detail, kMaxDetailBytes));
       }
     }
     script.Add(kSetTokens,

@@ -118,9 +118,11 @@ int main(int argc, char** argv) {
                                .max_bytes = static_cast<size_t>(max_bytes),
                                .ipfs_api_url = fetch_flags.ipfs_api_url,
                                .metrics = &fetch_metrics});
-  db::WorkQueue queue(
-      *base.pool, "extract", base.name + "-" + std::to_string(getpid()),
-      {.lease = absl::Seconds(timeout * 2 + 30), .max_attempts = attempts});
+  db::WorkQueue queue(*base.pool, "extract",
+                      base.name + "-" + std::to_string(getpid()),
+                      {.lease = absl::Seconds(timeout * 2 + 30),
+                       .max_attempts = attempts,
+                       .max_lost_leases = attempts});
   extractor::PgExtractorRepository repo(*base.pool, queue);
   extractor::PinnerNotifier notifier(absl::GetFlag(FLAGS_pinner_addr));
 

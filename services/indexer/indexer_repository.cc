@@ -59,7 +59,8 @@ queued AS (
   INSERT INTO work_queue (queue, item_id)
   SELECT $10, id FROM up WHERE inserted ORDER BY id
   ON CONFLICT (queue, item_id) DO UPDATE
-  SET state = 'ready', attempts = 0, run_after = now(),
+  SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(),
       generation = work_queue.generation + 1, updated_at = now())
 SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
 
@@ -78,7 +79,8 @@ WHERE chain_id = $1 AND contract = decode($2, 'hex')
   AND token_id BETWEEN $3::numeric AND $4::numeric
 ORDER BY token_id LIMIT $5
 ON CONFLICT (queue, item_id) DO UPDATE
-SET state = 'ready', attempts = 0, run_after = now(),
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(),
     generation = work_queue.generation + 1, updated_at = now())sql";
 
 // The transfers of a range, as the $2..$12 column arrays (TransferColumns),
@@ -258,7 +260,8 @@ RETURNING encode(contract, 'hex'), token_id::text)sql";
 // waits for a reader committing now, so the next statement sees what it
 // wrote.
 constexpr char kFenceUriReads[] = R"sql(
-UPDATE work_queue SET generation = generation + 1, run_after = now()
+UPDATE work_queue
+SET generation = generation + 1, run_after = now(), leased_by = NULL
 WHERE queue = $1 AND state = 'ready' AND run_after > now())sql";
 // Surviving tokens whose URI was set in an orphaned block are read again;
 // uri_block is cleared so the read, at a block before the old one, applies.
@@ -271,7 +274,8 @@ WITH stale AS (
 INSERT INTO work_queue (queue, item_id)
 SELECT $3, id FROM stale ORDER BY id
 ON CONFLICT (queue, item_id) DO UPDATE
-SET state = 'ready', attempts = 0, run_after = now(),
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(),
     generation = work_queue.generation + 1, updated_at = now())sql";
 constexpr char kDeleteContracts[] = R"sql(
 DELETE FROM contracts c WHERE c.chain_id = $1 AND c.first_block > $2

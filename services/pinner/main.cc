@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
   db::WorkQueue queue(
       *base.pool, "pin", base.name + "-" + std::to_string(getpid()),
       {.lease = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60),
-       .max_attempts = attempts});
+       .max_attempts = attempts,
+       .max_lost_leases = attempts});
   pinner::PgPinnerRepository repo(*base.pool, queue);
 
   const std::string tracker_addr = absl::GetFlag(FLAGS_tracker_addr);

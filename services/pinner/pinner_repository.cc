@@ -3,6 +3,7 @@
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
 #include "common/runtime/backoff.h"
+#include "common/runtime/utf8.h"
 
 namespace niftysave::pinner {
 namespace {
@@ -109,7 +110,9 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
     const std::string& request_id) {
   int64_t pin_id = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::row pin = txn.exec_params1(kUpsertPin, cid, backend, request_id);
+    // The request id is the backend's text: stored valid and bounded.
+    pqxx::row pin =
+        txn.exec_params1(kUpsertPin, cid, backend, ValidUtf8(request_id, 1024));
     pin_id = pin[0].as<int64_t>();
     if (pin[1].as<std::string>() != "pinned") {
       db::WorkQueue::Enqueue(txn, "track", {pin_id});
@@ -144,7 +147,7 @@ absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,
                                              const PinFailure& f) {
   return pool_.Run([&](pqxx::work& txn) {
     txn.exec_params(kResourceFailed, item.id, f.reason,
-                    f.detail.substr(0, 2000));
+                    ValidUtf8(f.detail, 2000));
     db::RollUpTokensOfResources(txn, {item.id});
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();

@@ -5,6 +5,7 @@
 
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
+#include "common/runtime/utf8.h"
 
 namespace niftysave::tracker {
 namespace {
@@ -151,7 +152,8 @@ namespace {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
-std::string Clip(const std::string& s) { return s.substr(0, 2000); }
+// Details quote backends: bounded, valid UTF-8, cut on a character boundary.
+std::string Clip(const std::string& s) { return ValidUtf8(s, 2000); }
 
 void MarkPinned(pqxx::work& txn, const PinToCheck& pin) {
   txn.exec_params(kPinPinned, pin.id);
@@ -214,9 +216,9 @@ absl::Status PgTrackerRepository::SaveRepinned(
                              ? queue_.Complete(txn, item)
                              : queue_.Reschedule(txn, item, "re-pinned", delay);
     if (!current) return absl::AbortedError("lease lost");
-    txn.exec_params(kPinRepinned, pin.id,
-                    std::string(ipfs::PinStateName(state)), request_id, reason,
-                    Clip(detail), Seconds(delay));
+    txn.exec_params(
+        kPinRepinned, pin.id, std::string(ipfs::PinStateName(state)),
+        ValidUtf8(request_id, 1024), reason, Clip(detail), Seconds(delay));
     if (pinned) MarkPinned(txn, pin);
     return absl::OkStatus();
   });
