@@ -13,21 +13,27 @@ constexpr char kPageTokenPrefix[] = "v1:";
 }  // namespace
 
 // The pins are those of the resource's pinned root (pinned_cid); a resource
-// not pinned yet has none.
+// not pinned yet has none. Token URIs may be 1 MiB and every row repeats
+// the token's columns, so only the first $4 characters travel (with the
+// full length and, when cut, the SHA-256); at most $5 rows.
 const char kTokenReportQuery[] = R"sql(
-SELECT coalesce(t.token_uri, ''), t.status, coalesce(t.reason, ''), coalesce(t.detail, ''),
+SELECT substr(coalesce(t.token_uri, ''), 1, $4), t.status, coalesce(t.reason, ''), coalesce(t.detail, ''),
        coalesce(encode(t.owner, 'hex'), ''), coalesce(t.mint_block, 0),
        tr.json_path, tr.role, tr.uri, r.normalized, coalesce(r.pinned_cid, r.cid, ''), r.path,
        r.status, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.size, -1),
        coalesce(r.content_type, ''),
        p.backend, p.cid, p.status, coalesce(p.reason, ''), coalesce(p.detail, ''),
-       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       octet_length(t.token_uri),
+       CASE WHEN octet_length(t.token_uri) > $4
+            THEN encode(sha256(convert_to(t.token_uri, 'UTF8')), 'hex') END
 FROM tokens t
 LEFT JOIN token_resources tr ON tr.token_pk = t.id
 LEFT JOIN resources r ON r.id = tr.resource_id
 LEFT JOIN pins p ON p.cid = r.pinned_cid
 WHERE t.chain_id = $1 AND t.contract = decode($2, 'hex') AND t.token_id = $3::numeric
-ORDER BY tr.json_path, p.backend)sql";
+ORDER BY tr.json_path, p.backend
+LIMIT $5)sql";
 
 TokenReport AssembleTokenReport(const eth::TokenKey& key,
                                 std::vector<TokenReportRow> rows) {

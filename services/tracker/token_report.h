@@ -38,10 +38,20 @@ struct AssetView {
   ResourceView resource;
 };
 
+// What one answer carries of a token URI (they may be 1 MiB): the first
+// kMaxTextBytes bytes, cut on a character boundary. A longer one says so
+// with its full length and SHA-256 (hex).
+inline constexpr size_t kMaxTextBytes = 2048;
+// Rows of a token's report (one per asset and pin) read at most.
+inline constexpr size_t kMaxReportRows = 5000;
+
 struct TokenReport {
   eth::TokenKey key;
-  std::string token_uri;
-  std::string status;  // queued, extracted, archived, failed
+  std::string token_uri;  // at most kMaxTextBytes
+  int64_t token_uri_length = 0;
+  std::string token_uri_sha256;   // set when token_uri was cut
+  bool assets_truncated = false;  // more assets than this report carries
+  std::string status;             // queued, extracted, archived, failed
   std::string reason;
   std::string detail;
   std::string owner;  // 40 hex digits
@@ -52,8 +62,11 @@ struct TokenReport {
 
 // One row of ListTokens.
 struct TokenSummaryView {
+  int64_t id = 0;  // the keyset position
   eth::TokenKey key;
-  std::string token_uri;
+  std::string token_uri;  // at most kMaxTextBytes
+  int64_t token_uri_length = 0;
+  std::string token_uri_sha256;  // set when token_uri was cut
   std::string status;
   std::string reason;
   std::string detail;

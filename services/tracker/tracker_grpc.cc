@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc/request_ids.h"
@@ -138,9 +139,41 @@ void ResourceToProto(const ResourceView& r, v1::Resource* out) {
 
 }  // namespace
 
+namespace {
+
+// What one answer may carry: under every gRPC client's 4 MiB default.
+constexpr size_t kMaxAnswerBytes = 3 << 20;
+
+template <typename Proto>
+void SetTokenUri(const std::string& uri, int64_t length,
+                 const std::string& sha256_hex, Proto* out) {
+  out->set_token_uri(uri);
+  out->set_token_uri_length(
+      static_cast<uint64_t>(std::max<int64_t>(0, length)));
+  if (!sha256_hex.empty()) {
+    out->set_token_uri_truncated(true);
+    out->set_token_uri_sha256(absl::HexStringToBytes(sha256_hex));
+  }
+}
+
+// Drops assets from the end until the report fits kMaxAnswerBytes.
+void FitReport(v1::TokenStatusReport* out) {
+  size_t size = out->ByteSizeLong();
+  while (size > kMaxAnswerBytes && out->assets_size() > 0) {
+    const v1::Asset& last = out->assets(out->assets_size() - 1);
+    size -= std::min(size, last.ByteSizeLong() + 8);
+    out->mutable_assets()->RemoveLast();
+    out->set_assets_truncated(true);
+  }
+}
+
+}  // namespace
+
 void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
   KeyToProto(report.key, out->mutable_token());
-  out->set_token_uri(report.token_uri);
+  SetTokenUri(report.token_uri, report.token_uri_length,
+              report.token_uri_sha256, out);
+  if (report.assets_truncated) out->set_assets_truncated(true);
   out->set_status(TokenStatusOf(report.status));
   if (!report.reason.empty())
     SetFailure(report.reason, report.detail, out->mutable_failure());
@@ -201,6 +234,7 @@ grpc::Status TrackerServiceImpl::GetTokenStatus(
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such token indexed");
   }
   ToProto(**report, response);
+  FitReport(response);
   return grpc::Status::OK;
 }
 
@@ -213,12 +247,22 @@ grpc::Status TrackerServiceImpl::BatchGetTokenStatus(
   const std::vector<eth::TokenKey>& keys = *parsed;
   auto reports = repo_.GetTokenReports(keys);
   if (!reports.ok()) return ToGrpcStatus(reports.status());
+  size_t size = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if ((*reports)[i].has_value()) {
-      ToProto(*(*reports)[i], response->add_reports());
-    } else {
+    if (!(*reports)[i].has_value()) {
       KeyToProto(keys[i], response->add_not_found());
+      continue;
     }
+    v1::TokenStatusReport report;
+    ToProto(*(*reports)[i], &report);
+    FitReport(&report);
+    const size_t bytes = report.ByteSizeLong() + 8;
+    if (size + bytes > kMaxAnswerBytes) {
+      KeyToProto(keys[i], response->add_not_returned());
+      continue;
+    }
+    size += bytes;
+    *response->add_reports() = std::move(report);
   }
   return grpc::Status::OK;
 }
@@ -238,17 +282,28 @@ grpc::Status TrackerServiceImpl::ListTokens(
   if (!query.ok()) return ToGrpcStatus(query.status());
   absl::StatusOr<TokenPage> page = repo_.ListTokens(*query);
   if (!page.ok()) return ToGrpcStatus(page.status());
-  for (const TokenSummaryView& t : page->tokens) {
-    v1::TokenSummary* out = response->add_tokens();
-    KeyToProto(t.key, out->mutable_token());
-    out->set_token_uri(t.token_uri);
-    out->set_status(TokenStatusOf(t.status));
+  size_t size = 0;
+  int64_t next_after_id = page->next_after_id;
+  for (size_t i = 0; i < page->tokens.size(); ++i) {
+    const TokenSummaryView& t = page->tokens[i];
+    v1::TokenSummary out;
+    KeyToProto(t.key, out.mutable_token());
+    SetTokenUri(t.token_uri, t.token_uri_length, t.token_uri_sha256, &out);
+    out.set_status(TokenStatusOf(t.status));
     if (!t.reason.empty())
-      SetFailure(t.reason, t.detail, out->mutable_failure());
-    out->set_updated_at(t.updated_at);
+      SetFailure(t.reason, t.detail, out.mutable_failure());
+    out.set_updated_at(t.updated_at);
+    const size_t bytes = out.ByteSizeLong() + 8;
+    if (i > 0 && size + bytes > kMaxAnswerBytes) {
+      // The rest on the next page, from the last token this one holds.
+      next_after_id = page->tokens[i - 1].id;
+      break;
+    }
+    size += bytes;
+    *response->add_tokens() = std::move(out);
   }
-  if (page->next_after_id > 0)
-    response->set_next_page_token(EncodePageToken(page->next_after_id));
+  if (next_after_id > 0)
+    response->set_next_page_token(EncodePageToken(next_after_id));
   return grpc::Status::OK;
 }
 
@@ -259,7 +314,7 @@ grpc::Status TrackerServiceImpl::GetStats(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "chain_id: out of range");
   }
-  absl::StatusOr<FunnelStats> stats = repo_.GetStats(request->chain_id());
+  absl::StatusOr<FunnelStats> stats = SharedStats(request->chain_id());
   if (!stats.ok()) return ToGrpcStatus(stats.status());
   StatsToProto(*stats, response);
   return grpc::Status::OK;
@@ -279,13 +334,28 @@ grpc::Status TrackerServiceImpl::WatchProgress(
                      " WatchProgress streams at a time; try again later"));
   }
   do {
-    absl::StatusOr<FunnelStats> stats = repo_.GetStats(0);
+    absl::StatusOr<FunnelStats> stats = SharedStats(0);
     if (!stats.ok()) return ToGrpcStatus(stats.status());
     v1::Stats out;
     StatsToProto(*stats, &out);
     if (!writer->Write(out)) break;  // the client went away
   } while (WaitWhileWatched(*context, *interval));
   return grpc::Status::OK;
+}
+
+absl::StatusOr<FunnelStats> TrackerServiceImpl::SharedStats(uint64_t chain_id) {
+  absl::MutexLock lock(&stats_mu_);
+  auto it = stats_cache_.find(chain_id);
+  const absl::Time now = absl::Now();
+  if (it != stats_cache_.end() &&
+      now - it->second.computed < options_.stats_ttl)
+    return it->second.stats;
+  absl::StatusOr<FunnelStats> stats = repo_.GetStats(chain_id);
+  if (!stats.ok()) return stats;
+  // Bounded: one entry per chain filter asked for recently.
+  if (stats_cache_.size() >= 1024) stats_cache_.clear();
+  stats_cache_[chain_id] = {now, *stats};
+  return stats;
 }
 
 grpc::Status TrackerServiceImpl::GetContractStatus(

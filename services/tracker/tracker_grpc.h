@@ -2,8 +2,12 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "services/tracker/contract_status.h"
 #include "services/tracker/tracker_repository.h"
@@ -19,6 +23,10 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
     absl::Notification* shutdown = nullptr;
     // Serves GetContractStatus; without it the call is UNIMPLEMENTED.
     ContractStatusSource* contract_status = nullptr;
+    // GetStats and WatchProgress count whole tables: the counts are
+    // computed at most once per this interval (per chain filter) and shared
+    // by every call and stream; zero computes each time.
+    absl::Duration stats_ttl = absl::Seconds(5);
   };
 
   TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake)
@@ -54,11 +62,21 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   // Sleeps up to `d`; false when the call was cancelled or the server is
   // shutting down.
   bool WaitWhileWatched(grpc::ServerContext& context, absl::Duration d);
+  // The funnel for `chain_id`, from the cache while it is fresh. One caller
+  // computes; the others wait for its result (the mutex is held across the
+  // query on purpose).
+  absl::StatusOr<FunnelStats> SharedStats(uint64_t chain_id);
 
   TrackerRepository& repo_;
   const std::function<void()> wake_;
   const Options options_;
   std::atomic<int> watch_streams_{0};
+  struct CachedStats {
+    absl::Time computed;
+    FunnelStats stats;
+  };
+  absl::Mutex stats_mu_;
+  std::map<uint64_t, CachedStats> stats_cache_ ABSL_GUARDED_BY(stats_mu_);
 };
 
 // Domain report → proto (exposed for the command-line client's tests).

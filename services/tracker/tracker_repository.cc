@@ -79,9 +79,13 @@ SELECT 'pins', status, coalesce(reason, ''), count(*) FROM pins GROUP BY 2, 3)sq
 // given); no OFFSET, so page N costs what page 1 costs. One extra row is read
 // to know whether a next page exists.
 constexpr char kListTokens[] = R"sql(
-SELECT id, encode(contract, 'hex'), token_id::text, coalesce(token_uri, ''), status,
+SELECT id, encode(contract, 'hex'), token_id::text,
+       substr(coalesce(token_uri, ''), 1, $6), status,
        coalesce(reason, ''), coalesce(detail, ''),
-       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       octet_length(token_uri),
+       CASE WHEN octet_length(token_uri) > $6
+            THEN encode(sha256(convert_to(token_uri, 'UTF8')), 'hex') END
 FROM tokens
 WHERE chain_id = $1 AND id > $2
   AND ($3::text = '' OR contract = decode($3::text, 'hex'))
@@ -258,15 +262,31 @@ absl::Status PgTrackerRepository::Drop(const db::QueueItem& item) {
 
 namespace {
 
+struct BoundedText {
+  std::string text;
+  int64_t length = 0;
+  std::string sha256;
+};
+
+// A token URI as an answer carries it: its first kMaxTextBytes bytes (the
+// query cut it in characters; this cuts it in bytes, on a character
+// boundary), its full length, and its SHA-256 when it was cut.
+BoundedText Bounded(std::string prefix, int64_t length, std::string sha256) {
+  BoundedText out{ValidUtf8(prefix, kMaxTextBytes), length, std::move(sha256)};
+  if (static_cast<int64_t>(out.text.size()) >= length) out.sha256.clear();
+  return out;
+}
+
 // The token, its resources and their pins, read in `txn`.
 std::optional<TokenReport> LoadReport(pqxx::work& txn,
                                       const eth::TokenKey& key) {
   // Defined once per connection (a no-op after that); prepared by the server
   // on first use.
   txn.conn().prepare(kTokenReportStatement, kTokenReportQuery);
-  pqxx::result result = txn.exec_prepared(kTokenReportStatement,
-                                          static_cast<int64_t>(key.chain_id),
-                                          key.contract, key.token_id);
+  pqxx::result result = txn.exec_prepared(
+      kTokenReportStatement, static_cast<int64_t>(key.chain_id), key.contract,
+      key.token_id, static_cast<int64_t>(kMaxTextBytes),
+      static_cast<int64_t>(kMaxReportRows));
   if (result.empty()) return std::nullopt;
   std::vector<TokenReportRow> rows;
   rows.reserve(result.size());
@@ -298,7 +318,17 @@ std::optional<TokenReport> LoadReport(pqxx::work& txn,
     }
     rows.push_back(std::move(row));
   }
-  return AssembleTokenReport(key, std::move(rows));
+  const pqxx::row& first = result[0];
+  BoundedText uri =
+      Bounded(std::move(rows.front().token_uri), first[23].as<int64_t>(0),
+              first[24].as<std::string>(""));
+  const bool capped = result.size() >= kMaxReportRows;
+  TokenReport report = AssembleTokenReport(key, std::move(rows));
+  report.token_uri = std::move(uri.text);
+  report.token_uri_length = uri.length;
+  report.token_uri_sha256 = std::move(uri.sha256);
+  report.assets_truncated = capped;
+  return report;
 }
 
 }  // namespace
@@ -333,9 +363,10 @@ absl::StatusOr<TokenPage> PgTrackerRepository::ListTokens(
   TokenPage page;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     page = {};
-    pqxx::result rows = txn.exec_params(
-        kListTokens, static_cast<int64_t>(query.chain_id), query.after_id,
-        query.contract, query.status, query.limit + 1);
+    pqxx::result rows =
+        txn.exec_params(kListTokens, static_cast<int64_t>(query.chain_id),
+                        query.after_id, query.contract, query.status,
+                        query.limit + 1, static_cast<int64_t>(kMaxTextBytes));
     int64_t last_id = 0;
     for (const auto& row : rows) {
       if (static_cast<int>(page.tokens.size()) == query.limit) {
@@ -343,9 +374,14 @@ absl::StatusOr<TokenPage> PgTrackerRepository::ListTokens(
         break;
       }
       last_id = row[0].as<int64_t>();
-      page.tokens.push_back({.key = {query.chain_id, row[1].as<std::string>(),
+      BoundedText uri = Bounded(row[3].as<std::string>(), row[8].as<int64_t>(0),
+                                row[9].as<std::string>(""));
+      page.tokens.push_back({.id = last_id,
+                             .key = {query.chain_id, row[1].as<std::string>(),
                                      row[2].as<std::string>()},
-                             .token_uri = row[3].as<std::string>(),
+                             .token_uri = std::move(uri.text),
+                             .token_uri_length = uri.length,
+                             .token_uri_sha256 = std::move(uri.sha256),
                              .status = row[4].as<std::string>(),
                              .reason = row[5].as<std::string>(),
                              .detail = row[6].as<std::string>(),
