@@ -975,6 +975,32 @@ TEST_F(IndexerPgTest, ConsecutiveTransferFloodIsIndexedInBoundedParts) {
   EXPECT_LT(rss_growth_kb, 32 * 1024);
 }
 
+// The URI reader's first step knows nothing of the URIs' size: it leases as
+// if each were the longest the source returns (1 MiB), so a 3 MiB budget
+// takes 3 tokens, not --uri_batch; the next step grows by what it measured.
+TEST_F(IndexerPgTest, UriReaderFirstStepLeasesTheByteBudgetsWorth) {
+  std::vector<std::string> ids, uris;
+  for (int i = 1; i <= 10; ++i) {
+    ids.push_back(std::to_string(i));
+    uris.push_back(absl::StrCat("ipfs://bafkreismall/", i));
+  }
+  ASSERT_OK(chain_->MintBatch(nft_, accounts_[0], ids, uris));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK_AND_ASSIGN(uint64_t blocks, indexer->Step());
+    if (blocks == 0) break;
+  }
+  UriReader reader(UriReaderConfig{.chain_id = kChainId,
+                                   .batch = 500,
+                                   .max_batch_bytes = size_t{3} << 20},
+                   *pool_, *source_, "budget-test",
+                   [](const std::vector<eth::TokenKey>&) {});
+  ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
+  EXPECT_EQ(first, 3u);
+  ASSERT_OK_AND_ASSIGN(size_t second, reader.Step());
+  EXPECT_EQ(second, 7u);
+}
+
 TEST_F(IndexerPgTest, RefreshAndBackfill) {
   const std::string& dev = accounts_[0];
   ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
