@@ -1189,12 +1189,14 @@ TEST_F(IndexerPgTest, UriReadStepsShrinkWhenUrisRunLarge) {
     }
   };
   index();
-  UriReader reader(
-      UriReaderConfig{
-          .chain_id = kChainId, .batch = 100, .max_batch_bytes = 30000},
-      *pool_, *source_, "small", [](const std::vector<eth::TokenKey>&) {});
+  UriReader reader(UriReaderConfig{.chain_id = kChainId,
+                                   .batch = 100,
+                                   .max_batch_bytes = 30000,
+                                   .max_uri_bytes = 15000},
+                   *pool_, *source_, "small",
+                   [](const std::vector<eth::TokenKey>&) {});
   ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
-  EXPECT_EQ(first, 2u);  // nothing known yet: the whole batch
+  EXPECT_EQ(first, 2u);  // nothing known yet: 30 KB of 15 KB URIs
   for (const char* id : {"3", "4", "5"}) {
     ASSERT_OK(chain_->Mint(nft_, accounts_[0], id, "ipfs://" + big + id));
   }
