@@ -14,6 +14,7 @@ struct ExtractionWorker::Item {
   db::QueueItem queued;
   TokenToExtract token;
   MetadataFetchPlan plan;
+  int64_t reserved = 0;  // bytes of the budget it holds
 };
 
 ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
@@ -62,8 +63,9 @@ int ExtractionWorker::Feed() {
     // waiting for their write too) at most twice that, so writes that fall
     // behind hold the feeder back instead of piling up.
     auto room = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return std::min(options_.max_in_flight - in_flight_,
-                      2 * options_.max_in_flight - in_flight_ - unwritten_);
+      return std::min({options_.max_in_flight - in_flight_,
+                       2 * options_.max_in_flight - in_flight_ - unwritten_,
+                       BudgetRoom()});
     };
     auto has_room = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return room() >= want;
@@ -75,8 +77,25 @@ int ExtractionWorker::Feed() {
   return Lease(static_cast<int>(std::min<int64_t>(free, options_.lease_batch)));
 }
 
+int64_t ExtractionWorker::BudgetRoom() const {
+  if (options_.max_buffered_bytes <= 0) return options_.max_in_flight;
+  return (options_.max_buffered_bytes - reserved_bytes_) /
+         std::max<int64_t>(1, options_.max_item_bytes);
+}
+
+void ExtractionWorker::Rereserve(int64_t from, int64_t to) {
+  absl::MutexLock lock(&mu_);
+  reserved_bytes_ += to - from;
+}
+
 int ExtractionWorker::Step() {
-  const int n = Lease(options_.max_in_flight);
+  int64_t room = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    room = std::max<int64_t>(1, BudgetRoom());
+  }
+  const int n =
+      Lease(static_cast<int>(std::min<int64_t>(options_.max_in_flight, room)));
   Drain(absl::InfiniteDuration());
   return n;
 }
@@ -108,9 +127,13 @@ int ExtractionWorker::Lease(int limit) {
   }
   absl::flat_hash_map<int64_t, TokenToExtract*> by_pk;
   for (TokenToExtract& t : *tokens) by_pk[t.pk] = &t;
+  // Reserved before any fetch starts: an item may hold a whole body.
+  const int64_t each =
+      options_.max_buffered_bytes > 0 ? options_.max_item_bytes : 0;
   {
     absl::MutexLock lock(&mu_);
     in_flight_ += static_cast<int64_t>(leased->size());
+    reserved_bytes_ += each * static_cast<int64_t>(leased->size());
   }
   for (const db::QueueItem& queued : *leased) {
     auto it = by_pk.find(queued.id);
@@ -118,12 +141,14 @@ int ExtractionWorker::Lease(int limit) {
       ItemOutcome drop;  // the token vanished (or never had a URI)
       drop.item = queued;
       drop.kind = ItemOutcome::Kind::kDrop;
+      drop.reserved_bytes = each;
       Record(std::move(drop));
       continue;
     }
     auto item = std::make_shared<Item>();
     item->queued = queued;
     item->token = std::move(*it->second);
+    item->reserved = each;
     StartItem(std::move(item));
   }
   return static_cast<int>(leased->size());
@@ -163,6 +188,13 @@ void ExtractionWorker::Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
                                std::string id_form,
                                absl::StatusOr<fetch::FetchedContent> content) {
   // Runs on the HTTP engine's thread: parsing goes to the pool.
+  // From here the item holds its body, not the most it might have held.
+  if (item->reserved > 0) {
+    const int64_t body =
+        content.ok() ? static_cast<int64_t>(content->bytes.size()) : 0;
+    Rereserve(item->reserved, body);
+    item->reserved = body;
+  }
   auto task = [this, item, uri = std::move(uri), id_form = std::move(id_form),
                content = std::move(content)]() mutable {
     Decide(item, ExtractFetched(*item->token.token_uri, item->token.token_id,
@@ -179,6 +211,7 @@ void ExtractionWorker::Decide(
   const std::string pk = std::to_string(item->queued.id);
   ItemOutcome outcome;
   outcome.item = item->queued;
+  outcome.reserved_bytes = item->reserved;
   if (auto* x = std::get_if<Extraction>(&result)) {
     if (x->id_form == "decimal") {
       log::Info("erc1155 {id} found in decimal form, not the spec's hex",
@@ -284,9 +317,12 @@ void ExtractionWorker::Write(std::vector<ItemOutcome> batch) {
                  {"error", std::string(saved[i].status.message())}});
     }
   }
+  int64_t freed = 0;
+  for (const ItemOutcome& o : batch) freed += o.reserved_bytes;
   absl::MutexLock lock(&mu_);
   notify_queue_.insert(notify_queue_.end(), to_pin.begin(), to_pin.end());
   unwritten_ -= static_cast<int64_t>(batch.size());
+  reserved_bytes_ -= freed;
 }
 
 void ExtractionWorker::NotifyLoop() {

@@ -45,6 +45,13 @@ struct ExtractionWorkerOptions {
   // (each holds a database connection).
   int write_batch = 128;
   int writers = 3;
+  // Bytes all leased items may hold at once (0: no budget). An item
+  // reserves max_item_bytes (the most a fetch may hold) when leased, keeps
+  // what its body took once fetched, and frees it when written; the feeder
+  // leases no more than the budget's free part covers. So max_in_flight
+  // hostile 16 MiB bodies cannot add up past the pod's memory.
+  int64_t max_buffered_bytes = 0;
+  int64_t max_item_bytes = 16 << 20;
 };
 
 // Keeps up to max_in_flight tokens moving through: lease (in batches, as
@@ -82,6 +89,10 @@ class ExtractionWorker {
  private:
   struct Item;
   int Lease(int limit);
+  // Items the byte budget lets the feeder lease now.
+  int64_t BudgetRoom() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // An item's reservation changes from `from` to `to` bytes.
+  void Rereserve(int64_t from, int64_t to);
   void StartItem(std::shared_ptr<Item> item);
   void Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
                std::string id_form,
@@ -104,6 +115,8 @@ class ExtractionWorker {
   absl::CondVar changed_;
   int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // leased, not yet decided
   int64_t unwritten_ ABSL_GUARDED_BY(mu_) = 0;  // decided, not yet recorded
+  // Bytes the leased items hold or may hold (see max_buffered_bytes).
+  int64_t reserved_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::function<void()>> parse_queue_ ABSL_GUARDED_BY(mu_);
   std::vector<ItemOutcome> write_queue_ ABSL_GUARDED_BY(mu_);

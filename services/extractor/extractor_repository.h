@@ -27,6 +27,8 @@ struct ItemOutcome {
   std::optional<Extraction> extraction;      // kExtracted
   std::optional<ExtractionFailure> failure;  // kFailed, kRetry
   std::string token_uri;                     // kFailed
+  // The worker's byte budget this item holds until written.
+  int64_t reserved_bytes = 0;
 };
 
 struct SavedOutcome {

@@ -23,6 +23,11 @@ ABSL_FLAG(int64_t, max_metadata_bytes, 16 << 20,
 ABSL_FLAG(double, fetch_timeout_seconds, 30,
           "total time for one fetch (1-600)");
 ABSL_FLAG(int, max_redirects, 5, "redirects followed per fetch (0-20)");
+ABSL_FLAG(int, max_buffered_mb, 384,
+          "MiB the bodies being fetched and the results waiting for their "
+          "write may hold at once: each leased item reserves "
+          "--max_metadata_bytes until fetched, then its body's size until "
+          "written (16-65536)");
 ABSL_FLAG(int, max_in_flight, 256,
           "tokens being fetched or parsed at once; as many more may wait "
           "for their write (1-10000)");
@@ -158,7 +163,10 @@ int main(int argc, char** argv) {
        .parse_threads = workers,
        .write_batch = batch,
        // Leave a connection for leasing.
-       .writers = std::max(1, std::min(4, base.db_pool_size - 1))},
+       .writers = std::max(1, std::min(4, base.db_pool_size - 1)),
+       .max_buffered_bytes =
+           int64_t{GetFlagInRange(FLAGS_max_buffered_mb, 16, 65536)} << 20,
+       .max_item_bytes = max_bytes},
       observer);
   // One feeder leases as slots free up; the engine does the rest.
   WorkerPool feeder("extract", 1, absl::Seconds(poll),

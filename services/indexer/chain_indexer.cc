@@ -27,6 +27,45 @@ std::string Ms(absl::Duration d) {
   return std::to_string(absl::ToInt64Milliseconds(d));
 }
 
+// Where an event is in the chain; none for an ERC-1155 batch of no ids.
+std::optional<eth::LogPosition> PositionOf(const eth::ChainEvent& event) {
+  if (const auto* moved =
+          std::get_if<std::vector<eth::TokenTransfer>>(&event)) {
+    if (moved->empty()) return std::nullopt;
+    return moved->front().at;
+  }
+  return std::visit(
+      [](const auto& e) -> std::optional<eth::LogPosition> {
+        if constexpr (requires { e.at; }) {
+          return e.at;
+        } else {
+          return std::nullopt;
+        }
+      },
+      event);
+}
+
+// The tokens of an ERC-2309 range that are indexed.
+uint64_t RangeTokens(const eth::ConsecutiveTransfer& range,
+                     uint64_t max_per_event) {
+  const std::optional<uint64_t> span =
+      eth::Uint256::Distance(range.from_id, range.to_id);
+  return span && *span < max_per_event ? *span + 1 : max_per_event;
+}
+
+// The transfers an event expands into: an ERC-2309 range's tokens (up to
+// the per-event cap), an ERC-1155 batch's ids.
+uint64_t TransferCount(const eth::ChainEvent& event, uint64_t max_per_event) {
+  if (const auto* moved =
+          std::get_if<std::vector<eth::TokenTransfer>>(&event)) {
+    return moved->size();
+  }
+  if (const auto* range = std::get_if<eth::ConsecutiveTransfer>(&event)) {
+    return RangeTokens(*range, max_per_event);
+  }
+  return 0;
+}
+
 uint64_t NewTokens(const RangeWritten& written) {
   uint64_t n = 0;
   for (const auto& [standard, count] : written.new_tokens) n += count;
@@ -124,6 +163,141 @@ uint64_t ChainIndexer::NextRange(uint64_t blocks, uint64_t logs) const {
   return std::clamp<uint64_t>(next, 1, cap);
 }
 
+std::vector<eth::ChainEvent> ChainIndexer::DecodeEvents(
+    const std::vector<eth::RawLog>& logs) const {
+  std::vector<eth::ChainEvent> events;
+  for (const eth::RawLog& raw : logs) {
+    absl::StatusOr<eth::ChainEvent> event = eth::DecodeLog(raw);
+    if (!event.ok()) {
+      if (event.status().code() != absl::StatusCode::kNotFound) {
+        counters_.bad_log(ReasonOf(event.status()));
+        log::Warn("skipping malformed log",
+                  {{"error", std::string(event.status().message())}});
+      }
+      continue;
+    }
+    events.push_back(*std::move(event));
+  }
+  // Nodes return logs in order; the writes rely on it, so it is made sure.
+  auto position = [](const eth::ChainEvent& e) {
+    const std::optional<eth::LogPosition> at = PositionOf(e);
+    return at ? std::make_pair(at->block_number, at->log_index)
+              : std::make_pair(uint64_t{0}, uint32_t{0});
+  };
+  std::stable_sort(
+      events.begin(), events.end(),
+      [&](const auto& a, const auto& b) { return position(a) < position(b); });
+  return events;
+}
+
+ChainIndexer::Fitted ChainIndexer::FitTransferCap(
+    std::vector<eth::ChainEvent>& events, uint64_t from, uint64_t to) const {
+  const uint64_t cap = std::max<uint64_t>(1, config_.max_transfers_per_range);
+  Fitted fitted{.to = to};
+  size_t kept = events.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::optional<eth::LogPosition> at = PositionOf(events[i]);
+    const uint64_t block = at ? at->block_number : from;
+    // A block's events go in whole: the range ends before the first block
+    // that does not fit, unless that is its first block.
+    uint64_t in_block = 0;
+    size_t end = i;
+    for (; end < events.size(); ++end) {
+      const std::optional<eth::LogPosition> e = PositionOf(events[end]);
+      if ((e ? e->block_number : from) != block) break;
+      in_block += TransferCount(events[end], config_.max_tokens_per_event);
+    }
+    if (fitted.transfers + in_block > cap && block > from) {
+      fitted.to = block - 1;
+      kept = i;
+      break;
+    }
+    fitted.transfers += in_block;
+    i = end - 1;
+  }
+  events.resize(kept);
+  fitted.logs = kept;
+  // A range whose transfers came near the cap weighs as much as a full
+  // range of logs, so the next one is not as long.
+  const uint64_t target = std::max<uint64_t>(1, config_.target_logs_per_range);
+  fitted.weight =
+      std::max<uint64_t>(fitted.logs, fitted.transfers * target / cap);
+  return fitted;
+}
+
+absl::Status ChainIndexer::FindNewContracts(
+    const std::vector<eth::ChainEvent>& events, RangeBatch& batch) {
+  std::map<std::string, ContractInfo> seen;
+  for (const eth::ChainEvent& e : events) {
+    if (const auto* moved = std::get_if<std::vector<eth::TokenTransfer>>(&e)) {
+      for (const eth::TokenTransfer& t : *moved) {
+        seen.try_emplace(t.contract,
+                         ContractInfo{.address = t.contract,
+                                      .standard = t.standard,
+                                      .first_block = t.at.block_number});
+      }
+    } else if (const auto* range = std::get_if<eth::ConsecutiveTransfer>(&e)) {
+      seen.try_emplace(range->contract,
+                       ContractInfo{.address = range->contract,
+                                    .standard = eth::TokenStandard::kErc721,
+                                    .first_block = range->at.block_number});
+    }
+  }
+  if (seen.empty()) return absl::OkStatus();
+  std::vector<std::string> addresses;
+  for (const auto& [address, info] : seen) {
+    if (pending_ && pending_->contracts.count(address)) continue;
+    addresses.push_back(address);
+  }
+  absl::StatusOr<std::vector<std::string>> unknown =
+      addresses.empty() ? std::vector<std::string>()
+                        : repo_.UnknownContracts(config_.chain_id, addresses);
+  if (!unknown.ok()) return unknown.status();
+  for (const std::string& address : *unknown) {
+    batch.contracts.push_back(seen[address]);
+  }
+  return source_.ProbeContracts(batch.contracts, batch.to_block);
+}
+
+uint64_t ChainIndexer::RecordRangeCap(const eth::ConsecutiveTransfer& range,
+                                      RangeBatch& batch) const {
+  const uint64_t count = RangeTokens(range, config_.max_tokens_per_event);
+  const std::optional<uint64_t> span =
+      eth::Uint256::Distance(range.from_id, range.to_id);
+  if (!span || *span >= config_.max_tokens_per_event) {
+    batch.errors.push_back(
+        {.block = range.at.block_number,
+         .log_index = range.at.log_index,
+         .reason = "range_too_large",
+         .detail = absl::StrCat(
+             "ConsecutiveTransfer ", range.from_id.ToDecimal(), "..",
+             range.to_id.ToDecimal(), " of 0x", range.contract,
+             ": only the first ", count, " tokens indexed")});
+    counters_.error_recorded("range_too_large");
+  }
+  return count;
+}
+
+absl::Status ChainIndexer::WritePart(RangeBatch& batch, bool follow) {
+  // Parts build on the range before, and on each other.
+  if (absl::Status s = FinishWrite(); !s.ok()) return s;
+  RangeBatch part{.chain_id = batch.chain_id,
+                  .to_block = batch.to_block,
+                  .head_block = batch.head_block,
+                  .advance_cursor = false,
+                  .contracts = batch.contracts,
+                  .transfers = std::move(batch.transfers),
+                  .max_tokens_per_event = batch.max_tokens_per_event};
+  batch.transfers.clear();
+  // Only the follower may write what it follows; a backfill part leaves
+  // the chunk's lease where it is until the whole block is written.
+  if (follow) part.follower_id = batch.follower_id;
+  absl::StatusOr<RangeWritten> written = repo_.RecordRange(part);
+  if (!written.ok()) return written.status();
+  Report(*written);
+  return absl::OkStatus();
+}
+
 absl::Status ChainIndexer::Open() {
   absl::StatusOr<ChainCursor> cursor =
       repo_.OpenChain(config_.chain_id, config_.name, config_.start_block);
@@ -184,6 +358,8 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   for (int pass = 0; pass < 2 && next_block_ <= safe; ++pass) {
     const uint64_t from = next_block_;
     const uint64_t to = std::min(safe, from + range_ - 1);
+    // Indexes [from, outcome->to]: less than asked when over the transfer
+    // cap.
     absl::StatusOr<RangeOutcome> outcome = IndexRange(from, to, *head, true);
     if (!outcome.ok()) return outcome.status();
     if (outcome->reorg) {
@@ -194,9 +370,9 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
       absl::MutexLock lock(&mu_);
       halted_.clear();
     }
-    range_ = NextRange(to - from + 1, outcome->logs);
+    range_ = NextRange(outcome->to - from + 1, outcome->weight);
     catching_up_ = next_block_ <= safe;
-    return to - from + 1;
+    return outcome->to - from + 1;
   }
   if (next_block_ <= safe) return 1;  // rolled back twice: go again now
   catching_up_ = false;
@@ -222,6 +398,10 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     return logs.status();
   }
   counters_.logs_seen(logs->size());
+  std::vector<eth::ChainEvent> events = DecodeEvents(*logs);
+  logs->clear();  // only the decoded events from here on
+  const Fitted fitted = FitTransferCap(events, from, to);
+  to = fitted.to;
 
   RangeBatch batch{.chain_id = config_.chain_id,
                    .to_block = to,
@@ -233,64 +413,16 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     batch.follower_id = config_.worker_id;
   }
   if (!follow) batch.backfill_lease = lease_;
-  std::vector<eth::UriChanged> uri_events;
-  std::vector<eth::MetadataUpdate> refreshes;
-  std::map<uint64_t, std::string> log_blocks;  // number → hash the log gave
-  for (const eth::RawLog& raw : *logs) {
-    absl::StatusOr<eth::ChainEvent> event = eth::DecodeLog(raw);
-    if (!event.ok()) {
-      if (event.status().code() != absl::StatusCode::kNotFound) {
-        counters_.bad_log(ReasonOf(event.status()));
-        log::Warn("skipping malformed log",
-                  {{"error", std::string(event.status().message())}});
-      }
-      continue;
-    }
-    if (auto* moved = std::get_if<std::vector<eth::TokenTransfer>>(&*event)) {
-      for (eth::TokenTransfer& t : *moved) {
-        log_blocks[t.at.block_number] = t.at.block_hash;
-        batch.transfers.push_back(std::move(t));
-      }
-    } else if (auto* uri = std::get_if<eth::UriChanged>(&*event)) {
-      log_blocks[uri->at.block_number] = uri->at.block_hash;
-      uri_events.push_back(std::move(*uri));
-    } else if (auto* range = std::get_if<eth::ConsecutiveTransfer>(&*event)) {
-      log_blocks[range->at.block_number] = range->at.block_hash;
-      const std::optional<uint64_t> span =
-          eth::Uint256::Distance(range->from_id, range->to_id);
-      uint64_t count = config_.max_tokens_per_event;
-      if (span && *span < count) count = *span + 1;
-      if (!span || *span >= config_.max_tokens_per_event) {
-        batch.errors.push_back(
-            {.block = range->at.block_number,
-             .log_index = range->at.log_index,
-             .reason = "range_too_large",
-             .detail = absl::StrCat(
-                 "ConsecutiveTransfer ", range->from_id.ToDecimal(), "..",
-                 range->to_id.ToDecimal(), " of 0x", range->contract,
-                 ": only the first ", count, " tokens indexed")});
-        counters_.error_recorded("range_too_large");
-      }
-      for (uint64_t k = 0; k < count; ++k) {
-        batch.transfers.push_back(
-            {.at = range->at,
-             .batch_index = static_cast<uint32_t>(k),
-             .contract = range->contract,
-             .from = range->from,
-             .to = range->to,
-             .token_id = *range->from_id.Plus(k)});  // k <= span: no overflow
-      }
-    } else if (auto* update = std::get_if<eth::MetadataUpdate>(&*event)) {
-      log_blocks[update->at.block_number] = update->at.block_hash;
-      refreshes.push_back(std::move(*update));
-    }
-  }
 
   if (follow) {
     // The range must continue the chain already stored: the first block's
     // parent is the stored hash of from - 1 (the previous range's last).
     std::set<uint64_t> wanted = {from, to};
-    for (const auto& [number, hash] : log_blocks) wanted.insert(number);
+    for (const eth::ChainEvent& e : events) {
+      if (std::optional<eth::LogPosition> at = PositionOf(e)) {
+        wanted.insert(at->block_number);
+      }
+    }
     absl::StatusOr<std::vector<BlockHeader>> headers = source_.BlockHeaders(
         std::vector<uint64_t>(wanted.begin(), wanted.end()));
     if (!headers.ok()) return headers.status();
@@ -317,49 +449,70 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     }
     // Logs and headers must describe one chain: a reorg between the two
     // reads shows as a log whose block hash is not the header's.
-    for (const auto& [number, hash] : log_blocks) {
-      if (by_number[number]->hash != hash) {
-        return ErrorWithReason(
-            absl::StatusCode::kUnavailable, "chain_moved",
-            absl::StrCat("block ", number, " changed while it was read"));
+    for (const eth::ChainEvent& e : events) {
+      std::optional<eth::LogPosition> at = PositionOf(e);
+      if (at && by_number[at->block_number]->hash != at->block_hash) {
+        return ErrorWithReason(absl::StatusCode::kUnavailable, "chain_moved",
+                               absl::StrCat("block ", at->block_number,
+                                            " changed while it was read"));
       }
     }
     batch.blocks = *std::move(headers);
   }
 
-  std::stable_sort(
-      batch.transfers.begin(), batch.transfers.end(),
-      [](const auto& a, const auto& b) {
-        return std::tie(a.at.block_number, a.at.log_index, a.batch_index) <
-               std::tie(b.at.block_number, b.at.log_index, b.batch_index);
-      });
-
   // Contracts seen for the first time: name, symbol, ERC-165, once. The
   // tokens themselves need no lookup: the write inserts those not on record
   // and queues their URI reads.
-  std::map<std::string, ContractInfo> seen_contracts;
-  for (const eth::TokenTransfer& t : batch.transfers) {
-    seen_contracts.try_emplace(t.contract,
-                               ContractInfo{.address = t.contract,
-                                            .standard = t.standard,
-                                            .first_block = t.at.block_number});
+  if (absl::Status s = FindNewContracts(events, batch); !s.ok()) return s;
+
+  // The transfers, in chain order. A block over the cap alone is written in
+  // parts of at most the cap, records only (idempotent on replay), before
+  // the rest goes with the cursor.
+  std::vector<eth::UriChanged> uri_events;
+  std::vector<eth::MetadataUpdate> refreshes;
+  uint64_t parts = 0;
+  uint64_t expanded = 0;
+  auto add = [&](eth::TokenTransfer t) -> absl::Status {
+    batch.transfers.push_back(std::move(t));
+    ++expanded;
+    if (batch.transfers.size() < config_.max_transfers_per_range ||
+        expanded == fitted.transfers) {
+      return absl::OkStatus();
+    }
+    ++parts;
+    return WritePart(batch, follow);
+  };
+  for (eth::ChainEvent& event : events) {
+    if (auto* moved = std::get_if<std::vector<eth::TokenTransfer>>(&event)) {
+      for (eth::TokenTransfer& t : *moved) {
+        if (absl::Status s = add(std::move(t)); !s.ok()) return s;
+      }
+    } else if (auto* uri = std::get_if<eth::UriChanged>(&event)) {
+      uri_events.push_back(std::move(*uri));
+    } else if (auto* range = std::get_if<eth::ConsecutiveTransfer>(&event)) {
+      const uint64_t count = RecordRangeCap(*range, batch);
+      for (uint64_t k = 0; k < count; ++k) {
+        absl::Status s = add({.at = range->at,
+                              .batch_index = static_cast<uint32_t>(k),
+                              .contract = range->contract,
+                              .from = range->from,
+                              .to = range->to,
+                              // k <= span: no overflow
+                              .token_id = *range->from_id.Plus(k)});
+        if (!s.ok()) return s;
+      }
+    } else if (auto* update = std::get_if<eth::MetadataUpdate>(&event)) {
+      refreshes.push_back(std::move(*update));
+    }
   }
-  if (!seen_contracts.empty()) {
-    std::vector<std::string> addresses;
-    for (const auto& [address, info] : seen_contracts) {
-      if (pending_ && pending_->contracts.count(address)) continue;
-      addresses.push_back(address);
-    }
-    absl::StatusOr<std::vector<std::string>> unknown =
-        addresses.empty() ? std::vector<std::string>()
-                          : repo_.UnknownContracts(config_.chain_id, addresses);
-    if (!unknown.ok()) return unknown.status();
-    for (const std::string& address : *unknown) {
-      batch.contracts.push_back(seen_contracts[address]);
-    }
-    if (absl::Status s = source_.ProbeContracts(batch.contracts, to); !s.ok()) {
-      return s;
-    }
+  events.clear();
+  if (parts > 0) {
+    log::Warn("block over the transfer cap written in parts",
+              {{"block", std::to_string(from)},
+               {"transfers", std::to_string(fitted.transfers)},
+               {"parts", std::to_string(parts + 1)},
+               {"max_transfers_per_range",
+                std::to_string(config_.max_transfers_per_range)}});
   }
 
   for (eth::UriChanged& e : uri_events) {
@@ -383,7 +536,7 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     const uint64_t next_from = to + 1;
     const uint64_t next_to =
         std::min(head - config_.confirmations,
-                 next_from + NextRange(to - from + 1, logs->size()) - 1);
+                 next_from + NextRange(to - from + 1, fitted.weight) - 1);
     prefetch_.reset();  // waits for a stale one
     prefetch_ =
         Prefetch{next_from, next_to,
@@ -404,15 +557,15 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     log::Info("backfilled range",
               {{"from", std::to_string(from)},
                {"to", std::to_string(to)},
-               {"logs", std::to_string(logs->size())},
-               {"transfers", std::to_string(batch.transfers.size())},
+               {"logs", std::to_string(fitted.logs)},
+               {"transfers", std::to_string(fitted.transfers)},
                {"new_tokens", std::to_string(NewTokens(*written))},
                {"uri_reads_queued", std::to_string(written->uri_reads_queued)},
                {"logs_ms", Ms(t_logs - t_start)},
                {"decode_ms", Ms(t_write - t_logs)},
                {"write_ms", Ms(t_end - t_write)}});
-    return RangeOutcome{.logs = logs->size(),
-                        .lease_lost = written->lease_lost};
+    return RangeOutcome{
+        .to = to, .weight = fitted.weight, .lease_lost = written->lease_lost};
   }
 
   // One write in flight: the previous range must be committed before this
@@ -421,8 +574,8 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
   PendingWrite next{.from = from,
                     .to = to,
                     .head = head,
-                    .logs = logs->size(),
-                    .transfers = batch.transfers.size(),
+                    .logs = fitted.logs,
+                    .transfers = fitted.transfers,
                     .logs_ms = Ms(t_logs - t_start),
                     .decode_ms = Ms(t_write - t_logs)};
   for (const BlockHeader& h : batch.blocks) {
@@ -439,7 +592,7 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
       });
   pending_ = std::move(next);
   next_block_ = to + 1;
-  return RangeOutcome{.logs = logs->size()};
+  return RangeOutcome{.to = to, .weight = fitted.weight};
 }
 
 absl::Status ChainIndexer::HandleReorg(uint64_t from) {
@@ -600,18 +753,18 @@ absl::StatusOr<uint64_t> ChainIndexer::BackfillStep(uint64_t head) {
     lease_.reset();
     return outcome.status();
   }
-  range_ = NextRange(to - from + 1, outcome->logs);
-  if (outcome->lease_lost || to >= lease_->to_block) {
+  range_ = NextRange(outcome->to - from + 1, outcome->weight);
+  if (outcome->lease_lost || outcome->to >= lease_->to_block) {
     lease_.reset();
   } else {
-    lease_->next_block = to + 1;
+    lease_->next_block = outcome->to + 1;
   }
   if (absl::StatusOr<BackfillPending> pending =
           leases.Pending(config_.chain_id);
       pending.ok()) {
     backfill_pending_ = pending->blocks;
   }
-  return to - from + 1;
+  return outcome->to - from + 1;
 }
 
 IndexerSnapshot ChainIndexer::Snapshot() const {

@@ -34,6 +34,11 @@ struct ChainConfig {
   // Tokens one ERC-2309 ConsecutiveTransfer or ERC-4906 BatchMetadataUpdate
   // may touch; the rest is recorded in indexer_errors.
   uint64_t max_tokens_per_event = 10000;
+  // Transfers (ERC-2309 ranges expanded) one range holds in memory: a range
+  // over it is cut short at the last block that fits, and a block over it
+  // alone is written in parts of this many. Memory follows bytes, not logs:
+  // 2,000 ranges of 10,000 in one transaction are 20M transfers.
+  uint64_t max_transfers_per_range = 50000;
   // eth_getLogs ranges are sized from the log density of the last range to
   // hold about this many logs (within 1..max_block_range): sparse history
   // is read in long ranges, dense blocks in short ones, without a reply
@@ -138,11 +143,40 @@ class ChainIndexer {
  private:
   struct RangeOutcome {
     bool reorg = false;  // the range does not continue the stored chain
-    uint64_t logs = 0;
+    uint64_t to = 0;     // the last block indexed (cut short at the cap)
+    // The range's weight for NextRange: its logs, or more when its
+    // transfers came near the cap.
+    uint64_t weight = 0;
     bool lease_lost = false;  // a backfill chunk's lease moved on
   };
   absl::StatusOr<RangeOutcome> IndexRange(uint64_t from, uint64_t to,
                                           uint64_t head, bool follow);
+  // The events the indexer follows, in chain order; malformed logs are
+  // counted and skipped.
+  std::vector<eth::ChainEvent> DecodeEvents(
+      const std::vector<eth::RawLog>& logs) const;
+  // Where a range of events ends to hold at most max_transfers_per_range
+  // transfers (at least its first block); the events after it are dropped.
+  struct Fitted {
+    uint64_t to = 0;
+    uint64_t logs = 0;       // events kept
+    uint64_t transfers = 0;  // what they expand into
+    uint64_t weight = 0;     // RangeOutcome::weight
+  };
+  Fitted FitTransferCap(std::vector<eth::ChainEvent>& events, uint64_t from,
+                        uint64_t to) const;
+  // batch.contracts: the contracts of `events` not on record (nor in the
+  // write in flight), probed.
+  absl::Status FindNewContracts(const std::vector<eth::ChainEvent>& events,
+                                RangeBatch& batch);
+  // The tokens of an ERC-2309 range that are indexed (at most
+  // max_tokens_per_event); a range over that is recorded in batch.errors.
+  uint64_t RecordRangeCap(const eth::ConsecutiveTransfer& range,
+                          RangeBatch& batch) const;
+  // Writes batch.transfers (with batch.contracts, which they may need) as
+  // records only, after the write in flight, and empties them: one part of
+  // a block over the transfer cap.
+  absl::Status WritePart(RangeBatch& batch, bool follow);
   // Walks back from `from - 1` to the newest stored block still canonical,
   // and rolls back everything after it.
   absl::Status HandleReorg(uint64_t from);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@
 #include "services/indexer/indexer_test_fixture.h"
 #include "services/indexer/uri_reader.h"
 #include "tests/harness/dev_chain.h"
+#include "tests/harness/peak_rss.h"
 
 namespace niftysave::eth {
 // Readable TokenKeys in gmock failure messages.
@@ -121,6 +123,7 @@ class IndexerPgTest : public pgtest::ChainPgTestFixture {
                     .max_block_range = max_block_range,
                     .reorg_window = reorg_window,
                     .max_tokens_per_event = max_tokens_per_event,
+                    .max_transfers_per_range = max_transfers_per_range_,
                     .worker_id = worker_id,
                     .backfill_chunk_blocks = 3,
                     .follower_lease = absl::Seconds(1)},
@@ -224,9 +227,10 @@ class IndexerPgTest : public pgtest::ChainPgTestFixture {
   std::unique_ptr<RpcChainSource> source_;
   std::unique_ptr<UriReader> uri_reader_;
   std::vector<eth::TokenKey> notified_;
-  uint64_t start_block_ = 0;           // NewIndexer's --start_block
-  std::vector<std::string> reorgs_;    // depth buckets counted
-  std::vector<std::string> bad_logs_;  // reasons counted
+  uint64_t start_block_ = 0;                  // NewIndexer's --start_block
+  uint64_t max_transfers_per_range_ = 50000;  // and its cap
+  std::vector<std::string> reorgs_;           // depth buckets counted
+  std::vector<std::string> bad_logs_;         // reasons counted
 };
 
 TEST_F(IndexerPgTest, RecordsMintsWithUrisOwnersAndQueuesThemForExtraction) {
@@ -932,6 +936,71 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
             1);
 }
 
+// A hostile ERC-2309 collection: 48,000 tokens from one transaction (one
+// block over the cap alone, written in parts), then two blocks that fit the
+// cap only one at a time (the range is cut short). Every token is recorded,
+// and the test's peak RSS grows by the cap's worth, not by the flood's.
+TEST_F(IndexerPgTest, ConsecutiveTransferFloodIsIndexedInBoundedParts) {
+  const std::string& alice = accounts_[1];
+  ASSERT_OK_AND_ASSIGN(std::string raw, chain_->Deploy("DemoRawLogs"));
+  ASSERT_OK(chain_->ConsecutiveMints(raw, alice, 1, 1000, 48));
+  ASSERT_OK(chain_->ConsecutiveMints(raw, alice, 48001, 500, 4));
+  ASSERT_OK(chain_->ConsecutiveMints(raw, alice, 50001, 500, 4));
+  ASSERT_OK_AND_ASSIGN(const uint64_t head, chain_->BlockNumber());
+  max_transfers_per_range_ = 3000;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+
+  // Steps only (the URI reads are not this test's).
+  const int64_t rss_before_kb = harness::PeakRssKb();
+  uint64_t steps = 0;
+  for (; steps < 100; ++steps) {
+    ASSERT_OK_AND_ASSIGN(uint64_t blocks, indexer->Step());
+    if (blocks == 0) break;
+  }
+  const int64_t rss_growth_kb = harness::PeakRssKb() - rss_before_kb;
+  EXPECT_EQ(NextBlock(), static_cast<int64_t>(head + 1));
+
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens WHERE owner = decode('" + alice +
+                  "', 'hex')"),
+            52000);
+  EXPECT_EQ(Count("SELECT count(*) FROM transfers"), 52000);
+  EXPECT_EQ(Count("SELECT max(token_id) FROM tokens"), 52000);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue"), 52000);
+  EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors"), 0);
+  // 48,000 transfers held at once take about 100 MB; 3,000 do not.
+  std::cout << "peak RSS growth indexing 52,000 ERC-2309 tokens with "
+               "--max_transfers_per_range="
+            << max_transfers_per_range_ << ": " << rss_growth_kb / 1024
+            << " MB\n";
+  EXPECT_LT(rss_growth_kb, 32 * 1024);
+}
+
+// The URI reader's first step knows nothing of the URIs' size: it leases as
+// if each were the longest the source returns (1 MiB), so a 3 MiB budget
+// takes 3 tokens, not --uri_batch; the next step grows by what it measured.
+TEST_F(IndexerPgTest, UriReaderFirstStepLeasesTheByteBudgetsWorth) {
+  std::vector<std::string> ids, uris;
+  for (int i = 1; i <= 10; ++i) {
+    ids.push_back(std::to_string(i));
+    uris.push_back(absl::StrCat("ipfs://bafkreismall/", i));
+  }
+  ASSERT_OK(chain_->MintBatch(nft_, accounts_[0], ids, uris));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK_AND_ASSIGN(uint64_t blocks, indexer->Step());
+    if (blocks == 0) break;
+  }
+  UriReader reader(UriReaderConfig{.chain_id = kChainId,
+                                   .batch = 500,
+                                   .max_batch_bytes = size_t{3} << 20},
+                   *pool_, *source_, "budget-test",
+                   [](const std::vector<eth::TokenKey>&) {});
+  ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
+  EXPECT_EQ(first, 3u);
+  ASSERT_OK_AND_ASSIGN(size_t second, reader.Step());
+  EXPECT_EQ(second, 7u);
+}
+
 TEST_F(IndexerPgTest, RefreshAndBackfill) {
   const std::string& dev = accounts_[0];
   ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
@@ -1120,12 +1189,14 @@ TEST_F(IndexerPgTest, UriReadStepsShrinkWhenUrisRunLarge) {
     }
   };
   index();
-  UriReader reader(
-      UriReaderConfig{
-          .chain_id = kChainId, .batch = 100, .max_batch_bytes = 30000},
-      *pool_, *source_, "small", [](const std::vector<eth::TokenKey>&) {});
+  UriReader reader(UriReaderConfig{.chain_id = kChainId,
+                                   .batch = 100,
+                                   .max_batch_bytes = 30000,
+                                   .max_uri_bytes = 15000},
+                   *pool_, *source_, "small",
+                   [](const std::vector<eth::TokenKey>&) {});
   ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
-  EXPECT_EQ(first, 2u);  // nothing known yet: the whole batch
+  EXPECT_EQ(first, 2u);  // nothing known yet: 30 KB of 15 KB URIs
   for (const char* id : {"3", "4", "5"}) {
     ASSERT_OK(chain_->Mint(nft_, accounts_[0], id, "ipfs://" + big + id));
   }

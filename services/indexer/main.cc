@@ -67,6 +67,11 @@ ABSL_FLAG(int, uri_batch_max_mb, 64,
           "hold about this many MiB at once (1-4096)");
 ABSL_FLAG(int, uri_read_concurrency, 8,
           "concurrent JSON-RPC batch requests per URI read step (1-64)");
+ABSL_FLAG(uint64_t, max_transfers_per_range, 50000,
+          "transfers (ERC-2309 ranges expanded) a block range holds in "
+          "memory: a range over it ends early, a block over it alone is "
+          "written in parts (1000-10000000; about 3 KB each, twice over "
+          "while one range is written and the next read)");
 ABSL_FLAG(uint64_t, backfill_chunk_blocks, 10000,
           "Backfill requests are split into chunks of this many blocks, which "
           "any replica of the chain may lease (1-10000000)");
@@ -143,6 +148,8 @@ int main(int argc, char** argv) {
       .confirmations = absl::GetFlag(FLAGS_confirmations),
       .max_block_range = absl::GetFlag(FLAGS_max_block_range),
       .reorg_window = absl::GetFlag(FLAGS_reorg_window),
+      .max_transfers_per_range = GetFlagInRange(
+          FLAGS_max_transfers_per_range, uint64_t{1000}, uint64_t{10000000}),
       .target_logs_per_range = GetFlagInRange(FLAGS_target_logs_per_range,
                                               uint64_t{100}, uint64_t{1000000}),
       .uri_read_concurrency =

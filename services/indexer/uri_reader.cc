@@ -130,8 +130,10 @@ UriReader::UriReader(
 
 int UriReader::BatchLimit() const {
   const int batch = std::max(1, config_.batch);
-  const size_t avg = avg_uri_bytes_.load();
-  if (avg == 0) return batch;
+  // A first step of --uri_batch URIs of 1 MiB each would hold GBs before
+  // anything is measured; it starts at the budget's worth of the longest.
+  size_t avg = avg_uri_bytes_.load();
+  if (avg == 0) avg = std::max<size_t>(1, config_.max_uri_bytes);
   return static_cast<int>(std::clamp<size_t>(config_.max_batch_bytes / avg, 1,
                                              static_cast<size_t>(batch)));
 }

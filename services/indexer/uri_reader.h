@@ -34,6 +34,9 @@ struct UriReaderConfig {
   // long they are (up to the source's cap, 1 MiB): a step leases at most
   // about this many bytes' worth, judged by the last step's average.
   size_t max_batch_bytes = size_t{64} << 20;
+  // The longest URI the source returns: before any is measured, a step
+  // leases as if every URI were this long.
+  size_t max_uri_bytes = size_t{1} << 20;
 };
 
 struct UriReaderCounters {
@@ -68,7 +71,8 @@ class UriReader {
   absl::StatusOr<db::WorkQueue::Depth> Pending() { return queue_.GetDepth(); }
 
  private:
-  // Tokens to lease next: config_.batch, fewer when URIs run large.
+  // Tokens to lease next: config_.batch, fewer when URIs run large (the
+  // first step, before any is measured, as if all were max_uri_bytes).
   int BatchLimit() const;
 
   const UriReaderConfig config_;

@@ -30,6 +30,21 @@ contract DemoRawLogs {
         _uris[id] = uri;
     }
 
+    // ERC-2309 in bulk: `logs` ConsecutiveTransfer mints to `to` in one
+    // transaction, `perLog` ids each from `firstId` on: a hostile
+    // collection's shape, millions of tokens from one call.
+    function consecutiveMints(address to, uint256 firstId, uint256 perLog, uint256 logs) external {
+        bytes32 topic = keccak256("ConsecutiveTransfer(uint256,uint256,address,address)");
+        for (uint256 i = 0; i < logs; i++) {
+            uint256 fromId = firstId + i * perLog;
+            uint256 toId = fromId + perLog - 1;
+            assembly {
+                mstore(0, toId)
+                log4(0, 32, topic, fromId, 0, to)
+            }
+        }
+    }
+
     function rawLog(uint8 topicCount, bytes32 t0, bytes32 t1, bytes32 t2, bytes32 t3, bytes memory data) external {
         assembly {
             let p := add(data, 32)

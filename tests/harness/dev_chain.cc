@@ -379,6 +379,19 @@ absl::StatusOr<std::string> DevChain::RawLog(
   return Send("rawLog", kDevAccount, contract, *call);
 }
 
+absl::StatusOr<std::string> DevChain::ConsecutiveMints(
+    const std::string& contract, const std::string& to, uint64_t first_id,
+    uint64_t per_log, uint64_t logs) {
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::string> call = CallData(
+      "DemoRawLogs", "consecutiveMints(address,uint256,uint256,uint256)",
+      ArgsHex({*to_arg, AbiUint(eth::Uint256(first_id)),
+               AbiUint(eth::Uint256(per_log)), AbiUint(eth::Uint256(logs))}));
+  if (!call.ok()) return call.status();
+  return Send("consecutiveMints", kDevAccount, contract, *call);
+}
+
 absl::StatusOr<std::string> DevChain::Snapshot() {
   absl::StatusOr<nlohmann::json> id =
       rpc_.Call("evm_snapshot", nlohmann::json::array());

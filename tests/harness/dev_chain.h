@@ -99,6 +99,13 @@ class DevChain {
                                      const std::vector<std::string>& topics,
                                      const std::string& data);
 
+  // DemoRawLogs: `logs` ERC-2309 ConsecutiveTransfer mints to `to` in one
+  // transaction, `per_log` token ids each, from `first_id` on.
+  absl::StatusOr<std::string> ConsecutiveMints(const std::string& contract,
+                                               const std::string& to,
+                                               uint64_t first_id,
+                                               uint64_t per_log, uint64_t logs);
+
   // evm_snapshot / evm_revert: the chain state (and head) back to the
   // snapshot; blocks mined after a revert replace the reverted ones.
   absl::StatusOr<std::string> Snapshot();
