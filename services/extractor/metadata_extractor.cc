@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
+#include "common/runtime/utf8.h"
 #include "nlohmann/json.hpp"
 
 namespace niftysave::extractor {
@@ -29,52 +30,12 @@ bool LooksPercentEncoded(std::string_view text) {
          absl::StartsWithIgnoreCase(Av(text), "%5B");
 }
 
-// Length of the valid UTF-8 sequence at the front of `s`, or 0 if invalid
-// (overlong forms, surrogates and code points above U+10FFFF included).
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xbf;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (size_t i = 2; i < n; ++i) {
-    if (b(i) < 0x80 || b(i) > 0xbf) return 0;
-  }
-  return n;
-}
-
-// Replaces each invalid byte with U+FFFD; nullopt when already valid.
+// Each invalid byte (and NUL) as U+FFFD, by the one UTF-8 helper; nullopt
+// when already valid.
 std::optional<std::string> ReplaceInvalidUtf8(std::string_view text) {
-  std::string out;
-  bool changed = false;
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = Utf8SequenceLength(text.substr(i));
-    if (n == 0) {
-      out += "\xef\xbf\xbd";
-      changed = true;
-      ++i;
-    } else {
-      out.append(text.substr(i, n));
-      i += n;
-    }
-  }
-  if (!changed) return std::nullopt;
-  return out;
+  const absl::string_view view(text.data(), text.size());
+  if (IsValidUtf8(view)) return std::nullopt;
+  return ValidUtf8(view);
 }
 
 nlohmann::ordered_json ParseStrict(std::string_view text) {
