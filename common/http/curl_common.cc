@@ -237,6 +237,17 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    Millis(limits.connect_timeout));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, Millis(limits.total_timeout));
+  if (limits.low_speed_bytes_per_second > 0) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT,
+                     static_cast<long>(limits.low_speed_bytes_per_second));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                     std::max(1L, static_cast<long>(absl::ToInt64Seconds(
+                                      limits.low_speed_time))));
+  }
+  if (limits.first_byte_timeout != absl::InfiniteDuration() &&
+      state->first_byte_deadline == absl::InfiniteFuture()) {
+    state->first_byte_deadline = absl::Now() + limits.first_byte_timeout;
+  }
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(limits.max_body_bytes));
   // gzip etc.; OnBody caps the decoded bytes, so a bomb stops at the limit.

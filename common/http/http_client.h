@@ -17,6 +17,14 @@ struct HttpLimits {
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration total_timeout = absl::Seconds(30);
   int max_redirects = 5;
+  // No response byte (headers included) within this time after the start:
+  // reason `timeout`. Infinite: only total_timeout applies.
+  absl::Duration first_byte_timeout = absl::InfiniteDuration();
+  // A transfer slower than low_speed_bytes_per_second for low_speed_time is
+  // cut (reason `timeout`), so a slow drip cannot hold a worker for the whole
+  // total_timeout. 0: off.
+  int64_t low_speed_bytes_per_second = 0;
+  absl::Duration low_speed_time = absl::Seconds(30);
 };
 
 struct HttpClientOptions {

@@ -221,6 +221,34 @@ TEST_F(HttpClientTest, TotalTimeout) {
   EXPECT_LT(absl::Now() - begin, absl::Seconds(5));
 }
 
+// The pinner's download limits: a server that says nothing, or drips, is
+// cut long before the (here 60 s) total timeout.
+TEST_F(HttpClientTest, FirstByteTimeoutCutsASilentServer) {
+  HttpClientOptions options = Options();
+  options.limits.total_timeout = absl::Seconds(60);
+  options.limits.first_byte_timeout = absl::Seconds(1);
+  HttpClient client(options);
+  const absl::Time begin = absl::Now();
+  absl::StatusOr<HttpResponse> r = client.Do({.url = Url("/slow?ms=30000")});
+  EXPECT_EQ(ReasonOf(r.status()), "timeout") << r.status();
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(20));
+}
+
+TEST_F(HttpClientTest, LowSpeedLimitCutsASlowDrip) {
+  HttpClientOptions options = Options();
+  options.limits.total_timeout = absl::Seconds(60);
+  options.limits.low_speed_bytes_per_second = 1000;
+  options.limits.low_speed_time = absl::Seconds(2);
+  HttpClient client(options);
+  const absl::Time begin = absl::Now();
+  // 10 bytes a second for 50 s: the first byte comes at once.
+  absl::StatusOr<HttpResponse> drip =
+      client.Do({.url = Url("/drip?bytes=500&ms=100")});
+  EXPECT_EQ(ReasonOf(drip.status()), "timeout") << drip.status();
+  EXPECT_EQ(drip.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LT(absl::Now() - begin, absl::Seconds(20));
+}
+
 TEST_F(HttpClientTest, RedirectLoopIsTooManyRedirects) {
   HttpClient client(Options());
   absl::StatusOr<HttpResponse> r = client.Do({.url = Url("/redirect-loop")});

@@ -103,6 +103,13 @@ absl::StatusOr<uri::Cid> ReadCidPrefix(absl::string_view& in) {
   return cid;
 }
 
+absl::Status IoError(absl::string_view what, const std::string& path) {
+  return absl::InternalError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+}  // namespace
+
 absl::Status VerifyBlock(const uri::Cid& cid, absl::string_view data) {
   std::string_view mh = cid.multihash;
   absl::StatusOr<uint64_t> code = uri::ReadVarint(mh);
@@ -124,13 +131,6 @@ absl::Status VerifyBlock(const uri::Cid& cid, absl::string_view data) {
   }
   return absl::OkStatus();
 }
-
-absl::Status IoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-}  // namespace
 
 std::string EncodeCarHeader(const std::vector<uri::Cid>& roots) {
   // dag-cbor map keys sort by length first: "roots" before "version".

@@ -28,6 +28,10 @@ std::string EncodeCarHeader(const std::vector<uri::Cid>& roots);
 // keys `roots` (CIDs, tag 42) and `version` (1).
 absl::StatusOr<std::vector<uri::Cid>> DecodeCarHeader(absl::string_view cbor);
 
+// OK when `data` hashes to `cid`'s multihash (sha2-256 or identity);
+// DataLoss when it does not; Unimplemented for other hash functions.
+absl::Status VerifyBlock(const uri::Cid& cid, absl::string_view data);
+
 // A CID with the byte length of the root an importer with these settings
 // will produce: placeholder for the header until Finish.
 uri::Cid PlaceholderRoot(uint64_t cid_version);

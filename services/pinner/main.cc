@@ -29,6 +29,14 @@ ABSL_FLAG(int64_t, max_asset_bytes, 256 << 20,
           "largest asset downloaded for upload (1 KiB-4 GiB)");
 ABSL_FLAG(double, fetch_timeout_seconds, 120,
           "total time for one download (1-3600)");
+ABSL_FLAG(double, first_byte_timeout_seconds, 15,
+          "a download with no response byte by then fails (1-600)");
+ABSL_FLAG(int64_t, low_speed_bytes_per_second, 1024,
+          "a download slower than this for --low_speed_seconds fails "
+          "(0: off, up to 1 GiB/s)");
+ABSL_FLAG(int, low_speed_seconds, 30,
+          "how long a download may stay under --low_speed_bytes_per_second "
+          "(1-3600)");
 ABSL_FLAG(int, workers, 4, "concurrent pin workers (1-256)");
 ABSL_FLAG(int, batch_size, 8, "resources leased per worker step (1-1000)");
 ABSL_FLAG(int, max_attempts, 8,
@@ -65,20 +73,36 @@ int main(int argc, char** argv) {
   const int attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
   const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
 
+  // First-byte and low-speed limits as the extractor's: a server that
+  // answers nothing, or drips, frees the worker long before the total.
+  const double first_byte =
+      GetFlagInRange(FLAGS_first_byte_timeout_seconds, 1.0, 600.0);
+  const int64_t low_speed = GetFlagInRange(FLAGS_low_speed_bytes_per_second,
+                                           int64_t{0}, int64_t{1} << 30);
+  const int low_speed_seconds =
+      GetFlagInRange(FLAGS_low_speed_seconds, 1, 3600);
   http::HttpLimits limits{.max_body_bytes = static_cast<size_t>(max_bytes),
-                          .total_timeout = absl::Seconds(timeout)};
+                          .total_timeout = absl::Seconds(timeout),
+                          .first_byte_timeout = absl::Seconds(first_byte),
+                          .low_speed_bytes_per_second = low_speed,
+                          .low_speed_time = absl::Seconds(low_speed_seconds)};
   http::HttpClient user_http({.limits = limits,
                               .address_policy = fetch_flags.address_policy,
                               .ca_file = fetch_flags.ca_file});
-  // Pin backends are the operator's own endpoints, trusted on every hop.
-  http::HttpClient trusted_http(
-      {.limits = limits, .ca_file = fetch_flags.ca_file});
   // Gateways only on the first hop; their redirects are judged like user
   // URLs (see HttpClientOptions::trust_first_hop).
   http::HttpClient gateway_http({.limits = limits,
                                  .address_policy = fetch_flags.address_policy,
                                  .trust_first_hop = true,
                                  .ca_file = fetch_flags.ca_file});
+  // Pin backends are the operator's own endpoints, trusted on every hop.
+  // They answer pin/add only once the pin is done: no first-byte or
+  // low-speed limit there, only the total.
+  http::HttpLimits backend_limits = limits;
+  backend_limits.first_byte_timeout = absl::InfiniteDuration();
+  backend_limits.low_speed_bytes_per_second = 0;
+  http::HttpClient trusted_http(
+      {.limits = backend_limits, .ca_file = fetch_flags.ca_file});
   ipfs::BackendConfig backend_config = ipfs::BackendConfigFromFlags();
   backend_config.pin_timeout = absl::Seconds(pin_timeout);
   backend_config.max_upload_bytes = static_cast<size_t>(max_bytes);

@@ -7,7 +7,8 @@ locked-down security context; the ports a Deployment declares, probes and
 exposes are the ones its --grpc_listen/--metrics_listen args listen on; every
 flag it passes (args or NIFTYSAVE_* env) is one the binary defines; Services,
 HPAs, PDBs, the NetworkPolicy and the ServiceMonitor point at things that
-exist. Also checks the Dockerfile installs the binaries the manifests run.
+exist; the pinner's temp volume holds --workers downloads of --max_asset_bytes
+each. Also checks the Dockerfile installs the binaries the manifests run.
 
 usage: check_manifests.py SOURCE_DIR   (exit 1 with a list of problems)
 """
@@ -42,6 +43,48 @@ class Checker:
             text = open(os.path.join(self.src, f)).read()
             names |= set(re.findall(r"ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)", text))
         return names
+
+
+QUANTITY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity_bytes(q):
+    m = re.fullmatch(r"(\d+)([kMGT]i?)?", str(q))
+    return int(m.group(1)) * QUANTITY_UNITS[m.group(2) or ""] if m else None
+
+
+def flag_default(src, path, flag):
+    """The default of an int ABSL_FLAG, e.g. `256 << 20` or `4`."""
+    text = open(os.path.join(src, path)).read()
+    m = re.search(r"ABSL_FLAG\(\s*[\w:]+\s*,\s*" + flag + r"\s*,\s*([\d\s<]+),", text)
+    parts = [int(p) for p in m.group(1).split("<<")]
+    return parts[0] << parts[1] if len(parts) == 2 else parts[0]
+
+
+def check_pinner_tmp(c, pod, flags, env, where, chk):
+    """Each pinner worker streams one asset of up to --max_asset_bytes into
+    --tmp_dir: the volume there must hold all of them at once, or downloads
+    fail (or the kubelet evicts the pod) exactly when assets are large."""
+    def value(flag):
+        if flag in flags:
+            return int(flags[flag])
+        if "NIFTYSAVE_" + flag.upper() in env:
+            return int(env["NIFTYSAVE_" + flag.upper()])
+        return flag_default(chk.src, "services/pinner/main.cc", flag)
+    need = value("workers") * value("max_asset_bytes")
+    tmp = flags.get("tmp_dir") or env.get("NIFTYSAVE_TMP_DIR") or \
+        env.get("TMPDIR") or "/tmp"
+    mounts = [m for m in c.get("volumeMounts", [])
+              if tmp == m["mountPath"] or tmp.startswith(m["mountPath"].rstrip("/") + "/")]
+    if not chk.expect(mounts, where, f"no volume mounted at the temp dir {tmp}"):
+        return
+    mount = max(mounts, key=lambda m: len(m["mountPath"]))
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    size = quantity_bytes(vols.get(mount["name"], {}).get("emptyDir", {}).get("sizeLimit"))
+    chk.expect(size is not None and size >= need, where,
+               f"temp volume {mount['name']} sizeLimit {size} < --workers x "
+               f"--max_asset_bytes = {need}")
 
 
 def render(overlay):
@@ -172,6 +215,13 @@ def check_overlay(overlay, chk):
         chk.expect(grace > drain, where,
                    f"terminationGracePeriodSeconds {grace} <= --drain_seconds {drain}")
         check_env(c, where)
+        if svc == "pinner":
+            env = {}
+            for ef in c.get("envFrom", []):
+                ref = ef.get("configMapRef", {}).get("name")
+                env.update(configmaps.get(ref, {}).get("data", {}))
+            env.update({e["name"]: e["value"] for e in c.get("env", []) if "value" in e})
+            check_pinner_tmp(c, pod, flags, env, where, chk)
         # Addresses of the next stage: dns:///<Service>:<port> of a rendered Service.
         for f, value in flags.items():
             if not f.endswith("_addr"):
