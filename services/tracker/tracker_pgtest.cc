@@ -15,6 +15,7 @@
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
 #include "common/grpc/grpc_server.h"
+#include "common/ipfs/unixfs_importer.h"
 #include "common/metrics/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -557,6 +558,125 @@ TEST_F(TrackerPgTest, WatchProgressStreamsUntilCancelledAndIsBounded) {
     if (!admitted) absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(admitted);
+}
+
+// Twenty tokens with 1 MiB URIs (20 MiB in all, five times a default
+// client's 4 MiB limit), each with 300 assets named by 1 KB JSON paths, and
+// token 1 with 5,200 more: every answer carries each URI once, cut to
+// kMaxTextBytes with the whole URI's length and SHA-256, and says what it
+// left out.
+constexpr char kHugeContract[] = "0x00000000000000000000000000000000000000ee";
+constexpr char kHugeSeed[] = R"sql(
+INSERT INTO chains (chain_id, name, next_block) VALUES (9, 'huge', 0);
+INSERT INTO contracts (chain_id, address, standard, first_block) VALUES
+  (9, decode('00000000000000000000000000000000000000ee', 'hex'), 'erc721', 0);
+)sql";
+constexpr char kHugeTokens[] = R"sql(
+INSERT INTO tokens (chain_id, contract, token_id, token_uri, status)
+SELECT 9, decode('00000000000000000000000000000000000000ee', 'hex'), i, $1 || i,
+       'archived'
+FROM generate_series(1, 20) i)sql";
+constexpr char kHugeAssets[] = R"sql(
+INSERT INTO token_resources (token_pk, json_path, resource_id, role, uri)
+SELECT t.id, '$.a' || lpad(i::text, 1000, '0'), r.id, 'asset',
+       'https://example.com/a'
+FROM tokens t, resources r, generate_series(1, 300) i
+WHERE t.chain_id = 9 AND r.normalized = 'https://example.com/a';
+INSERT INTO token_resources (token_pk, json_path, resource_id, role, uri)
+SELECT t.id, '$.b' || i, r.id, 'asset', 'https://example.com/a'
+FROM tokens t, resources r, generate_series(1, 5200) i
+WHERE t.chain_id = 9 AND t.token_id = 1
+  AND r.normalized = 'https://example.com/a';
+)sql";
+constexpr char kHugeUnseed[] = R"sql(
+DELETE FROM tokens WHERE chain_id = 9;
+DELETE FROM contracts WHERE chain_id = 9;
+DELETE FROM chains WHERE chain_id = 9;
+)sql";
+
+TEST_F(TrackerPgTest, HugeTokenUrisComeBackCutWithLengthAndHash) {
+  const std::string base = "https://example.com/" + std::string(1 << 20, 'x');
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    txn.exec(kHugeSeed);
+                    txn.exec_params(kHugeTokens, base);
+                    txn.exec(kHugeAssets);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  auto expect_cut = [&](const std::string& uri, uint64_t length, bool truncated,
+                        const std::string& sha256,
+                        const std::string& token_id) {
+    const std::string whole = base + token_id;
+    EXPECT_EQ(uri, whole.substr(0, kMaxTextBytes));
+    EXPECT_EQ(length, whole.size());
+    EXPECT_TRUE(truncated);
+    EXPECT_EQ(sha256, ipfs::Sha256(whole));
+  };
+
+  // GetTokenStatus: the URI once, at most kMaxReportRows rows, and a report
+  // that says it left assets out.
+  v1::GetTokenStatusRequest one;
+  *one.mutable_token() = Key(9, kHugeContract, "1");
+  v1::TokenStatusReport report;
+  grpc::ClientContext c1;
+  grpc::Status s = stub_->GetTokenStatus(&c1, one, &report);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  expect_cut(report.token_uri(), report.token_uri_length(),
+             report.token_uri_truncated(), report.token_uri_sha256(), "1");
+  EXPECT_TRUE(report.assets_truncated());
+  EXPECT_GT(report.assets_size(), 0);
+  EXPECT_LE(report.assets_size(), static_cast<int>(kMaxReportRows));
+  EXPECT_LT(report.ByteSizeLong(), size_t{4} << 20);
+
+  // ListTokens through a default-limit client: every URI cut.
+  v1::ListTokensRequest list;
+  list.set_chain_id(9);
+  v1::ListTokensResponse page;
+  s = List(list, &page);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(page.tokens_size(), 20);
+  for (const v1::TokenSummary& t : page.tokens())
+    expect_cut(t.token_uri(), t.token_uri_length(), t.token_uri_truncated(),
+               t.token_uri_sha256(), t.token().token_id());
+
+  // BatchGetTokenStatus: 20 reports of ~300 KB do not fit one answer; what
+  // fits comes back whole, the rest is named in not_returned.
+  v1::BatchGetTokenStatusRequest batch;
+  for (int i = 1; i <= 20; ++i)
+    *batch.add_tokens() = Key(9, kHugeContract, absl::StrCat(i));
+  v1::BatchGetTokenStatusResponse reports;
+  grpc::ClientContext c2;
+  s = stub_->BatchGetTokenStatus(&c2, batch, &reports);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_GT(reports.reports_size(), 0);
+  EXPECT_GT(reports.not_returned_size(), 0);
+  EXPECT_EQ(reports.reports_size() + reports.not_returned_size(), 20);
+  EXPECT_LT(reports.ByteSizeLong(), size_t{4} << 20);
+  std::set<std::string> seen;
+  for (const v1::TokenStatusReport& r : reports.reports()) {
+    expect_cut(r.token_uri(), r.token_uri_length(), r.token_uri_truncated(),
+               r.token_uri_sha256(), r.token().token_id());
+    seen.insert(r.token().token_id());
+  }
+  for (const v1::TokenKey& k : reports.not_returned())
+    EXPECT_TRUE(seen.insert(k.token_id()).second) << k.token_id();
+  EXPECT_EQ(seen.size(), 20u);
+
+  // A short URI comes back whole and not marked as cut.
+  list.set_chain_id(1);
+  list.set_page_size(1);
+  s = List(list, &page);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(page.tokens(0).token_uri_truncated());
+  EXPECT_TRUE(page.tokens(0).token_uri_sha256().empty());
+
+  ASSERT_TRUE(pool_
+                  ->Run([](pqxx::work& txn) {
+                    txn.exec(kHugeUnseed);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 }  // namespace
