@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/uri/token_uri.h"
 #include "nlohmann/json.hpp"
@@ -71,6 +72,29 @@ std::string_view TrimSpace(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// A string that does not resolve but is still meant as a reference: one word
+// under a well-known asset key ("/img/1.png", "QmTooShort", "javascript:x"),
+// or anywhere a "<scheme>://" or "data:" that failed (unknown scheme, bad
+// CID, too long). It is reported as an asset so that it is recorded as failed
+// with its reason: a token is not archived while part of it is not.
+bool LooksLikeReference(std::string_view key_class, std::string_view value) {
+  const std::string_view v = TrimSpace(value);
+  if (v.empty() || HasInnerSpace(v)) return false;
+  if (IsKnownAssetKey(key_class)) return true;
+  if (absl::StartsWithIgnoreCase(absl::string_view(v.data(), v.size()),
+                                 "data:")) {
+    return true;
+  }
+  size_t i = 0;
+  if (!absl::ascii_isalpha(static_cast<unsigned char>(v[0]))) return false;
+  while (i < v.size() &&
+         (absl::ascii_isalnum(static_cast<unsigned char>(v[i])) ||
+          v[i] == '+' || v[i] == '-' || v[i] == '.')) {
+    ++i;
+  }
+  return v.substr(i).starts_with("://");
 }
 
 template <typename Json>
@@ -147,6 +171,8 @@ class Walker {
                          !IsKnownAssetKey(key_class) &&
                          HasInnerSpace(TrimSpace(value));
       if (!prose) role = AssetRole::kAsset;
+    } else if (LooksLikeReference(key_class, value)) {
+      role = AssetRole::kAsset;
     }
     if (!role.has_value()) return absl::OkStatus();
     if (!seen_paths_.insert(path).second) return absl::OkStatus();

@@ -42,6 +42,10 @@ struct WalkLimits {
 //   kInvalid. Outside the well-known asset keys (image, image_url,
 //   animation_url, uri, src, ...) a string with inner whitespace is prose
 //   that mentions a URL, not a reference, unless it is a data: URI.
+// - a string that does not resolve but is meant as a reference (one word
+//   under a well-known asset key, or a failed "<scheme>://..." or "data:"
+//   anywhere): kAsset too, so the caller records it as failed with the
+//   reason ResolveUri gives; a token is not archived without it.
 // Key matching ignores case, '_' and '-' (imageUrl == image_url).
 // Object keys that are not identifiers are written $["like this"].
 // ResourceExhausted when the document is nested deeper than max_depth or

@@ -171,18 +171,32 @@ TEST(AssetWalkerTest, ScalarDocuments) {
   EXPECT_THAT(Walk(Json(false)), IsEmpty());
 }
 
-TEST(AssetWalkerTest, OnlyResolvableStringsCount) {
+// A reference that does not resolve is still an asset (recorded failed with
+// its reason by the extractor); prose, names and empty values are not.
+TEST(AssetWalkerTest, UnresolvableReferencesCountProseDoesNot) {
+  const std::string long_url =
+      "https://x.example/" + std::string(9 << 10, 'a');  // over 8 KiB
   const Json doc = {
       {"image", "javascript:alert(1)"},
       {"animation_url", "file:///etc/passwd"},
+      {"thumbnail", "/images/1.png"},
+      {"extra", "gopher://old.example/x"},
+      {"more", long_url},
       {"name", "Cool Cat"},
       {"external_url", "TBD"},
       {"description", "minted at https://mint.example/ today"},
       {"notes", "Qm is a prefix"},
+      {"image_url", "a picture of a cat"},
+      {"video", ""},
       {"website", "https://mint.example/"},
   };
   EXPECT_THAT(Walk(doc),
-              ElementsAre(Asset("$.website", "https://mint.example/")));
+              ElementsAre(Asset("$.image", "javascript:alert(1)"),
+                          Asset("$.animation_url", "file:///etc/passwd"),
+                          Asset("$.thumbnail", "/images/1.png"),
+                          Asset("$.extra", "gopher://old.example/x"),
+                          Asset("$.more", long_url),
+                          Asset("$.website", "https://mint.example/")));
 }
 
 TEST(AssetWalkerTest, NonIdentifierKeysAreQuoted) {

@@ -48,6 +48,7 @@ namespace niftysave::extractor {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
 constexpr char kContractHex[] = "00000000000000000000000000000000000000aa";
@@ -491,6 +492,65 @@ TEST_F(ExtractorPgTest, ReExtractionReplacesTheAssetList) {
   Drain();
   EXPECT_EQ(Token(pk).status, "extracted");
   EXPECT_THAT(Assets(pk), ElementsAre(absl::StrCat("$.image ", kImageB)));
+}
+
+// Archived means all of it: asset URIs that do not resolve are recorded as
+// failed resources with their reason, linked to the token, and never sent
+// to the pinner; the resolvable one goes on as before.
+TEST_F(ExtractorPgTest, UnresolvableAssetsAreRecordedFailedWithTheirReason) {
+  const std::string long_url =
+      "https://x.example/" + std::string(9 << 10, 'a');  // over 8 KiB
+  WriteFile("broken-assets.json",
+            absl::StrCat(R"({"image":")", kImageA,
+                         R"j(","animation_url":"ipfs://notacid/x.mp4",)j",
+                         R"j("thumbnail":"javascript:alert(1)","more":")j",
+                         long_url, R"("})"));
+  const int64_t pk = AddToken("13", Url("/broken-assets.json"));
+  Drain();
+  EXPECT_EQ(Token(pk).status, "extracted");
+  struct Row {
+    std::string path, kind, status, reason, detail, uri;
+    int64_t id;
+  };
+  std::vector<Row> rows;
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    for (const auto& r : txn.exec_params(
+                             "SELECT tr.json_path, r.kind, r.status, "
+                             "coalesce(r.reason, ''), coalesce(r.detail, ''), "
+                             "tr.uri, r.id FROM token_resources tr "
+                             "JOIN resources r ON r.id = tr.resource_id "
+                             "WHERE tr.token_pk = $1 AND tr.role = 'asset' "
+                             "ORDER BY tr.json_path",
+                             pk)) {
+                      rows.push_back(
+                          {r[0].as<std::string>(), r[1].as<std::string>(),
+                           r[2].as<std::string>(), r[3].as<std::string>(),
+                           r[4].as<std::string>(), r[5].as<std::string>(),
+                           r[6].as<int64_t>()});
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(rows.size(), 4u);
+  std::set<int64_t> failed_ids;
+  for (const Row& r : rows) {
+    if (r.path == "$.image") {
+      EXPECT_EQ(r.status, "queued");
+      continue;
+    }
+    EXPECT_EQ(r.kind, "invalid") << r.path;
+    EXPECT_EQ(r.status, "failed") << r.path;
+    EXPECT_EQ(r.reason, "uri_invalid") << r.path;
+    EXPECT_FALSE(r.detail.empty()) << r.path;
+    failed_ids.insert(r.id);
+  }
+  EXPECT_EQ(rows[0].path, "$.animation_url");
+  EXPECT_EQ(rows[0].uri, "ipfs://notacid/x.mp4");
+  EXPECT_THAT(rows[2].detail, HasSubstr("too long"));
+  EXPECT_EQ(failed_ids.size(), 3u);
+  absl::MutexLock lock(&observed_mu_);
+  for (int64_t id : notified_) EXPECT_FALSE(failed_ids.contains(id)) << id;
 }
 
 TEST_F(ExtractorPgTest, Erc1155DecimalIdIsTheRecordedFallback) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -36,16 +37,22 @@ SELECT id, token_id::text, token_uri FROM tokens WHERE id = ANY($1::bigint[]))sq
 // before), in uri_hash order so concurrent writers lock rows in one order.
 // DO UPDATE (not NOTHING) so every input row comes back. A row with a size
 // is a metadata document: it also records size and content type.
+// An asset URI that did not resolve comes with its reason and detail: it is
+// inserted failed (kind 'invalid') and never queued for a pin.
 constexpr char kUpsertResources[] = R"sql(
 WITH input AS (
   SELECT u.ord, sha256(convert_to(u.normalized, 'UTF8')) AS uri_hash,
-         u.normalized, u.kind, u.cid, u.path, u.size, u.content_type
+         u.normalized, u.kind, u.cid, u.path, u.size, u.content_type,
+         u.reason, u.detail
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-              $6::text[])
-       WITH ORDINALITY AS u(normalized, kind, cid, path, size, content_type, ord)),
+              $6::text[], $7::text[], $8::text[])
+       WITH ORDINALITY AS u(normalized, kind, cid, path, size, content_type,
+                            reason, detail, ord)),
 up AS (
-  INSERT INTO resources (uri_hash, normalized, kind, cid, path, size, content_type)
-  SELECT uri_hash, normalized, kind, cid, path, size, content_type
+  INSERT INTO resources (uri_hash, normalized, kind, cid, path, size,
+                         content_type, status, reason, detail)
+  SELECT uri_hash, normalized, kind, cid, path, size, content_type,
+         CASE WHEN reason IS NULL THEN 'queued' ELSE 'failed' END, reason, detail
   FROM input ORDER BY uri_hash
   ON CONFLICT (uri_hash) DO UPDATE
   SET updated_at = now(),
@@ -305,6 +312,17 @@ class BatchResources {
     if (added) list_.push_back({.uri = &uri});
     return it->second;
   }
+  // An asset URI that did not resolve (`uri.kind` kInvalid): one failed
+  // resource per text as written, keyed by its hash (the text may be long).
+  size_t AddAsset(const FoundAsset& asset) {
+    if (asset.resolved.kind != uri::UriKind::kInvalid) {
+      return Add(asset.resolved);
+    }
+    uri::ResolvedUri& key = invalid_.emplace_back(asset.resolved);
+    key.normalized = absl::StrCat("invalid:", Sha256Hex(asset.uri));
+    if (key.reason.empty()) key.reason = "uri_invalid";
+    return Add(key);
+  }
   size_t AddDocument(const uri::ResolvedUri& uri, const Extraction& x) {
     const size_t i = Add(uri);
     list_[i].size = static_cast<int64_t>(x.content.bytes.size());
@@ -317,19 +335,27 @@ class BatchResources {
   // Inserts the new ones and reads every id and status: one statement.
   void Upsert(pqxx::work& txn) {
     if (list_.empty()) return;
-    ArrayColumn normalized, kind, cid, path, size, content_type;
+    ArrayColumn normalized, kind, cid, path, size, content_type, reason, detail;
     for (const BatchResource& r : list_) {
+      const bool invalid = r.uri->kind == uri::UriKind::kInvalid;
       normalized.Text(absl::string_view(r.uri->normalized));
       kind.Text(std::string(uri::UriKindName(r.uri->kind)));
       cid.Text(NonEmpty(r.uri->cid));
       path.Text(absl::string_view(r.uri->path));
       size.Int(r.size);
       content_type.Text(r.content_type);
+      if (invalid) {
+        reason.Text(absl::string_view(r.uri->reason));
+        detail.Text(ValidUtf8(r.uri->detail, kMaxDetailBytes));
+      } else {
+        reason.Null();
+        detail.Null();
+      }
     }
-    for (const auto& row :
-         txn.exec_params(kUpsertResources, normalized.Literal(), kind.Literal(),
-                         cid.Literal(), path.Literal(), size.Literal(),
-                         content_type.Literal())) {
+    for (const auto& row : txn.exec_params(
+             kUpsertResources, normalized.Literal(), kind.Literal(),
+             cid.Literal(), path.Literal(), size.Literal(),
+             content_type.Literal(), reason.Literal(), detail.Literal())) {
       BatchResource& r = list_.at(row[0].as<size_t>() - 1);
       r.id = row[1].as<int64_t>();
       r.status = row[2].as<std::string>();
@@ -339,6 +365,7 @@ class BatchResources {
  private:
   absl::flat_hash_map<std::string, size_t> index_;
   std::vector<BatchResource> list_;
+  std::deque<uri::ResolvedUri> invalid_;  // stable: list_ points into it
 };
 
 }  // namespace
@@ -406,7 +433,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       const Extraction& x = *o.extraction;
       meta_of[i] = resources.AddDocument(x.metadata_uri, x);
       for (const FoundAsset& a : x.assets) {
-        assets_of[i].push_back(resources.Add(a.resolved));
+        assets_of[i].push_back(resources.AddAsset(a));
       }
     } else if (o.failure->metadata_uri) {
       meta_of[i] = resources.Add(*o.failure->metadata_uri);

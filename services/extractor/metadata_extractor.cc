@@ -286,7 +286,9 @@ std::variant<Extraction, ExtractionFailure> ExtractFetched(
           : out.id_form == "decimal"
               ? uri::SubstituteErc1155IdDecimal(ref.uri, token_id)
               : uri::SubstituteErc1155Id(ref.uri, token_id));
-      if (resolved.kind == uri::UriKind::kInvalid) continue;
+      // One that does not resolve is kept: it is recorded as a failed
+      // resource with its reason, so the token is never called archived
+      // without it.
       out.assets.push_back(
           {std::move(ref.json_path), std::move(ref.uri), std::move(resolved)});
     } else {
