@@ -1,12 +1,16 @@
 #include "common/fetch/content_fetcher.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/fetch/gateway_verdict.h"
 #include "common/fetch/ipns_resolver.h"
+#include "common/ipfs/car.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::fetch {
@@ -63,6 +67,65 @@ absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
     failures.Add(gateway, content.status());
   }
   return failures.Verdict(path);
+}
+
+absl::StatusOr<std::string> ContentFetcher::FetchBlock(
+    const uri::Cid& cid) const {
+  const std::string text = cid.ToString();
+  http::HttpLimits limits = gateway_http_.options().limits;
+  limits.max_body_bytes = kMaxBlockBytes;
+  // One source's answer: the block when it hashes to the CID.
+  auto answer = [&](const http::HttpRequest& request,
+                    bool raw_type) -> absl::StatusOr<std::string> {
+    absl::StatusOr<http::HttpResponse> response = gateway_http_.Fetch(request);
+    if (!response.ok()) return response.status();
+    if (raw_type && !absl::StartsWithIgnoreCase(response->content_type,
+                                                "application/vnd.ipld.raw")) {
+      return ErrorWithReason(
+          absl::StatusCode::kUnavailable, "gateway_unavailable",
+          absl::StrCat("not a trustless gateway: ?format=raw answered ",
+                       response->content_type.empty()
+                           ? "without a Content-Type"
+                           : response->content_type));
+    }
+    if (!ipfs::VerifyBlock(cid, response->body).ok()) {
+      return ErrorWithReason(
+          absl::StatusCode::kDataLoss, "cid_mismatch",
+          absl::StrCat("the block served for ", text, " does not hash to it"));
+    }
+    return std::move(response->body);
+  };
+  GatewayFailures failures;
+  if (!options_.ipfs_api_url.empty()) {
+    http::HttpLimits api_limits = limits;
+    api_limits.max_redirects = 0;  // the node's API never redirects
+    // Without a timeout js-ipfs and kubo wait for ever for a block nobody
+    // has; the node's own timeout ends it first with an answer.
+    const int64_t seconds =
+        std::max<int64_t>(1, absl::ToInt64Seconds(limits.total_timeout) - 1);
+    absl::StatusOr<std::string> block = answer(
+        {.method = "POST",
+         .url = absl::StrCat(options_.ipfs_api_url, "/api/v0/block/get?arg=",
+                             text, "&timeout=", seconds, "s"),
+         .limits = api_limits},
+        false);
+    if (block.ok() || EndsFailover(block.status())) return block;
+    failures.Add(options_.ipfs_api_url, block.status());
+  }
+  for (const std::string& gateway : options_.ipfs_gateways) {
+    absl::StatusOr<std::string> block =
+        answer({.url = absl::StrCat(gateway, "/ipfs/", text, "?format=raw"),
+                .headers = {"Accept: application/vnd.ipld.raw"},
+                .limits = limits},
+               true);
+    if (block.ok() || EndsFailover(block.status())) return block;
+    failures.Add(gateway, block.status());
+  }
+  if (!CanFetchBlocks()) {
+    return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "no_gateway",
+                           "no IPFS gateway or node API configured");
+  }
+  return failures.Verdict(absl::StrCat("the block ", text));
 }
 
 absl::StatusOr<FetchedContent> ContentFetcher::Fetch(

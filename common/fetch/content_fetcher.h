@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "common/fetch/cid_verifier.h"
 #include "common/http/http_client.h"
+#include "common/uri/cid.h"
 #include "common/uri/token_uri.h"
 
 namespace niftysave::fetch {
@@ -92,6 +93,19 @@ class ContentFetcher {
   // temporary.
   absl::StatusOr<FetchedFile> FetchToFile(const uri::ResolvedUri& uri,
                                           const std::string& path) const;
+
+  // The block of `cid` alone (at most kMaxBlockBytes), checked against the
+  // CID: from the IPFS node's API (block/get) when FetcherOptions::
+  // ipfs_api_url is set, then from each gateway as a trustless raw block
+  // (?format=raw). A source that serves other bytes is `cid_mismatch` and
+  // the next one is tried; a gateway that does not serve raw blocks is
+  // temporary (`gateway_unavailable`); the verdict is the gateways' (see
+  // above). FailedPrecondition `no_gateway` when no source is configured.
+  static constexpr size_t kMaxBlockBytes = size_t{2} << 20;
+  absl::StatusOr<std::string> FetchBlock(const uri::Cid& cid) const;
+  bool CanFetchBlocks() const {
+    return !options_.ipfs_api_url.empty() || !options_.ipfs_gateways.empty();
+  }
 
   const FetcherOptions& options() const { return options_; }
 

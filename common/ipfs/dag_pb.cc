@@ -82,6 +82,23 @@ absl::StatusOr<PbNode> DecodePbNode(absl::string_view block) {
   return node;
 }
 
+absl::StatusOr<UnixfsData> DecodeUnixfsData(absl::string_view data) {
+  constexpr uint64_t kFanout = 6;
+  std::string_view in(data.data(), data.size());
+  UnixfsData out;
+  while (!in.empty()) {
+    absl::StatusOr<Field> f = ReadField(in);
+    if (!f.ok()) return f.status();
+    if (f->wire_type != wire::kVarint) continue;
+    if (f->number == static_cast<uint64_t>(wire::kUnixfsType)) {
+      out.type = f->value;
+    } else if (f->number == kFanout) {
+      out.fanout = f->value;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<uint64_t> DagSizeFromRoot(const uri::Cid& cid,
                                          absl::string_view block) {
   if (absl::Status s = VerifyBlock(cid, block); !s.ok()) return s;

@@ -26,6 +26,20 @@ struct PbNode {
   std::optional<std::string> data;
 };
 
+// The parts of a UnixFS Data message (carried in PBNode.Data) a path walk
+// needs: the node's type (0 raw, 1 directory, 2 file, 3 metadata, 4
+// symlink, 5 HAMT shard) and, for a HAMT shard, its fanout.
+struct UnixfsData {
+  uint64_t type = 0;
+  uint64_t fanout = 0;
+};
+inline constexpr uint64_t kUnixfsDirectoryType = 1;
+inline constexpr uint64_t kUnixfsHamtShardType = 5;
+
+// Decodes a UnixFS Data message; unknown fields are skipped (later UnixFS
+// versions add mode and mtime), malformed wire data is InvalidArgument.
+absl::StatusOr<UnixfsData> DecodeUnixfsData(absl::string_view data);
+
 // Decodes a dag-pb block strictly (fields 1 Data and 2 Links, PBLink fields
 // 1 Hash, 2 Name, 3 Tsize; anything else is InvalidArgument).
 absl::StatusOr<PbNode> DecodePbNode(absl::string_view block);

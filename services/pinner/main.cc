@@ -27,6 +27,10 @@ ABSL_FLAG(double, pin_timeout_seconds, 120,
           "timeout passed to pin/add (1-86400)");
 ABSL_FLAG(int64_t, max_asset_bytes, 256 << 20,
           "largest asset downloaded for upload (1 KiB-4 GiB)");
+ABSL_FLAG(int64_t, max_pin_bytes, int64_t{1} << 30,
+          "most bytes a pin by CID may hold, from the root block's link "
+          "sizes; over it only what the URI's path names is pinned, or the "
+          "resource fails too_large (1 KiB-1 TiB)");
 ABSL_FLAG(double, fetch_timeout_seconds, 120,
           "total time for one download (1-3600)");
 ABSL_FLAG(double, first_byte_timeout_seconds, 15,
@@ -63,6 +67,14 @@ int main(int argc, char** argv) {
       GetFlagInRange(FLAGS_pin_timeout_seconds, 1.0, 86400.0);
   const fetch::FetchFlags fetch_flags =
       fetch::FetchFlagsFromFlags(/*require_gateway=*/false);
+  // Pins by CID are checked from the root's blocks first (path, size).
+  if (fetch_flags.ipfs_gateways.empty() && fetch_flags.ipfs_api_url.empty())
+    DieWithConfigError("ipfs_gateways",
+                       "a trustless gateway (--ipfs_gateways) or an IPFS "
+                       "node API (--ipfs_api_url) is required to check pins "
+                       "by CID before they are made");
+  const int64_t max_pin_bytes =
+      GetFlagInRange(FLAGS_max_pin_bytes, int64_t{1} << 10, int64_t{1} << 40);
   const int64_t max_bytes = absl::GetFlag(FLAGS_max_asset_bytes);
   if (max_bytes < 1024 || max_bytes > (int64_t{4} << 30))
     DieWithConfigError("max_asset_bytes", "must be 1 KiB-4 GiB");
@@ -190,11 +202,14 @@ int main(int argc, char** argv) {
             });
           }};
   pinner::ResourcePinner step(
-      repo, fetcher, backends,
+      repo, fetcher,
+      [&fetcher](const uri::Cid& cid) { return fetcher.FetchBlock(cid); },
+      backends,
       {.batch_size = batch,
        .replication = replication,
        .tmp_dir = tmp_dir,
-       .max_upload_bytes = static_cast<size_t>(max_bytes)},
+       .max_upload_bytes = static_cast<size_t>(max_bytes),
+       .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes)},
       observer);
   WorkerPool pool("pin", workers, absl::Seconds(poll),
                   [&] { return step.Step(); });

@@ -28,6 +28,8 @@
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
 #include "common/ipfs/car_store_backend.h"
+#include "common/ipfs/dag_pb.h"
+#include "common/ipfs/dag_walk.h"
 #include "common/ipfs/kubo_backend.h"
 #include "common/ipfs/pinning_service_backend.h"
 #include "common/ipfs/unixfs_importer.h"
@@ -131,9 +133,11 @@ class PinnerPgTest : public ::testing::Test {
     http::HttpClientOptions trusted;
     trusted.limits.total_timeout = absl::Seconds(120);
     trusted_http_ = new http::HttpClient(trusted);
-    fetcher_ = new fetch::ContentFetcher(
-        *user_http_, *trusted_http_,
-        {.ipfs_gateways = {node_->gateway_url()}, .max_bytes = kMaxAsset});
+    fetcher_ =
+        new fetch::ContentFetcher(*user_http_, *trusted_http_,
+                                  {.ipfs_gateways = {node_->gateway_url()},
+                                   .max_bytes = kMaxAsset,
+                                   .ipfs_api_url = node_->api_url()});
     kubo_ =
         new ipfs::KuboBackend(*trusted_http_, {.api_url = node_->api_url(),
                                                .pin_timeout = absl::Seconds(20),
@@ -227,7 +231,9 @@ class PinnerPgTest : public ::testing::Test {
 
   // Steps until nothing is due; returns the observer's per-backend outcomes.
   std::vector<std::string> RunPinner(std::vector<ipfs::PinBackend*> backends,
-                                     int replication) {
+                                     int replication,
+                                     uint64_t max_pin_bytes = uint64_t{1}
+                                                              << 30) {
     std::vector<std::string> outcomes;
     absl::Mutex mu;
     PinObserver observer;
@@ -242,12 +248,16 @@ class PinnerPgTest : public ::testing::Test {
       absl::MutexLock lock(&mu);
       bytes_[stage] += n;
     };
-    ResourcePinner pinner(*repo_, *fetcher_, std::move(backends),
-                          {.batch_size = 4,
-                           .replication = replication,
-                           .tmp_dir = tmp_->path(),
-                           .max_upload_bytes = kMaxAsset},
-                          observer);
+    ResourcePinner pinner(
+        *repo_, *fetcher_,
+        [](const uri::Cid& cid) { return fetcher_->FetchBlock(cid); },
+        std::move(backends),
+        {.batch_size = 4,
+         .replication = replication,
+         .tmp_dir = tmp_->path(),
+         .max_upload_bytes = kMaxAsset,
+         .max_pin_bytes = max_pin_bytes},
+        observer);
     while (pinner.Step() > 0) {
     }
     return outcomes;
@@ -370,6 +380,71 @@ TEST_F(PinnerPgTest, PermanentFailureSkipsToTheNextBackend) {
               ElementsAre("car-store:failed:rejected", "kubo:requested"));
   EXPECT_EQ(Load(id).status, "pinning");
   EXPECT_THAT(Pins({*cid}), ElementsAre("kubo " + *cid));
+}
+
+// Pins by CID are checked from the node's verified blocks before anything is
+// pinned: a path that is not under the root fails path_not_found, a root
+// over --max_pin_bytes is refused too_large, and an asset inside an
+// oversized root is pinned alone. Directories of more than 1,000 entries
+// are HAMT-sharded by the node: the path is found through the shards.
+TEST_F(PinnerPgTest, PinsByCidAreCheckedForPathAndSize) {
+  const std::string image(40000, 'i');
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"a.png", image}, {"big.bin", std::string(300000, 'b')}};
+  absl::StatusOr<std::string> dir = node_->AddDirectory(files);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  absl::StatusOr<std::string> image_cid =
+      node_->Add(image, {.query = "cid-version=1&cid-base=base32"});
+  ASSERT_TRUE(image_cid.ok()) << image_cid.status();
+
+  const int64_t missing =
+      AddResource("ipfs://" + *dir + "/missing.png", "ipfs", *dir);
+  const int64_t whole = AddResource("ipfs://" + *dir, "ipfs", *dir);
+  const int64_t inside = AddResource("ipfs://" + *dir + "/a.png", "ipfs", *dir);
+  // Over the 64 KB cap: the root (340 KB) and big.bin; a.png (40 KB) fits.
+  RunPinner({kubo_}, 1, 64000);
+  EXPECT_EQ(Load(missing).status, "failed");
+  EXPECT_EQ(Load(missing).reason, "path_not_found");
+  EXPECT_EQ(Load(whole).status, "failed");
+  EXPECT_EQ(Load(whole).reason, "too_large");
+  EXPECT_EQ(Load(inside).pinned_cid, *image_cid);
+  EXPECT_THAT(Pins({*dir}), ::testing::IsEmpty());
+  EXPECT_THAT(Pins({*image_cid}), ElementsAre("kubo " + *image_cid));
+
+  // A HAMT-sharded directory (the node shards above 10 entries when asked;
+  // 300 entries in 256 buckets put some under sub-shards): every entry is
+  // found through the shards from verified blocks, and pins by path work.
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 300; ++i) {
+    many.push_back({absl::StrCat("f", i, ".txt"), absl::StrCat("file ", i)});
+  }
+  absl::StatusOr<std::string> sharded = node_->AddDirectory(
+      many, "cid-version=1&cid-base=base32&shard-split-threshold=10");
+  ASSERT_TRUE(sharded.ok()) << sharded.status();
+  absl::StatusOr<std::string> root_block =
+      fetcher_->FetchBlock(*uri::ParseCid(*sharded));
+  ASSERT_TRUE(root_block.ok()) << root_block.status();
+  absl::StatusOr<ipfs::PbNode> pb = ipfs::DecodePbNode(*root_block);
+  ASSERT_TRUE(pb.ok() && pb->data.has_value());
+  ASSERT_EQ(ipfs::DecodeUnixfsData(*pb->data)->type,
+            ipfs::kUnixfsHamtShardType);
+  const ipfs::BlockSource blocks = [](const uri::Cid& cid) {
+    return fetcher_->FetchBlock(cid);
+  };
+  for (const auto& [name, content] : many) {
+    absl::StatusOr<ipfs::DagNode> found =
+        ipfs::ResolvePath(blocks, *uri::ParseCid(*sharded), "/" + name);
+    ASSERT_TRUE(found.ok()) << name << ": " << found.status();
+    EXPECT_EQ(found->block, content) << name;  // raw leaves
+  }
+  const int64_t deep =
+      AddResource("ipfs://" + *sharded + "/f299.txt", "ipfs", *sharded);
+  const int64_t absent =
+      AddResource("ipfs://" + *sharded + "/f300.txt", "ipfs", *sharded);
+  RunPinner({kubo_}, 1);
+  EXPECT_EQ(Load(deep).pinned_cid, *sharded);
+  EXPECT_EQ(Load(absent).status, "failed");
+  EXPECT_EQ(Load(absent).reason, "path_not_found");
 }
 
 TEST_F(PinnerPgTest, RateLimitedBackendIsRetriedNoSoonerThanRetryAfter) {

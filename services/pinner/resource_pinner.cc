@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/dag_walk.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/log.h"
 #include "common/runtime/reason.h"
@@ -47,10 +48,12 @@ void NoteFailure(const absl::Status& error, std::optional<absl::Status>& first,
 
 ResourcePinner::ResourcePinner(PinnerRepository& repo,
                                const fetch::ContentFetcher& fetcher,
+                               ipfs::BlockSource blocks,
                                std::vector<ipfs::PinBackend*> backends,
                                PinnerOptions options, PinObserver observer)
     : repo_(repo),
       fetcher_(fetcher),
+      blocks_(std::move(blocks)),
       backends_(std::move(backends)),
       options_(std::move(options)),
       observer_(std::move(observer)) {}
@@ -135,8 +138,30 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
     const ResourceToPin& r) {
   if (r.kind == "ipfs" && !r.cid.empty()) {
+    // Before anything is pinned: the path must exist under the root, and
+    // what is pinned must fit max_pin_bytes (the root, or only what the
+    // path names when the root is a huge directory).
+    absl::StatusOr<uri::Cid> root = uri::ParseCid(r.cid);
+    if (!root.ok()) {
+      return ErrorWithReason(absl::StatusCode::kInvalidArgument, "uri_invalid",
+                             root.status().message());
+    }
+    absl::StatusOr<ipfs::CidPinPlan> plan =
+        ipfs::PlanCidPin(blocks_, *root, uri::ResolveUri(r.normalized).path,
+                         options_.max_pin_bytes);
+    if (!plan.ok()) return plan.status();
+    if (!plan->whole_root) {
+      log::Info("root over --max_pin_bytes: pinning only what the path names",
+                {{"resource", std::to_string(r.id)},
+                 {"root", r.cid},
+                 {"cid", plan->cid},
+                 {"bytes", std::to_string(plan->bytes)}});
+    }
     return Replicate(
-        [&](ipfs::PinBackend&) -> absl::StatusOr<std::string> { return r.cid; },
+        // The root keeps the text it was recorded with.
+        [&](ipfs::PinBackend&) -> absl::StatusOr<std::string> {
+          return plan->whole_root ? r.cid : plan->cid;
+        },
         [&](ipfs::PinBackend& backend, const std::string& cid)
             -> absl::StatusOr<std::pair<std::string, std::string>> {
           absl::StatusOr<ipfs::PinReceipt> receipt = backend.PinCid(cid);

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/fetch/content_fetcher.h"
+#include "common/ipfs/dag_walk.h"
 #include "common/ipfs/pin_backend.h"
 #include "common/uri/cid.h"
 #include "services/pinner/pinner_repository.h"
@@ -52,6 +53,9 @@ struct PinnerOptions {
   std::string tmp_dir;
   // Passed to PinBackend::UploadFile.
   size_t max_upload_bytes = size_t{256} << 20;
+  // The most a pin by CID may hold (the DAG's cumulative size from its
+  // root block's links): see ipfs::PlanCidPin.
+  uint64_t max_pin_bytes = uint64_t{1} << 30;
 };
 
 // OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
@@ -62,10 +66,13 @@ absl::Status CheckSameCid(const uri::Cid& expected,
 
 // One worker step (Step is called by several workers at once): lease resources
 // from the 'pin' queue and make each durable on `replication` backends — by CID
-// when the resource is content-addressed, otherwise by uploading its bytes (the
-// stored original metadata bytes when we have them, so the pinned CID is of
-// exactly what was parsed; else a capped download streamed to a temp file under
-// tmp_dir and uploaded from it, so no asset is held in memory whole).
+// when the resource is content-addressed (after checking, from verified
+// blocks, that its path exists under the root and
+// that the pin fits max_pin_bytes: ipfs::PlanCidPin), otherwise by uploading
+// its bytes (the stored original metadata bytes when we have them, so the
+// pinned CID is of exactly what was parsed; else a capped download streamed to
+// a temp file under tmp_dir and uploaded from it, so no asset is held in memory
+// whole).
 //
 // Before an upload the root CID is computed locally with the backend's import
 // profile; the CID the backend reports must equal it (`cid_mismatch`).
@@ -79,7 +86,10 @@ absl::Status CheckSameCid(const uri::Cid& expected,
 // request never creates a second pin per (CID, backend).
 class ResourcePinner {
  public:
+  // `blocks` serves verified blocks for the checks before a pin by CID
+  // (ContentFetcher::FetchBlock in the service).
   ResourcePinner(PinnerRepository& repo, const fetch::ContentFetcher& fetcher,
+                 ipfs::BlockSource blocks,
                  std::vector<ipfs::PinBackend*> backends, PinnerOptions options,
                  PinObserver observer);
   int Step();
@@ -116,6 +126,7 @@ class ResourcePinner {
 
   PinnerRepository& repo_;
   const fetch::ContentFetcher& fetcher_;
+  const ipfs::BlockSource blocks_;
   const std::vector<ipfs::PinBackend*> backends_;
   const PinnerOptions options_;
   const PinObserver observer_;

@@ -143,7 +143,11 @@ class ResourcePinnerTest : public ::testing::Test {
       outcomes_.push_back(backend + ":" + outcome +
                           (reason.empty() ? "" : ":" + reason));
     };
-    ResourcePinner pinner(repo_, fetcher_, std::move(backends),
+    // The only block pinned by CID here: a raw CID's block is its bytes.
+    auto blocks = [](const uri::Cid&) -> absl::StatusOr<std::string> {
+      return std::string("pinned by cid");
+    };
+    ResourcePinner pinner(repo_, fetcher_, blocks, std::move(backends),
                           {.batch_size = 1, .replication = replication},
                           observer);
     EXPECT_EQ(pinner.Step(), 1);

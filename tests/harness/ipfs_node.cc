@@ -125,45 +125,66 @@ std::string IpfsNode::gateway_url() const {
 
 absl::StatusOr<std::string> IpfsNode::Add(const std::string& content,
                                           const AddOptions& options) const {
+  return AddParts({{options.filename, content}}, options.query, "",
+                  options.timeout);
+}
+
+absl::StatusOr<std::string> IpfsNode::AddDirectory(
+    const std::vector<std::pair<std::string, std::string>>& files,
+    const std::string& query) const {
+  std::vector<std::pair<std::string, std::string>> parts;
+  for (const auto& [name, content] : files)
+    parts.push_back({"d/" + name, content});
+  return AddParts(parts, query, "d", absl::Seconds(120));
+}
+
+absl::StatusOr<std::string> IpfsNode::AddParts(
+    const std::vector<std::pair<std::string, std::string>>& parts,
+    const std::string& query, const std::string& name,
+    absl::Duration timeout) const {
   const std::string boundary = "niftysave-harness-add-boundary";
-  if (content.find(boundary) != std::string::npos) {
-    return absl::InvalidArgumentError(
-        "IpfsNode: add: content contains the multipart boundary");
+  std::string body;
+  for (const auto& [filename, content] : parts) {
+    if (content.find(boundary) != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "IpfsNode: add: content contains the multipart boundary");
+    }
+    absl::StrAppend(
+        &body, "--", boundary,
+        "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"",
+        filename, "\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+        content, "\r\n");
   }
+  absl::StrAppend(&body, "--", boundary, "--\r\n");
   std::string url = api_url() + "/api/v0/add";
-  if (!options.query.empty()) absl::StrAppend(&url, "?", options.query);
+  if (!query.empty()) absl::StrAppend(&url, "?", query);
   absl::StatusOr<HttpResponse> r = Fetch(
       {.method = "POST",
        .url = url,
-       .body = absl::StrCat(
-           "--", boundary,
-           "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"",
-           options.filename,
-           "\"\r\nContent-Type: application/octet-stream\r\n\r\n", content,
-           "\r\n--", boundary, "--\r\n"),
+       .body = std::move(body),
        .headers = {"Content-Type: multipart/form-data; boundary=" + boundary},
-       .timeout = options.timeout});
+       .timeout = timeout});
   if (!r.ok()) return Error("add", r.status());
   if (r->status != 200) {
     return absl::InternalError(
         absl::StrCat("IpfsNode: add: HTTP ", r->status, " ", r->body));
   }
   // One JSON object a line (progress lines first when asked for); the last
-  // names the file.
+  // names the file, or the directory around the files.
   std::vector<absl::string_view> lines =
       absl::StrSplit(r->body, '\n', absl::SkipWhitespace());
-  if (lines.empty()) {
-    return absl::InternalError("IpfsNode: add: empty answer");
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    const nlohmann::json answer = nlohmann::json::parse(
+        it->begin(), it->end(), nullptr, /*allow_exceptions=*/false);
+    if (!answer.is_object() || !answer.contains("Hash") ||
+        !answer["Hash"].is_string()) {
+      continue;
+    }
+    if (!name.empty() && answer.value("Name", "") != name) continue;
+    return answer["Hash"].get<std::string>();
   }
-  const nlohmann::json answer =
-      nlohmann::json::parse(lines.back().begin(), lines.back().end(), nullptr,
-                            /*allow_exceptions=*/false);
-  if (!answer.is_object() || !answer.contains("Hash") ||
-      !answer["Hash"].is_string()) {
-    return absl::InternalError(
-        absl::StrCat("IpfsNode: add: no Hash in ", r->body));
-  }
-  return answer["Hash"].get<std::string>();
+  return absl::InternalError(
+      absl::StrCat("IpfsNode: add: no Hash for '", name, "' in ", r->body));
 }
 
 absl::Status IpfsNode::Stop() {

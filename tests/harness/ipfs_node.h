@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,9 +43,22 @@ class IpfsNode {
     return Add(content, AddOptions{});
   }
 
+  // Adds `files` (name, content) as one directory "d" holding them and
+  // returns the directory's CID, in the CID version `query` asks for.
+  absl::StatusOr<std::string> AddDirectory(
+      const std::vector<std::pair<std::string, std::string>>& files,
+      const std::string& query = "cid-version=1&cid-base=base32") const;
+
   absl::Status Stop();  // idempotent
 
  private:
+  // POSTs (filename, content) parts to /api/v0/add?`query` and returns the
+  // Hash of the line named `name` ("" for the last line).
+  absl::StatusOr<std::string> AddParts(
+      const std::vector<std::pair<std::string, std::string>>& parts,
+      const std::string& query, const std::string& name,
+      absl::Duration timeout) const;
+
   IpfsNode(TempDir dir, int api_port, int gateway_port)
       : dir_(std::move(dir)),
         api_port_(api_port),

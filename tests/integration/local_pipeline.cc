@@ -129,6 +129,9 @@ std::vector<std::string> LocalPipeline::ServiceArgs(
     args.insert(args.end(), fetch.begin(), fetch.end());
     args.insert(args.end(),
                 {"--kubo_api_url=" + ipfs_->api_url(),
+                 // js-ipfs's gateway serves no raw blocks: pins by CID are
+                 // checked through the node's block/get.
+                 "--ipfs_api_url=" + ipfs_->api_url(),
                  "--tracker_addr=" + grpc_addr("tracker"), "--poll_seconds=0.5",
                  "--pin_timeout_seconds=10", "--fetch_timeout_seconds=10"});
   } else {
