@@ -288,6 +288,41 @@ TEST_F(ContentFetcherTest, RawCidIsVerifiedAndALyingGatewayIsSkipped) {
   EXPECT_FALSE(http::IsTemporary(lied.status()));
 }
 
+// Blocks for the pinner's checks: the node's API and trustless gateways are
+// asked in turn, each answer verified against the CID.
+TEST_F(ContentFetcherTest, FetchBlockVerifiesEverySource) {
+  http::HttpClient user(UserOptions({}));
+  http::HttpClient gateways(GatewayOptions());
+  const std::string honest = "a block, asked for alone";
+  const std::string cid = RawCid(honest);
+  ASSERT_TRUE(IpfsAdd(*node_, honest).ok());
+  const uri::Cid parsed = *uri::ParseCid(cid);
+
+  ContentFetcher api(user, gateways, {.ipfs_api_url = node_->api_url()});
+  EXPECT_EQ(api.FetchBlock(parsed).value_or(""), honest);
+
+  // The fixture answers ?format=raw as a trustless gateway would: first
+  // with tampered bytes, then honestly.
+  ServeAsGateway(root_->path(), cid, "tampered block");
+  ContentFetcher trustless(user, gateways,
+                           {.ipfs_gateways = {server_->http_url()}});
+  absl::StatusOr<std::string> lied = trustless.FetchBlock(parsed);
+  EXPECT_EQ(ReasonOf(lied.status()), "cid_mismatch") << lied.status();
+  ServeAsGateway(root_->path(), cid, honest);
+  EXPECT_EQ(trustless.FetchBlock(parsed).value_or(""), honest);
+
+  // js-ipfs's gateway knows no ?format=raw: not a verdict on the content.
+  ContentFetcher plain(user, gateways,
+                       {.ipfs_gateways = {node_->gateway_url()}});
+  absl::StatusOr<std::string> unsupported = plain.FetchBlock(parsed);
+  EXPECT_EQ(ReasonOf(unsupported.status()), "gateway_unavailable")
+      << unsupported.status();
+  EXPECT_TRUE(http::IsTemporary(unsupported.status()));
+
+  ContentFetcher none(user, gateways, {});
+  EXPECT_EQ(ReasonOf(none.FetchBlock(parsed).status()), "no_gateway");
+}
+
 TEST_F(ContentFetcherTest, BareCidIsCheckedWhenItCanBe) {
   http::HttpClient user(UserOptions({}));
   http::HttpClient gateways(GatewayOptions());

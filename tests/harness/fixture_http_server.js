@@ -26,6 +26,8 @@
 //                             per key, the i-th request answers codes[i] (the
 //                             last code repeats); 2xx serves <file> from root
 //   /counter?key=K            how many /sequence requests K has seen
+//   <file>?format=raw         the file as application/vnd.ipld.raw: a
+//                             trustless gateway's raw block answer
 'use strict'
 
 const fs = require('fs')
@@ -112,8 +114,10 @@ function serveFile (root, url, res, pathname) {
   if (!file.startsWith(root + path.sep)) return plain(res, 404, 'not found')
   fs.stat(file, (err, stat) => {
     if (err || !stat.isFile()) return plain(res, 404, 'not found')
-    const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ||
-      'application/octet-stream'
+    const type = url.searchParams.get('format') === 'raw'
+      ? 'application/vnd.ipld.raw'
+      : CONTENT_TYPES[path.extname(file).toLowerCase()] ||
+        'application/octet-stream'
     res.writeHead(200, { 'content-type': type, 'content-length': stat.size })
     fs.createReadStream(file).pipe(res)
   })
