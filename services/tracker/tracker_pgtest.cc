@@ -332,6 +332,39 @@ TEST_F(TrackerPgTest, GetStatsCountsTheSeed) {
   EXPECT_EQ(stats(2).indexed(), 5u);
 }
 
+// GetStats is computed once per stats_ttl (5 s) and chain filter and shared:
+// answers inside the interval carry the same computed_at and do not see a
+// token added meanwhile, so a thousand callers cost one scan.
+TEST_F(TrackerPgTest, GetStatsIsComputedOncePerIntervalAndShared) {
+  auto stats = [] {
+    v1::GetStatsRequest request;
+    request.set_chain_id(2);
+    v1::Stats out;
+    grpc::ClientContext context;
+    grpc::Status s = stub_->GetStats(&context, request, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  };
+  const v1::Stats first = stats();
+  EXPECT_EQ(first.indexed(), 5u);
+  auto run = [](const char* sql) {
+    ASSERT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      txn.exec(sql);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  };
+  run("INSERT INTO tokens (chain_id, contract, token_id) VALUES (2, "
+      "decode('00000000000000000000000000000000000000aa', 'hex'), 6)");
+  for (int i = 0; i < 20; ++i) {
+    const v1::Stats again = stats();
+    EXPECT_EQ(again.computed_at(), first.computed_at());
+    EXPECT_EQ(again.indexed(), 5u);
+  }
+  run("DELETE FROM tokens WHERE chain_id = 2 AND token_id = 6");
+}
+
 TEST_F(TrackerPgTest, GetContractStatusCountsOneContract) {
   auto get = [](uint64_t chain, const std::string& contract,
                 v1::ContractStatus* out) {
