@@ -692,6 +692,47 @@ TEST_F(RollUpTest, StatusFollowsResources) {
   EXPECT_THAT(p, HasSubstr("animation_url"));
 }
 
+// Parked work records its reason where an operator looks: a token whose
+// extraction keeps losing its lease, and an asset whose pin does, end
+// failed with reason lease_expired (the token of the asset rolls up to
+// partial), not
+// in progress for ever.
+TEST_F(RollUpTest, ParkedWorkMarksItsRecordFailed) {
+  const int64_t meta = Resource("meta.json", "pinned");
+  const int64_t image = Resource("image.png", "queued");
+  const int64_t waiting = Token(1, "extracted", meta, {{"image", image}});
+  const int64_t unread = Token(2, "queued", meta, {});
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    WorkQueue::Enqueue(txn, "pin", {image});
+                    WorkQueue::Enqueue(txn, "extract", {unread});
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  const QueuePolicy policy{.lease = absl::Milliseconds(100),
+                           .max_attempts = 100,
+                           .max_lost_leases = 2};
+  WorkQueue pins(*pool_, "pin", "w", policy);
+  WorkQueue extracts(*pool_, "extract", "w", policy);
+  for (int round = 0; round < 3; ++round) {  // leased, lost, lost: parked
+    ASSERT_TRUE(pins.Lease(10).ok());
+    ASSERT_TRUE(extracts.Lease(10).ok());
+    absl::SleepFor(absl::Milliseconds(150));
+  }
+  EXPECT_EQ(Query(absl::StrCat("SELECT state FROM work_queue WHERE queue = "
+                               "'pin' AND item_id = ",
+                               image)),
+            "dead");
+  EXPECT_EQ(Query(absl::StrCat("SELECT status || '|' || reason FROM "
+                               "resources WHERE id = ",
+                               image)),
+            "failed|lease_expired");
+  EXPECT_THAT(StatusOf(waiting),
+              ::testing::StartsWith("partial|lease_expired|"));
+  EXPECT_THAT(StatusOf(unread), ::testing::StartsWith("failed|lease_expired|"));
+  EXPECT_THAT(StatusOf(unread), HasSubstr("niftysave queue dead"));
+}
+
 TEST_F(RollUpTest, FailureOfMetadataNamesTokenUriAndClearsOnRecovery) {
   const int64_t meta = Resource("meta.json", "failed", "not_json", "bad JSON");
   const int64_t image = Resource("image.png", "pinned");

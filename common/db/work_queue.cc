@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/db/parked.h"
 #include "common/runtime/log.h"
 #include "common/runtime/utf8.h"
 
@@ -219,6 +220,13 @@ std::vector<QueueItem> WorkQueue::Lease(pqxx::work& txn, int limit) const {
         {row[0].as<int64_t>(), row[1].as<int>(), row[2].as<int64_t>()});
   }
   if (!parked.empty()) {
+    RecordParkedWork(
+        txn, queue_, parked,
+        absl::StrCat(std::max(1, policy_.max_lost_leases),
+                     " leases in a row ended without an outcome (the worker "
+                     "crashed, hung or could not record it); see `niftysave "
+                     "queue dead --queue=",
+                     queue_, "`"));
     log::Warn("parked poison work: leases kept ending without an outcome",
               {{"queue", queue_},
                {"items", absl::StrJoin(parked, ",")},
