@@ -351,7 +351,7 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   counters_.progress(*head, indexed_);
   if (*head < config_.confirmations) {
     if (absl::Status s = FinishWrite(); !s.ok()) return s;
-    return 0;
+    return AdvanceRefresh();
   }
   const uint64_t safe = *head - config_.confirmations;
   // A reorg costs one pass: the rollback, then the range again.
@@ -372,13 +372,38 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
     }
     range_ = NextRange(outcome->to - from + 1, outcome->weight);
     catching_up_ = next_block_ <= safe;
+    // Refreshes left pending go on while the follower catches up.
+    if (absl::StatusOr<uint64_t> r = AdvanceRefresh(); !r.ok()) {
+      return r.status();
+    }
     return outcome->to - from + 1;
   }
   if (next_block_ <= safe) return 1;  // rolled back twice: go again now
   catching_up_ = false;
   // Caught up: nothing is left in flight when Step says there is no work.
   if (absl::Status s = FinishWrite(); !s.ok()) return s;
-  return BackfillStep(*head);
+  absl::StatusOr<uint64_t> refreshed = AdvanceRefresh();
+  if (!refreshed.ok()) return refreshed.status();
+  absl::StatusOr<uint64_t> backfilled = BackfillStep(*head);
+  if (!backfilled.ok()) return backfilled;
+  return *backfilled + *refreshed;
+}
+
+absl::StatusOr<uint64_t> ChainIndexer::AdvanceRefresh() {
+  absl::StatusOr<RefreshStep> step =
+      repo_.AdvanceRefresh(config_.chain_id, config_.max_tokens_per_event);
+  if (!step.ok()) return step.status();
+  if (step->finished) {
+    log::Info("refresh done", {{"contract", "0x" + step->contract},
+                               {"tokens", std::to_string(step->total)},
+                               {"pending", std::to_string(step->pending)}});
+  } else if (step->queued > 0) {
+    log::Info("refresh chunk queued",
+              {{"contract", "0x" + step->contract},
+               {"tokens", std::to_string(step->queued)},
+               {"so_far", std::to_string(step->total)}});
+  }
+  return step->queued;
 }
 
 absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(

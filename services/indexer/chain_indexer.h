@@ -181,6 +181,10 @@ class ChainIndexer {
   // and rolls back everything after it.
   absl::Status HandleReorg(uint64_t from);
   absl::StatusOr<uint64_t> BackfillStep(uint64_t head);
+  // The follower queues one chunk of the oldest refresh its range write
+  // left pending (a BatchMetadataUpdate over more than
+  // max_tokens_per_event tokens); returns the tokens queued.
+  absl::StatusOr<uint64_t> AdvanceRefresh();
   // Takes or renews the follower role; on a change, drops what this replica
   // held of the follower's state.
   absl::StatusOr<bool> HoldFollowerRole();

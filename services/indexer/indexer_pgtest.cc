@@ -918,7 +918,8 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
   EXPECT_STREQ(contract[0][2].c_str(), "80ac58cd,49064906");
 
   // ERC-4906: token 2's URI changes, token 3's turns to garbage; one batch
-  // signal over every id there is refreshes the first 3 (the cap) by id.
+  // signal over every id there is refreshes all six, in chunks of 3 (the
+  // cap) by id: the first with the range, the rest from pending_refreshes.
   Sql("DELETE FROM work_queue");
   Sql("UPDATE tokens SET status = 'archived'");
   ASSERT_OK(chain_->SetTokenUri(raw, "2", "ipfs://bafkreiupdated"));
@@ -930,10 +931,12 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
   EXPECT_EQ(Token(raw, "2")->token_uri, "ipfs://bafkreiupdated");
   EXPECT_EQ(Token(raw, "3")->status, "failed");
   EXPECT_EQ(Token(raw, "3")->reason, "token_uri_not_utf8");
-  EXPECT_THAT(QueuedTokenIds(), UnorderedElementsAreArray({"1", "2"}));
+  EXPECT_THAT(QueuedTokenIds(),
+              UnorderedElementsAreArray({"1", "2", "100", "101", "102"}));
+  EXPECT_EQ(Count("SELECT count(*) FROM pending_refreshes"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors "
                   "WHERE reason = 'refresh_too_large'"),
-            1);
+            0);
 }
 
 // A hostile ERC-2309 collection: 48,000 tokens from one transaction (one
@@ -1350,6 +1353,10 @@ class BeforeWrite final : public IndexerRepository {
   absl::StatusOr<std::vector<eth::TokenKey>> UpdateUris(
       uint64_t chain_id, const std::vector<UriUpdate>& updates) override {
     return inner_.UpdateUris(chain_id, updates);
+  }
+  absl::StatusOr<RefreshStep> AdvanceRefresh(uint64_t chain_id,
+                                             uint64_t chunk) override {
+    return inner_.AdvanceRefresh(chain_id, chunk);
   }
 
  private:

@@ -67,21 +67,45 @@ SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
 // ERC-4906: the contract's known tokens in [$3, $4], at most $5, queued to
 // have their URIs read again (a lease in flight is fenced off: it may have
 // read the old value). $6 is the queue.
-constexpr char kRefreshCount[] = R"sql(
-SELECT count(*) FROM (
-  SELECT 1 FROM tokens
+// One chunk of a refresh: at most $5 tokens of the contract from $3 to $4,
+// by token id through the tokens index, queued for their URI read on $6.
+// Answers how many were queued and the highest id among them.
+constexpr char kRefreshChunk[] = R"sql(
+WITH picked AS (
+  SELECT id, token_id FROM tokens
   WHERE chain_id = $1 AND contract = decode($2, 'hex')
-    AND token_id BETWEEN $3::numeric AND $4::numeric LIMIT $5) t)sql";
-constexpr char kRefreshQueue[] = R"sql(
-INSERT INTO work_queue (queue, item_id)
-SELECT $6, id FROM tokens
-WHERE chain_id = $1 AND contract = decode($2, 'hex')
-  AND token_id BETWEEN $3::numeric AND $4::numeric
-ORDER BY token_id LIMIT $5
-ON CONFLICT (queue, item_id) DO UPDATE
-SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
-    run_after = now(),
-    generation = work_queue.generation + 1, updated_at = now())sql";
+    AND token_id BETWEEN $3::numeric AND $4::numeric
+  ORDER BY token_id LIMIT $5),
+queued AS (
+  INSERT INTO work_queue (queue, item_id)
+  SELECT $6, id FROM picked
+  ON CONFLICT (queue, item_id) DO UPDATE
+  SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+      run_after = now(),
+      generation = work_queue.generation + 1, updated_at = now()
+  RETURNING 1)
+SELECT (SELECT count(*) FROM queued), (SELECT max(token_id)::text FROM picked))sql";
+
+// What a full chunk leaves: the rest of the refresh, from the next id on.
+constexpr char kRefreshRest[] = R"sql(
+INSERT INTO pending_refreshes (chain_id, contract, next_id, to_id, block, queued)
+VALUES ($1, decode($2, 'hex'), $3::numeric + 1, $4::numeric, $5, $6))sql";
+
+// The oldest pending refresh of a chain, locked for this step.
+constexpr char kNextPendingRefresh[] = R"sql(
+SELECT id, encode(contract, 'hex'), next_id::text, to_id::text, queued
+FROM pending_refreshes WHERE chain_id = $1
+ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)sql";
+constexpr char kAdvanceRefresh[] = R"sql(
+UPDATE pending_refreshes SET next_id = $2::numeric + 1, queued = queued + $3,
+                             updated_at = now()
+WHERE id = $1)sql";
+constexpr char kFinishRefresh[] = R"sql(
+DELETE FROM pending_refreshes WHERE id = $1)sql";
+constexpr char kDeletePendingRefreshes[] = R"sql(
+DELETE FROM pending_refreshes WHERE chain_id = $1 AND block > $2)sql";
+constexpr char kCountPendingRefreshes[] = R"sql(
+SELECT count(*) FROM pending_refreshes WHERE chain_id = $1)sql";
 
 // The transfers of a range, as the $2..$12 column arrays (TransferColumns),
 // each new one inserted once.
@@ -565,24 +589,18 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
     std::vector<int64_t> extract_pks;
     ApplyUriUpdates(txn, batch.chain_id, batch.uri_updates, extract_pks,
                     written.extract_queued);
+    // Each refresh queues its first chunk here; a full chunk leaves the
+    // rest in pending_refreshes for AdvanceRefresh.
     for (const RefreshRequest& r : batch.refreshes) {
-      const int64_t cap = I64(batch.max_tokens_per_event);
+      const int64_t chunk = I64(batch.max_tokens_per_event);
       const std::string from = r.from_id.ToDecimal(), to = r.to_id.ToDecimal();
-      const int64_t found = txn.exec_params1(kRefreshCount, chain, r.contract,
-                                             from, to, cap + 1)[0]
-                                .as<int64_t>();
-      written.uri_reads_queued +=
-          txn.exec_params(kRefreshQueue, chain, r.contract, from, to, cap,
-                          uri_queue)
-              .affected_rows();
-      if (found > cap) {
-        written.errors.push_back(
-            {.block = r.block,
-             .log_index = r.log_index,
-             .reason = "refresh_too_large",
-             .detail = absl::StrCat("BatchMetadataUpdate ", from, "..", to,
-                                    " of 0x", r.contract, ": only ", cap,
-                                    " tokens refreshed")});
+      pqxx::row done = txn.exec_params1(kRefreshChunk, chain, r.contract, from,
+                                        to, chunk, uri_queue);
+      const int64_t queued = done[0].as<int64_t>();
+      written.uri_reads_queued += queued;
+      if (queued == chunk) {
+        txn.exec_params(kRefreshRest, chain, r.contract,
+                        done[1].as<std::string>(), to, I64(r.block), queued);
       }
     }
     std::vector<IndexerError> errors = batch.errors;
@@ -664,6 +682,38 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
   });
   if (!rest.ok()) return rest;
   return written;
+}
+
+absl::StatusOr<RefreshStep> PgIndexerRepository::AdvanceRefresh(
+    uint64_t chain_id, uint64_t chunk) {
+  RefreshStep step;
+  const int64_t chain = I64(chain_id);
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    step = {};
+    pqxx::result next = txn.exec_params(kNextPendingRefresh, chain);
+    if (!next.empty()) {
+      const int64_t id = next[0][0].as<int64_t>();
+      step.contract = next[0][1].as<std::string>();
+      const std::string to = next[0][3].as<std::string>();
+      pqxx::row done = txn.exec_params1(kRefreshChunk, chain, step.contract,
+                                        next[0][2].as<std::string>(), to,
+                                        I64(chunk), UriQueueName(chain_id));
+      step.queued = done[0].as<int64_t>();
+      step.total = next[0][4].as<int64_t>() + step.queued;
+      step.finished = step.queued < chunk;
+      if (step.finished) {
+        txn.exec_params(kFinishRefresh, id);
+      } else {
+        txn.exec_params(kAdvanceRefresh, id, done[1].as<std::string>(),
+                        I64(step.queued));
+      }
+    }
+    step.pending =
+        txn.exec_params1(kCountPendingRefreshes, chain)[0].as<int64_t>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return step;
 }
 
 absl::StatusOr<uint64_t> PgIndexerRepository::CountTokens(uint64_t chain_id) {
@@ -769,6 +819,7 @@ absl::StatusOr<RollbackResult> PgIndexerRepository::Rollback(
     result.uris_requeued =
         txn.exec_params(kStaleUris, chain, at, uri_queue).affected_rows();
     txn.exec_params(kDeleteContracts, chain, at);
+    txn.exec_params(kDeletePendingRefreshes, chain, at);
     txn.exec_params(kDeleteErrors, chain, at);
     txn.exec_params(kDeleteBlocks, chain, at);
     txn.exec_params(kRewindCursor, chain, at + 1);

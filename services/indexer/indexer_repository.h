@@ -107,6 +107,15 @@ struct RollbackResult {
   uint64_t uris_requeued = 0;
 };
 
+// One step through the refreshes left pending (AdvanceRefresh).
+struct RefreshStep {
+  uint64_t queued = 0;    // tokens queued for their URI read by this step
+  bool finished = false;  // the refresh worked on is done
+  uint64_t pending = 0;   // refreshes still pending after this step
+  std::string contract;   // the refresh worked on ("" when none)
+  uint64_t total = 0;     // tokens it has queued in all
+};
+
 class IndexerRepository {
  public:
   virtual ~IndexerRepository() = default;
@@ -147,6 +156,11 @@ class IndexerRepository {
   // queues the tokens; returns the keys queued.
   virtual absl::StatusOr<std::vector<eth::TokenKey>> UpdateUris(
       uint64_t chain_id, const std::vector<UriUpdate>& updates) = 0;
+  // Queues the next chunk (at most `chunk` tokens, by token id) of the
+  // chain's oldest refresh too large for its range write, in one
+  // transaction; the refresh ends when a chunk comes back short.
+  virtual absl::StatusOr<RefreshStep> AdvanceRefresh(uint64_t chain_id,
+                                                     uint64_t chunk) = 0;
 };
 
 class PgIndexerRepository final : public IndexerRepository {
@@ -171,6 +185,8 @@ class PgIndexerRepository final : public IndexerRepository {
                            const IndexerError& error) override;
   absl::StatusOr<std::vector<eth::TokenKey>> UpdateUris(
       uint64_t chain_id, const std::vector<UriUpdate>& updates) override;
+  absl::StatusOr<RefreshStep> AdvanceRefresh(uint64_t chain_id,
+                                             uint64_t chunk) override;
 
  private:
   db::Pool& pool_;
