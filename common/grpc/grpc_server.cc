@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/metrics_interceptor.h"
+#include "common/grpc/server_auth.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -10,12 +11,12 @@ namespace niftysave {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen, const std::vector<grpc::Service*>& services,
-    Metrics& metrics) {
+    Metrics& metrics, const GrpcServerSecurity& security) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   auto server = std::unique_ptr<GrpcServer>(new GrpcServer());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(listen, MakeServerCredentials(security, metrics),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(4 << 20);
   // The synchronous server takes a thread per call in progress. Without a cap
@@ -53,14 +54,15 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   server_.reset();
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           const GrpcClientSecurity& security) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
   // With a headless Service ("dns:///name:port") every replica's address
   // comes back from DNS; round robin spreads calls over all of them instead
   // of pinning every call to the first.
   args.SetLoadBalancingPolicyName("round_robin");
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+  return grpc::CreateCustomChannel(target, MakeChannelCredentials(security),
                                    args);
 }
 

@@ -83,7 +83,7 @@ absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
     p->grpc_ports_[name] = harness::PickFreePort();
     p->metrics_ports_[name] = harness::PickFreePort();
   }
-  p->tracker_ = v1::Tracker::NewStub(MakeChannel(p->grpc_addr("tracker")));
+  p->tracker_ = v1::Tracker::NewStub(MakeChannel(p->grpc_addr("tracker"), {}));
   return p;
 }
 
