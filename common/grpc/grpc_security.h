@@ -51,6 +51,10 @@ struct GrpcServerSecurity {
   std::string tls_key_pem;
   std::string client_ca_pem;        // set: mTLS, client certificates required
   std::vector<CallerToken> tokens;  // empty: no token check
+  // host:port of a second, plaintext listener serving grpc.health.v1 only,
+  // for probes that cannot speak TLS (the kubelet's gRPC probes); empty:
+  // none.
+  std::string health_listen;
   bool tls() const { return !tls_cert_pem.empty(); }
 };
 

@@ -12,6 +12,8 @@ namespace niftysave {
 //   --grpc_tokens_file               `<scope> <caller> <token>` lines; every
 //                                    call but health and reflection then
 //                                    needs a token (see ParseTokens)
+//   --grpc_health_listen             plaintext grpc.health.v1-only listener
+//                                    for the kubelet's probes
 // A missing, unreadable or malformed file exits 2 naming the flag and file.
 GrpcServerSecurity GrpcServerSecurityFromFlags();
 

@@ -246,6 +246,21 @@ TEST_F(GrpcSecurityTest, HealthAndReflectionNeedNoToken) {
   EXPECT_EQ(RequiredScope("/grpc.health.v1.HealthX/Check"), Scope::kOperate);
 }
 
+// The kubelet's gRPC probes speak plaintext only: a TLS server answers them
+// on a second listener that serves nothing but health.
+TEST_F(GrpcSecurityTest, PlaintextHealthListenerServesHealthOnly) {
+  auto security = Server(/*tokens=*/true);
+  ASSERT_TRUE(security.ok()) << security.status();
+  security->health_listen = "127.0.0.1:0";
+  Start(*security);
+  ASSERT_NE(server_->health_port(), 0);
+  const std::string health = absl::StrCat("127.0.0.1:", server_->health_port());
+  grpc::Status status = RawCall(health, {}, "/grpc.health.v1.Health/Check");
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Backfill(health, {}).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(indexer_.backfills, 0);
+}
+
 TEST_F(GrpcSecurityTest, EveryReadMethodExistsAndStateChangesNeedOperate) {
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   for (const std::string& method : ReadMethods()) {

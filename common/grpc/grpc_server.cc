@@ -4,10 +4,45 @@
 #include "common/grpc/metrics_interceptor.h"
 #include "common/grpc/server_auth.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 
 namespace niftysave {
+namespace {
+
+// Answers every call to the health-only server but grpc.health.v1 (which
+// the builder adds): a server needs a service of its own to start.
+class HealthOnlyService final : public grpc::CallbackGenericService {
+  class Refusal final : public grpc::ServerGenericBidiReactor {
+   public:
+    Refusal() {
+      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "this port serves grpc.health.v1 only"));
+    }
+    void OnDone() override { delete this; }
+  };
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* /*context*/) override {
+    return new Refusal();
+  }
+};
+
+}  // namespace
+
+absl::Status GrpcServer::StartHealthServer(const std::string& listen) {
+  health_only_ = std::make_unique<HealthOnlyService>();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
+                           &health_port_);
+  builder.RegisterCallbackGenericService(health_only_.get());
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the gRPC health listener on ", listen));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen, const std::vector<grpc::Service*>& services,
@@ -41,17 +76,27 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot start gRPC server on ", listen));
   }
+  if (!security.health_listen.empty()) {
+    absl::Status health = server->StartHealthServer(security.health_listen);
+    if (!health.ok()) return health;
+  }
   return server;
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
-  if (auto* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(false);
+  for (grpc::Server* s : {server_.get(), health_server_.get()}) {
+    if (s == nullptr) continue;
+    if (auto* health = s->GetHealthCheckService())
+      health->SetServingStatus(false);
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   server_.reset();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    health_server_.reset();
+  }
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,

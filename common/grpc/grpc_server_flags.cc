@@ -18,6 +18,10 @@ ABSL_FLAG(
     "when set, every call but health and reflection needs `authorization: "
     "Bearer <token>` (needs --grpc_tls_cert)");
 
+ABSL_FLAG(std::string, grpc_health_listen, "",
+          "host:port of a plaintext listener serving grpc.health.v1 only, for "
+          "probes that cannot speak TLS (the kubelet's); empty: none");
+
 namespace niftysave {
 
 GrpcServerSecurity GrpcServerSecurityFromFlags() {
@@ -27,6 +31,7 @@ GrpcServerSecurity GrpcServerSecurityFromFlags() {
       {"grpc_tls_client_ca", absl::GetFlag(FLAGS_grpc_tls_client_ca)},
       {"grpc_tokens_file", absl::GetFlag(FLAGS_grpc_tokens_file)});
   if (!security.ok()) DieWithSecurityConfigError(security.status());
+  security->health_listen = absl::GetFlag(FLAGS_grpc_health_listen);
   log::Info("gRPC security",
             {{"tls", security->tls() ? "on" : "off"},
              {"mtls", security->client_ca_pem.empty() ? "off" : "on"},
