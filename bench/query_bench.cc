@@ -36,6 +36,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/db/migrations.h"
+#include "common/grpc/grpc_server.h"
 #include "grpcpp/grpcpp.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "pqxx/pqxx"
@@ -700,8 +701,8 @@ int Main() {
                               [&] { return harness::CheckTcp(grpc_port); });
   if (!up.ok()) return Fail(up);
 
-  LoadGenerator load(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                         grpc::InsecureChannelCredentials()),
+  // The tracker it starts serves plaintext on loopback, as by default.
+  LoadGenerator load(MakeChannel(absl::StrCat("127.0.0.1:", grpc_port), {}),
                      tokens, contracts, *std::move(contract_hex));
   const int tracker_pid = (*tracker)->pid();
   const int postmaster = info->first;

@@ -66,6 +66,8 @@ commands:
   queue retry [--queue=Q] [ITEM_ID...]     put parked items back (all of Q, or the ids given)
 
 flags (each also NIFTYSAVE_<NAME>): --database_url, --tracker_addr, --json,
+  --grpc_tls_ca, --grpc_tls_client_cert, --grpc_tls_client_key,
+  --grpc_client_token_file (status, stats: TLS and token to the tracker),
   --chain_id, --contract (stats), --queue, --limit (queue),
   --profile (cid, car: kubo, kubo-v1 or ipfs-car; default ipfs-car), --wrap (cid, car),
   --max_size (car))";

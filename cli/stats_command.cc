@@ -7,6 +7,7 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "cli/commands.h"
+#include "common/grpc/grpc_security_flags.h"
 #include "common/grpc/grpc_server.h"
 #include "common/runtime/flags.h"
 #include "google/protobuf/util/json_util.h"
@@ -101,7 +102,8 @@ int Stats(const std::vector<std::string>& args) {
   const std::string contract = absl::GetFlag(FLAGS_contract);
   if (!contract.empty() && chain_id == 0)
     DieWithConfigError("chain_id", "required with --contract");
-  auto stub = v1::Tracker::NewStub(MakeChannel(TrackerAddr()));
+  auto stub = v1::Tracker::NewStub(
+      MakeChannel(TrackerAddr(), GrpcClientSecurityFromFlags()));
   if (!contract.empty()) return ContractStats(*stub, chain_id, contract);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +

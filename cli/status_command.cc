@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "cli/commands.h"
+#include "common/grpc/grpc_security_flags.h"
 #include "common/grpc/grpc_server.h"
 #include "google/protobuf/util/json_util.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
@@ -44,7 +45,8 @@ int Status(const std::vector<std::string>& args) {
         "usage: niftysave status <chain-id> <contract 0x...> <token-id>\n");
     return 2;
   }
-  auto stub = v1::Tracker::NewStub(MakeChannel(TrackerAddr()));
+  auto stub = v1::Tracker::NewStub(
+      MakeChannel(TrackerAddr(), GrpcClientSecurityFromFlags()));
   v1::GetTokenStatusRequest request;
   request.mutable_token()->set_chain_id(chain_id);
   request.mutable_token()->set_contract(args[1]);

@@ -2,20 +2,56 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc/metrics_interceptor.h"
+#include "common/grpc/server_auth.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 
 namespace niftysave {
+namespace {
+
+// Answers every call to the health-only server but grpc.health.v1 (which
+// the builder adds): a server needs a service of its own to start.
+class HealthOnlyService final : public grpc::CallbackGenericService {
+  class Refusal final : public grpc::ServerGenericBidiReactor {
+   public:
+    Refusal() {
+      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "this port serves grpc.health.v1 only"));
+    }
+    void OnDone() override { delete this; }
+  };
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* /*context*/) override {
+    return new Refusal();
+  }
+};
+
+}  // namespace
+
+absl::Status GrpcServer::StartHealthServer(const std::string& listen) {
+  health_only_ = std::make_unique<HealthOnlyService>();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
+                           &health_port_);
+  builder.RegisterCallbackGenericService(health_only_.get());
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the gRPC health listener on ", listen));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen, const std::vector<grpc::Service*>& services,
-    Metrics& metrics) {
+    Metrics& metrics, const GrpcServerSecurity& security) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   auto server = std::unique_ptr<GrpcServer>(new GrpcServer());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(listen, MakeServerCredentials(security, metrics),
                            &server->port_);
   builder.SetMaxReceiveMessageSize(4 << 20);
   // The synchronous server takes a thread per call in progress. Without a cap
@@ -40,27 +76,38 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot start gRPC server on ", listen));
   }
+  if (!security.health_listen.empty()) {
+    absl::Status health = server->StartHealthServer(security.health_listen);
+    if (!health.ok()) return health;
+  }
   return server;
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
-  if (auto* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(false);
+  for (grpc::Server* s : {server_.get(), health_server_.get()}) {
+    if (s == nullptr) continue;
+    if (auto* health = s->GetHealthCheckService())
+      health->SetServingStatus(false);
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   server_.reset();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    health_server_.reset();
+  }
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                           const GrpcClientSecurity& security) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
   // With a headless Service ("dns:///name:port") every replica's address
   // comes back from DNS; round robin spreads calls over all of them instead
   // of pinning every call to the first.
   args.SetLoadBalancingPolicyName("round_robin");
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+  return grpc::CreateCustomChannel(target, MakeChannelCredentials(security),
                                    args);
 }
 

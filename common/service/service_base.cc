@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc/grpc_security_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/shutdown.h"
@@ -62,6 +63,8 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
   if (base.metrics_listen.empty()) {
     base.metrics_listen = absl::StrCat("127.0.0.1:", default_metrics_port);
   }
+  base.grpc_security = GrpcServerSecurityFromFlags();
+  base.grpc_client = GrpcClientSecurityFromFlags();
 
   return args;
 }
@@ -77,7 +80,8 @@ void ConnectOrDie(ServiceBase& base) {
 
 std::unique_ptr<GrpcServer> StartGrpcOrDie(
     ServiceBase& base, const std::vector<grpc::Service*>& services) {
-  auto server = GrpcServer::Start(base.grpc_listen, services, *base.metrics);
+  auto server = GrpcServer::Start(base.grpc_listen, services, *base.metrics,
+                                  base.grpc_security);
   if (!server.ok()) Fatal("cannot start gRPC", server.status());
   log::Info("serving",
             {{"grpc", base.grpc_listen},

@@ -22,6 +22,7 @@ namespace niftysave {
 //   --metrics_listen  host:port for /metrics
 //   --log_level       debug|info|warn|error
 //   --drain_seconds   how long SIGTERM waits for in-flight work
+//   and the gRPC security flags of common/grpc/grpc_security_flags.h.
 struct ServiceBase {
   std::string name;
   std::string database_url;
@@ -29,6 +30,8 @@ struct ServiceBase {
   std::string grpc_listen;
   std::string metrics_listen;
   int drain_seconds = 0;
+  GrpcServerSecurity grpc_security;  // this service's server
+  GrpcClientSecurity grpc_client;    // its calls to the other services
 
   std::unique_ptr<db::Pool> pool;
   std::unique_ptr<Metrics> metrics;

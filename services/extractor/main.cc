@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
                        .max_attempts = attempts,
                        .max_lost_leases = attempts});
   extractor::PgExtractorRepository repo(*base.pool, queue);
-  extractor::PinnerNotifier notifier(absl::GetFlag(FLAGS_pinner_addr));
+  extractor::PinnerNotifier notifier(absl::GetFlag(FLAGS_pinner_addr),
+                                     base.grpc_client);
 
   auto& outcomes = base.metrics->Counter(
       "tokens_total", "Tokens handled, by outcome and reason");

@@ -5,8 +5,10 @@
 
 namespace niftysave::extractor {
 
-PinnerNotifier::PinnerNotifier(const std::string& target) {
-  if (!target.empty()) stub_ = v1::Pinner::NewStub(MakeChannel(target));
+PinnerNotifier::PinnerNotifier(const std::string& target,
+                               const GrpcClientSecurity& security) {
+  if (!target.empty())
+    stub_ = v1::Pinner::NewStub(MakeChannel(target, security));
 }
 
 bool PinnerNotifier::Notify(const std::vector<int64_t>& ids) {

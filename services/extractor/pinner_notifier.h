@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/grpc/grpc_security.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
 
 namespace niftysave::extractor {
@@ -12,7 +13,8 @@ namespace niftysave::extractor {
 // The fast path to the pinner; best effort (the 'pin' queue is durable).
 class PinnerNotifier {
  public:
-  explicit PinnerNotifier(const std::string& target);  // "" = off
+  // "" = off
+  PinnerNotifier(const std::string& target, const GrpcClientSecurity& security);
   bool Notify(const std::vector<int64_t>& resource_ids);
 
  private:

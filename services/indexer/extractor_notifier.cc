@@ -5,8 +5,10 @@
 
 namespace niftysave::indexer {
 
-ExtractorNotifier::ExtractorNotifier(const std::string& target) {
-  if (!target.empty()) stub_ = v1::Extractor::NewStub(MakeChannel(target));
+ExtractorNotifier::ExtractorNotifier(const std::string& target,
+                                     const GrpcClientSecurity& security) {
+  if (!target.empty())
+    stub_ = v1::Extractor::NewStub(MakeChannel(target, security));
 }
 
 bool ExtractorNotifier::Notify(const std::vector<eth::TokenKey>& tokens) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/eth/token_key.h"
+#include "common/grpc/grpc_security.h"
 #include "niftysave/v1/extractor.grpc.pb.h"
 
 namespace niftysave::indexer {
@@ -15,7 +16,8 @@ namespace niftysave::indexer {
 class ExtractorNotifier {
  public:
   // Empty target: notifications are off (the extractor polls).
-  explicit ExtractorNotifier(const std::string& target);
+  ExtractorNotifier(const std::string& target,
+                    const GrpcClientSecurity& security);
   // Returns false when the extractor could not be reached.
   bool Notify(const std::vector<eth::TokenKey>& tokens);
 

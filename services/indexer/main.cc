@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
   http::HttpClient http({.limits = {.max_body_bytes = 256 << 20,
                                     .total_timeout = absl::Seconds(timeout)}});
   indexer::IndexerMetrics metrics(*base.metrics);
-  indexer::ExtractorNotifier notifier(absl::GetFlag(FLAGS_extractor_addr));
+  indexer::ExtractorNotifier notifier(absl::GetFlag(FLAGS_extractor_addr),
+                                      base.grpc_client);
   if (source_kind == "subgraph") {
     return RunSubgraph(
         base, chain, http, metrics, notifier, poll,

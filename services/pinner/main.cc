@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   const std::string tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
   std::unique_ptr<v1::Tracker::Stub> tracker;
   if (!tracker_addr.empty())
-    tracker = v1::Tracker::NewStub(MakeChannel(tracker_addr));
+    tracker = v1::Tracker::NewStub(MakeChannel(tracker_addr, base.grpc_client));
   auto& outcomes = base.metrics->Counter(
       "pins_total", "Pin requests, by backend, outcome and reason");
   auto& uploaded =

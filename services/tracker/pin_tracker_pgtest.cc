@@ -415,10 +415,10 @@ TEST_F(PinTrackerPgTest, OneAssetPinnedOneFailedEndsPartial) {
   auto metrics = Metrics::Start("127.0.0.1:0", "pin_tracker_pgtest");
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   TrackerServiceImpl service(*repo_, [] {});
-  auto server = GrpcServer::Start("127.0.0.1:0", {&service}, **metrics);
+  auto server = GrpcServer::Start("127.0.0.1:0", {&service}, **metrics, {});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = v1::Tracker::NewStub(
-      MakeChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
+      MakeChannel(absl::StrCat("127.0.0.1:", (*server)->port()), {}));
   v1::GetTokenStatusRequest request;
   request.mutable_token()->set_chain_id(1);
   request.mutable_token()->set_contract(kContract);

@@ -113,11 +113,11 @@ class TrackerPgTest : public ::testing::Test {
     auto metrics = Metrics::Start("127.0.0.1:0", "tracker_pgtest");
     if (!metrics.ok()) return metrics.status();
     metrics_ = metrics->release();
-    auto server = GrpcServer::Start("127.0.0.1:0", {service_}, *metrics_);
+    auto server = GrpcServer::Start("127.0.0.1:0", {service_}, *metrics_, {});
     if (!server.ok()) return server.status();
     server_ = server->release();
     stub_ = v1::Tracker::NewStub(
-                MakeChannel(absl::StrCat("127.0.0.1:", server_->port())))
+                MakeChannel(absl::StrCat("127.0.0.1:", server_->port()), {}))
                 .release();
     return absl::OkStatus();
   }

@@ -8,7 +8,12 @@ exposes are the ones its --grpc_listen/--metrics_listen args listen on; every
 flag it passes (args or NIFTYSAVE_* env) is one the binary defines; Services,
 HPAs, PDBs, the NetworkPolicy and the ServiceMonitor point at things that
 exist; the pinner's temp volume holds --workers downloads of --max_asset_bytes
-each. Also checks the Dockerfile installs the binaries the manifests run.
+each. gRPC security: every service serves TLS with a tokens file, each file
+flag names a file on a read-only Secret volume (a pod mounting the tokens
+Secret passes --grpc_tokens_file), probes go to the plaintext health-only
+listener (the kubelet's gRPC probes cannot speak TLS), and a service calling
+another over *_addr passes the CA and a token of its own. Also checks the
+Dockerfile installs the binaries the manifests run.
 
 usage: check_manifests.py SOURCE_DIR   (exit 1 with a list of problems)
 """
@@ -23,6 +28,9 @@ import yaml
 SERVICES = {"indexer": (50061, 9461), "extractor": (50062, 9462),
             "pinner": (50063, 9463), "tracker": (50064, 9464)}
 DEFAULT_DRAIN_SECONDS = 20
+GRPC_FLAG_FILES = ("common/grpc/grpc_server_flags.cc", "common/grpc/grpc_client_flags.cc")
+# Made outside the repository, like prod's database Secret (deploy/README.md).
+EXTERNAL_SECRETS = ("niftysave-grpc-tls", "niftysave-grpc-tokens")
 
 
 class Checker:
@@ -87,6 +95,48 @@ def check_pinner_tmp(c, pod, flags, env, where, chk):
                f"--max_asset_bytes = {need}")
 
 
+def check_grpc_security(c, pod, flags, where, chk):
+    """TLS and tokens on, their files on read-only Secret volumes; returns
+    the port the probes must ask (the health-only listener's)."""
+    mounts = {m["mountPath"].rstrip("/"): m for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+
+    def secret_of(path):
+        for mount_path, m in mounts.items():
+            if path.startswith(mount_path + "/"):
+                v = volumes.get(m["name"], {})
+                if chk.expect(m.get("readOnly"), where, f"{mount_path} is not mounted read-only"):
+                    return v.get("secret", {})
+        return None
+
+    for f in ("grpc_tls_cert", "grpc_tls_key", "grpc_tls_client_ca", "grpc_tokens_file"):
+        chk.expect(f in flags, where, f"no --{f}: gRPC must be TLS with caller tokens")
+    for f, path in flags.items():
+        if f.startswith("grpc_") and f != "grpc_listen" and f != "grpc_health_listen":
+            secret = secret_of(path)
+            if chk.expect(secret, where, f"--{f}={path} is on no Secret volume"):
+                chk.expect(secret.get("secretName") in EXTERNAL_SECRETS, where,
+                           f"--{f}: Secret {secret.get('secretName')} is not one of {EXTERNAL_SECRETS}")
+                items = [i["path"] for i in secret.get("items", [])]
+                chk.expect(not items or os.path.basename(path) in items, where,
+                           f"--{f}={path}: the volume does not project {os.path.basename(path)}")
+    for m in c.get("volumeMounts", []):
+        v = volumes.get(m["name"], {})
+        if v.get("secret", {}).get("secretName") == "niftysave-grpc-tokens":
+            chk.expect(flags.get("grpc_tokens_file", "").startswith(m["mountPath"].rstrip("/") + "/"),
+                       where, "mounts the tokens Secret but passes no --grpc_tokens_file from it")
+    if any(f.endswith("_addr") for f in flags):
+        for f in ("grpc_tls_ca", "grpc_client_token_file"):
+            chk.expect(f in flags, where, f"calls another service without --{f}")
+    m = re.fullmatch(r"0\.0\.0\.0:(\d+)", flags.get("grpc_health_listen", ""))
+    if chk.expect(m, where, "no --grpc_health_listen=0.0.0.0:PORT for the probes"):
+        declared = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+        chk.expect(declared.get("grpc-health") == int(m.group(1)), where,
+                   f"containerPort 'grpc-health' != --grpc_health_listen")
+        return int(m.group(1))
+    return None
+
+
 def render(overlay):
     out = subprocess.run(["kubectl", "kustomize", overlay], check=True,
                          capture_output=True, text=True).stdout
@@ -139,8 +189,8 @@ def check_overlay(overlay, chk):
     secrets = by_kind.get("Secret", {})
     workloads = dict(deployments)
     workloads.update(by_kind.get("StatefulSet", {}))
-    common_flags = chk.flags_of(["common/service/service_base.cc"])
-    all_flags = chk.flags_of(["common/service/service_base.cc", "cli/main.cc",
+    common_flags = chk.flags_of(["common/service/service_base.cc", *GRPC_FLAG_FILES])
+    all_flags = chk.flags_of(["common/service/service_base.cc", "cli/main.cc", *GRPC_FLAG_FILES,
                               "common/ipfs/backend_flags.cc",
                               "common/fetch/fetch_flags.cc"] +
                              [f"services/{s}/main.cc" for s in SERVICES])
@@ -205,11 +255,12 @@ def check_overlay(overlay, chk):
             declared = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
             chk.expect(declared.get(port_name) == port, where,
                        f"containerPort '{port_name}' {declared.get(port_name)} != {port}")
+        probe_port = check_grpc_security(c, pod, flags, where, chk)
         for probe in ("livenessProbe", "readinessProbe"):
             p = c.get(probe)
             if chk.expect(p, where, f"no {probe}"):
-                chk.expect(p.get("grpc", {}).get("port") == grpc_port, where,
-                           f"{probe} is not a gRPC probe on {grpc_port}")
+                chk.expect(p.get("grpc", {}).get("port") == probe_port, where,
+                           f"{probe} is not a gRPC probe on {probe_port}")
         drain = int(flags.get("drain_seconds", DEFAULT_DRAIN_SECONDS))
         grace = pod.get("terminationGracePeriodSeconds", 30)
         chk.expect(grace > drain, where,

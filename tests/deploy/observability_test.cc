@@ -136,7 +136,7 @@ TEST(ObservabilityTest, DashboardAndAlertQueriesWorkOnARealScrape) {
   ASSERT_TRUE(p.WaitUntilSettled(*tokens, absl::Seconds(120)).ok());
   // The indexer serves only the status query: ask it once so every service
   // has gRPC series.
-  auto indexer = v1::Indexer::NewStub(MakeChannel(p.grpc_addr("indexer")));
+  auto indexer = v1::Indexer::NewStub(MakeChannel(p.grpc_addr("indexer"), {}));
   grpc::ClientContext context;
   v1::IndexerStatus status;
   ASSERT_TRUE(

@@ -1,6 +1,7 @@
 #include "tests/integration/local_pipeline.h"
 
 #include <fstream>
+#include <random>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -83,7 +84,14 @@ absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
     p->grpc_ports_[name] = harness::PickFreePort();
     p->metrics_ports_[name] = harness::PickFreePort();
   }
-  p->tracker_ = v1::Tracker::NewStub(MakeChannel(p->grpc_addr("tracker")));
+  if (p->options_.secure) {
+    auto pki = harness::MakeTestPki(p->dir_->path());
+    if (!pki.ok()) return pki.status();
+    p->pki_ = *std::move(pki);
+    if (absl::Status s = p->WriteTokens(); !s.ok()) return s;
+  }
+  p->tracker_ = v1::Tracker::NewStub(
+      MakeChannel(p->grpc_addr("tracker"), p->client_security("dashboard")));
   return p;
 }
 
@@ -99,6 +107,50 @@ std::string LocalPipeline::log_path(const std::string& service) const {
   return absl::StrCat(options_.log_dir, "/", service, ".log");
 }
 
+absl::Status LocalPipeline::WriteTokens() {
+  std::random_device random;
+  std::string tokens = "# scope caller token\n";
+  for (const char* caller :
+       {"indexer", "extractor", "pinner", "tracker", "operator", "dashboard"}) {
+    const std::string token =
+        absl::StrCat(caller, "-", random(), random(), random(), random());
+    const char* scope = std::string(caller) == "dashboard" ? "read" : "operate";
+    absl::StrAppend(&tokens, scope, " ", caller, " ", token, "\n");
+    if (absl::Status s = WriteFile(token_file(caller), token + "\n"); !s.ok())
+      return s;
+  }
+  return WriteFile(dir_->path() + "/tokens", tokens);
+}
+
+std::string LocalPipeline::token_file(const std::string& caller) const {
+  return absl::StrCat(dir_->path(), "/token-", caller);
+}
+
+GrpcClientSecurity LocalPipeline::client_security(
+    const std::string& caller) const {
+  if (!options_.secure) return {};
+  auto security = LoadClientSecurity(
+      {"grpc_tls_ca", pki_.ca_cert}, {"grpc_tls_client_cert", pki_.client_cert},
+      {"grpc_tls_client_key", pki_.client_key},
+      {"grpc_client_token_file", token_file(caller)});
+  return security.ok() ? *security : GrpcClientSecurity{};
+}
+
+// The server and client flags of every service when secure: mTLS with the
+// test CA, the shared tokens file, and the service's own operate token.
+std::vector<std::string> LocalPipeline::SecurityArgs(
+    const std::string& name) const {
+  if (!options_.secure) return {};
+  return {"--grpc_tls_cert=" + pki_.server_cert,
+          "--grpc_tls_key=" + pki_.server_key,
+          "--grpc_tls_client_ca=" + pki_.ca_cert,
+          "--grpc_tokens_file=" + dir_->path() + "/tokens",
+          "--grpc_tls_ca=" + pki_.ca_cert,
+          "--grpc_tls_client_cert=" + pki_.client_cert,
+          "--grpc_tls_client_key=" + pki_.client_key,
+          "--grpc_client_token_file=" + token_file(name)};
+}
+
 std::vector<std::string> LocalPipeline::ServiceArgs(
     const std::string& name) const {
   std::vector<std::string> args = {
@@ -108,6 +160,8 @@ std::vector<std::string> LocalPipeline::ServiceArgs(
       absl::StrCat("--metrics_listen=127.0.0.1:", metrics_ports_.at(name)),
       "--drain_seconds=5",
   };
+  const std::vector<std::string> security = SecurityArgs(name);
+  args.insert(args.end(), security.begin(), security.end());
   // Loopback stands in for the internet here, so the SSRF guard is told to
   // let 127.0.0.1 through; everything else internal stays refused.
   const std::vector<std::string> fetch = {

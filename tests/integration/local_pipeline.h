@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/grpc/grpc_security.h"
 #include "common/http/http_client.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "tests/harness/anvil_node.h"
@@ -17,6 +18,7 @@
 #include "tests/harness/postgres_server.h"
 #include "tests/harness/subprocess.h"
 #include "tests/harness/temp_dir.h"
+#include "tests/harness/test_pki.h"
 
 namespace niftysave::pipeline {
 
@@ -45,6 +47,10 @@ class LocalPipeline {
   struct Options {
     uint64_t confirmations = 1;
     std::string log_dir;  // service logs; empty: inside the pipeline's temp dir
+    // Every gRPC hop over mTLS with caller tokens: each service calls the
+    // next with its own operate token; the pipeline's tracker stub (and
+    // client_token_file("dashboard")) holds a read token.
+    bool secure = false;
   };
   static absl::StatusOr<std::unique_ptr<LocalPipeline>> Start(Options options);
   ~LocalPipeline();
@@ -90,15 +96,25 @@ class LocalPipeline {
   int metrics_port(const std::string& service) const;
   std::string log_path(const std::string& service) const;
   std::string ipfs_api_url() const { return ipfs_->api_url(); }
+  // With Options::secure: the test PKI, and the file holding the token of
+  // `caller` (a service name, "dashboard": read, or "operator": operate).
+  const harness::TestPki& pki() const { return pki_; }
+  std::string token_file(const std::string& caller) const;
+  // What a client of the services presents as `caller` (plaintext when not
+  // secure).
+  GrpcClientSecurity client_security(const std::string& caller) const;
   std::string rpc_url() const { return anvil_->rpc_url(); }
 
  private:
   LocalPipeline() = default;
   std::vector<std::string> ServiceArgs(const std::string& name) const;
+  std::vector<std::string> SecurityArgs(const std::string& name) const;
+  absl::Status WriteTokens();
   absl::StatusOr<std::string> AddToIpfs(const std::string& bytes);
 
   Options options_;
   std::unique_ptr<harness::TempDir> dir_;
+  harness::TestPki pki_;
   std::unique_ptr<harness::PostgresServer> postgres_;
   std::unique_ptr<harness::AnvilNode> anvil_;
   std::unique_ptr<harness::IpfsNode> ipfs_;

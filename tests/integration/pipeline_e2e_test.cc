@@ -169,6 +169,93 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
   ASSERT_OK(p.StopAllServices());
 }
 
+// The same pipeline with every gRPC hop over mTLS and each caller holding a
+// token: the services' hand-offs (Enqueue, Pin, Track: operate) go through,
+// a read token answers the CLI and the Python client, and neither a missing
+// token nor a read token gets an operate method.
+TEST(PipelineE2ETest, SecuredPipelineRunsOverMtlsWithTokens) {
+  auto pipeline = LocalPipeline::Start({.secure = true});
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  LocalPipeline& p = **pipeline;
+  ASSERT_OK(p.StartAllServices());
+  auto tokens = p.SeedDemoCollection();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_OK(p.WaitUntilSettled(*tokens, absl::Seconds(120)));
+  auto report = p.GetTokenStatus("1");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->status(), v1::TOKEN_STATUS_ARCHIVED);
+
+  // The hand-offs were accepted, not left to polling.
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(p.metrics_port("indexer")),
+      "niftysave_indexer_notifications_total{outcome=\"failed\"} 0"));
+  const std::string extractor = Metrics(p.metrics_port("extractor"));
+  EXPECT_TRUE(absl::StrContains(
+      extractor, "niftysave_extractor_notifications_total{outcome=\"ok\"}"))
+      << extractor;
+  EXPECT_FALSE(absl::StrContains(
+      extractor,
+      "niftysave_extractor_notifications_total{outcome=\"failed\"}"));
+  for (const char* service : LocalPipeline::kServices) {
+    EXPECT_FALSE(absl::StrContains(Metrics(p.metrics_port(service)),
+                                   "grpc_denied_total{"))
+        << service;
+  }
+
+  const harness::TestPki& pki = p.pki();
+  const std::vector<std::string> tls = {
+      "--tracker_addr=" + p.grpc_addr("tracker"),
+      "--grpc_tls_ca=" + pki.ca_cert,
+      "--grpc_tls_client_cert=" + pki.client_cert,
+      "--grpc_tls_client_key=" + pki.client_key};
+  auto cli = [&](std::vector<std::string> flags) {
+    std::vector<std::string> argv = {NIFTYSAVE_CLI_BIN, "status"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"31337", p.contract_hex(), "1"});
+    return harness::RunCommand(argv, absl::Seconds(20));
+  };
+  std::vector<std::string> with_token = tls;
+  with_token.push_back("--grpc_client_token_file=" + p.token_file("dashboard"));
+  auto status_out = cli(with_token);
+  ASSERT_TRUE(status_out.ok()) << status_out.status();
+  EXPECT_TRUE(absl::StrContains(*status_out, "archived")) << *status_out;
+  auto no_token = cli(tls);
+  EXPECT_FALSE(no_token.ok());
+  EXPECT_TRUE(absl::StrContains(no_token.status().message(), "no token"))
+      << no_token.status();
+
+  // The Python client over mTLS with the read token.
+  auto interop = harness::RunCommand(
+      {"/usr/bin/python3",
+       NIFTYSAVE_SOURCE_DIR "/tests/interop/grpc_interop.py",
+       "--protos=" NIFTYSAVE_SOURCE_DIR "/protos",
+       "--tracker=" + p.grpc_addr("tracker"),
+       "--indexer=" + p.grpc_addr("indexer"), "--chain=31337",
+       "--contract=" + p.contract_hex(), "--token=1",
+       "--expect_status=ARCHIVED", "--tls_ca=" + pki.ca_cert,
+       "--client_cert=" + pki.client_cert, "--client_key=" + pki.client_key,
+       "--token_file=" + p.token_file("dashboard")},
+      absl::Seconds(60));
+  ASSERT_TRUE(interop.ok()) << interop.status();
+  EXPECT_TRUE(absl::StrContains(*interop, "\"health\": \"SERVING\""))
+      << *interop;
+  EXPECT_TRUE(absl::StrContains(*interop, "\"no_token\": \"UNAUTHENTICATED"))
+      << *interop;
+  EXPECT_TRUE(absl::StrContains(*interop,
+                                "\"read_token_backfill\": \"PERMISSION_DENIED"))
+      << *interop;
+  EXPECT_TRUE(absl::StrContains(*interop, (*tokens)[0].cids.at("")))
+      << *interop;
+  // Both refusals were counted by the servers that made them.
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(p.metrics_port("tracker")),
+      "niftysave_tracker_grpc_denied_total{caller=\"\",reason=\"no_token\"}"));
+  EXPECT_TRUE(absl::StrContains(Metrics(p.metrics_port("indexer")),
+                                "niftysave_indexer_grpc_denied_total{caller="
+                                "\"dashboard\",reason=\"scope\"} 1"));
+  ASSERT_OK(p.StopAllServices());
+}
+
 TEST(PipelineE2ETest, LostNotificationIsRecoveredFromTheQueue) {
   auto pipeline = LocalPipeline::Start({});
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
