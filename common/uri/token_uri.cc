@@ -423,7 +423,9 @@ std::string_view UriKindName(UriKind kind) {
   return "invalid";
 }
 
-ResolvedUri ResolveUri(std::string_view uri) {
+namespace {
+
+ResolvedUri ResolveUnbounded(std::string_view uri) {
   const std::string_view s = TrimAscii(uri);
   if (s.empty()) return Invalid("empty URI");
   const bool is_data = StartsWithIgnoreCase(s, "data:");
@@ -483,6 +485,20 @@ ResolvedUri ResolveUri(std::string_view uri) {
     return ResolveHttp(*scheme, rest);
   }
   return Invalid(absl::StrCat("unsupported scheme ", Quote(*scheme)));
+}
+
+}  // namespace
+
+// The cap holds for the normalised form too: percent-encoding can triple a
+// URI, and what is stored and resolved again must itself be under the cap.
+ResolvedUri ResolveUri(std::string_view uri) {
+  ResolvedUri r = ResolveUnbounded(uri);
+  if (r.kind != UriKind::kInvalid && r.kind != UriKind::kData &&
+      r.normalized.size() > kMaxUriLength) {
+    return Invalid(absl::StrCat("URI too long once normalised (",
+                                r.normalized.size(), " bytes)"));
+  }
+  return r;
 }
 
 absl::StatusOr<DataUri> DecodeDataUri(std::string_view uri, size_t max_bytes) {

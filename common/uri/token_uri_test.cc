@@ -242,6 +242,10 @@ TEST(ResolveUriTest, Invalid) {
       {"data:text/plain", "','"},
       {"https://example.com/" + std::string(8 << 10, 'a'), "too long"},
       {"data:," + std::string(1 << 20, 'a'), "too long"},
+      // Under the cap as written, over it once its non-ASCII bytes are
+      // percent-encoded: what would be stored must itself resolve.
+      {"https://example.com/" + std::string(3000, '\xff'),
+       "too long once normalised"},
   };
   for (const Bad& b : bad) {
     const ResolvedUri r = ResolveUri(b.input);
