@@ -534,6 +534,38 @@ TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
   EXPECT_THAT(notified_, ElementsAre(Key("8")));
 }
 
+// Issue 12: the revert data is decoded, not shown as the node's guess (anvil
+// prints a custom error's ABI words as characters: 31 U+FFFD and a byte).
+TEST_F(IndexerPgTest, RevertReasonsAreRecordedReadably) {
+  ASSERT_OK_AND_ASSIGN(const std::string reverts,
+                       chain_->Deploy("DemoReverts"));
+  const std::string& dev = accounts_[0];
+  for (const char* id : {"1", "2", "3", "4", "5"}) {
+    ASSERT_OK(chain_->Mint(reverts, dev, id, "ipfs://bafkreireverts"));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+
+  auto detail = [&](const char* id) {
+    std::optional<TokenRow> t = Token(reverts, id);
+    EXPECT_TRUE(t.has_value()) << id;
+    if (!t) return std::string();
+    EXPECT_EQ(t->status, "failed") << id;
+    EXPECT_EQ(t->reason, "token_uri_revert") << id;
+    return t->detail.value_or("");
+  };
+  // NotRevealed(uint256 id, address owner): 0x2dee1197 is the first four
+  // bytes of keccak-256("NotRevealed(uint256,address)") (js-sha3, solc's).
+  EXPECT_EQ(detail("1"), absl::StrCat("execution reverted: custom error "
+                                      "0x2dee1197(0x1, 0x",
+                                      dev, ")"));
+  EXPECT_EQ(detail("2"), "execution reverted: not revealed yet");
+  EXPECT_EQ(detail("3"),
+            "execution reverted: panic 0x11 (arithmetic overflow)");
+  EXPECT_EQ(detail("4"), "execution reverted without a reason");
+  EXPECT_EQ(Token(reverts, "5")->token_uri, "ipfs://bafkreireverts");
+}
+
 TEST_F(IndexerPgTest, OnTokensReceivesExactlyTheNewlyQueuedKeys) {
   const std::string& dev = accounts_[0];
   ASSERT_OK(chain_->Mint(nft_, dev, "1", "ipfs://bafkreione"));
