@@ -442,7 +442,7 @@ TEST_F(IndexerPgTest, ReplayingIndexedBlocksChangesAndQueuesNothing) {
   // URIs are read at the indexed block, the head: tokens 2 and 4 are burned
   // by then (recorded failed: tokenURI reverts), the other three queued.
   ASSERT_EQ(notified_.size(), 3u);
-  ASSERT_EQ(Token(nft_, "2")->reason, "token_uri_revert");
+  ASSERT_EQ(Token(nft_, "2")->reason, "token_burned");
   std::optional<TokenRow> four = Token(nft_, "4");
   ASSERT_TRUE(four.has_value());
   ASSERT_EQ(four->status, "failed");
@@ -490,7 +490,8 @@ TEST_F(IndexerPgTest, ReplayingIndexedBlocksChangesAndQueuesNothing) {
 
 TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
   const std::string& dev = accounts_[0];
-  // Minted then burned before the range is read: tokenURI reverts.
+  // Minted then burned before the range is read: tokenURI reverts, and the
+  // token is burned (token_burned: its next mint reads it again).
   ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreifive"));
   ASSERT_OK(chain_->Burn(nft_, "5"));
   // Its URI overwritten with bytes that are not UTF-8.
@@ -509,8 +510,7 @@ TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
   ASSERT_TRUE(burned.has_value());
   EXPECT_EQ(burned->status, "failed");
   ASSERT_TRUE(burned->reason.has_value());
-  EXPECT_THAT(*burned->reason, StartsWith("token_uri_"));
-  EXPECT_EQ(*burned->reason, "token_uri_revert");
+  EXPECT_EQ(*burned->reason, "token_burned");
   EXPECT_THAT(burned->detail.value_or(""), HasSubstr("nonexistent token"));
   EXPECT_EQ(burned->token_uri, std::nullopt);
   EXPECT_TRUE(burned->burned);
@@ -972,6 +972,62 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
 // block over the cap alone, written in parts), then two blocks that fit the
 // cap only one at a time (the range is cut short). Every token is recorded,
 // and the test's peak RSS grows by the cap's worth, not by the flood's.
+// Issue 12, point 1: every mint, first or not, reads the token's URI again,
+// and a revert of a burned token is not a final failure.
+TEST_F(IndexerPgTest, ReMintedTokensHaveTheirUriReadAgain) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  // Minted and burned in one range: tokenURI reverts at the block read.
+  ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreifirst"));
+  ASSERT_OK(chain_->Burn(nft_, "5"));
+  // Read once, then burned and minted again with another URI in one range.
+  ASSERT_OK(chain_->Mint(nft_, dev, "6", "ipfs://bafkreisix"));
+  ASSERT_OK(CatchUp(*indexer));
+  std::optional<TokenRow> five = Token(nft_, "5");
+  ASSERT_TRUE(five.has_value());
+  EXPECT_TRUE(five->burned);
+  EXPECT_EQ(five->status, "failed");
+  EXPECT_EQ(five->reason, "token_burned");
+  EXPECT_THAT(five->detail.value_or(""), HasSubstr("nonexistent token"));
+  ASSERT_EQ(Token(nft_, "6")->token_uri, "ipfs://bafkreisix");
+
+  notified_.clear();
+  ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreisecond"));
+  ASSERT_OK(chain_->Burn(nft_, "6"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "6", "ipfs://bafkreisixagain"));
+  ASSERT_OK(CatchUp(*indexer));
+  five = Token(nft_, "5");
+  EXPECT_FALSE(five->burned);
+  EXPECT_EQ(five->status, "queued");
+  EXPECT_EQ(five->reason, std::nullopt);
+  EXPECT_EQ(five->token_uri, "ipfs://bafkreisecond");
+  EXPECT_EQ(Token(nft_, "6")->token_uri, "ipfs://bafkreisixagain");
+  EXPECT_THAT(notified_, UnorderedElementsAre(Key("5"), Key("6")));
+
+  // ERC-2309: a batch of 3, then one of them burned and minted again with
+  // its own URI.
+  ASSERT_OK_AND_ASSIGN(std::string raw, chain_->Deploy("DemoRawLogs"));
+  const std::string zero = Topic("");
+  ASSERT_OK(chain_->ConsecutiveMints(raw, dev, 100, 3, 1));
+  ASSERT_OK(CatchUp(*indexer));
+  auto uri_of = [&](const std::string& id) {
+    std::optional<TokenRow> t = Token(raw, id);
+    return t ? t->token_uri.value_or("NULL") : "absent";
+  };
+  ASSERT_EQ(uri_of("101"), "ipfs://bafkreirawlogs");
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kTransferTopic, Topic(dev), zero, Topic("65")}, ""));
+  ASSERT_OK(chain_->SetTokenUri(raw, "101", "ipfs://bafkreiremint"));
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kTransferTopic, zero, Topic(dev), Topic("65")}, ""));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_EQ(uri_of("101"), "ipfs://bafkreiremint");
+  EXPECT_FALSE(Token(raw, "101")->burned);
+  EXPECT_EQ(Token(raw, "101")->status, "queued");
+  // The others were not minted again: not read again.
+  EXPECT_EQ(uri_of("100"), "ipfs://bafkreirawlogs");
+}
+
 TEST_F(IndexerPgTest, ConsecutiveTransferFloodIsIndexedInBoundedParts) {
   const std::string& alice = accounts_[1];
   ASSERT_OK_AND_ASSIGN(std::string raw, chain_->Deploy("DemoRawLogs"));
