@@ -351,6 +351,7 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   counters_.progress(*head, indexed_);
   if (*head < config_.confirmations) {
     if (absl::Status s = FinishWrite(); !s.ok()) return s;
+    LogWaiting(*head);
     return 0;
   }
   const uint64_t safe = *head - config_.confirmations;
@@ -372,13 +373,32 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
     }
     range_ = NextRange(outcome->to - from + 1, outcome->weight);
     catching_up_ = next_block_ <= safe;
+    indexed_since_start_ = true;
     return outcome->to - from + 1;
   }
   if (next_block_ <= safe) return 1;  // rolled back twice: go again now
   catching_up_ = false;
+  LogWaiting(*head);
   // Caught up: nothing is left in flight when Step says there is no work.
   if (absl::Status s = FinishWrite(); !s.ok()) return s;
   return BackfillStep(*head);
+}
+
+void ChainIndexer::LogWaiting(uint64_t head) {
+  const uint64_t next = next_block_;
+  const uint64_t wanted = next + config_.confirmations;
+  if (indexed_since_start_ || head >= wanted || waiting_logged_ == wanted) {
+    return;
+  }
+  waiting_logged_ = wanted;
+  log::Info(absl::StrCat("waiting for block ", wanted, ": head is ", head,
+                         " and --confirmations=", config_.confirmations,
+                         ", so block ", next,
+                         " (the next to index) is indexed once block ", wanted,
+                         " exists"),
+            {{"next_block", std::to_string(next)},
+             {"head", std::to_string(head)},
+             {"confirmations", std::to_string(config_.confirmations)}});
 }
 
 absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(

@@ -47,6 +47,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 using ::testing::UnorderedElementsAreArray;
@@ -972,6 +973,34 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
 // block over the cap alone, written in parts), then two blocks that fit the
 // cap only one at a time (the range is cut short). Every token is recorded,
 // and the test's peak RSS grows by the cap's worth, not by the flood's.
+// Issue 12: a chain shorter than --confirmations indexes nothing yet; the
+// indexer says which block it waits for, and why, once.
+TEST_F(IndexerPgTest, LogsTheBlockItWaitsForWhileTheChainIsShort) {
+  ASSERT_OK_AND_ASSIGN(const uint64_t head, chain_->BlockNumber());
+  ASSERT_LT(head, 12u);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer(12));
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<uint64_t> first = indexer->Step();
+  absl::StatusOr<uint64_t> second = indexer->Step();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(*first, 0u);
+  const std::string line = absl::StrCat("waiting for block 12: head is ", head,
+                                        " and --confirmations=12");
+  EXPECT_THAT(log, HasSubstr(line));
+  EXPECT_EQ(log.find(line), log.rfind(line)) << "logged twice:\n" << log;
+
+  // Once the head is there, the range is indexed and nothing more is said.
+  ASSERT_OK(chain_->Mine(12 - head));
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<uint64_t> indexed = indexer->Step();
+  const std::string later = ::testing::internal::GetCapturedStderr();
+  ASSERT_OK(indexed);
+  EXPECT_EQ(*indexed, 1u);
+  EXPECT_THAT(later, Not(HasSubstr("waiting for block")));
+}
+
 // Issue 12, point 1: every mint, first or not, reads the token's URI again,
 // and a revert of a burned token is not a final failure.
 TEST_F(IndexerPgTest, ReMintedTokensHaveTheirUriReadAgain) {
