@@ -1055,6 +1055,22 @@ TEST_F(IndexerPgTest, ReMintedTokensHaveTheirUriReadAgain) {
   EXPECT_EQ(Token(raw, "101")->status, "queued");
   // The others were not minted again: not read again.
   EXPECT_EQ(uri_of("100"), "ipfs://bafkreirawlogs");
+
+  // A replay of it all reads nothing again: every re-mint was read after.
+  const std::vector<std::string> before = StateNow();
+  const std::string queue_before =
+      Dump("SELECT queue, item_id, state, generation FROM work_queue",
+           "queue, item_id");
+  notified_.clear();
+  Sql("UPDATE chains SET next_block = 0 WHERE chain_id = $1",
+      static_cast<int64_t>(kChainId));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> replay, NewIndexer());
+  ASSERT_OK(CatchUp(*replay));
+  EXPECT_EQ(StateNow(), before);
+  EXPECT_EQ(Dump("SELECT queue, item_id, state, generation FROM work_queue",
+                 "queue, item_id"),
+            queue_before);
+  EXPECT_THAT(notified_, ElementsAre());
 }
 
 TEST_F(IndexerPgTest, ConsecutiveTransferFloodIsIndexedInBoundedParts) {

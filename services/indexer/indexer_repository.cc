@@ -68,15 +68,17 @@ SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
 // (a re-mint after a burn, or the mint of a token first seen moving) queues
 // its URI read again: the last read may have found it burned. It goes with
 // the range's cursor, so the read, at the indexed block, is not before the
-// mint. ERC-1155 mints that add supply to a token with a URI change nothing.
-// $4 is the queue.
+// mint. A token read at or after the mint already has what it gave (a
+// replayed range queues nothing), and ERC-1155 mints that add supply to a
+// token with a URI change nothing. $4 is the queue.
 constexpr char kQueueRemints[] = R"sql(
 INSERT INTO work_queue (queue, item_id)
 SELECT DISTINCT $4, t.id
 FROM unnest($2::text[], $3::text[], $5::bigint[]) AS u(c, i, b)
 JOIN tokens t ON t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
              AND t.token_id = u.i::numeric
-WHERE t.mint_block < u.b AND (t.standard = 'erc721' OR t.token_uri IS NULL)
+WHERE t.mint_block < u.b AND (t.uri_block IS NULL OR t.uri_block < u.b)
+  AND (t.standard = 'erc721' OR t.token_uri IS NULL)
 ORDER BY t.id
 ON CONFLICT (queue, item_id) DO UPDATE
 SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
