@@ -19,21 +19,23 @@ constexpr size_t kMinUriChunk = 100;
 
 // The leased tokens, and the block to read them at: the chain's indexed
 // block (every token on record was minted at or before it), or the newest
-// block one of them was recorded or moved at, if that is later (a backfill
-// behind the cursor cannot be, but the read must never predate the token,
-// nor the re-mint that queued it when that is written ahead of the cursor,
-// as the parts of a block over the transfer cap are).
+// block one of them was recorded at, if that is later (a backfill behind the
+// cursor cannot be, but the read must never predate the token). A token read
+// before (a refresh, a re-mint) is read no earlier than its newest transfer
+// either: the re-mint that queued it may be written ahead of the cursor, as
+// the parts of a block over the transfer cap are. (Only then: a look at the
+// transfers of every new token would slow the first reads.)
 constexpr char kLoadTokens[] = R"sql(
 SELECT t.id, encode(t.contract, 'hex'), t.token_id::text, t.standard,
        greatest(c.next_block - 1, max(t.mint_block) OVER (),
-                max(moved.b) OVER ())
+                max(CASE WHEN t.uri_block IS NOT NULL THEN
+                      (SELECT max(tr.block_number) FROM transfers tr
+                       WHERE tr.chain_id = t.chain_id
+                         AND tr.contract = t.contract
+                         AND tr.token_id = t.token_id) END) OVER ())
 FROM unnest($1::bigint[]) AS u(id)
 JOIN tokens t ON t.id = u.id
 JOIN chains c ON c.chain_id = t.chain_id
-LEFT JOIN LATERAL (
-  SELECT max(tr.block_number) AS b FROM transfers tr
-  WHERE tr.chain_id = t.chain_id AND tr.contract = t.contract
-    AND tr.token_id = t.token_id) moved ON true
 WHERE t.chain_id = $2
 ORDER BY t.id)sql";
 
