@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/eth/json_rpc_client.h"
 #include "common/eth/token_key.h"
@@ -973,6 +974,38 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
 // block over the cap alone, written in parts), then two blocks that fit the
 // cap only one at a time (the range is cut short). Every token is recorded,
 // and the test's peak RSS grows by the cap's worth, not by the flood's.
+// Migration 0012 repairs what the indexer wrote before re-mints were read
+// again: a token recorded token_uri_revert and alive now is read again; one
+// still burned gets token_burned.
+TEST_F(IndexerPgTest, Migration0012ReadsStuckReMintedTokensAgain) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK(chain_->Mint(nft_, dev, "7", "ipfs://bafkreiseven"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "8", "ipfs://bafkreieight"));
+  ASSERT_OK(chain_->Burn(nft_, "8"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+  // As the indexer before the fix left them.
+  Sql("UPDATE tokens SET token_uri = NULL, status = 'failed', "
+      "reason = 'token_uri_revert', "
+      "detail = 'execution reverted: nonexistent token' "
+      "WHERE token_id IN (7, 8)");
+  const int migration = 12;
+  Sql("DELETE FROM schema_migrations WHERE version = $1", migration);
+  ASSERT_OK(db::Migrate(conninfo_));
+
+  std::optional<TokenRow> eight = Token(nft_, "8");
+  EXPECT_EQ(eight->reason, "token_burned");
+  EXPECT_EQ(eight->detail,
+            "burned: its next mint reads it again (execution reverted: "
+            "nonexistent token)");
+  ASSERT_OK(uri_reader_->Drain());
+  std::optional<TokenRow> seven = Token(nft_, "7");
+  EXPECT_EQ(seven->token_uri, "ipfs://bafkreiseven");
+  EXPECT_EQ(seven->status, "queued");
+  EXPECT_EQ(seven->reason, std::nullopt);
+  EXPECT_EQ(Token(nft_, "8")->reason, "token_burned");
+}
+
 // Issue 12: a chain shorter than --confirmations indexes nothing yet; the
 // indexer says which block it waits for, and why, once.
 TEST_F(IndexerPgTest, LogsTheBlockItWaitsForWhileTheChainIsShort) {
