@@ -13,7 +13,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(cid_fuzzer resolve_uri_fuzzer data_uri_fuzzer asset_walker_fuzzer logs_reply_fuzzer)
+  targets=(cid_fuzzer resolve_uri_fuzzer data_uri_fuzzer asset_walker_fuzzer logs_reply_fuzzer revert_reason_fuzzer)
 fi
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 out="${FUZZ_OUT:-$build/runs}"

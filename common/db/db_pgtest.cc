@@ -169,6 +169,27 @@ TEST_F(MigrateTest, RefusesNewerSchema) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(MigrateTest, CheckSchemaNamesTheFixForAMissingOrOlderSchema) {
+  absl::Status missing = CheckSchema(conninfo_);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(missing.message(), HasSubstr("no niftysave schema"));
+  EXPECT_THAT(missing.message(), HasSubstr("niftysave migrate"));
+
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  EXPECT_TRUE(CheckSchema(conninfo_).ok());
+  Exec(absl::StrCat("DELETE FROM schema_migrations WHERE version = ",
+                    LatestVersion()));
+  absl::Status older = CheckSchema(conninfo_);
+  EXPECT_EQ(older.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(older.message(), HasSubstr("older than this binary's"));
+  EXPECT_THAT(older.message(), HasSubstr("niftysave migrate"));
+
+  // Newer (migrated ahead of a rolling upgrade): served.
+  Exec(absl::StrCat("INSERT INTO schema_migrations (version, name) VALUES (",
+                    LatestVersion() + 1, ", 'from_the_future')"));
+  EXPECT_TRUE(CheckSchema(conninfo_).ok());
+}
+
 // ---------------------------------------------------------------- Pool
 
 using PoolTest = PgTest;

@@ -39,6 +39,32 @@ absl::StatusOr<int> SchemaVersion(const std::string& conninfo) {
   }
 }
 
+absl::Status CheckSchema(const std::string& conninfo) {
+  const auto& all = AllMigrations();
+  const int latest = all.empty() ? 0 : all.back().version;
+  absl::StatusOr<int> version = SchemaVersion(conninfo);
+  if (!version.ok()) return version.status();
+  constexpr char kFix[] =
+      "run `niftysave migrate --database_url=<this database>` first";
+  if (*version == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database has no niftysave schema (never migrated; this binary "
+        "needs version ",
+        latest, "): ", kFix));
+  }
+  if (*version < latest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the database schema is at version ", *version,
+                     ", older than this binary's ", latest, ": ", kFix));
+  }
+  if (*version > latest) {
+    log::Warn("database schema is newer than this binary",
+              {{"schema_version", std::to_string(*version)},
+               {"binary_version", std::to_string(latest)}});
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Migrate(const std::string& conninfo) {
   const auto& all = AllMigrations();
   const int latest = all.empty() ? 0 : all.back().version;

@@ -26,4 +26,12 @@ absl::StatusOr<int> Migrate(const std::string& conninfo);
 // The schema version the database reports (0 when never migrated).
 absl::StatusOr<int> SchemaVersion(const std::string& conninfo);
 
+// What a service checks before it touches a table: OK when the database's
+// schema is the one this binary was built with, or newer (a rolling upgrade
+// migrates first, then replaces the running pods; migrations only add).
+// FailedPrecondition when it is missing or older, with a message that says
+// so and names the fix (`niftysave migrate`), rather than the first query's
+// `relation "chains" does not exist`. A connection failure is returned as is.
+absl::Status CheckSchema(const std::string& conninfo);
+
 }  // namespace niftysave::db

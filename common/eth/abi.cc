@@ -119,6 +119,17 @@ absl::StatusOr<std::string> DecodeAbiString(absl::string_view hex_data,
   return out;
 }
 
+absl::StatusOr<absl::string_view> AbiDynamicBytes(absl::string_view bytes) {
+  size_t offset = 0, length = 0;
+  if (!WordAsSize(bytes, 0, &offset) || offset % 32 != 0) {
+    return AbiError("bad offset");
+  }
+  if (!WordAsSize(bytes, offset, &length)) return AbiError("bad length");
+  const size_t start = offset + 32;  // WordAsSize: start <= bytes.size()
+  if (bytes.size() - start < length) return AbiError("runs past the data");
+  return bytes.substr(start, length);
+}
+
 std::string EncodeCallBytes4(absl::string_view selector,
                              absl::string_view bytes4_hex) {
   return absl::StrCat("0x", selector, bytes4_hex, std::string(56, '0'));

@@ -30,6 +30,12 @@ std::string EncodeCallBytes4(absl::string_view selector,
 absl::StatusOr<std::string> DecodeAbiString(absl::string_view hex_data,
                                             size_t max_bytes);
 
+// The payload of a lone `string` or `bytes` ABI-encoded in raw `bytes`: an
+// offset word, then at that offset a length word and the payload. A view
+// into `bytes`, checked to lie wholly within it; reason `abi_invalid`
+// otherwise (hostile offsets and lengths included).
+absl::StatusOr<absl::string_view> AbiDynamicBytes(absl::string_view bytes);
+
 // name()/symbol(): a `string`, or the `bytes32` some early contracts return
 // (NUL-padded on the right). Same reasons as DecodeAbiString.
 absl::StatusOr<std::string> DecodeAbiStringOrBytes32(absl::string_view hex_data,

@@ -11,7 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/eth/abi.h"
+#include "common/eth/revert_reason.h"
 #include "common/runtime/reason.h"
+#include "common/runtime/utf8.h"
 
 namespace niftysave::eth {
 namespace {
@@ -29,8 +32,12 @@ constexpr char kCallErrorPayload[] = "niftysave.eth/call-error";
 absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
   if (!reply.is_object()) return InvalidReply("reply is not a JSON object");
   if (auto err = reply.find("error"); err != reply.end() && !err->is_null()) {
-    return RpcErrorStatus(err->is_object() ? err->value("message", "")
-                                           : err->dump());
+    if (!err->is_object()) return RpcErrorStatus(err->dump());
+    const auto data = err->find("data");
+    return RpcErrorStatus(err->value("message", ""),
+                          data != err->end() && data->is_string()
+                              ? data->get<std::string>()
+                              : "");
   }
   auto result = reply.find("result");
   if (result == reply.end()) return InvalidReply("reply has no result");
@@ -39,10 +46,25 @@ absl::StatusOr<nlohmann::json> ResultOf(const nlohmann::json& reply) {
 
 }  // namespace
 
-absl::Status RpcErrorStatus(const std::string& message) {
+absl::Status RpcErrorStatus(const std::string& message,
+                            absl::string_view data) {
   if (absl::StrContains(message, "revert")) {
+    // The node's own text of the data is no better than its guess (anvil
+    // prints a custom error's ABI words as characters): the data is decoded
+    // here when the node sends it.
+    absl::StatusOr<std::string> bytes =
+        absl::StartsWith(data, "0x") ? HexToBytes(data)
+                                     : absl::InvalidArgumentError("no data");
+    std::string detail;
+    if (!bytes.ok()) {
+      detail = ValidUtf8(message, kMaxRevertTextBytes);
+    } else if (bytes->empty()) {
+      detail = "execution reverted without a reason";
+    } else {
+      detail = "execution reverted: " + DescribeRevertData(*bytes);
+    }
     return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "revert",
-                           message);
+                           detail);
   }
   return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_error",
                          message.substr(0, 500));

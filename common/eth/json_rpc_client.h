@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -116,8 +117,11 @@ absl::StatusOr<uint64_t> ParseQuantity(const nlohmann::json& value);
 absl::StatusOr<uint64_t> ParseQuantityText(absl::string_view text);
 
 // A JSON-RPC error object's message as a Status: "revert" in it →
-// FailedPrecondition with reason `revert`; otherwise reason `rpc_error`.
-absl::Status RpcErrorStatus(const std::string& message);
+// FailedPrecondition with reason `revert`, its detail decoded from the
+// error's revert `data` ("0x…", when the node sends it; DescribeRevertData)
+// or else the message; otherwise reason `rpc_error`.
+absl::Status RpcErrorStatus(const std::string& message,
+                            absl::string_view data = "");
 std::string ToQuantity(uint64_t v);
 
 }  // namespace niftysave::eth

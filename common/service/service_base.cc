@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/db/migrations.h"
 #include "common/grpc/grpc_security_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
@@ -72,6 +73,9 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
 void ConnectOrDie(ServiceBase& base) {
   auto pool = db::Pool::Create(base.database_url, base.db_pool_size);
   if (!pool.ok()) Fatal("cannot connect to Postgres", pool.status());
+  if (absl::Status s = db::CheckSchema(base.database_url); !s.ok()) {
+    Fatal("database schema not ready", s);
+  }
   base.pool = std::move(*pool);
   auto metrics = Metrics::Start(base.metrics_listen, base.name);
   if (!metrics.ok()) Fatal("cannot serve metrics", metrics.status());

@@ -351,6 +351,7 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   counters_.progress(*head, indexed_);
   if (*head < config_.confirmations) {
     if (absl::Status s = FinishWrite(); !s.ok()) return s;
+    LogWaiting(*head);
     return AdvanceRefresh();
   }
   const uint64_t safe = *head - config_.confirmations;
@@ -372,6 +373,7 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
     }
     range_ = NextRange(outcome->to - from + 1, outcome->weight);
     catching_up_ = next_block_ <= safe;
+    indexed_since_start_ = true;
     // Refreshes left pending go on while the follower catches up.
     if (absl::StatusOr<uint64_t> r = AdvanceRefresh(); !r.ok()) {
       return r.status();
@@ -380,6 +382,7 @@ absl::StatusOr<uint64_t> ChainIndexer::Step() {
   }
   if (next_block_ <= safe) return 1;  // rolled back twice: go again now
   catching_up_ = false;
+  LogWaiting(*head);
   // Caught up: nothing is left in flight when Step says there is no work.
   if (absl::Status s = FinishWrite(); !s.ok()) return s;
   absl::StatusOr<uint64_t> refreshed = AdvanceRefresh();
@@ -404,6 +407,23 @@ absl::StatusOr<uint64_t> ChainIndexer::AdvanceRefresh() {
                {"so_far", std::to_string(step->total)}});
   }
   return step->queued;
+}
+
+void ChainIndexer::LogWaiting(uint64_t head) {
+  const uint64_t next = next_block_;
+  const uint64_t wanted = next + config_.confirmations;
+  if (indexed_since_start_ || head >= wanted || waiting_logged_ == wanted) {
+    return;
+  }
+  waiting_logged_ = wanted;
+  log::Info(absl::StrCat("waiting for block ", wanted, ": head is ", head,
+                         " and --confirmations=", config_.confirmations,
+                         ", so block ", next,
+                         " (the next to index) is indexed once block ", wanted,
+                         " exists"),
+            {{"next_block", std::to_string(next)},
+             {"head", std::to_string(head)},
+             {"confirmations", std::to_string(config_.confirmations)}});
 }
 
 absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(

@@ -190,6 +190,11 @@ class ChainIndexer {
   absl::StatusOr<bool> HoldFollowerRole();
   // Counts, records and notifies what a committed range wrote.
   void Report(const RangeWritten& written);
+  // Until this process has indexed a range: logs, once per block awaited,
+  // which head block the next range needs and why (a local chain is often
+  // shorter than --confirmations, and would otherwise index nothing,
+  // silently).
+  void LogWaiting(uint64_t head);
   // The next range after `blocks` blocks held `logs` logs.
   uint64_t NextRange(uint64_t blocks, uint64_t logs) const;
   // The logs of [from, to]: the prefetched reply when it is for exactly
@@ -209,6 +214,10 @@ class ChainIndexer {
   uint64_t range_;
   std::atomic<uint64_t> head_{0};
   std::atomic<bool> catching_up_{false};
+  // Step thread only: whether a range was indexed since start-up, and the
+  // head block LogWaiting last said it waits for.
+  bool indexed_since_start_ = false;
+  uint64_t waiting_logged_ = 0;
   // eth_getLogs of the range expected next, read while this one is written
   // (Step thread only). Only RPC: the range is still checked against the
   // stored chain when it is indexed.

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/eth/json_rpc_client.h"
 #include "common/eth/token_key.h"
@@ -47,6 +48,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 using ::testing::UnorderedElementsAreArray;
@@ -442,7 +444,7 @@ TEST_F(IndexerPgTest, ReplayingIndexedBlocksChangesAndQueuesNothing) {
   // URIs are read at the indexed block, the head: tokens 2 and 4 are burned
   // by then (recorded failed: tokenURI reverts), the other three queued.
   ASSERT_EQ(notified_.size(), 3u);
-  ASSERT_EQ(Token(nft_, "2")->reason, "token_uri_revert");
+  ASSERT_EQ(Token(nft_, "2")->reason, "token_burned");
   std::optional<TokenRow> four = Token(nft_, "4");
   ASSERT_TRUE(four.has_value());
   ASSERT_EQ(four->status, "failed");
@@ -490,7 +492,8 @@ TEST_F(IndexerPgTest, ReplayingIndexedBlocksChangesAndQueuesNothing) {
 
 TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
   const std::string& dev = accounts_[0];
-  // Minted then burned before the range is read: tokenURI reverts.
+  // Minted then burned before the range is read: tokenURI reverts, and the
+  // token is burned (token_burned: its next mint reads it again).
   ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreifive"));
   ASSERT_OK(chain_->Burn(nft_, "5"));
   // Its URI overwritten with bytes that are not UTF-8.
@@ -509,8 +512,7 @@ TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
   ASSERT_TRUE(burned.has_value());
   EXPECT_EQ(burned->status, "failed");
   ASSERT_TRUE(burned->reason.has_value());
-  EXPECT_THAT(*burned->reason, StartsWith("token_uri_"));
-  EXPECT_EQ(*burned->reason, "token_uri_revert");
+  EXPECT_EQ(*burned->reason, "token_burned");
   EXPECT_THAT(burned->detail.value_or(""), HasSubstr("nonexistent token"));
   EXPECT_EQ(burned->token_uri, std::nullopt);
   EXPECT_TRUE(burned->burned);
@@ -532,6 +534,38 @@ TEST_F(IndexerPgTest, TokenUriThatFailsAtTheRangeEndIsRecordedFailedNotQueued) {
 
   EXPECT_THAT(QueuedTokenIds(), ElementsAre("8"));
   EXPECT_THAT(notified_, ElementsAre(Key("8")));
+}
+
+// Issue 12: the revert data is decoded, not shown as the node's guess (anvil
+// prints a custom error's ABI words as characters: 31 U+FFFD and a byte).
+TEST_F(IndexerPgTest, RevertReasonsAreRecordedReadably) {
+  ASSERT_OK_AND_ASSIGN(const std::string reverts,
+                       chain_->Deploy("DemoReverts"));
+  const std::string& dev = accounts_[0];
+  for (const char* id : {"1", "2", "3", "4", "5"}) {
+    ASSERT_OK(chain_->Mint(reverts, dev, id, "ipfs://bafkreireverts"));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+
+  auto detail = [&](const char* id) {
+    std::optional<TokenRow> t = Token(reverts, id);
+    EXPECT_TRUE(t.has_value()) << id;
+    if (!t) return std::string();
+    EXPECT_EQ(t->status, "failed") << id;
+    EXPECT_EQ(t->reason, "token_uri_revert") << id;
+    return t->detail.value_or("");
+  };
+  // NotRevealed(uint256 id, address owner): 0x2dee1197 is the first four
+  // bytes of keccak-256("NotRevealed(uint256,address)") (js-sha3, solc's).
+  EXPECT_EQ(detail("1"), absl::StrCat("execution reverted: custom error "
+                                      "0x2dee1197(0x1, 0x",
+                                      dev, ")"));
+  EXPECT_EQ(detail("2"), "execution reverted: not revealed yet");
+  EXPECT_EQ(detail("3"),
+            "execution reverted: panic 0x11 (arithmetic overflow)");
+  EXPECT_EQ(detail("4"), "execution reverted without a reason");
+  EXPECT_EQ(Token(reverts, "5")->token_uri, "ipfs://bafkreireverts");
 }
 
 TEST_F(IndexerPgTest, OnTokensReceivesExactlyTheNewlyQueuedKeys) {
@@ -937,6 +971,147 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
   EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors "
                   "WHERE reason = 'refresh_too_large'"),
             0);
+}
+
+// Migration 0012 repairs what the indexer wrote before re-mints were read
+// again: a token recorded token_uri_revert and alive now is read again; one
+// still burned gets token_burned.
+TEST_F(IndexerPgTest, Migration0012ReadsStuckReMintedTokensAgain) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK(chain_->Mint(nft_, dev, "7", "ipfs://bafkreiseven"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "8", "ipfs://bafkreieight"));
+  ASSERT_OK(chain_->Burn(nft_, "8"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+  // As the indexer before the fix left them.
+  Sql("UPDATE tokens SET token_uri = NULL, status = 'failed', "
+      "reason = 'token_uri_revert', "
+      "detail = 'execution reverted: nonexistent token' "
+      "WHERE token_id IN (7, 8)");
+  // Its SQL again, as `niftysave migrate` ran it on such a database.
+  const db::Migration* m0012 = nullptr;
+  for (const db::Migration& m : db::AllMigrations()) {
+    if (m.version == 12) m0012 = &m;
+  }
+  ASSERT_NE(m0012, nullptr);
+  {
+    pqxx::connection conn(conninfo_);
+    pqxx::work txn(conn);
+    txn.exec(m0012->sql);  // several statements: the simple protocol
+    txn.commit();
+  }
+
+  std::optional<TokenRow> eight = Token(nft_, "8");
+  EXPECT_EQ(eight->reason, "token_burned");
+  EXPECT_EQ(eight->detail,
+            "burned: its next mint reads it again (execution reverted: "
+            "nonexistent token)");
+  ASSERT_OK(uri_reader_->Drain());
+  std::optional<TokenRow> seven = Token(nft_, "7");
+  EXPECT_EQ(seven->token_uri, "ipfs://bafkreiseven");
+  EXPECT_EQ(seven->status, "queued");
+  EXPECT_EQ(seven->reason, std::nullopt);
+  EXPECT_EQ(Token(nft_, "8")->reason, "token_burned");
+}
+
+// Issue 12: a chain shorter than --confirmations indexes nothing yet; the
+// indexer says which block it waits for, and why, once.
+TEST_F(IndexerPgTest, LogsTheBlockItWaitsForWhileTheChainIsShort) {
+  ASSERT_OK_AND_ASSIGN(const uint64_t head, chain_->BlockNumber());
+  ASSERT_LT(head, 12u);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer(12));
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<uint64_t> first = indexer->Step();
+  absl::StatusOr<uint64_t> second = indexer->Step();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  EXPECT_EQ(*first, 0u);
+  const std::string line = absl::StrCat("waiting for block 12: head is ", head,
+                                        " and --confirmations=12");
+  EXPECT_THAT(log, HasSubstr(line));
+  EXPECT_EQ(log.find(line), log.rfind(line)) << "logged twice:\n" << log;
+
+  // Once the head is there, the range is indexed and nothing more is said.
+  ASSERT_OK(chain_->Mine(12 - head));
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<uint64_t> indexed = indexer->Step();
+  const std::string later = ::testing::internal::GetCapturedStderr();
+  ASSERT_OK(indexed);
+  EXPECT_EQ(*indexed, 1u);
+  EXPECT_THAT(later, Not(HasSubstr("waiting for block")));
+}
+
+// Issue 12, point 1: every mint, first or not, reads the token's URI again,
+// and a revert of a burned token is not a final failure.
+TEST_F(IndexerPgTest, ReMintedTokensHaveTheirUriReadAgain) {
+  const std::string& dev = accounts_[0];
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  // Minted and burned in one range: tokenURI reverts at the block read.
+  ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreifirst"));
+  ASSERT_OK(chain_->Burn(nft_, "5"));
+  // Read once, then burned and minted again with another URI in one range.
+  ASSERT_OK(chain_->Mint(nft_, dev, "6", "ipfs://bafkreisix"));
+  ASSERT_OK(CatchUp(*indexer));
+  std::optional<TokenRow> five = Token(nft_, "5");
+  ASSERT_TRUE(five.has_value());
+  EXPECT_TRUE(five->burned);
+  EXPECT_EQ(five->status, "failed");
+  EXPECT_EQ(five->reason, "token_burned");
+  EXPECT_THAT(five->detail.value_or(""), HasSubstr("nonexistent token"));
+  ASSERT_EQ(Token(nft_, "6")->token_uri, "ipfs://bafkreisix");
+
+  notified_.clear();
+  ASSERT_OK(chain_->Mint(nft_, dev, "5", "ipfs://bafkreisecond"));
+  ASSERT_OK(chain_->Burn(nft_, "6"));
+  ASSERT_OK(chain_->Mint(nft_, dev, "6", "ipfs://bafkreisixagain"));
+  ASSERT_OK(CatchUp(*indexer));
+  five = Token(nft_, "5");
+  EXPECT_FALSE(five->burned);
+  EXPECT_EQ(five->status, "queued");
+  EXPECT_EQ(five->reason, std::nullopt);
+  EXPECT_EQ(five->token_uri, "ipfs://bafkreisecond");
+  EXPECT_EQ(Token(nft_, "6")->token_uri, "ipfs://bafkreisixagain");
+  EXPECT_THAT(notified_, UnorderedElementsAre(Key("5"), Key("6")));
+
+  // ERC-2309: a batch of 3, then one of them burned and minted again with
+  // its own URI.
+  ASSERT_OK_AND_ASSIGN(std::string raw, chain_->Deploy("DemoRawLogs"));
+  const std::string zero = Topic("");
+  ASSERT_OK(chain_->ConsecutiveMints(raw, dev, 100, 3, 1));
+  ASSERT_OK(CatchUp(*indexer));
+  auto uri_of = [&](const std::string& id) {
+    std::optional<TokenRow> t = Token(raw, id);
+    return t ? t->token_uri.value_or("NULL") : "absent";
+  };
+  ASSERT_EQ(uri_of("101"), "ipfs://bafkreirawlogs");
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kTransferTopic, Topic(dev), zero, Topic("65")}, ""));
+  ASSERT_OK(chain_->SetTokenUri(raw, "101", "ipfs://bafkreiremint"));
+  ASSERT_OK(chain_->RawLog(
+      raw, {eth::kTransferTopic, zero, Topic(dev), Topic("65")}, ""));
+  ASSERT_OK(CatchUp(*indexer));
+  EXPECT_EQ(uri_of("101"), "ipfs://bafkreiremint");
+  EXPECT_FALSE(Token(raw, "101")->burned);
+  EXPECT_EQ(Token(raw, "101")->status, "queued");
+  // The others were not minted again: not read again.
+  EXPECT_EQ(uri_of("100"), "ipfs://bafkreirawlogs");
+
+  // A replay of it all reads nothing again: every re-mint was read after.
+  const std::vector<std::string> before = StateNow();
+  const std::string queue_before =
+      Dump("SELECT queue, item_id, state, generation FROM work_queue",
+           "queue, item_id");
+  notified_.clear();
+  Sql("UPDATE chains SET next_block = 0 WHERE chain_id = $1",
+      static_cast<int64_t>(kChainId));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> replay, NewIndexer());
+  ASSERT_OK(CatchUp(*replay));
+  EXPECT_EQ(StateNow(), before);
+  EXPECT_EQ(Dump("SELECT queue, item_id, state, generation FROM work_queue",
+                 "queue, item_id"),
+            queue_before);
+  EXPECT_THAT(notified_, ElementsAre());
 }
 
 // A hostile ERC-2309 collection: 48,000 tokens from one transaction (one

@@ -64,6 +64,27 @@ queued AS (
       generation = work_queue.generation + 1, updated_at = now())
 SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
 
+// Every mint ($2/$3 at block $5) of a token on record from an earlier block
+// (a re-mint after a burn, or the mint of a token first seen moving) queues
+// its URI read again: the last read may have found it burned. It goes with
+// the range's cursor, so the read, at the indexed block, is not before the
+// mint. A token read at or after the mint already has what it gave (a
+// replayed range queues nothing), and ERC-1155 mints that add supply to a
+// token with a URI change nothing. $4 is the queue.
+constexpr char kQueueRemints[] = R"sql(
+INSERT INTO work_queue (queue, item_id)
+SELECT DISTINCT $4, t.id
+FROM unnest($2::text[], $3::text[], $5::bigint[]) AS u(c, i, b)
+JOIN tokens t ON t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
+             AND t.token_id = u.i::numeric
+WHERE t.mint_block < u.b AND (t.uri_block IS NULL OR t.uri_block < u.b)
+  AND (t.standard = 'erc721' OR t.token_uri IS NULL)
+ORDER BY t.id
+ON CONFLICT (queue, item_id) DO UPDATE
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(),
+    generation = work_queue.generation + 1, updated_at = now())sql";
+
 // ERC-4906: the contract's known tokens in [$3, $4], at most $5, queued to
 // have their URIs read again (a lease in flight is fenced off: it may have
 // read the old value). $6 is the queue.
@@ -207,7 +228,7 @@ constexpr char kUpdateUris[] = R"sql(
 UPDATE tokens t
 SET token_uri = u.uri, uri_block = u.b,
     status = CASE WHEN u.uri IS NULL THEN 'failed' ELSE 'queued' END,
-    reason = u.r, detail = u.d, updated_at = now()
+    )sql" NS_TOKEN_URI_REASON R"sql(, updated_at = now()
 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
             $7::text[]) AS u(c, i, uri, b, r, d)
 WHERE t.chain_id = $1 AND t.contract = decode(u.c, 'hex')
@@ -472,12 +493,30 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
   struct Moved {
     const eth::TokenTransfer* first = nullptr;
     const eth::TokenTransfer* last = nullptr;
+    const eth::TokenTransfer* last_mint = nullptr;
   };
   std::map<TokenId, Moved> moved;
   for (const eth::TokenTransfer& t : batch.transfers) {
     Moved& m = moved[{t.contract, t.token_id.ToDecimal()}];
     if (m.first == nullptr || Position(t) < Position(*m.first)) m.first = &t;
     if (m.last == nullptr || Position(*m.last) < Position(t)) m.last = &t;
+    if (t.from == zero &&
+        (m.last_mint == nullptr || Position(*m.last_mint) < Position(t))) {
+      m.last_mint = &t;
+    }
+  }
+
+  // The block of each token's last mint here: a token on record from
+  // before it has its URI read again (kQueueRemints).
+  struct {
+    std::vector<std::string> c, i;
+    std::vector<int64_t> b;
+  } remints;
+  for (const auto& [key, mv] : moved) {
+    if (mv.last_mint == nullptr) continue;
+    remints.c.push_back(key.first);
+    remints.i.push_back(key.second);
+    remints.b.push_back(I64(mv.last_mint->at.block_number));
   }
 
   // When following and nothing is stored after the range (the usual case;
@@ -585,6 +624,12 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
     if (batch.backfill_lease) {
       written.lease_lost = !BackfillLeases::Advance(txn, *batch.backfill_lease,
                                                     batch.to_block + 1);
+    }
+    if (!remints.c.empty()) {
+      written.uri_reads_queued +=
+          txn.exec_params(kQueueRemints, chain, TextArray(remints.c),
+                          TextArray(remints.i), uri_queue, IntArray(remints.b))
+              .affected_rows();
     }
     std::vector<int64_t> extract_pks;
     ApplyUriUpdates(txn, batch.chain_id, batch.uri_updates, extract_pks,

@@ -97,6 +97,17 @@ struct RangeWritten {
 // The work queue of a chain's URI reads.
 std::string UriQueueName(uint64_t chain_id);
 
+// The `reason` and `detail` a URI read writes (SQL SET items over `tokens t`
+// and a read `u` with columns r and d). A token whose tokenURI reverted
+// while it is burned has no URI to read, and that is not its last word: its
+// next mint queues a read again (RecordRange). So the revert is recorded as
+// `token_burned`, not as the contract's final `token_uri_revert`.
+#define NS_TOKEN_URI_REASON                                   \
+  "reason = CASE WHEN u.r = 'token_uri_revert' AND t.burned " \
+  "THEN 'token_burned' ELSE u.r END, "                        \
+  "detail = CASE WHEN u.r = 'token_uri_revert' AND t.burned " \
+  "THEN 'burned: its next mint reads it again (' || u.d || ')' ELSE u.d END"
+
 // What a rollback to a common ancestor removed.
 struct RollbackResult {
   uint64_t tokens_removed = 0;   // minted in orphaned blocks

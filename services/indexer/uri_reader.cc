@@ -20,10 +20,19 @@ constexpr size_t kMinUriChunk = 100;
 // The leased tokens, and the block to read them at: the chain's indexed
 // block (every token on record was minted at or before it), or the newest
 // block one of them was recorded at, if that is later (a backfill behind the
-// cursor cannot be, but the read must never predate the token).
+// cursor cannot be, but the read must never predate the token). A token read
+// before (a refresh, a re-mint) is read no earlier than its newest transfer
+// either: the re-mint that queued it may be written ahead of the cursor, as
+// the parts of a block over the transfer cap are. (Only then: a look at the
+// transfers of every new token would slow the first reads.)
 constexpr char kLoadTokens[] = R"sql(
 SELECT t.id, encode(t.contract, 'hex'), t.token_id::text, t.standard,
-       greatest(c.next_block - 1, max(t.mint_block) OVER ())
+       greatest(c.next_block - 1, max(t.mint_block) OVER (),
+                max(CASE WHEN t.uri_block IS NOT NULL THEN
+                      (SELECT max(tr.block_number) FROM transfers tr
+                       WHERE tr.chain_id = t.chain_id
+                         AND tr.contract = t.contract
+                         AND tr.token_id = t.token_id) END) OVER ())
 FROM unnest($1::bigint[]) AS u(id)
 JOIN tokens t ON t.id = u.id
 JOIN chains c ON c.chain_id = t.chain_id
@@ -32,14 +41,15 @@ ORDER BY t.id)sql";
 
 // The reads, for the tokens whose lease was still held. A token whose URI
 // was set at a later block (a URI event the follower wrote meanwhile) keeps
-// it. Returns the tokens written: each goes (back) through extraction even
-// when its URI is unchanged, since an ERC-4906 refresh says the metadata
-// behind the same URI changed.
+// it. A revert of a burned token is `token_burned` (TokenUriReason). Returns
+// the tokens written: each goes (back) through extraction even when its URI
+// is unchanged, since an ERC-4906 refresh says the metadata behind the same
+// URI changed.
 constexpr char kWriteReads[] = R"sql(
 UPDATE tokens t
 SET token_uri = u.uri, uri_block = $2,
     status = CASE WHEN u.uri IS NULL THEN 'failed' ELSE 'queued' END,
-    reason = u.r, detail = u.d, updated_at = now()
+    )sql" NS_TOKEN_URI_REASON R"sql(, updated_at = now()
 FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[])
      AS u(id, uri, r, d)
 WHERE t.id = u.id AND (t.uri_block IS NULL OR t.uri_block <= $2)
