@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -38,23 +39,40 @@ ON CONFLICT DO NOTHING)sql";
 // queued on the chain's URI-read queue ($10). An ERC-721 token gets its owner
 // and burned flag as of the range's end; when $11 says those are the newest
 // on record (see RecordRange), a token already there is set to them in the
-// same statement. ERC-1155 tokens have no owner. Returns the new tokens by
-// standard (xmax = 0: the row was inserted, not updated); nothing per row.
+// same statement. ERC-1155 tokens have no owner. A token on record whose
+// first transfer here is a mint, and whose URI was last read before it, is
+// a re-mint (kQueueRemints says why it is read again): the conflict that
+// finds it returns it, so no statement looks each mint up again. Returns,
+// by standard, the new tokens (xmax = 0: the row was inserted, not updated)
+// and the ids of the re-minted ones.
 constexpr char kUpsertTokens[] = R"sql(
-WITH up AS (
+WITH u AS (
+  SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+                       $6::bool[], $7::bigint[], $8::text[], $9::bool[])
+         AS u(c, i, s, o, bu, b, tx, m)),
+up AS (
   INSERT INTO tokens AS t (chain_id, contract, token_id, standard, owner,
                            burned, mint_block, mint_tx, minted, status)
   SELECT $1, decode(c, 'hex'), i::numeric, s, decode(o, 'hex'), bu, b,
          decode(tx, 'hex'), m, 'queued'
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bool[],
-              $7::bigint[], $8::text[], $9::bool[])
-       AS u(c, i, s, o, bu, b, tx, m)
+  FROM u
   ON CONFLICT (chain_id, contract, token_id) DO UPDATE
-  SET owner = EXCLUDED.owner, burned = EXCLUDED.burned, updated_at = now()
-  WHERE $11 AND t.standard = 'erc721'
-    AND (t.owner IS DISTINCT FROM EXCLUDED.owner
-         OR t.burned <> EXCLUDED.burned)
-  RETURNING t.id, t.standard, t.xmax = 0 AS inserted),
+  SET owner = CASE WHEN $11 THEN EXCLUDED.owner ELSE t.owner END,
+      burned = CASE WHEN $11 THEN EXCLUDED.burned ELSE t.burned END,
+      updated_at = now()
+  WHERE ($11 AND t.standard = 'erc721'
+         AND (t.owner IS DISTINCT FROM EXCLUDED.owner
+              OR t.burned <> EXCLUDED.burned))
+     OR (EXCLUDED.minted AND t.mint_block < EXCLUDED.mint_block
+         AND (t.uri_block IS NULL OR t.uri_block < EXCLUDED.mint_block)
+         AND (t.standard = 'erc721' OR t.token_uri IS NULL))
+  RETURNING t.id, t.standard, t.xmax = 0 AS inserted, t.contract, t.token_id,
+            t.mint_block, t.uri_block),
+remint AS (
+  SELECT up.id, up.standard FROM up
+  JOIN u ON up.contract = decode(u.c, 'hex') AND up.token_id = u.i::numeric
+  WHERE NOT up.inserted AND u.m AND up.mint_block < u.b
+    AND (up.uri_block IS NULL OR up.uri_block < u.b)),
 queued AS (
   INSERT INTO work_queue (queue, item_id)
   SELECT $10, id FROM up WHERE inserted ORDER BY id
@@ -62,7 +80,20 @@ queued AS (
   SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
     run_after = now(),
       generation = work_queue.generation + 1, updated_at = now())
-SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
+SELECT standard, sum(n)::bigint, array_remove(array_agg(id), NULL)::text
+FROM (SELECT standard, 1 AS n, NULL::bigint AS id FROM up WHERE inserted
+      UNION ALL SELECT standard, 0, id FROM remint) x
+GROUP BY standard)sql";
+
+// The re-minted tokens the token upsert found ($2), queued on the URI-read
+// queue ($1) with the range's cursor (see kQueueRemints).
+constexpr char kQueueUriReads[] = R"sql(
+INSERT INTO work_queue (queue, item_id)
+SELECT $1, id FROM unnest($2::bigint[]) AS u(id) ORDER BY id
+ON CONFLICT (queue, item_id) DO UPDATE
+SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
+    run_after = now(),
+    generation = work_queue.generation + 1, updated_at = now())sql";
 
 // Every mint ($2/$3 at block $5) of a token on record from an earlier block
 // (a re-mint after a burn, or the mint of a token first seen moving) queues
@@ -70,7 +101,9 @@ SELECT standard, count(*) FROM up WHERE inserted GROUP BY standard)sql";
 // the range's cursor, so the read, at the indexed block, is not before the
 // mint. A token read at or after the mint already has what it gave (a
 // replayed range queues nothing), and ERC-1155 mints that add supply to a
-// token with a URI change nothing. $4 is the queue.
+// token with a URI change nothing. $4 is the queue. Only for mints after
+// another transfer of the token in the range (a burn, say): a mint that is
+// the token's first transfer here is found by kUpsertTokens.
 constexpr char kQueueRemints[] = R"sql(
 INSERT INTO work_queue (queue, item_id)
 SELECT DISTINCT $4, t.id
@@ -506,14 +539,15 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
     }
   }
 
-  // The block of each token's last mint here: a token on record from
-  // before it has its URI read again (kQueueRemints).
+  // The block of each token's last mint here, when a transfer of the token
+  // precedes it here: the token was on record before it, and has its URI
+  // read again (kQueueRemints; the upsert finds the other re-mints).
   struct {
     std::vector<std::string> c, i;
     std::vector<int64_t> b;
   } remints;
   for (const auto& [key, mv] : moved) {
-    if (mv.last_mint == nullptr) continue;
+    if (mv.last_mint == nullptr || mv.last_mint == mv.first) continue;
     remints.c.push_back(key.first);
     remints.i.push_back(key.second);
     remints.b.push_back(I64(mv.last_mint->at.block_number));
@@ -580,8 +614,14 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
              TextArray(o), BoolArray(bu), IntArray(b), TextArray(tx),
              BoolArray(m), uri_queue, owners_from_range)) {
       const uint64_t n = row[1].as<int64_t>();
-      written.new_tokens[row[0].c_str()] += n;
+      if (n > 0) written.new_tokens[row[0].c_str()] += n;
       written.uri_reads_queued += n;
+      for (absl::string_view id :
+           absl::StrSplit(absl::string_view(row[2].c_str()).substr(1),
+                          absl::ByAnyChar(",}"), absl::SkipEmpty())) {
+        int64_t v = 0;
+        if (absl::SimpleAtoi(id, &v)) written.reminted.push_back(v);
+      }
     }
   };
 
@@ -624,6 +664,11 @@ absl::StatusOr<RangeWritten> PgIndexerRepository::RecordRange(
     if (batch.backfill_lease) {
       written.lease_lost = !BackfillLeases::Advance(txn, *batch.backfill_lease,
                                                     batch.to_block + 1);
+    }
+    if (!written.reminted.empty()) {
+      written.uri_reads_queued +=
+          txn.exec_params(kQueueUriReads, uri_queue, IntArray(written.reminted))
+              .affected_rows();
     }
     if (!remints.c.empty()) {
       written.uri_reads_queued +=

@@ -91,6 +91,9 @@ struct RangeWritten {
   // Tokens a URI event gave a new URI: queued for extraction.
   std::vector<eth::TokenKey> extract_queued;
   std::vector<IndexerError> errors;  // recorded besides the batch's own
+  // Tokens on record whose first transfer in the range is a mint (found by
+  // the token upsert): their URI read is queued with the cursor.
+  std::vector<int64_t> reminted;
   bool lease_lost = false;  // the backfill lease moved on: stop the chunk
 };
 

@@ -41,9 +41,9 @@ ORDER BY t.id)sql";
 
 // The reads, for the tokens whose lease was still held. A token whose URI
 // was set at a later block (a URI event the follower wrote meanwhile) keeps
-// it. A revert of a burned token is `token_burned` (TokenUriReason). Returns
-// the tokens written: each goes (back) through extraction even when its URI
-// is unchanged, since an ERC-4906 refresh says the metadata behind the same
+// it. A revert of a burned token is `token_burned` (NS_TOKEN_URI_REASON).
+// Returns the tokens written: each goes (back) through extraction even when its
+// URI is unchanged, since an ERC-4906 refresh says the metadata behind the same
 // URI changed.
 constexpr char kWriteReads[] = R"sql(
 UPDATE tokens t
