@@ -961,16 +961,36 @@ TEST_F(IndexerPgTest, RangedMintsRefreshSignalsAndMalformedLogs) {
   ASSERT_OK(chain_->RawLog(raw, {eth::kMetadataUpdateTopic}, Word(2)));
   ASSERT_OK(chain_->RawLog(raw, {eth::kBatchMetadataUpdateTopic},
                            Word(0) + std::string(64, 'f')));
+  // The range write queues the first chunk and leaves the rest pending; a
+  // restart (a new indexer) goes on where the last one stopped.
+  const std::string pending = "SELECT count(*) FROM pending_refreshes";
+  for (int i = 0; i < 50 && Count(pending) == 0; ++i) {
+    ASSERT_TRUE(indexer->Step().ok());
+  }
+  ASSERT_EQ(Count(pending), 1);
+  const int64_t refresh_block =
+      Sql("SELECT block FROM pending_refreshes")[0][0].as<int64_t>();
+  indexer.reset();
+  ASSERT_OK_AND_ASSIGN(indexer,
+                       NewIndexer(0, 2000, 128, /*max_tokens_per_event=*/3));
   ASSERT_OK(CatchUp(*indexer));
   EXPECT_EQ(Token(raw, "2")->token_uri, "ipfs://bafkreiupdated");
   EXPECT_EQ(Token(raw, "3")->status, "failed");
   EXPECT_EQ(Token(raw, "3")->reason, "token_uri_not_utf8");
   EXPECT_THAT(QueuedTokenIds(),
               UnorderedElementsAreArray({"1", "2", "100", "101", "102"}));
-  EXPECT_EQ(Count("SELECT count(*) FROM pending_refreshes"), 0);
+  EXPECT_EQ(Count(pending), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM indexer_errors "
                   "WHERE reason = 'refresh_too_large'"),
             0);
+
+  // A rollback past the event's block drops a refresh still pending.
+  Sql("INSERT INTO pending_refreshes (chain_id, contract, next_id, to_id, "
+      "block) VALUES ($1, decode($2, 'hex'), 4, 99, $3)",
+      static_cast<int64_t>(kChainId), raw, refresh_block);
+  indexer.reset();
+  ASSERT_TRUE(repo_->Rollback(kChainId, refresh_block - 1).ok());
+  EXPECT_EQ(Count(pending), 0);
 }
 
 // Migration 0012 repairs what the indexer wrote before re-mints were read
