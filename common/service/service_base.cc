@@ -1,5 +1,6 @@
 #include "common/service/service_base.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -71,8 +72,25 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
 }
 
 void ConnectOrDie(ServiceBase& base) {
-  auto pool = db::Pool::Create(base.database_url, base.db_pool_size);
-  if (!pool.ok()) Fatal("cannot connect to Postgres", pool.status());
+  // Postgres down (a restart, a failover, a pod started first) is waited
+  // for with back-off, said in the log each time, never a reason to exit;
+  // a stop signal while waiting ends the process cleanly.
+  absl::StatusOr<std::unique_ptr<db::Pool>> pool =
+      db::Pool::Create(base.database_url, base.db_pool_size);
+  absl::Duration delay = absl::Milliseconds(500);
+  for (int attempt = 1; !pool.ok(); ++attempt) {
+    log::Warn(
+        "waiting for Postgres",
+        {{"attempt", std::to_string(attempt)},
+         {"retry_in_ms", std::to_string(absl::ToInt64Milliseconds(delay))},
+         {"error", std::string(pool.status().message())}});
+    if (base.shutdown->WaitForNotificationWithTimeout(delay)) {
+      log::Info("stopped while waiting for Postgres", {});
+      std::exit(0);
+    }
+    delay = std::min(delay * 2, absl::Seconds(30));
+    pool = db::Pool::Create(base.database_url, base.db_pool_size);
+  }
   if (absl::Status s = db::CheckSchema(base.database_url); !s.ok()) {
     Fatal("database schema not ready", s);
   }

@@ -41,7 +41,13 @@ int PinTracker::Step() {
   const int limit = LeaseLimit();
   if (limit <= 0) return 0;  // every budget is spent: the worker waits
   absl::StatusOr<std::vector<db::QueueItem>> leased = repo_.Lease(limit);
-  if (!leased.ok() || leased->empty()) return 0;
+  if (!leased.ok()) {
+    // Postgres down or failing: said, not swallowed; the loop polls again.
+    log::Warn("cannot lease pins to check",
+              {{"error", std::string(leased.status().message())}});
+    return 0;
+  }
+  if (leased->empty()) return 0;
   std::vector<int64_t> ids;
   for (const db::QueueItem& item : *leased) ids.push_back(item.id);
   absl::StatusOr<std::map<int64_t, PinToCheck>> pins = repo_.LoadPins(ids);

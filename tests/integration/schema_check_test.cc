@@ -128,5 +128,46 @@ TEST_F(SchemaCheckTest, AnOlderSchemaIsRefusedAndACurrentOneServed) {
   EXPECT_EQ(*stopped, 0);
 }
 
+// Issue 13: Postgres down is waited for, never a reason to exit. Every
+// service started against a stopped Postgres keeps running, says in its log
+// what it waits for, and stops cleanly (exit 0) when told to.
+TEST_F(SchemaCheckTest, EveryServiceWaitsForPostgresAndStopsCleanly) {
+  ASSERT_TRUE(pg_->Stop().ok());
+  for (const auto& [service, binary] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"indexer", NIFTYSAVE_INDEXER_BIN},
+           {"extractor", NIFTYSAVE_EXTRACTOR_BIN},
+           {"pinner", NIFTYSAVE_PINNER_BIN},
+           {"tracker", NIFTYSAVE_TRACKER_BIN}}) {
+    std::vector<std::string> args = {binary, "--database_url=" + url_,
+                                     "--grpc_listen=127.0.0.1:0",
+                                     "--metrics_listen=127.0.0.1:0"};
+    if (service == "indexer") {
+      args.insert(args.end(),
+                  {"--chain_id=31337", "--rpc_url=http://127.0.0.1:9"});
+    } else if (service == "extractor") {
+      args.push_back("--ipfs_gateways=http://127.0.0.1:9");
+    } else {
+      args.push_back("--kubo_api_url=http://127.0.0.1:9");
+      if (service == "pinner") args.push_back("--ipfs_gateways=http://x:9");
+    }
+    const std::string log =
+        absl::StrCat(dir_->path(), "/", service, "-down.log");
+    auto proc = harness::Subprocess::Start(args, {}, log);
+    ASSERT_TRUE(proc.ok()) << proc.status();
+    EXPECT_EQ((*proc)->Wait(absl::Seconds(2)).status().code(),
+              absl::StatusCode::kDeadlineExceeded)
+        << service << " exited while Postgres was down";
+    absl::StatusOr<int> stopped = (*proc)->Terminate();
+    ASSERT_TRUE(stopped.ok()) << stopped.status();
+    EXPECT_EQ(*stopped, 0) << service;
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_THAT(text.str(), HasSubstr("waiting for Postgres")) << service;
+    EXPECT_THAT(text.str(), Not(HasSubstr("cannot connect"))) << service;
+  }
+}
+
 }  // namespace
 }  // namespace niftysave
