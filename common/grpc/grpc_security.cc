@@ -6,7 +6,7 @@
 
 #include <fstream>
 #include <map>
-#include <sstream>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -27,11 +27,14 @@ absl::Status FileError(const FlagFile& file, absl::string_view what) {
 absl::StatusOr<std::string> ReadSmallFile(const FlagFile& file) {
   std::ifstream in(file.path, std::ios::binary);
   if (!in) return FileError(file, "cannot be read (missing or no access)");
-  std::ostringstream body;
-  body << in.rdbuf();
+  // Read at most one byte over the cap: a flag pointed at a huge file (or
+  // /dev/zero) is refused without reading it all.
+  std::string body(kMaxFileBytes + 1, '\0');
+  in.read(body.data(), static_cast<std::streamsize>(body.size()));
   if (in.bad()) return FileError(file, "read failed");
-  if (body.str().size() > kMaxFileBytes) return FileError(file, "over 1 MiB");
-  return body.str();
+  body.resize(static_cast<size_t>(in.gcount()));
+  if (body.size() > kMaxFileBytes) return FileError(file, "over 1 MiB");
+  return body;
 }
 
 // Counts the certificates in `pem`; 0 when there is none or one is broken.
@@ -100,6 +103,39 @@ std::array<uint8_t, 32> TokenDigest(absl::string_view token) {
   return digest;
 }
 
+// What a token must be, in the tokens file and in a client's token file:
+// "" when it is one, else what is wrong with it.
+std::string TokenProblem(absl::string_view token) {
+  if (token.size() < kMinTokenBytes) {
+    return absl::StrCat("token shorter than ", kMinTokenBytes, " bytes");
+  }
+  for (char c : token) {
+    if (!IsTokenByte(c)) return "token holds a space or a non-printable byte";
+  }
+  return "";
+}
+
+// The certificate and key of one side, both or neither; the key must match
+// the certificate.
+struct CertAndKey {
+  std::string cert_pem, key_pem;
+};
+absl::StatusOr<std::optional<CertAndKey>> LoadCertAndKey(const FlagFile& cert,
+                                                         const FlagFile& key) {
+  if (cert.path.empty() != key.path.empty()) {
+    const FlagFile& missing = cert.path.empty() ? cert : key;
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", missing.flag, ": required with --",
+                     cert.path.empty() ? key.flag : cert.flag));
+  }
+  if (cert.path.empty()) return std::nullopt;
+  absl::StatusOr<std::string> cert_pem = ReadCertificates(cert);
+  if (!cert_pem.ok()) return cert_pem.status();
+  absl::StatusOr<std::string> key_pem = ReadKeyFor(key, *cert_pem);
+  if (!key_pem.ok()) return key_pem.status();
+  return CertAndKey{*std::move(cert_pem), *std::move(key_pem)};
+}
+
 absl::StatusOr<std::vector<CallerToken>> ParseTokens(absl::string_view text) {
   std::vector<CallerToken> tokens;
   std::map<std::array<uint8_t, 32>, int> line_of;
@@ -125,13 +161,8 @@ absl::StatusOr<std::vector<CallerToken>> ParseTokens(absl::string_view text) {
       return LineError(line_number,
                        "caller name must be 1-64 of A-Z a-z 0-9 . _ -");
     token.caller = std::string(fields[1]);
-    if (fields[2].size() < kMinTokenBytes)
-      return LineError(line_number, absl::StrCat("token shorter than ",
-                                                 kMinTokenBytes, " bytes"));
-    for (char c : fields[2]) {
-      if (!IsTokenByte(c))
-        return LineError(line_number, "token holds a non-printable byte");
-    }
+    if (std::string problem = TokenProblem(fields[2]); !problem.empty())
+      return LineError(line_number, problem);
     token.sha256 = TokenDigest(fields[2]);
     auto [it, inserted] = line_of.emplace(token.sha256, line_number);
     if (!inserted)
@@ -148,19 +179,11 @@ absl::StatusOr<GrpcServerSecurity> LoadServerSecurity(const FlagFile& cert,
                                                       const FlagFile& client_ca,
                                                       const FlagFile& tokens) {
   GrpcServerSecurity security;
-  if (cert.path.empty() != key.path.empty()) {
-    const FlagFile& missing = cert.path.empty() ? cert : key;
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", missing.flag, ": required with --",
-                     cert.path.empty() ? key.flag : cert.flag));
-  }
-  if (!cert.path.empty()) {
-    absl::StatusOr<std::string> cert_pem = ReadCertificates(cert);
-    if (!cert_pem.ok()) return cert_pem.status();
-    absl::StatusOr<std::string> key_pem = ReadKeyFor(key, *cert_pem);
-    if (!key_pem.ok()) return key_pem.status();
-    security.tls_cert_pem = *std::move(cert_pem);
-    security.tls_key_pem = *std::move(key_pem);
+  absl::StatusOr<std::optional<CertAndKey>> pair = LoadCertAndKey(cert, key);
+  if (!pair.ok()) return pair.status();
+  if (pair->has_value()) {
+    security.tls_cert_pem = std::move((*pair)->cert_pem);
+    security.tls_key_pem = std::move((*pair)->key_pem);
   }
   if (!client_ca.path.empty()) {
     if (!security.tls())
@@ -194,21 +217,13 @@ absl::StatusOr<GrpcClientSecurity> LoadClientSecurity(const FlagFile& ca,
     if (!ca_pem.ok()) return ca_pem.status();
     security.ca_pem = *std::move(ca_pem);
   }
-  if (cert.path.empty() != key.path.empty()) {
-    const FlagFile& missing = cert.path.empty() ? cert : key;
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", missing.flag, ": required with --",
-                     cert.path.empty() ? key.flag : cert.flag));
-  }
-  if (!cert.path.empty()) {
-    if (security.ca_pem.empty())
-      return FileError(cert, absl::StrCat("needs --", ca.flag));
-    absl::StatusOr<std::string> cert_pem = ReadCertificates(cert);
-    if (!cert_pem.ok()) return cert_pem.status();
-    absl::StatusOr<std::string> key_pem = ReadKeyFor(key, *cert_pem);
-    if (!key_pem.ok()) return key_pem.status();
-    security.cert_pem = *std::move(cert_pem);
-    security.key_pem = *std::move(key_pem);
+  if (!cert.path.empty() && security.ca_pem.empty())
+    return FileError(cert, absl::StrCat("needs --", ca.flag));
+  absl::StatusOr<std::optional<CertAndKey>> pair = LoadCertAndKey(cert, key);
+  if (!pair.ok()) return pair.status();
+  if (pair->has_value()) {
+    security.cert_pem = std::move((*pair)->cert_pem);
+    security.key_pem = std::move((*pair)->key_pem);
   }
   if (!token.path.empty()) {
     if (security.ca_pem.empty()) {
@@ -219,13 +234,8 @@ absl::StatusOr<GrpcClientSecurity> LoadClientSecurity(const FlagFile& ca,
     absl::StatusOr<std::string> text = ReadSmallFile(token);
     if (!text.ok()) return text.status();
     absl::string_view value = absl::StripAsciiWhitespace(*text);
-    if (value.size() < kMinTokenBytes)
-      return FileError(
-          token, absl::StrCat("token shorter than ", kMinTokenBytes, " bytes"));
-    for (char c : value) {
-      if (!IsTokenByte(c))
-        return FileError(token, "not one token (spaces or control bytes)");
-    }
+    if (std::string problem = TokenProblem(value); !problem.empty())
+      return FileError(token, problem);
     security.token = std::string(value);
   }
   return security;

@@ -193,6 +193,32 @@ uint64_t HamtHash(std::string_view key) {
   return h1;
 }
 
+absl::StatusOr<std::string> CachedBlockSource::Get(const uri::Cid& cid) {
+  const std::string key = cid.ToString();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = index_.find(key);
+    if (it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->second;
+    }
+  }
+  // Fetched outside the lock: two workers asking at once may both fetch.
+  absl::StatusOr<std::string> block = source_(cid);
+  if (!block.ok() || block->size() > max_bytes_) return block;
+  absl::MutexLock lock(&mu_);
+  if (index_.contains(key)) return block;
+  lru_.emplace_front(key, *block);
+  index_[key] = lru_.begin();
+  bytes_ += block->size();
+  while (bytes_ > max_bytes_) {
+    bytes_ -= lru_.back().second.size();
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return block;
+}
+
 absl::StatusOr<DagNode> ResolvePath(const BlockSource& source,
                                     const uri::Cid& root, std::string_view path,
                                     const DagWalkLimits& limits) {

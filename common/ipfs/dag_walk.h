@@ -7,10 +7,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/uri/cid.h"
 
 namespace niftysave::ipfs {
@@ -19,6 +23,32 @@ namespace niftysave::ipfs {
 // VerifyBlock) and cap its size; a failure carries its reason.
 using BlockSource =
     std::function<absl::StatusOr<std::string>(const uri::Cid& cid)>;
+
+// A BlockSource that keeps what `source` returned, by CID, least recently
+// used out first, at most `max_bytes` of blocks in all. Blocks are content
+// addressed, so a kept one is never stale: thousands of tokens under one
+// collection root fetch its block once. Failures are not kept.
+// Thread-safe.
+class CachedBlockSource {
+ public:
+  CachedBlockSource(BlockSource source, size_t max_bytes)
+      : source_(std::move(source)), max_bytes_(max_bytes) {}
+  absl::StatusOr<std::string> Get(const uri::Cid& cid);
+  // As a BlockSource (the cache outlives it).
+  BlockSource AsSource() {
+    return [this](const uri::Cid& cid) { return Get(cid); };
+  }
+
+ private:
+  using Entry = std::pair<std::string, std::string>;  // CID text, block
+  const BlockSource source_;
+  const size_t max_bytes_;
+  absl::Mutex mu_;
+  std::list<Entry> lru_ ABSL_GUARDED_BY(mu_);  // most recent first
+  absl::flat_hash_map<std::string, std::list<Entry>::iterator> index_
+      ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 struct DagNode {
   uri::Cid cid;

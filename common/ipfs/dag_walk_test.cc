@@ -179,6 +179,27 @@ TEST_F(DagWalkTest, LinksWithoutTsizeAreUnsupported) {
   EXPECT_EQ(ReasonOf(plan.status()), "dag_unsupported");
 }
 
+// The pinner's cache: a second token under the same root fetches nothing
+// the first one fetched; the byte cap evicts the least recently used.
+TEST_F(DagWalkTest, CachedBlocksAreFetchedOnceWithinTheirByteCap) {
+  CachedBlockSource cache(store_.Source(), size_t{1} << 20);
+  ASSERT_TRUE(PlanCidPin(cache.AsSource(), root_, "/sub/c.txt", 1 << 30).ok());
+  EXPECT_EQ(store_.fetched(), 3);
+  ASSERT_TRUE(PlanCidPin(cache.AsSource(), root_, "/sub/c.txt", 1 << 30).ok());
+  ASSERT_TRUE(PlanCidPin(cache.AsSource(), root_, "/a%20b.png", 1 << 30).ok());
+  EXPECT_EQ(store_.fetched(), 4);  // only a.png's block was new
+
+  // 502 bytes: a.png's block (500) fits, a.png and c.txt's (3) do not.
+  CachedBlockSource tiny(store_.Source(), 502);
+  ASSERT_TRUE(tiny.Get(a_.cid).ok());
+  ASSERT_TRUE(tiny.Get(c_.cid).ok());
+  ASSERT_TRUE(tiny.Get(c_.cid).ok());  // kept
+  const int before = store_.fetched();
+  ASSERT_TRUE(tiny.Get(a_.cid).ok());  // evicted by c.txt: fetched again
+  EXPECT_EQ(store_.fetched(), before + 1);
+  EXPECT_EQ(ReasonOf(tiny.Get(uri::Cid{}).status()), "gateway_timeout");
+}
+
 // MurmurHash3 x64 128 of "hello" with seed 0 is cbd8a7b341bd9b02
 // 5b1e906a48ae1d19; the HAMT takes the first half.
 TEST(HamtHashTest, IsMurmur3X64First64Bits) {

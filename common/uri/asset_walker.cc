@@ -6,7 +6,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/uri/token_uri.h"
 #include "nlohmann/json.hpp"
@@ -83,18 +82,9 @@ bool LooksLikeReference(std::string_view key_class, std::string_view value) {
   const std::string_view v = TrimSpace(value);
   if (v.empty() || HasInnerSpace(v)) return false;
   if (IsKnownAssetKey(key_class)) return true;
-  if (absl::StartsWithIgnoreCase(absl::string_view(v.data(), v.size()),
-                                 "data:")) {
-    return true;
-  }
-  size_t i = 0;
-  if (!absl::ascii_isalpha(static_cast<unsigned char>(v[0]))) return false;
-  while (i < v.size() &&
-         (absl::ascii_isalnum(static_cast<unsigned char>(v[i])) ||
-          v[i] == '+' || v[i] == '-' || v[i] == '.')) {
-    ++i;
-  }
-  return v.substr(i).starts_with("://");
+  const std::optional<std::string> scheme = SchemeOf(v);
+  if (!scheme) return false;
+  return *scheme == "data" || v.substr(scheme->size() + 1).starts_with("//");
 }
 
 template <typename Json>

@@ -365,22 +365,6 @@ ResolvedUri ResolveHttp(std::string_view scheme, std::string_view rest) {
   return r;
 }
 
-// Returns the lower-cased scheme if `s` starts with "<scheme>:".
-std::optional<std::string> SchemeOf(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (s[i] == ':') {
-      if (i == 0) return std::nullopt;
-      return Lower(s.substr(0, i));
-    }
-    const bool ok =
-        absl::ascii_isalpha(c) ||
-        (i > 0 && (absl::ascii_isdigit(c) || c == '+' || c == '-' || c == '.'));
-    if (!ok) return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string PercentDecodeLenient(std::string_view s) {
@@ -607,6 +591,21 @@ std::string SubstituteErc1155IdDecimal(std::string_view uri_template,
   std::string_view id = token_id_decimal;
   while (id.size() > 1 && id.front() == '0') id.remove_prefix(1);
   return absl::StrReplaceAll(Av(uri_template), {{"{id}", Av(id)}});
+}
+
+std::optional<std::string> SchemeOf(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (s[i] == ':') {
+      if (i == 0) return std::nullopt;
+      return Lower(s.substr(0, i));
+    }
+    const bool ok =
+        absl::ascii_isalpha(c) ||
+        (i > 0 && (absl::ascii_isdigit(c) || c == '+' || c == '-' || c == '.'));
+    if (!ok) return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace niftysave::uri

@@ -5,6 +5,7 @@
 // that the same content reached through different gateways is one resource.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,10 @@ struct DataUri {
 // type at all. InvalidArgument if malformed; ResourceExhausted if the decoded
 // payload would exceed `max_bytes`.
 absl::StatusOr<DataUri> DecodeDataUri(std::string_view uri, size_t max_bytes);
+
+// The lower-cased scheme when `s` starts with "<scheme>:" (RFC 3986: a
+// letter, then letters, digits, '+', '-', '.'); nullopt otherwise.
+std::optional<std::string> SchemeOf(std::string_view s);
 
 // Decodes every well-formed %XX escape; a '%' not followed by two hex
 // digits is kept as is, and '+' stays '+'.

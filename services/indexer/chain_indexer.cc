@@ -398,8 +398,7 @@ absl::StatusOr<uint64_t> ChainIndexer::AdvanceRefresh() {
   if (!step.ok()) return step.status();
   if (step->finished) {
     log::Info("refresh done", {{"contract", "0x" + step->contract},
-                               {"tokens", std::to_string(step->total)},
-                               {"pending", std::to_string(step->pending)}});
+                               {"tokens", std::to_string(step->total)}});
   } else if (step->queued > 0) {
     log::Info("refresh chunk queued",
               {{"contract", "0x" + step->contract},

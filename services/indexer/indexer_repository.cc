@@ -158,8 +158,6 @@ constexpr char kFinishRefresh[] = R"sql(
 DELETE FROM pending_refreshes WHERE id = $1)sql";
 constexpr char kDeletePendingRefreshes[] = R"sql(
 DELETE FROM pending_refreshes WHERE chain_id = $1 AND block > $2)sql";
-constexpr char kCountPendingRefreshes[] = R"sql(
-SELECT count(*) FROM pending_refreshes WHERE chain_id = $1)sql";
 
 // The transfers of a range, as the $2..$12 column arrays (TransferColumns),
 // each new one inserted once.
@@ -798,8 +796,6 @@ absl::StatusOr<RefreshStep> PgIndexerRepository::AdvanceRefresh(
                         I64(step.queued));
       }
     }
-    step.pending =
-        txn.exec_params1(kCountPendingRefreshes, chain)[0].as<int64_t>();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

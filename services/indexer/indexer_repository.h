@@ -125,7 +125,6 @@ struct RollbackResult {
 struct RefreshStep {
   uint64_t queued = 0;    // tokens queued for their URI read by this step
   bool finished = false;  // the refresh worked on is done
-  uint64_t pending = 0;   // refreshes still pending after this step
   std::string contract;   // the refresh worked on ("" when none)
   uint64_t total = 0;     // tokens it has queued in all
 };

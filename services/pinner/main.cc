@@ -15,6 +15,7 @@
 #include "common/grpc/notify.h"
 #include "common/ipfs/backend_factory.h"
 #include "common/ipfs/backend_flags.h"
+#include "common/ipfs/dag_walk.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/worker.h"
@@ -201,10 +202,14 @@ int main(int argc, char** argv) {
               return tracker->Track(context, request, &response);
             });
           }};
-  pinner::ResourcePinner step(
-      repo, fetcher,
+  // Blocks for the checks before a pin by CID, kept across resources: the
+  // tokens of one collection share a root (32 MiB at most, about 2,000
+  // directory blocks).
+  ipfs::CachedBlockSource blocks(
       [&fetcher](const uri::Cid& cid) { return fetcher.FetchBlock(cid); },
-      backends,
+      size_t{32} << 20);
+  pinner::ResourcePinner step(
+      repo, fetcher, blocks.AsSource(), backends,
       {.batch_size = batch,
        .replication = replication,
        .tmp_dir = tmp_dir,

@@ -33,6 +33,7 @@
 #include "common/ipfs/kubo_backend.h"
 #include "common/ipfs/pinning_service_backend.h"
 #include "common/ipfs/unixfs_importer.h"
+#include "common/uri/token_uri.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -181,11 +182,12 @@ class PinnerPgTest : public ::testing::Test {
                              const std::string& cid = "") {
     int64_t id = 0;
     absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      // The path under the root, as the extractor records it.
       id = txn.exec_params1(
-                  "INSERT INTO resources (uri_hash, normalized, kind, cid) "
-                  "VALUES (decode(md5($1), 'hex'), $1, $2, NULLIF($3, '')) "
-                  "RETURNING id",
-                  normalized, kind, cid)[0]
+                  "INSERT INTO resources (uri_hash, normalized, kind, cid, "
+                  "path) VALUES (decode(md5($1), 'hex'), $1, $2, "
+                  "NULLIF($3, ''), $4) RETURNING id",
+                  normalized, kind, cid, uri::ResolveUri(normalized).path)[0]
                .as<int64_t>();
       return absl::OkStatus();
     });

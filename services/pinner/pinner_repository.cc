@@ -14,7 +14,8 @@ constexpr char kExisting[] = R"sql(
 SELECT id FROM resources WHERE id = ANY($1::bigint[]))sql";
 
 constexpr char kLoadResource[] = R"sql(
-SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, m.raw
+SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, m.raw,
+       r.path
 FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = $1)sql";
 
@@ -77,9 +78,12 @@ absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pqxx::result r = txn.exec_params(kLoadResource, id);
     if (r.empty()) return absl::OkStatus();
-    out = ResourceToPin{r[0][0].as<int64_t>(),     r[0][1].as<std::string>(),
-                        r[0][2].as<std::string>(), r[0][3].as<std::string>(),
-                        r[0][4].as<std::string>(), std::nullopt};
+    out = ResourceToPin{.id = r[0][0].as<int64_t>(),
+                        .kind = r[0][1].as<std::string>(),
+                        .normalized = r[0][2].as<std::string>(),
+                        .cid = r[0][3].as<std::string>(),
+                        .path = r[0][6].as<std::string>(),
+                        .status = r[0][4].as<std::string>()};
     if (!r[0][5].is_null()) {
       out->stored_bytes = pqxx::binarystring(r[0][5]).str();
     }

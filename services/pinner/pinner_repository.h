@@ -17,7 +17,8 @@ struct ResourceToPin {
   int64_t id = 0;
   std::string kind;  // ipfs, http, data, arweave, ipns
   std::string normalized;
-  std::string cid;  // for ipfs resources
+  std::string cid;   // for ipfs resources
+  std::string path;  // ipfs/ipns/arweave: "" or "/..." under the root
   std::string status;
   std::optional<std::string>
       stored_bytes;  // original metadata bytes, when kept

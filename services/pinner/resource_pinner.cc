@@ -147,8 +147,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
                              root.status().message());
     }
     absl::StatusOr<ipfs::CidPinPlan> plan =
-        ipfs::PlanCidPin(blocks_, *root, uri::ResolveUri(r.normalized).path,
-                         options_.max_pin_bytes);
+        ipfs::PlanCidPin(blocks_, *root, r.path, options_.max_pin_bytes);
     if (!plan.ok()) return plan.status();
     if (!plan->whole_root) {
       log::Info("root over --max_pin_bytes: pinning only what the path names",

@@ -26,6 +26,24 @@ std::string Metrics(int port) {
   return r.ok() ? r->body : "";
 }
 
+// The Python grpcio client (stubs generated from our protos) asking about
+// token #1, which must be archived; `extra` adds TLS and token flags.
+std::vector<std::string> InteropCommand(const LocalPipeline& p,
+                                        std::vector<std::string> extra) {
+  std::vector<std::string> command = {
+      "/usr/bin/python3",
+      NIFTYSAVE_SOURCE_DIR "/tests/interop/grpc_interop.py",
+      "--protos=" NIFTYSAVE_SOURCE_DIR "/protos",
+      "--tracker=" + p.grpc_addr("tracker"),
+      "--indexer=" + p.grpc_addr("indexer"),
+      "--chain=31337",
+      "--contract=" + p.contract_hex(),
+      "--token=1",
+      "--expect_status=ARCHIVED"};
+  command.insert(command.end(), extra.begin(), extra.end());
+  return command;
+}
+
 // Checks the report against what the collection was minted with: the token's
 // status and reason, and for an archived token that the metadata and every
 // expected asset are pinned under the CID the IPFS node computes itself.
@@ -112,15 +130,7 @@ TEST(PipelineE2ETest, DemoCollectionEndsArchivedWithTheRightCids) {
 
   // A second gRPC implementation (Python grpcio, stubs generated from our
   // protos) gets the same answers, and sees health checking and reflection.
-  auto interop = harness::RunCommand(
-      {"/usr/bin/python3",
-       NIFTYSAVE_SOURCE_DIR "/tests/interop/grpc_interop.py",
-       "--protos=" NIFTYSAVE_SOURCE_DIR "/protos",
-       "--tracker=" + p.grpc_addr("tracker"),
-       "--indexer=" + p.grpc_addr("indexer"), "--chain=31337",
-       "--contract=" + p.contract_hex(), "--token=1",
-       "--expect_status=ARCHIVED"},
-      absl::Seconds(60));
+  auto interop = harness::RunCommand(InteropCommand(p, {}), absl::Seconds(60));
   ASSERT_TRUE(interop.ok()) << interop.status();
   EXPECT_TRUE(absl::StrContains(*interop, "\"health\": \"SERVING\""))
       << *interop;
@@ -226,15 +236,10 @@ TEST(PipelineE2ETest, SecuredPipelineRunsOverMtlsWithTokens) {
 
   // The Python client over mTLS with the read token.
   auto interop = harness::RunCommand(
-      {"/usr/bin/python3",
-       NIFTYSAVE_SOURCE_DIR "/tests/interop/grpc_interop.py",
-       "--protos=" NIFTYSAVE_SOURCE_DIR "/protos",
-       "--tracker=" + p.grpc_addr("tracker"),
-       "--indexer=" + p.grpc_addr("indexer"), "--chain=31337",
-       "--contract=" + p.contract_hex(), "--token=1",
-       "--expect_status=ARCHIVED", "--tls_ca=" + pki.ca_cert,
-       "--client_cert=" + pki.client_cert, "--client_key=" + pki.client_key,
-       "--token_file=" + p.token_file("dashboard")},
+      InteropCommand(
+          p, {"--tls_ca=" + pki.ca_cert, "--client_cert=" + pki.client_cert,
+              "--client_key=" + pki.client_key,
+              "--token_file=" + p.token_file("dashboard")}),
       absl::Seconds(60));
   ASSERT_TRUE(interop.ok()) << interop.status();
   EXPECT_TRUE(absl::StrContains(*interop, "\"health\": \"SERVING\""))

@@ -24,6 +24,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+// Each service and its binary.
+const std::vector<std::pair<std::string, std::string>> kServices = {
+    {"indexer", NIFTYSAVE_INDEXER_BIN},
+    {"extractor", NIFTYSAVE_EXTRACTOR_BIN},
+    {"pinner", NIFTYSAVE_PINNER_BIN},
+    {"tracker", NIFTYSAVE_TRACKER_BIN}};
+
 class SchemaCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -37,9 +44,10 @@ class SchemaCheckTest : public ::testing::Test {
     url_ = pg_->ConnectionString("unmigrated");
   }
 
-  // Runs `service` until it exits (at most 30 s); its exit code and log.
-  std::pair<int, std::string> Run(const std::string& service,
-                                  const std::string& binary) {
+  // The command line of `service` against this database; every other
+  // endpoint is a dead port.
+  std::vector<std::string> Args(const std::string& service,
+                                const std::string& binary) const {
     std::vector<std::string> args = {binary, "--database_url=" + url_,
                                      "--grpc_listen=127.0.0.1:0",
                                      "--metrics_listen=127.0.0.1:0"};
@@ -54,16 +62,26 @@ class SchemaCheckTest : public ::testing::Test {
     } else {
       args.push_back("--ipfs_gateways=http://127.0.0.1:9");
     }
+    return args;
+  }
+
+  std::string ReadLog(const std::string& path) const {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  // Runs `service` until it exits (at most 30 s); its exit code and log.
+  std::pair<int, std::string> Run(const std::string& service,
+                                  const std::string& binary) {
     const std::string log = absl::StrCat(dir_->path(), "/", service, ".log");
-    auto proc = harness::Subprocess::Start(args, {}, log);
+    auto proc = harness::Subprocess::Start(Args(service, binary), {}, log);
     EXPECT_TRUE(proc.ok()) << proc.status();
     if (!proc.ok()) return {-1, ""};
     absl::StatusOr<int> code = (*proc)->Wait(absl::Seconds(30));
     EXPECT_TRUE(code.ok()) << service << " still running: " << code.status();
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    return {code.ok() ? *code : -1, text.str()};
+    return {code.ok() ? *code : -1, ReadLog(log)};
   }
 
   std::unique_ptr<harness::PostgresServer> pg_;
@@ -72,12 +90,7 @@ class SchemaCheckTest : public ::testing::Test {
 };
 
 TEST_F(SchemaCheckTest, EveryServiceNamesTheMigrateCommandOnAnEmptyDatabase) {
-  for (const auto& [service, binary] :
-       std::vector<std::pair<std::string, std::string>>{
-           {"indexer", NIFTYSAVE_INDEXER_BIN},
-           {"extractor", NIFTYSAVE_EXTRACTOR_BIN},
-           {"pinner", NIFTYSAVE_PINNER_BIN},
-           {"tracker", NIFTYSAVE_TRACKER_BIN}}) {
+  for (const auto& [service, binary] : kServices) {
     const auto [code, log] = Run(service, binary);
     EXPECT_EQ(code, 1) << service << ":\n" << log;
     EXPECT_THAT(log, HasSubstr("no niftysave schema")) << service;
@@ -133,27 +146,10 @@ TEST_F(SchemaCheckTest, AnOlderSchemaIsRefusedAndACurrentOneServed) {
 // what it waits for, and stops cleanly (exit 0) when told to.
 TEST_F(SchemaCheckTest, EveryServiceWaitsForPostgresAndStopsCleanly) {
   ASSERT_TRUE(pg_->Stop().ok());
-  for (const auto& [service, binary] :
-       std::vector<std::pair<std::string, std::string>>{
-           {"indexer", NIFTYSAVE_INDEXER_BIN},
-           {"extractor", NIFTYSAVE_EXTRACTOR_BIN},
-           {"pinner", NIFTYSAVE_PINNER_BIN},
-           {"tracker", NIFTYSAVE_TRACKER_BIN}}) {
-    std::vector<std::string> args = {binary, "--database_url=" + url_,
-                                     "--grpc_listen=127.0.0.1:0",
-                                     "--metrics_listen=127.0.0.1:0"};
-    if (service == "indexer") {
-      args.insert(args.end(),
-                  {"--chain_id=31337", "--rpc_url=http://127.0.0.1:9"});
-    } else if (service == "extractor") {
-      args.push_back("--ipfs_gateways=http://127.0.0.1:9");
-    } else {
-      args.push_back("--kubo_api_url=http://127.0.0.1:9");
-      if (service == "pinner") args.push_back("--ipfs_gateways=http://x:9");
-    }
+  for (const auto& [service, binary] : kServices) {
     const std::string log =
         absl::StrCat(dir_->path(), "/", service, "-down.log");
-    auto proc = harness::Subprocess::Start(args, {}, log);
+    auto proc = harness::Subprocess::Start(Args(service, binary), {}, log);
     ASSERT_TRUE(proc.ok()) << proc.status();
     EXPECT_EQ((*proc)->Wait(absl::Seconds(2)).status().code(),
               absl::StatusCode::kDeadlineExceeded)
@@ -161,11 +157,9 @@ TEST_F(SchemaCheckTest, EveryServiceWaitsForPostgresAndStopsCleanly) {
     absl::StatusOr<int> stopped = (*proc)->Terminate();
     ASSERT_TRUE(stopped.ok()) << stopped.status();
     EXPECT_EQ(*stopped, 0) << service;
-    std::ifstream in(log);
-    std::stringstream text;
-    text << in.rdbuf();
-    EXPECT_THAT(text.str(), HasSubstr("waiting for Postgres")) << service;
-    EXPECT_THAT(text.str(), Not(HasSubstr("cannot connect"))) << service;
+    const std::string text = ReadLog(log);
+    EXPECT_THAT(text, HasSubstr("waiting for Postgres")) << service;
+    EXPECT_THAT(text, Not(HasSubstr("cannot connect"))) << service;
   }
 }
 
