@@ -9,38 +9,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/db/pool.h"
-#include "common/runtime/backoff.h"
+#include "common/db/queue_item.h"
 
 namespace niftysave::db {
-
-// One leased unit of work. `attempts` counts tries, this one included (for
-// back-off and giving up). `generation` fences the lease: once it expires and
-// someone else leases the item, or the item is re-queued (Requeue), this
-// holder's Complete/Reschedule no longer match and change nothing.
-struct QueueItem {
-  int64_t id = 0;
-  int attempts = 0;
-  int64_t generation = 0;
-};
-
-// One item to reschedule with its own error and delay (RescheduleEach).
-struct QueueRetry {
-  QueueItem item;
-  std::string error;
-  // Due again after this; InfiniteDuration means the policy's back-off for
-  // the item's attempt count.
-  absl::Duration delay = absl::InfiniteDuration();
-};
-
-struct QueuePolicy {
-  absl::Duration lease = absl::Minutes(2);
-  int max_attempts = 8;
-  // Leases in a row that may end without an outcome (the worker crashed,
-  // hung, threw, or could not write) before the item is parked 'dead' with
-  // reason lease_expired instead of being handed out again.
-  int max_lost_leases = 5;
-  BackoffPolicy backoff;
-};
 
 // A named queue in the `work_queue` table ('extract', 'pin', 'track'). Items
 // are ids of rows in the queue's record table; the record holds the state, the
@@ -143,12 +114,5 @@ absl::StatusOr<std::vector<DeadItem>> ListDeadItems(Pool& pool,
 // parked item of `queue` ("" = every queue). Returns how many came back.
 absl::StatusOr<int64_t> RetryDeadItems(Pool& pool, const std::string& queue,
                                        const std::vector<int64_t>& ids);
-
-// The one worker-step shape: lease a batch, handle each item, report how
-// many were handled (0 when leasing failed: the worker then waits its poll
-// interval). Handlers record their own outcome; an item a handler leaves
-// alone comes back when its lease runs out.
-int HandleLeased(const absl::StatusOr<std::vector<QueueItem>>& leased,
-                 const std::function<void(const QueueItem&)>& handle);
 
 }  // namespace niftysave::db
