@@ -210,7 +210,7 @@ grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*,
                                        const v1::TrackRequest* request,
                                        v1::TrackResponse* response) {
   absl::StatusOr<std::vector<int64_t>> ids =
-      ParseRequestIds(request->pin_ids(), 1000, "pin ids");
+      ParseRequestIds(request->pin_ids(), kMaxPinIdsPerCall, "pin ids");
   if (!ids.ok()) return ToGrpcStatus(ids.status());
   auto counts = repo_.Enqueue(*ids);
   if (!counts.ok()) return ToGrpcStatus(counts.status());

@@ -9,11 +9,19 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
-#include "services/tracker/contract_status.h"
 #include "services/tracker/tracker_repository.h"
 
 namespace niftysave::tracker {
 
+// Request caps, enforced by the handlers (and used by callers that split
+// their requests to fit).
+// Pin ids in one Track call (the pinner's hand-off splits at this).
+inline constexpr int kMaxPinIdsPerCall = 1000;
+// Token keys in one BatchGetTokenStatus call.
+inline constexpr int kMaxBatchKeys = 100;
+
+// The gRPC adapter: checks requests, maps proto to the model and back, and
+// statuses with common/grpc/status.h; the work is the repository's.
 class TrackerServiceImpl final : public v1::Tracker::Service {
  public:
   struct Options {

@@ -22,9 +22,8 @@
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
-#include "services/tracker/contract_status.h"
+#include "services/tracker/pg_tracker_repository.h"
 #include "services/tracker/tracker_grpc.h"
-#include "services/tracker/tracker_repository.h"
 #include "tests/harness/postgres_server.h"
 #include "tests/harness/subprocess.h"
 
@@ -106,10 +105,8 @@ class TrackerPgTest : public ::testing::Test {
     queue_ = new db::WorkQueue(*pool_, "track", "tracker-pgtest",
                                {.lease = absl::Minutes(2)});
     repo_ = new PgTrackerRepository(*pool_, *queue_);
-    contract_status_ = new PgContractStatus(*pool_);
     service_ = new TrackerServiceImpl(
-        *repo_, [] {},
-        {.max_watch_streams = 2, .contract_status = contract_status_});
+        *repo_, [] {}, {.max_watch_streams = 2, .contract_status = repo_});
     auto metrics = Metrics::Start("127.0.0.1:0", "tracker_pgtest");
     if (!metrics.ok()) return metrics.status();
     metrics_ = metrics->release();
@@ -127,7 +124,6 @@ class TrackerPgTest : public ::testing::Test {
     delete server_;
     delete metrics_;
     delete service_;
-    delete contract_status_;
     delete repo_;
     delete queue_;
     delete pool_;
@@ -158,7 +154,6 @@ class TrackerPgTest : public ::testing::Test {
   static inline db::Pool* pool_ = nullptr;
   static inline db::WorkQueue* queue_ = nullptr;
   static inline PgTrackerRepository* repo_ = nullptr;
-  static inline PgContractStatus* contract_status_ = nullptr;
   static inline TrackerServiceImpl* service_ = nullptr;
   static inline Metrics* metrics_ = nullptr;
   static inline GrpcServer* server_ = nullptr;
@@ -455,8 +450,8 @@ TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
     txn.exec("SET LOCAL enable_seqscan = off");
     txn.exec("SET LOCAL enable_bitmapscan = off");
     for (const auto& row : txn.exec_params(
-             absl::StrCat("EXPLAIN ", PgContractStatus::Sql()), int64_t{3},
-             "00000000000000000000000000000000000000cc"))
+             absl::StrCat("EXPLAIN ", PgTrackerRepository::ContractStatusSql()),
+             int64_t{3}, "00000000000000000000000000000000000000cc"))
       plan += row[0].as<std::string>() + "\n";
     return absl::OkStatus();
   });
