@@ -461,6 +461,51 @@ TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
       << plan;
 }
 
+// The funnel counts, in the order `niftysave summary` prints them: tokens,
+// resources, pins, then by status and reason.
+TEST_F(TrackerPgTest, CountByStatusOrdersTokensResourcesPins) {
+  auto counts = repo_->CountByStatus();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  std::vector<std::string> rows;
+  for (const StatusCount& c : *counts)
+    rows.push_back(
+        absl::StrCat(c.record, " ", c.status, " ", c.reason, " ", c.count));
+  EXPECT_THAT(
+      rows,
+      ElementsAre("tokens archived  113", "tokens extracted  55",
+                  "tokens failed http_4xx 35", "tokens failed too_large 5",
+                  "tokens failed uri_invalid 25", "tokens partial pin_failed 5",
+                  "tokens queued  60", "resources failed pin_failed 1",
+                  "resources pinned  2", "resources queued  1",
+                  "pins failed  1", "pins pinned  2"));
+}
+
+// `niftysave summary` runs the tracker's own count statement (one copy of
+// the SQL), as text and JSON.
+TEST_F(TrackerPgTest, SummaryCommandPrintsTheFunnelCounts) {
+  const std::string db = "--database_url=" + pg_->ConnectionString();
+  auto text = harness::RunCommand({NIFTYSAVE_CLI_BIN, "summary", db},
+                                  absl::Seconds(30));
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text,
+              ::testing::ContainsRegex("tokens +archived +- +113\n"
+                                       "tokens +extracted +- +55\n"
+                                       "tokens +failed +http_4xx +35\n"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("pins +failed +- +1\n"
+                                              "pins +pinned +- +2\n"
+                                              "pins +\\(total\\) +3\n"
+                                              "resources +\\(total\\) +4\n"
+                                              "tokens +\\(total\\) +298\n"));
+  auto json = harness::RunCommand({NIFTYSAVE_CLI_BIN, "summary", db, "--json"},
+                                  absl::Seconds(30));
+  ASSERT_TRUE(json.ok()) << json.status();
+  const nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(*json);
+  EXPECT_EQ(parsed.begin().key(), "tokens");
+  EXPECT_EQ(parsed["tokens"]["failed:http_4xx"], 35);
+  EXPECT_EQ(parsed["resources"]["failed:pin_failed"], 1);
+  EXPECT_EQ(parsed["pins"]["pinned"], 2);
+}
+
 // The operator's view: `niftysave stats --chain_id --contract`, as text and
 // JSON, against this test's tracker.
 TEST_F(TrackerPgTest, StatsCommandPrintsOneContract) {
