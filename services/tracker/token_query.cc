@@ -1,5 +1,7 @@
 #include "services/tracker/token_query.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -11,29 +13,6 @@ namespace {
 constexpr char kPageTokenPrefix[] = "v1:";
 
 }  // namespace
-
-// The pins are those of the resource's pinned root (pinned_cid); a resource
-// not pinned yet has none. Token URIs may be 1 MiB and every row repeats
-// the token's columns, so only the first $4 characters travel (with the
-// full length and, when cut, the SHA-256); at most $5 rows.
-const char kTokenReportQuery[] = R"sql(
-SELECT substr(coalesce(t.token_uri, ''), 1, $4), t.status, coalesce(t.reason, ''), coalesce(t.detail, ''),
-       coalesce(encode(t.owner, 'hex'), ''), coalesce(t.mint_block, 0),
-       tr.json_path, tr.role, tr.uri, r.normalized, coalesce(r.pinned_cid, r.cid, ''), r.path,
-       r.status, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.size, -1),
-       coalesce(r.content_type, ''),
-       p.backend, p.cid, p.status, coalesce(p.reason, ''), coalesce(p.detail, ''),
-       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-       octet_length(t.token_uri),
-       CASE WHEN octet_length(t.token_uri) > $4
-            THEN encode(sha256(convert_to(t.token_uri, 'UTF8')), 'hex') END
-FROM tokens t
-LEFT JOIN token_resources tr ON tr.token_pk = t.id
-LEFT JOIN resources r ON r.id = tr.resource_id
-LEFT JOIN pins p ON p.cid = r.pinned_cid
-WHERE t.chain_id = $1 AND t.contract = decode($2, 'hex') AND t.token_id = $3::numeric
-ORDER BY tr.json_path, p.backend
-LIMIT $5)sql";
 
 TokenReport AssembleTokenReport(const eth::TokenKey& key,
                                 std::vector<TokenReportRow> rows) {
@@ -65,6 +44,27 @@ TokenReport AssembleTokenReport(const eth::TokenKey& key,
     if (row.pin) current->pins.push_back(*std::move(row.pin));
   }
   return report;
+}
+
+absl::StatusOr<ContractRef> ParseContractRef(uint64_t chain_id,
+                                             const std::string& contract) {
+  if (chain_id > INT64_MAX)
+    return absl::InvalidArgumentError("chain_id: out of range");
+  // The token id is a placeholder: only the chain and address are checked.
+  absl::StatusOr<eth::TokenKey> key =
+      eth::ParseTokenKey(chain_id, contract, "0");
+  if (!key.ok()) return key.status();
+  return ContractRef{key->chain_id, key->contract};
+}
+
+std::vector<std::pair<std::string, int64_t>> MostFirst(
+    const std::map<std::string, int64_t>& counts) {
+  std::vector<std::pair<std::string, int64_t>> out(counts.begin(),
+                                                   counts.end());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second;
+  });
+  return out;
 }
 
 std::string EncodePageToken(int64_t after_id) {

@@ -210,7 +210,7 @@ grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*,
                                        const v1::TrackRequest* request,
                                        v1::TrackResponse* response) {
   absl::StatusOr<std::vector<int64_t>> ids =
-      ParseRequestIds(request->pin_ids(), 1000, "pin ids");
+      ParseRequestIds(request->pin_ids(), kMaxPinIdsPerCall, "pin ids");
   if (!ids.ok()) return ToGrpcStatus(ids.status());
   auto counts = repo_.Enqueue(*ids);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
@@ -314,7 +314,7 @@ grpc::Status TrackerServiceImpl::GetStats(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "chain_id: out of range");
   }
-  absl::StatusOr<FunnelStats> stats = SharedStats(request->chain_id());
+  absl::StatusOr<FunnelStats> stats = stats_.Get(request->chain_id());
   if (!stats.ok()) return ToGrpcStatus(stats.status());
   StatsToProto(*stats, response);
   return grpc::Status::OK;
@@ -334,28 +334,13 @@ grpc::Status TrackerServiceImpl::WatchProgress(
                      " WatchProgress streams at a time; try again later"));
   }
   do {
-    absl::StatusOr<FunnelStats> stats = SharedStats(0);
+    absl::StatusOr<FunnelStats> stats = stats_.Get(0);
     if (!stats.ok()) return ToGrpcStatus(stats.status());
     v1::Stats out;
     StatsToProto(*stats, &out);
     if (!writer->Write(out)) break;  // the client went away
   } while (WaitWhileWatched(*context, *interval));
   return grpc::Status::OK;
-}
-
-absl::StatusOr<FunnelStats> TrackerServiceImpl::SharedStats(uint64_t chain_id) {
-  absl::MutexLock lock(&stats_mu_);
-  auto it = stats_cache_.find(chain_id);
-  const absl::Time now = absl::Now();
-  if (it != stats_cache_.end() &&
-      now - it->second.computed < options_.stats_ttl)
-    return it->second.stats;
-  absl::StatusOr<FunnelStats> stats = repo_.GetStats(chain_id);
-  if (!stats.ok()) return stats;
-  // Bounded: one entry per chain filter asked for recently.
-  if (stats_cache_.size() >= 1024) stats_cache_.clear();
-  stats_cache_[chain_id] = {now, *stats};
-  return stats;
 }
 
 grpc::Status TrackerServiceImpl::GetContractStatus(

@@ -2,18 +2,24 @@
 
 #include <atomic>
 #include <functional>
-#include <map>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
-#include "services/tracker/contract_status.h"
+#include "services/tracker/funnel_stats_cache.h"
 #include "services/tracker/tracker_repository.h"
 
 namespace niftysave::tracker {
 
+// Request caps, enforced by the handlers (and used by callers that split
+// their requests to fit).
+// Pin ids in one Track call (the pinner's hand-off splits at this).
+inline constexpr int kMaxPinIdsPerCall = 1000;
+// Token keys in one BatchGetTokenStatus call.
+inline constexpr int kMaxBatchKeys = 100;
+
+// The gRPC adapter: checks requests, maps proto to the model and back, and
+// statuses with common/grpc/status.h; the work is the repository's.
 class TrackerServiceImpl final : public v1::Tracker::Service {
  public:
   struct Options {
@@ -33,7 +39,11 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
       : TrackerServiceImpl(repo, std::move(wake), Options()) {}
   TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake,
                      Options options)
-      : repo_(repo), wake_(std::move(wake)), options_(options) {}
+      : repo_(repo),
+        wake_(std::move(wake)),
+        options_(options),
+        stats_([&repo](uint64_t chain_id) { return repo.GetStats(chain_id); },
+               options.stats_ttl) {}
 
   grpc::Status Track(grpc::ServerContext* context,
                      const v1::TrackRequest* request,
@@ -62,21 +72,12 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   // Sleeps up to `d`; false when the call was cancelled or the server is
   // shutting down.
   bool WaitWhileWatched(grpc::ServerContext& context, absl::Duration d);
-  // The funnel for `chain_id`, from the cache while it is fresh. One caller
-  // computes; the others wait for its result (the mutex is held across the
-  // query on purpose).
-  absl::StatusOr<FunnelStats> SharedStats(uint64_t chain_id);
 
   TrackerRepository& repo_;
   const std::function<void()> wake_;
   const Options options_;
   std::atomic<int> watch_streams_{0};
-  struct CachedStats {
-    absl::Time computed;
-    FunnelStats stats;
-  };
-  absl::Mutex stats_mu_;
-  std::map<uint64_t, CachedStats> stats_cache_ ABSL_GUARDED_BY(stats_mu_);
+  FunnelStatsCache stats_;
 };
 
 // Domain report → proto (exposed for the command-line client's tests).

@@ -22,9 +22,8 @@
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
-#include "services/tracker/contract_status.h"
+#include "services/tracker/pg_tracker_repository.h"
 #include "services/tracker/tracker_grpc.h"
-#include "services/tracker/tracker_repository.h"
 #include "tests/harness/postgres_server.h"
 #include "tests/harness/subprocess.h"
 
@@ -106,10 +105,8 @@ class TrackerPgTest : public ::testing::Test {
     queue_ = new db::WorkQueue(*pool_, "track", "tracker-pgtest",
                                {.lease = absl::Minutes(2)});
     repo_ = new PgTrackerRepository(*pool_, *queue_);
-    contract_status_ = new PgContractStatus(*pool_);
     service_ = new TrackerServiceImpl(
-        *repo_, [] {},
-        {.max_watch_streams = 2, .contract_status = contract_status_});
+        *repo_, [] {}, {.max_watch_streams = 2, .contract_status = repo_});
     auto metrics = Metrics::Start("127.0.0.1:0", "tracker_pgtest");
     if (!metrics.ok()) return metrics.status();
     metrics_ = metrics->release();
@@ -127,7 +124,6 @@ class TrackerPgTest : public ::testing::Test {
     delete server_;
     delete metrics_;
     delete service_;
-    delete contract_status_;
     delete repo_;
     delete queue_;
     delete pool_;
@@ -158,7 +154,6 @@ class TrackerPgTest : public ::testing::Test {
   static inline db::Pool* pool_ = nullptr;
   static inline db::WorkQueue* queue_ = nullptr;
   static inline PgTrackerRepository* repo_ = nullptr;
-  static inline PgContractStatus* contract_status_ = nullptr;
   static inline TrackerServiceImpl* service_ = nullptr;
   static inline Metrics* metrics_ = nullptr;
   static inline GrpcServer* server_ = nullptr;
@@ -455,8 +450,8 @@ TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
     txn.exec("SET LOCAL enable_seqscan = off");
     txn.exec("SET LOCAL enable_bitmapscan = off");
     for (const auto& row : txn.exec_params(
-             absl::StrCat("EXPLAIN ", PgContractStatus::Sql()), int64_t{3},
-             "00000000000000000000000000000000000000cc"))
+             absl::StrCat("EXPLAIN ", PgTrackerRepository::ContractStatusSql()),
+             int64_t{3}, "00000000000000000000000000000000000000cc"))
       plan += row[0].as<std::string>() + "\n";
     return absl::OkStatus();
   });
@@ -464,6 +459,51 @@ TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
   EXPECT_THAT(plan, ::testing::HasSubstr(
                         "Index Only Scan using tokens_contract_status"))
       << plan;
+}
+
+// The funnel counts, in the order `niftysave summary` prints them: tokens,
+// resources, pins, then by status and reason.
+TEST_F(TrackerPgTest, CountByStatusOrdersTokensResourcesPins) {
+  auto counts = repo_->CountByStatus();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  std::vector<std::string> rows;
+  for (const StatusCount& c : *counts)
+    rows.push_back(
+        absl::StrCat(c.record, " ", c.status, " ", c.reason, " ", c.count));
+  EXPECT_THAT(
+      rows,
+      ElementsAre("tokens archived  113", "tokens extracted  55",
+                  "tokens failed http_4xx 35", "tokens failed too_large 5",
+                  "tokens failed uri_invalid 25", "tokens partial pin_failed 5",
+                  "tokens queued  60", "resources failed pin_failed 1",
+                  "resources pinned  2", "resources queued  1",
+                  "pins failed  1", "pins pinned  2"));
+}
+
+// `niftysave summary` runs the tracker's own count statement (one copy of
+// the SQL), as text and JSON.
+TEST_F(TrackerPgTest, SummaryCommandPrintsTheFunnelCounts) {
+  const std::string db = "--database_url=" + pg_->ConnectionString();
+  auto text = harness::RunCommand({NIFTYSAVE_CLI_BIN, "summary", db},
+                                  absl::Seconds(30));
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text,
+              ::testing::ContainsRegex("tokens +archived +- +113\n"
+                                       "tokens +extracted +- +55\n"
+                                       "tokens +failed +http_4xx +35\n"));
+  EXPECT_THAT(*text, ::testing::ContainsRegex("pins +failed +- +1\n"
+                                              "pins +pinned +- +2\n"
+                                              "pins +\\(total\\) +3\n"
+                                              "resources +\\(total\\) +4\n"
+                                              "tokens +\\(total\\) +298\n"));
+  auto json = harness::RunCommand({NIFTYSAVE_CLI_BIN, "summary", db, "--json"},
+                                  absl::Seconds(30));
+  ASSERT_TRUE(json.ok()) << json.status();
+  const nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(*json);
+  EXPECT_EQ(parsed.begin().key(), "tokens");
+  EXPECT_EQ(parsed["tokens"]["failed:http_4xx"], 35);
+  EXPECT_EQ(parsed["resources"]["failed:pin_failed"], 1);
+  EXPECT_EQ(parsed["pins"]["pinned"], 2);
 }
 
 // The operator's view: `niftysave stats --chain_id --contract`, as text and

@@ -8,32 +8,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/db/work_queue.h"
+#include "absl/time/time.h"
+#include "common/db/queue_item.h"
+#include "common/eth/token_key.h"
 #include "common/ipfs/pin_backend.h"
-#include "services/tracker/token_query.h"
-#include "services/tracker/token_report.h"
+#include "services/tracker/tracker_model.h"
 
 namespace niftysave::tracker {
 
-struct PinToCheck {
-  int64_t id = 0;
-  std::string cid;
-  std::string backend;
-  std::string status;
-  int repins = 0;        // new pin requests made after failures
-  int recheck_step = 0;  // checks since the last change of schedule
-};
-
 // The tracker's records: the 'track' queue, pins, resource and token
-// roll-ups, and the read side for GetTokenStatus.
-// Records by status (and failures by reason), for the funnel gauges.
-struct StatusCount {
-  std::string record;  // tokens, resources, pins
-  std::string status;
-  std::string reason;  // "" unless failed
-  int64_t count = 0;
-};
-
+// roll-ups, and the read side for GetTokenStatus, ListTokens and GetStats.
 class TrackerRepository {
  public:
   virtual ~TrackerRepository() = default;
@@ -91,50 +75,18 @@ class TrackerRepository {
   virtual absl::StatusOr<TokenPage> ListTokens(const TokenListQuery& query) = 0;
   // chain_id 0: every chain.
   virtual absl::StatusOr<FunnelStats> GetStats(uint64_t chain_id) = 0;
+  // Ordered by record (tokens, resources, pins), status, reason.
   virtual absl::StatusOr<std::vector<StatusCount>> CountByStatus() = 0;
 };
 
-class PgTrackerRepository final : public TrackerRepository {
+// Where GetContractStatus reads from (apart, so the gRPC adapter can be built
+// without it: the call is then UNIMPLEMENTED).
+class ContractStatusSource {
  public:
-  PgTrackerRepository(db::Pool& pool, db::WorkQueue& queue)
-      : pool_(pool), queue_(queue) {}
-  absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
-      const std::vector<int64_t>& pin_ids) override;
-  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
-    return queue_.Lease(limit);
-  }
-  absl::StatusOr<std::map<int64_t, PinToCheck>> LoadPins(
-      const std::vector<int64_t>& ids) override;
-  absl::Status SavePinned(const db::QueueItem& item,
-                          const PinToCheck& pin) override;
-  absl::Status SaveInFlight(const db::QueueItem& item, const PinToCheck& pin,
-                            ipfs::PinState state,
-                            absl::Duration delay) override;
-  absl::Status SaveCheckFailed(const db::QueueItem& item, const PinToCheck& pin,
-                               const std::string& reason,
-                               const std::string& detail,
-                               absl::Duration delay) override;
-  absl::Status SaveRepinned(const db::QueueItem& item, const PinToCheck& pin,
-                            ipfs::PinState state, const std::string& request_id,
-                            const std::string& reason,
-                            const std::string& detail,
-                            absl::Duration delay) override;
-  absl::Status SaveFailed(const db::QueueItem& item, const PinToCheck& pin,
-                          const std::string& reason, const std::string& detail,
-                          absl::Duration delay) override;
-  absl::Status Defer(const db::QueueItem& item, absl::Duration delay) override;
-  absl::Status Drop(const db::QueueItem& item) override;
-  absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
-      const eth::TokenKey& key) override;
-  absl::StatusOr<std::vector<std::optional<TokenReport>>> GetTokenReports(
-      const std::vector<eth::TokenKey>& keys) override;
-  absl::StatusOr<TokenPage> ListTokens(const TokenListQuery& query) override;
-  absl::StatusOr<FunnelStats> GetStats(uint64_t chain_id) override;
-  absl::StatusOr<std::vector<StatusCount>> CountByStatus() override;
-
- private:
-  db::Pool& pool_;
-  db::WorkQueue& queue_;
+  virtual ~ContractStatusSource() = default;
+  // nullopt when the contract is not indexed on that chain.
+  virtual absl::StatusOr<std::optional<ContractStatus>> Get(
+      const ContractRef& ref) = 0;
 };
 
 }  // namespace niftysave::tracker

@@ -1,11 +1,10 @@
-#include "services/tracker/tracker_repository.h"
+#include "services/tracker/pg_tracker_repository.h"
 
-#include <algorithm>
 #include <map>
 
-#include "common/db/pool.h"
 #include "common/db/rollup.h"
 #include "common/runtime/utf8.h"
+#include "services/tracker/token_query.h"
 
 namespace niftysave::tracker {
 namespace {
@@ -66,13 +65,50 @@ WHERE pinned_cid = $1 AND status = 'pinning'
 RETURNING id)sql";
 
 // Served by the status indexes; run on an interval (--stats_seconds), never
-// per scrape.
+// per scrape, and by `niftysave summary`. Ordered tokens, resources, pins,
+// then by status and reason (a few dozen rows).
 constexpr char kCountByStatus[] = R"sql(
 SELECT 'tokens', status, coalesce(reason, ''), count(*) FROM tokens GROUP BY 2, 3
 UNION ALL
 SELECT 'resources', status, coalesce(reason, ''), count(*) FROM resources GROUP BY 2, 3
 UNION ALL
-SELECT 'pins', status, coalesce(reason, ''), count(*) FROM pins GROUP BY 2, 3)sql";
+SELECT 'pins', status, coalesce(reason, ''), count(*) FROM pins GROUP BY 2, 3
+ORDER BY 1 DESC, 2, 3)sql";
+
+// GetTokenStatus in one statement: one round trip (three inside BEGIN/COMMIT,
+// instead of five for three separate queries) and, prepared once per
+// connection as kTokenReportStatement, no planning per call. The token, each
+// resource it links (in json_path order) and each pin of each resource (by
+// backend), one row per (resource, pin). A token without resources is one
+// row whose resource columns are NULL; a resource without pins one row whose
+// pin columns are NULL. $1 chain_id (bigint), $2 contract (40 hex digits),
+// $3 token id (decimal). Served by the (chain_id, contract, token_id) key,
+// token_resources_pkey, resources_pkey and pins (cid, backend).
+// Columns, in order: see TokenReportRow.
+// The pins are those of the resource's pinned root (pinned_cid); a resource
+// not pinned yet has none. Token URIs may be 1 MiB and every row repeats
+// the token's columns, so only the first $4 characters travel (with the
+// full length and, when cut, the SHA-256); at most $5 rows.
+constexpr char kTokenReportQuery[] = R"sql(
+SELECT substr(coalesce(t.token_uri, ''), 1, $4), t.status, coalesce(t.reason, ''), coalesce(t.detail, ''),
+       coalesce(encode(t.owner, 'hex'), ''), coalesce(t.mint_block, 0),
+       tr.json_path, tr.role, tr.uri, r.normalized, coalesce(r.pinned_cid, r.cid, ''), r.path,
+       r.status, coalesce(r.reason, ''), coalesce(r.detail, ''), coalesce(r.size, -1),
+       coalesce(r.content_type, ''),
+       p.backend, p.cid, p.status, coalesce(p.reason, ''), coalesce(p.detail, ''),
+       to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       octet_length(t.token_uri),
+       CASE WHEN octet_length(t.token_uri) > $4
+            THEN encode(sha256(convert_to(t.token_uri, 'UTF8')), 'hex') END
+FROM tokens t
+LEFT JOIN token_resources tr ON tr.token_pk = t.id
+LEFT JOIN resources r ON r.id = tr.resource_id
+LEFT JOIN pins p ON p.cid = r.pinned_cid
+WHERE t.chain_id = $1 AND t.contract = decode($2, 'hex') AND t.token_id = $3::numeric
+ORDER BY tr.json_path, p.backend
+LIMIT $5)sql";
+
+constexpr char kTokenReportStatement[] = "token_report";
 
 // Keyset pages on the primary key: `id > $2 ORDER BY id LIMIT $5` walks
 // tokens_pkey (or the (chain_id, contract, token_id) key when a contract is
@@ -108,6 +144,17 @@ constexpr char kPinsByStatus[] =
 
 constexpr char kNow[] =
     R"sql(SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql";
+
+// A contract with no tokens yet still yields one row (status NULL).
+constexpr char kContractStatus[] = R"sql(
+SELECT c.standard, coalesce(c.name, ''), coalesce(c.symbol, ''), t.status, t.reason, t.n,
+       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM contracts c
+LEFT JOIN LATERAL (
+  SELECT status, coalesce(reason, '') AS reason, count(*) AS n
+  FROM tokens WHERE chain_id = c.chain_id AND contract = c.address
+  GROUP BY 1, 2) t ON true
+WHERE c.chain_id = $1 AND c.address = decode($2, 'hex'))sql";
 
 std::vector<int64_t> Ids(const pqxx::result& rows) {
   std::vector<int64_t> ids;
@@ -412,10 +459,7 @@ absl::StatusOr<FunnelStats> PgTrackerRepository::GetStats(uint64_t chain_id) {
         failures[row[1].as<std::string>()] += n;
       }
     }
-    stats.failures.assign(failures.begin(), failures.end());
-    std::stable_sort(
-        stats.failures.begin(), stats.failures.end(),
-        [](const auto& a, const auto& b) { return a.second > b.second; });
+    stats.failures = MostFirst(failures);
     for (const auto& row : txn.exec(kResourcesByStatus))
       stats.resources.emplace_back(row[0].as<std::string>(),
                                    row[1].as<int64_t>());
@@ -428,9 +472,11 @@ absl::StatusOr<FunnelStats> PgTrackerRepository::GetStats(uint64_t chain_id) {
   return stats;
 }
 
-absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountByStatus() {
+absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountRecords(
+    db::Pool& pool) {
   std::vector<StatusCount> counts;
-  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+  absl::Status s = pool.Run([&](pqxx::work& txn) {
+    counts.clear();
     for (const auto& row : txn.exec(kCountByStatus)) {
       counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
                         row[2].as<std::string>(), row[3].as<int64_t>()});
@@ -439,6 +485,51 @@ absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountByStatus() {
   });
   if (!s.ok()) return s;
   return counts;
+}
+
+const char* PgTrackerRepository::ContractStatusSql() { return kContractStatus; }
+
+absl::StatusOr<std::optional<ContractStatus>> PgTrackerRepository::Get(
+    const ContractRef& ref) {
+  std::optional<ContractStatus> result;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    result.reset();
+    const pqxx::result rows = txn.exec_params(
+        kContractStatus, static_cast<int64_t>(ref.chain_id), ref.contract);
+    if (rows.empty()) return absl::OkStatus();
+    ContractStatus c{.chain_id = ref.chain_id, .contract = ref.contract};
+    c.standard = rows[0][0].as<std::string>();
+    c.name = rows[0][1].as<std::string>();
+    c.symbol = rows[0][2].as<std::string>();
+    c.computed_at = rows[0][6].as<std::string>();
+    std::map<std::string, int64_t> failures, partial_failures;
+    for (const auto& row : rows) {
+      if (row[3].is_null()) continue;  // no tokens
+      const std::string status = row[3].as<std::string>();
+      const std::string reason = row[4].as<std::string>();
+      const int64_t n = row[5].as<int64_t>();
+      c.indexed += n;
+      if (status == "queued") {
+        c.queued += n;
+      } else if (status == "extracted") {
+        c.extracted += n;
+      } else if (status == "archived") {
+        c.archived += n;
+      } else if (status == "partial") {
+        c.partial += n;
+        partial_failures[reason] += n;
+      } else if (status == "failed") {
+        c.failed += n;
+        failures[reason] += n;
+      }
+    }
+    c.failures = MostFirst(failures);
+    c.partial_failures = MostFirst(partial_failures);
+    result = std::move(c);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
 }
 
 }  // namespace niftysave::tracker

@@ -8,7 +8,29 @@
 
 #include "common/eth/token_key.h"
 
+// The values the tracker's logic, repository and gRPC adapter exchange: no
+// database or RPC types.
+
 namespace niftysave::tracker {
+
+// A pin the 'track' queue leased, as the pin tracker checks it.
+struct PinToCheck {
+  int64_t id = 0;
+  std::string cid;
+  std::string backend;
+  std::string status;
+  int repins = 0;        // new pin requests made after failures
+  int recheck_step = 0;  // checks since the last change of schedule
+};
+
+// Records by status (and failures by reason), for the funnel gauges and
+// `niftysave summary`.
+struct StatusCount {
+  std::string record;  // tokens, resources, pins
+  std::string status;
+  std::string reason;  // "" unless failed
+  int64_t count = 0;
+};
 
 // What GetTokenStatus reports, in domain terms (the adapter maps it to proto).
 struct PinView {
@@ -90,6 +112,64 @@ struct FunnelStats {
   std::vector<std::pair<std::string, int64_t>> resources;  // by status
   std::vector<std::pair<std::string, int64_t>> pins;       // by status
   std::string computed_at;                                 // RFC 3339
+};
+
+// A validated ListTokens request. Pages are keyset pages on tokens.id: the
+// next page starts after the last id returned, so a page costs the same
+// however deep it is and concurrent inserts never shift it.
+struct TokenListQuery {
+  uint64_t chain_id = 0;
+  std::string contract;  // 40 lower-case hex digits, or "" for any
+  std::string status;    // queued, extracted, archived, failed, or "" for any
+  int limit = 100;
+  int64_t after_id = 0;  // 0: first page
+};
+
+// One row of the repository's token report query (one per resource and pin
+// of the token), decoded; AssembleTokenReport (token_query.h) builds the
+// report from them.
+struct TokenReportRow {
+  // The token (the same in every row).
+  std::string token_uri;
+  std::string status;
+  std::string reason;
+  std::string detail;
+  std::string owner;
+  uint64_t mint_block = 0;
+  // The resource, unless the token has none.
+  bool has_resource = false;
+  std::string json_path;
+  std::string role;         // metadata or asset
+  ResourceView resource{};  // without pins
+  // The pin, unless the resource has none.
+  std::optional<PinView> pin{};
+};
+
+// One contract's tokens by status, and the failures by reason.
+struct ContractStatus {
+  uint64_t chain_id = 0;
+  std::string contract;  // 40 lower-case hex digits, no 0x
+  std::string standard;  // erc721, erc1155
+  std::string name;
+  std::string symbol;
+  int64_t indexed = 0;  // every token: the sum of the five below
+  int64_t queued = 0;
+  int64_t extracted = 0;
+  int64_t archived = 0;
+  int64_t partial = 0;
+  int64_t failed = 0;
+  // Failed tokens, and partial tokens, by reason: most first, then by name.
+  std::vector<std::pair<std::string, int64_t>> failures;
+  std::vector<std::pair<std::string, int64_t>> partial_failures;
+  std::string computed_at;  // RFC 3339, the database's clock
+
+  int64_t in_progress() const { return queued + extracted; }
+};
+
+// The contract of a request from outside (see ParseContractRef).
+struct ContractRef {
+  uint64_t chain_id = 0;
+  std::string contract;  // 40 lower-case hex digits, no 0x
 };
 
 }  // namespace niftysave::tracker
