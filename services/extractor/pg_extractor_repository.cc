@@ -1,4 +1,4 @@
-#include "services/extractor/extractor_repository.h"
+#include "services/extractor/pg_extractor_repository.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -202,44 +202,6 @@ absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(
   });
   if (!s.ok()) return s;
   return token;
-}
-
-absl::StatusOr<std::vector<TokenToExtract>> ExtractorRepository::LoadTokens(
-    const std::vector<int64_t>& pks) {
-  std::vector<TokenToExtract> out;
-  for (int64_t pk : pks) {
-    absl::StatusOr<std::optional<TokenToExtract>> token = LoadToken(pk);
-    if (!token.ok()) return token.status();
-    if (token->has_value()) out.push_back(**token);
-  }
-  return out;
-}
-
-std::vector<SavedOutcome> ExtractorRepository::SaveOutcomes(
-    const std::vector<ItemOutcome>& outcomes) {
-  std::vector<SavedOutcome> saved(outcomes.size());
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    const ItemOutcome& o = outcomes[i];
-    switch (o.kind) {
-      case ItemOutcome::Kind::kExtracted: {
-        absl::StatusOr<std::vector<int64_t>> queued =
-            SaveExtraction(o.item, *o.extraction);
-        saved[i].status = queued.status();
-        if (queued.ok()) saved[i].to_pin = *std::move(queued);
-        break;
-      }
-      case ItemOutcome::Kind::kFailed:
-        saved[i].status = SaveFailure(o.item, *o.failure, o.token_uri);
-        break;
-      case ItemOutcome::Kind::kRetry:
-        saved[i].status = Retry(o.item, *o.failure);
-        break;
-      case ItemOutcome::Kind::kDrop:
-        saved[i].status = Drop(o.item);
-        break;
-    }
-  }
-  return saved;
 }
 
 absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
