@@ -22,9 +22,10 @@ command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found" >&2; exit 2
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
 # Only the libraries the targets need; everything else is skipped.
 # common/ipfs stays: the fetchers verify CIDs with its UnixFS importer;
-# common/eth for the eth_getLogs reply reader.
-skip="tests/harness;common/db;common/metrics;common/service;common/grpc"
-skip+=";testdata/contracts;services/indexer;services/extractor;services/pinner;services/tracker"
+# common/eth for the eth_getLogs reply reader; services/extractor for its
+# _logic library (with common/db's queue_item and common/metrics).
+skip="tests/harness;common/service;common/grpc"
+skip+=";testdata/contracts;services/indexer;services/pinner;services/tracker"
 skip+=";cli;tests/integration;tests/deploy;tools/demo;bench"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -1,16 +1,26 @@
 #include "services/extractor/extractor_grpc.h"
 
-#include "absl/strings/str_cat.h"
+#include <memory>
+
+#include "common/grpc/grpc_server.h"
 #include "common/grpc/request_ids.h"
 #include "common/grpc/status.h"
 
 namespace niftysave::extractor {
+namespace {
+
+// Resource ids one Pinner.Pin call may carry: the cap the pinner's handler
+// enforces, documented in protos/niftysave/v1/pinner.proto
+// (PinRequest.resource_ids, "at most 1000").
+constexpr size_t kPinnerMaxIdsPerCall = 1000;
+
+}  // namespace
 
 grpc::Status ExtractorServiceImpl::Enqueue(grpc::ServerContext*,
                                            const v1::EnqueueRequest* request,
                                            v1::EnqueueResponse* response) {
   absl::StatusOr<std::vector<eth::TokenKey>> keys =
-      ParseRequestTokenKeys(request->tokens(), 0, 1000);
+      ParseRequestTokenKeys(request->tokens(), 0, kMaxEnqueueTokensPerCall);
   if (!keys.ok()) return ToGrpcStatus(keys.status());
   absl::StatusOr<EnqueueCounts> counts = repo_.Enqueue(*keys);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
@@ -18,6 +28,24 @@ grpc::Status ExtractorServiceImpl::Enqueue(grpc::ServerContext*,
   response->set_unknown(counts->unknown);
   if (counts->queued > 0) wake_();
   return grpc::Status::OK;
+}
+
+PinnerNotifier MakePinnerNotifier(const std::string& target,
+                                  const GrpcClientSecurity& security) {
+  if (target.empty()) {
+    return PinnerNotifier("pinner", kPinnerMaxIdsPerCall, nullptr, nullptr);
+  }
+  std::shared_ptr<v1::Pinner::Stub> stub =
+      v1::Pinner::NewStub(MakeChannel(target, security));
+  return PinnerNotifier(
+      "pinner", kPinnerMaxIdsPerCall,
+      [](v1::PinRequest& request, const int64_t& id) {
+        request.add_resource_ids(static_cast<uint64_t>(id));
+      },
+      [stub](grpc::ClientContext* context, const v1::PinRequest& request,
+             v1::PinResponse* response) {
+        return stub->Pin(context, request, response);
+      });
 }
 
 }  // namespace niftysave::extractor

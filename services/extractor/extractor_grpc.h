@@ -1,11 +1,20 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <string>
 
+#include "common/grpc/chunking_notifier.h"
+#include "common/grpc/grpc_security.h"
 #include "niftysave/v1/extractor.grpc.pb.h"
+#include "niftysave/v1/pinner.grpc.pb.h"
 #include "services/extractor/extractor_repository.h"
 
 namespace niftysave::extractor {
+
+// Tokens one Extractor.Enqueue call may carry (extractor.proto: "at most
+// 1000"); more is InvalidArgument. Notifiers split their calls at it.
+inline constexpr int kMaxEnqueueTokensPerCall = 1000;
 
 // gRPC adapter: validates and converts; the queue write is the repository's.
 class ExtractorServiceImpl final : public v1::Extractor::Service {
@@ -21,5 +30,15 @@ class ExtractorServiceImpl final : public v1::Extractor::Service {
   ExtractorRepository& repo_;
   const std::function<void()> wake_;
 };
+
+// The fast path to the pinner: the ids of resources just queued for
+// pinning, in calls of at most the pinner's cap; best effort (the 'pin'
+// queue is durable).
+using PinnerNotifier =
+    ChunkingNotifier<int64_t, v1::PinRequest, v1::PinResponse>;
+
+// `target` "" turns notifications off (the pinner polls).
+PinnerNotifier MakePinnerNotifier(const std::string& target,
+                                  const GrpcClientSecurity& security);
 
 }  // namespace niftysave::extractor

@@ -37,8 +37,8 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "services/extractor/extraction_worker.h"
-#include "services/extractor/extractor_repository.h"
 #include "services/extractor/metadata_extractor.h"
+#include "services/extractor/pg_extractor_repository.h"
 #include "tests/harness/fixture_http_server.h"
 #include "tests/harness/peak_rss.h"
 #include "tests/harness/postgres_server.h"
@@ -729,6 +729,51 @@ TEST_F(ExtractorPgTest, OneBatchWritesEveryKindOfOutcomeSetBased) {
   // Every new resource an extraction named is queued for pinning, once; the
   // failed one is not.
   EXPECT_THAT(PinQueue(), UnorderedElementsAre(meta, own_meta, image, odd));
+}
+
+// A failure's detail quotes what a server sent: a NUL byte, invalid UTF-8
+// and SQL-looking text travel as array parameters without failing the batch
+// (NUL and the bad byte become U+FFFD), and the detail is bounded.
+TEST_F(ExtractorPgTest, HostileFailureTextIsStoredAsSentInOneBatch) {
+  const std::string uri = "https://example.com/hostile.json";
+  const int64_t pk = AddToken("250", uri);
+  const int64_t other = AddToken("251", "https://example.com/fine.json");
+  std::map<int64_t, db::QueueItem> items = LeaseAll();
+  ASSERT_EQ(items.size(), 2u);
+  ItemOutcome failed;
+  failed.item = items[pk];
+  failed.kind = ItemOutcome::Kind::kFailed;
+  failed.failure = ExtractionFailure{
+      .reason = "http_4xx",
+      .detail = std::string("a\0b\xff '$1'; {\"x\",NULL}\\", 22) +
+                std::string(3000, 'z'),
+      .metadata_uri = uri::ResolveUri(uri)};
+  failed.token_uri = uri;
+  std::vector<ItemOutcome> batch = {
+      failed,
+      Extracted(items[other],
+                MakeExtraction("https://example.com/fine.json",
+                               Metadata(kImageA), {{"$.image", kImageA}}))};
+  std::vector<SavedOutcome> saved = repo_->SaveOutcomes(batch);
+  for (const SavedOutcome& o : saved) EXPECT_TRUE(o.status.ok()) << o.status;
+  EXPECT_EQ(repo_->split_batches(), 0);
+  const std::string prefix = "a\uFFFDb\uFFFD '$1'; {\"x\",NULL}\\zzz";
+  const std::vector<std::pair<std::string, int64_t>> rows = {
+      {"tokens", pk}, {"resources", ResourceId(uri)}};
+  for (const auto& [table, id] : rows) {
+    std::string detail;
+    absl::Status s = pool_->Run([&](pqxx::work& txn) {
+      detail = txn.exec_params1(absl::StrCat("SELECT detail FROM ", table,
+                                             " WHERE id = $1"),
+                                id)[0]
+                   .as<std::string>();
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(detail.substr(0, prefix.size()), prefix) << table;
+    EXPECT_LE(detail.size(), 2000u) << table;
+  }
+  EXPECT_EQ(Token(other).status, "extracted");
 }
 
 TEST_F(ExtractorPgTest, LostLeaseInABatchWritesNothingForThatToken) {

@@ -12,56 +12,13 @@
 #include "common/uri/asset_walker.h"
 #include "common/uri/token_uri.h"
 #include "nlohmann/json.hpp"
+#include "services/extractor/extractor_model.h"
 
 namespace niftysave::extractor {
 
 struct ExtractorLimits {
   size_t max_json_depth = 64;
   size_t max_assets = 1000;
-};
-
-struct FoundAsset {
-  std::string json_path;
-  std::string uri;  // as written in the metadata
-  uri::ResolvedUri resolved;
-};
-
-struct FoundLink {
-  std::string json_path;
-  std::string role;  // "link" or "inline"
-  std::string value;
-};
-
-// What one token URI turned into.
-struct Extraction {
-  std::string token_uri;  // as the contract returned it
-  uri::ResolvedUri metadata_uri;
-  fetch::FetchedContent content;
-  // The parsed document re-serialised for jsonb; unset when the token URI
-  // names media directly (an image, not JSON): then the metadata resource IS
-  // the asset and there are no others.
-  std::optional<std::string> doc_json;
-  std::vector<FoundAsset> assets;
-  std::vector<FoundLink> links;
-  // ERC-1155 `{id}` templates: "hex" (the spec's form) or "decimal" (the
-  // recorded fallback after the hex form was not found); "" without {id}.
-  std::string id_form;
-  // How the JSON was made parseable when a strict parse failed, in the order
-  // applied: "percent_decoded", "utf8_replaced", "trailing_commas". Empty for
-  // strict JSON (a BOM does not count).
-  std::vector<std::string> leniency;
-};
-
-// A failure to extract. `temporary` ones are retried with back-off.
-struct ExtractionFailure {
-  std::string
-      reason;  // uri_invalid, http_4xx, timeout, too_large, not_json, ...
-  std::string detail;
-  bool temporary = false;
-  // Set when the URI resolved, so the failed resource can be recorded.
-  std::optional<uri::ResolvedUri> metadata_uri;
-  // The server's Retry-After: a retry must not come sooner.
-  std::optional<absl::Duration> retry_after;
 };
 
 // What fetching a token's metadata takes: the URI to try first and, for an

@@ -29,6 +29,15 @@ SERVICES = {"indexer": (50061, 9461), "extractor": (50062, 9462),
             "pinner": (50063, 9463), "tracker": (50064, 9464)}
 DEFAULT_DRAIN_SECONDS = 20
 GRPC_FLAG_FILES = ("common/grpc/grpc_server_flags.cc", "common/grpc/grpc_client_flags.cc")
+# Every binary links common/service, so it has the queue-worker flags.
+SERVICE_FLAG_FILES = ("common/service/service_base.cc", "common/service/queue_worker_flags.cc")
+
+
+def service_flag_files(src, svc):
+    """A service's own flags: in its main.cc, or its <svc>_config.cc."""
+    return [f for f in (f"services/{svc}/main.cc", f"services/{svc}/{svc}_config.cc")
+            if os.path.exists(os.path.join(src, f))]
+
 # Made outside the repository, like prod's database Secret (deploy/README.md).
 EXTERNAL_SECRETS = ("niftysave-grpc-tls", "niftysave-grpc-tokens")
 
@@ -189,11 +198,11 @@ def check_overlay(overlay, chk):
     secrets = by_kind.get("Secret", {})
     workloads = dict(deployments)
     workloads.update(by_kind.get("StatefulSet", {}))
-    common_flags = chk.flags_of(["common/service/service_base.cc", *GRPC_FLAG_FILES])
-    all_flags = chk.flags_of(["common/service/service_base.cc", "cli/main.cc", *GRPC_FLAG_FILES,
+    common_flags = chk.flags_of([*SERVICE_FLAG_FILES, *GRPC_FLAG_FILES])
+    all_flags = chk.flags_of([*SERVICE_FLAG_FILES, "cli/main.cc", *GRPC_FLAG_FILES,
                               "common/ipfs/backend_flags.cc",
                               "common/fetch/fetch_flags.cc"] +
-                             [f"services/{s}/main.cc" for s in SERVICES])
+                             [f for s in SERVICES for f in service_flag_files(chk.src, s)])
 
     # ConfigMap keys are NIFTYSAVE_<FLAG>: each must be some binary's flag.
     for cm in configmaps.values():
@@ -236,7 +245,7 @@ def check_overlay(overlay, chk):
                    f"command {c.get('command')}")
         flags = parse_args(c.get("args", []))
         # The pinner and the tracker share the pin backend flags.
-        sources = [f"services/{svc}/main.cc"]
+        sources = service_flag_files(chk.src, svc)
         if svc in ("pinner", "tracker"):
             sources.append("common/ipfs/backend_flags.cc")
         if svc in ("extractor", "pinner"):

@@ -1,13 +1,15 @@
-#include "services/extractor/extractor_repository.h"
+#include "services/extractor/pg_extractor_repository.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
@@ -119,50 +121,13 @@ std::optional<std::string> NonEmpty(const std::string& s) {
   return s;
 }
 
-// One column of a batch, rendered as a Postgres array literal for
-// `unnest($n::type[])`.
-class ArrayColumn {
- public:
-  // A quoted element: any text, escaped. Postgres text cannot hold NUL, so
-  // a NUL byte becomes U+FFFD rather than failing the whole batch.
-  void Text(absl::string_view v) {
-    Sep();
-    db::AppendArrayText(out_, v);
-  }
-  void Text(const std::string& v) { Text(absl::string_view(v)); }
-  void Text(const char* v) { Text(absl::string_view(v)); }
-  void Text(const std::optional<std::string>& v) {
-    if (v) {
-      Text(absl::string_view(*v));
-    } else {
-      Null();
-    }
-  }
-  void Int(int64_t v) {
-    Sep();
-    absl::StrAppend(&out_, v);
-  }
-  void Int(std::optional<int64_t> v) {
-    if (v) {
-      Int(*v);
-    } else {
-      Null();
-    }
-  }
-  void Null() {
-    Sep();
-    out_ += "NULL";
-  }
-  std::string Literal() const { return absl::StrCat("{", out_, "}"); }
-  size_t size() const { return n_; }
+// A nullable bigint column element, for db::TextArray: Postgres reads the
+// quoted decimal as a bigint in `unnest($n::bigint[])`.
+std::optional<std::string> OptionalBigint(std::optional<int64_t> v) {
+  if (!v) return std::nullopt;
+  return std::to_string(*v);
+}
 
- private:
-  void Sep() {
-    if (n_++ > 0) out_.push_back(',');
-  }
-  std::string out_;
-  size_t n_ = 0;
-};
 }  // namespace
 
 absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
@@ -204,44 +169,6 @@ absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(
   return token;
 }
 
-absl::StatusOr<std::vector<TokenToExtract>> ExtractorRepository::LoadTokens(
-    const std::vector<int64_t>& pks) {
-  std::vector<TokenToExtract> out;
-  for (int64_t pk : pks) {
-    absl::StatusOr<std::optional<TokenToExtract>> token = LoadToken(pk);
-    if (!token.ok()) return token.status();
-    if (token->has_value()) out.push_back(**token);
-  }
-  return out;
-}
-
-std::vector<SavedOutcome> ExtractorRepository::SaveOutcomes(
-    const std::vector<ItemOutcome>& outcomes) {
-  std::vector<SavedOutcome> saved(outcomes.size());
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    const ItemOutcome& o = outcomes[i];
-    switch (o.kind) {
-      case ItemOutcome::Kind::kExtracted: {
-        absl::StatusOr<std::vector<int64_t>> queued =
-            SaveExtraction(o.item, *o.extraction);
-        saved[i].status = queued.status();
-        if (queued.ok()) saved[i].to_pin = *std::move(queued);
-        break;
-      }
-      case ItemOutcome::Kind::kFailed:
-        saved[i].status = SaveFailure(o.item, *o.failure, o.token_uri);
-        break;
-      case ItemOutcome::Kind::kRetry:
-        saved[i].status = Retry(o.item, *o.failure);
-        break;
-      case ItemOutcome::Kind::kDrop:
-        saved[i].status = Drop(o.item);
-        break;
-    }
-  }
-  return saved;
-}
-
 absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
     const std::vector<int64_t>& pks) {
   std::vector<TokenToExtract> out;
@@ -260,39 +187,6 @@ absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
 }
 
 namespace {
-
-// Statements that need no answer, sent together in one round trip (a
-// multi-statement simple query, still in the caller's transaction): each is
-// its SQL with $n replaced by the n-th value, quoted as a literal.
-class Script {
- public:
-  explicit Script(pqxx::work& txn) : txn_(txn) {}
-  void Add(absl::string_view sql, const std::vector<std::string>& values) {
-    std::string out;
-    for (size_t i = 0; i < sql.size(); ++i) {
-      if (sql[i] == '$' && i + 1 < sql.size() &&
-          absl::ascii_isdigit(sql[i + 1])) {
-        size_t n = 0;
-        while (i + 1 < sql.size() && absl::ascii_isdigit(sql[i + 1])) {
-          n = n * 10 + static_cast<size_t>(sql[++i] - '0');
-        }
-        out += txn_.quote(values.at(n - 1));
-      } else {
-        out.push_back(sql[i]);
-      }
-    }
-    if (!script_.empty()) script_ += ";\n";
-    script_ += out;
-  }
-  void Run() {
-    if (!script_.empty()) txn_.exec(script_);
-    script_.clear();
-  }
-
- private:
-  pqxx::work& txn_;
-  std::string script_;
-};
 
 // A resource the batch names, once per normalised URI.
 struct BatchResource {
@@ -335,27 +229,30 @@ class BatchResources {
   // Inserts the new ones and reads every id and status: one statement.
   void Upsert(pqxx::work& txn) {
     if (list_.empty()) return;
-    ArrayColumn normalized, kind, cid, path, size, content_type, reason, detail;
+    std::vector<std::string> normalized, kind, path;
+    std::vector<std::optional<std::string>> cid, size, content_type, reason,
+        detail;
     for (const BatchResource& r : list_) {
       const bool invalid = r.uri->kind == uri::UriKind::kInvalid;
-      normalized.Text(absl::string_view(r.uri->normalized));
-      kind.Text(std::string(uri::UriKindName(r.uri->kind)));
-      cid.Text(NonEmpty(r.uri->cid));
-      path.Text(absl::string_view(r.uri->path));
-      size.Int(r.size);
-      content_type.Text(r.content_type);
+      normalized.push_back(r.uri->normalized);
+      kind.emplace_back(uri::UriKindName(r.uri->kind));
+      cid.push_back(NonEmpty(r.uri->cid));
+      path.push_back(r.uri->path);
+      size.push_back(OptionalBigint(r.size));
+      content_type.push_back(r.content_type);
       if (invalid) {
-        reason.Text(absl::string_view(r.uri->reason));
-        detail.Text(ValidUtf8(r.uri->detail, kMaxDetailBytes));
+        reason.push_back(r.uri->reason);
+        detail.push_back(ValidUtf8(r.uri->detail, kMaxDetailBytes));
       } else {
-        reason.Null();
-        detail.Null();
+        reason.push_back(std::nullopt);
+        detail.push_back(std::nullopt);
       }
     }
     for (const auto& row : txn.exec_params(
-             kUpsertResources, normalized.Literal(), kind.Literal(),
-             cid.Literal(), path.Literal(), size.Literal(),
-             content_type.Literal(), reason.Literal(), detail.Literal())) {
+             kUpsertResources, db::TextArray(normalized), db::TextArray(kind),
+             db::TextArray(cid), db::TextArray(path), db::TextArray(size),
+             db::TextArray(content_type), db::TextArray(reason),
+             db::TextArray(detail))) {
       BatchResource& r = list_.at(row[0].as<size_t>() - 1);
       r.id = row[1].as<int64_t>();
       r.status = row[2].as<std::string>();
@@ -440,8 +337,9 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
     }
   }
   resources.Upsert(txn);
-  // From here on nothing needs an answer: one round trip for all of it.
-  Script script(txn);
+  // From here on nothing needs an answer: each statement below sends its
+  // columns as array parameters, one statement per kind of row, whatever
+  // the batch's size.
 
   // 4. Failed metadata documents (the last word per resource wins).
   absl::flat_hash_map<int64_t, size_t> failed;  // resource id -> outcome
@@ -452,14 +350,16 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
     }
   }
   if (!failed.empty()) {
-    ArrayColumn ids, reasons, details;
+    std::vector<int64_t> ids;
+    std::vector<std::string> reasons, details;
     for (const auto& [id, i] : failed) {
-      ids.Int(id);
-      reasons.Text(absl::string_view(outcomes[i].failure->reason));
-      details.Text(ValidUtf8(outcomes[i].failure->detail, kMaxDetailBytes));
+      ids.push_back(id);
+      reasons.push_back(outcomes[i].failure->reason);
+      details.push_back(
+          ValidUtf8(outcomes[i].failure->detail, kMaxDetailBytes));
     }
-    script.Add(kFailResources,
-               {ids.Literal(), reasons.Literal(), details.Literal()});
+    txn.exec_params(kFailResources, db::BigintArray(ids),
+                    db::TextArray(reasons), db::TextArray(details));
   }
 
   // 5. The tokens' links are replaced as a whole (re-extraction).
@@ -471,19 +371,20 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
     }
   }
   if (!relinked.empty()) {
-    script.Add(kClearLinks, {db::BigintArray(relinked)});
+    txn.exec_params(kClearLinks, db::BigintArray(relinked));
   }
   {
-    ArrayColumn tokens, paths, resource_ids, roles, uris;
+    std::vector<int64_t> tokens, resource_ids;
+    std::vector<std::string> paths, roles, uris;
     absl::flat_hash_set<std::pair<int64_t, std::string>> seen;
     auto link = [&](int64_t token, const std::string& path, int64_t resource,
                     absl::string_view role, const std::string& uri) {
       if (!seen.insert({token, path}).second) return;  // the first one wins
-      tokens.Int(token);
-      paths.Text(absl::string_view(path));
-      resource_ids.Int(resource);
-      roles.Text(role);
-      uris.Text(ValidUtf8(uri, 4096));
+      tokens.push_back(token);
+      paths.push_back(path);
+      resource_ids.push_back(resource);
+      roles.emplace_back(role);
+      uris.push_back(ValidUtf8(uri, 4096));
     };
     for (size_t i : order) {
       const ItemOutcome& o = outcomes[i];
@@ -500,29 +401,30 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
         link(o.item.id, "", meta, "metadata", o.token_uri);
       }
     }
-    if (tokens.size() > 0) {
-      script.Add(kLinkResources,
-                 {tokens.Literal(), paths.Literal(), resource_ids.Literal(),
-                  roles.Literal(), uris.Literal()});
+    if (!tokens.empty()) {
+      txn.exec_params(kLinkResources, db::BigintArray(tokens),
+                      db::TextArray(paths), db::BigintArray(resource_ids),
+                      db::TextArray(roles), db::TextArray(uris));
     }
   }
   {
-    ArrayColumn tokens, paths, roles, values;
+    std::vector<int64_t> tokens;
+    std::vector<std::string> paths, roles, values;
     absl::flat_hash_set<std::pair<int64_t, std::string>> seen;
     for (size_t i : order) {
       const ItemOutcome& o = outcomes[i];
       if (o.kind != ItemOutcome::Kind::kExtracted) continue;
       for (const FoundLink& l : o.extraction->links) {
         if (!seen.insert({o.item.id, l.json_path}).second) continue;
-        tokens.Int(o.item.id);
-        paths.Text(absl::string_view(l.json_path));
-        roles.Text(absl::string_view(l.role));
-        values.Text(ValidUtf8(l.value, 1 << 20));
+        tokens.push_back(o.item.id);
+        paths.push_back(l.json_path);
+        roles.push_back(l.role);
+        values.push_back(ValidUtf8(l.value, 1 << 20));
       }
     }
-    if (tokens.size() > 0) {
-      script.Add(kAddLinks, {tokens.Literal(), paths.Literal(), roles.Literal(),
-                             values.Literal()});
+    if (!tokens.empty()) {
+      txn.exec_params(kAddLinks, db::BigintArray(tokens), db::TextArray(paths),
+                      db::TextArray(roles), db::TextArray(values));
     }
   }
 
@@ -537,46 +439,50 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       }
     }
     if (!docs.empty()) {
-      ArrayColumn ids, hashes, sizes, types, raws, jsons;
+      std::vector<int64_t> ids, sizes;
+      std::vector<std::string> hashes, raws, jsons;
+      std::vector<std::optional<std::string>> types;
       for (const auto& [id, i] : docs) {
         const Extraction& x = *outcomes[i].extraction;
-        ids.Int(id);
-        hashes.Text(Sha256Hex(x.content.bytes));
-        sizes.Int(static_cast<int64_t>(x.content.bytes.size()));
-        types.Text(NonEmpty(x.content.content_type));
-        raws.Text(eth::BytesToHex(x.content.bytes));
-        jsons.Text(absl::string_view(*x.doc_json));
+        ids.push_back(id);
+        hashes.push_back(Sha256Hex(x.content.bytes));
+        sizes.push_back(static_cast<int64_t>(x.content.bytes.size()));
+        types.push_back(NonEmpty(x.content.content_type));
+        raws.push_back(eth::BytesToHex(x.content.bytes));
+        jsons.push_back(*x.doc_json);
       }
-      script.Add(kSaveMetadata,
-                 {ids.Literal(), hashes.Literal(), sizes.Literal(),
-                  types.Literal(), raws.Literal(), jsons.Literal()});
+      txn.exec_params(kSaveMetadata, db::BigintArray(ids),
+                      db::TextArray(hashes), db::BigintArray(sizes),
+                      db::TextArray(types), db::TextArray(raws),
+                      db::TextArray(jsons));
     }
   }
 
   // 7. The tokens themselves, in id order.
   {
-    ArrayColumn ids, statuses, reasons, details, metas;
+    std::vector<int64_t> ids;
+    std::vector<std::string> statuses;
+    std::vector<std::optional<std::string>> reasons, details, metas;
     for (size_t i : order) {
       const ItemOutcome& o = outcomes[i];
-      ids.Int(o.item.id);
+      ids.push_back(o.item.id);
       std::optional<int64_t> meta;
       if (meta_of[i] != SIZE_MAX) meta = resources[meta_of[i]].id;
-      metas.Int(meta);
+      metas.push_back(OptionalBigint(meta));
       if (o.kind == ItemOutcome::Kind::kExtracted) {
-        statuses.Text(absl::string_view("extracted"));
-        reasons.Null();
-        details.Null();
+        statuses.emplace_back("extracted");
+        reasons.push_back(std::nullopt);
+        details.push_back(std::nullopt);
       } else {
-        statuses.Text(absl::string_view("failed"));
-        reasons.Text(absl::string_view(o.failure->reason));
-        details.Text(ValidUtf8(o.failure->detail, kMaxDetailBytes));
+        statuses.emplace_back("failed");
+        reasons.push_back(o.failure->reason);
+        details.push_back(ValidUtf8(o.failure->detail, kMaxDetailBytes));
       }
     }
-    script.Add(kSetTokens,
-               {ids.Literal(), statuses.Literal(), reasons.Literal(),
-                details.Literal(), metas.Literal()});
+    txn.exec_params(kSetTokens, db::BigintArray(ids), db::TextArray(statuses),
+                    db::TextArray(reasons), db::TextArray(details),
+                    db::TextArray(metas));
   }
-  script.Run();
 
   // 8. What is new goes on to the pinner: every resource an extraction named
   // that is still queued (one this batch failed is not).

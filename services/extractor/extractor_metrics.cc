@@ -1,0 +1,39 @@
+#include "services/extractor/extractor_metrics.h"
+
+#include <string>
+#include <utility>
+
+namespace niftysave::extractor {
+
+ExtractorMetrics::ExtractorMetrics(Metrics& metrics)
+    : fetch_(metrics.Counter(
+          "cid_verifications_total",
+          "IPFS gateway answers to a bare CID, by verification result")),
+      tokens_(metrics.Counter("tokens_total",
+                              "Tokens handled, by outcome and reason")),
+      notifications_(metrics.Counter("notifications_total",
+                                     "Pinner notifications, by outcome")),
+      id_forms_(metrics.Counter(
+          "erc1155_id_form_total",
+          "ERC-1155 {id} metadata found, by form (hex: the spec's; decimal: "
+          "the fallback)")) {}
+
+ExtractionObserver ExtractorMetrics::Observer(
+    std::function<bool(const std::vector<int64_t>&)> notify) {
+  return {
+      .finished =
+          [this](const std::string& outcome, const std::string& reason) {
+            tokens_.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
+          },
+      .resources_queued =
+          [this, notify = std::move(notify)](const std::vector<int64_t>& ids) {
+            notifications_.Add({{"outcome", notify(ids) ? "ok" : "failed"}})
+                .Increment();
+          },
+      .erc1155_id_form =
+          [this](const std::string& form) {
+            id_forms_.Add({{"form", form}}).Increment();
+          }};
+}
+
+}  // namespace niftysave::extractor

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "common/fetch/fetch_metrics.h"
+#include "common/metrics/metrics.h"
+#include "services/extractor/extraction_worker.h"
+
+namespace niftysave::extractor {
+
+// What the extractor exports beside the common families:
+//   niftysave_extractor_tokens_total{outcome,reason}
+//   niftysave_extractor_notifications_total{outcome}
+//   niftysave_extractor_erc1155_id_form_total{form}
+//   niftysave_extractor_cid_verifications_total{result}
+class ExtractorMetrics {
+ public:
+  explicit ExtractorMetrics(Metrics& metrics);
+
+  // For FetcherOptions::metrics.
+  fetch::FetchMetrics& fetch() { return fetch_; }
+
+  // The worker's observer: counts outcomes and ERC-1155 `{id}` forms, and
+  // hands the resources queued for pinning to `notify` (false: the call
+  // failed), counting how that went.
+  ExtractionObserver Observer(
+      std::function<bool(const std::vector<int64_t>&)> notify);
+
+ private:
+  fetch::FetchMetrics fetch_;
+  prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Family<prometheus::Counter>& id_forms_;
+};
+
+}  // namespace niftysave::extractor
