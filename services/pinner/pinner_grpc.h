@@ -1,11 +1,20 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <string>
 
+#include "common/grpc/chunking_notifier.h"
+#include "common/grpc/grpc_security.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
+#include "niftysave/v1/tracker.grpc.pb.h"
 #include "services/pinner/pinner_repository.h"
 
 namespace niftysave::pinner {
+
+// The most resource ids one Pin call may carry (pinner.proto). The handler
+// refuses more; the extractor's notifier splits its hand-offs at it.
+inline constexpr int kMaxPinIdsPerCall = 1000;
 
 class PinnerServiceImpl final : public v1::Pinner::Service {
  public:
@@ -18,5 +27,14 @@ class PinnerServiceImpl final : public v1::Pinner::Service {
   PinnerRepository& repo_;
   const std::function<void()> wake_;
 };
+
+// The pinner -> tracker hand-off: the ids of newly requested pins.
+using TrackerNotifier =
+    ChunkingNotifier<int64_t, v1::TrackRequest, v1::TrackResponse>;
+
+// Notifies the tracker at `target` (host:port); an empty target turns the
+// notifications off (the tracker polls its queue).
+TrackerNotifier MakeTrackerNotifier(const std::string& target,
+                                    const GrpcClientSecurity& security);
 
 }  // namespace niftysave::pinner

@@ -37,7 +37,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
-#include "services/pinner/pinner_repository.h"
+#include "services/pinner/pg_pinner_repository.h"
 #include "services/pinner/resource_pinner.h"
 #include "tests/harness/fixture_http_server.h"
 #include "tests/harness/ipfs_node.h"

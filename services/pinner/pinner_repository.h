@@ -4,44 +4,18 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "common/db/work_queue.h"
+#include "common/db/queue_item.h"
+#include "services/pinner/pinner_model.h"
 
 namespace niftysave::pinner {
 
-struct ResourceToPin {
-  int64_t id = 0;
-  std::string kind;  // ipfs, http, data, arweave, ipns
-  std::string normalized;
-  std::string cid;   // for ipfs resources
-  std::string path;  // ipfs/ipns/arweave: "" or "/..." under the root
-  std::string status;
-  std::optional<std::string>
-      stored_bytes;  // original metadata bytes, when kept
-};
-
-struct PinFailure {
-  std::string reason;
-  std::string detail;
-  // A backend's (or server's) "not before": a retry is never sooner.
-  std::optional<absl::Duration> retry_after;
-};
-
-// A pin already recorded for a CID.
-struct ExistingPin {
-  std::string cid;
-  std::string backend;
-  std::string status;
-  bool operator<(const ExistingPin& o) const {
-    return std::tie(cid, backend) < std::tie(o.cid, o.backend);
-  }
-};
-
-// The pinner's records: the 'pin' queue, resources and pins.
+// The pinner's records: the 'pin' queue, resources and pins. Implemented on
+// Postgres by PgPinnerRepository (pg_pinner_repository.h).
 class PinnerRepository {
  public:
   virtual ~PinnerRepository() = default;
@@ -73,38 +47,6 @@ class PinnerRepository {
                              const PinFailure& failure) = 0;
   virtual bool IsLastAttempt(const db::QueueItem& item) const = 0;
   virtual absl::Status Drop(const db::QueueItem& item) = 0;
-};
-
-class PgPinnerRepository final : public PinnerRepository {
- public:
-  PgPinnerRepository(db::Pool& pool, db::WorkQueue& queue)
-      : pool_(pool), queue_(queue) {}
-  absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
-      const std::vector<int64_t>& ids) override;
-  absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
-    return queue_.Lease(limit);
-  }
-  absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
-      int64_t id) override;
-  absl::StatusOr<std::set<ExistingPin>> ExistingPins(
-      const std::vector<std::string>& cids) override;
-  absl::StatusOr<int64_t> SavePin(const std::string& cid,
-                                  const std::string& backend,
-                                  const std::string& request_id) override;
-  absl::Status SaveResourcePinning(const db::QueueItem& item,
-                                   const std::string& cid) override;
-  absl::Status SaveFailure(const db::QueueItem& item,
-                           const PinFailure& failure) override;
-  absl::Status Retry(const db::QueueItem& item,
-                     const PinFailure& failure) override;
-  bool IsLastAttempt(const db::QueueItem& item) const override {
-    return queue_.IsLastAttempt(item);
-  }
-  absl::Status Drop(const db::QueueItem& item) override;
-
- private:
-  db::Pool& pool_;
-  db::WorkQueue& queue_;
 };
 
 }  // namespace niftysave::pinner

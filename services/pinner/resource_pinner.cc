@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -65,12 +64,7 @@ int ResourcePinner::Step() {
 
 std::string ResourcePinner::TempPath(int64_t resource_id) const {
   static std::atomic<uint64_t> counter{0};
-  std::string dir = options_.tmp_dir;
-  if (dir.empty()) {
-    const char* env = std::getenv("TMPDIR");
-    dir = env != nullptr && env[0] != '\0' ? env : "/tmp";
-  }
-  return absl::StrCat(dir, "/niftysave-pin-", ::getpid(), "-",
+  return absl::StrCat(options_.tmp_dir, "/niftysave-pin-", ::getpid(), "-",
                       counter.fetch_add(1), "-", resource_id);
 }
 

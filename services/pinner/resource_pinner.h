@@ -49,8 +49,9 @@ struct PinnerOptions {
   int batch_size = 8;
   // Pins per resource, on the first backends (in order) that accept it.
   int replication = 1;
-  // Where downloads are streamed to; "" = $TMPDIR, else /tmp.
-  std::string tmp_dir;
+  // Where downloads are streamed to. The service resolves it once at
+  // start-up (ReadPinnerConfig: --tmp_dir, else $TMPDIR, else /tmp).
+  std::string tmp_dir = "/tmp";
   // Passed to PinBackend::UploadFile.
   size_t max_upload_bytes = size_t{256} << 20;
   // The most a pin by CID may hold (the DAG's cumulative size from its

@@ -1,4 +1,4 @@
-#include "services/pinner/pinner_repository.h"
+#include "services/pinner/pg_pinner_repository.h"
 
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
@@ -9,6 +9,9 @@ namespace niftysave::pinner {
 namespace {
 
 using db::TextArray;
+
+// The queue the tracker leases pins from (its pin checker).
+constexpr char kTrackQueue[] = "track";
 
 constexpr char kExisting[] = R"sql(
 SELECT id FROM resources WHERE id = ANY($1::bigint[]))sql";
@@ -119,7 +122,7 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
         txn.exec_params1(kUpsertPin, cid, backend, ValidUtf8(request_id, 1024));
     pin_id = pin[0].as<int64_t>();
     if (pin[1].as<std::string>() != "pinned") {
-      db::WorkQueue::Enqueue(txn, "track", {pin_id});
+      db::WorkQueue::Enqueue(txn, kTrackQueue, {pin_id});
     }
     return absl::OkStatus();
   });

@@ -1,0 +1,43 @@
+#pragma once
+
+// The values the pinner's logic (ResourcePinner) and its repository
+// exchange, free of database and RPC library types.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "absl/time/time.h"
+
+namespace niftysave::pinner {
+
+struct ResourceToPin {
+  int64_t id = 0;
+  std::string kind;  // ipfs, http, data, arweave, ipns
+  std::string normalized;
+  std::string cid;   // for ipfs resources
+  std::string path;  // ipfs/ipns/arweave: "" or "/..." under the root
+  std::string status;
+  std::optional<std::string>
+      stored_bytes;  // original metadata bytes, when kept
+};
+
+struct PinFailure {
+  std::string reason;
+  std::string detail;
+  // A backend's (or server's) "not before": a retry is never sooner.
+  std::optional<absl::Duration> retry_after;
+};
+
+// A pin already recorded for a CID.
+struct ExistingPin {
+  std::string cid;
+  std::string backend;
+  std::string status;
+  bool operator<(const ExistingPin& o) const {
+    return std::tie(cid, backend) < std::tie(o.cid, o.backend);
+  }
+};
+
+}  // namespace niftysave::pinner
