@@ -4,7 +4,6 @@
 #include <future>
 #include <map>
 #include <set>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <future>
 #include <map>
-#include <set>
-#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

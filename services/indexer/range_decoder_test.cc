@@ -164,6 +164,19 @@ TEST(DecodeRangeTest, Erc2309RangesExpandUpToThePerEventCap) {
   EXPECT_EQ(moved[0].to, kAlice);
 }
 
+TEST(DecodeRangeTest, Erc2309CapBoundary) {
+  // Exactly the cap is whole; one more is capped and recorded.
+  DecodedRange whole = DecodeRange({Consecutive(31, 0, 1, 5)}, 31, 31,
+                                   {.max_tokens_per_event = 5});
+  EXPECT_EQ(whole.transfers, 5u);
+  EXPECT_THAT(whole.errors, IsEmpty());
+  DecodedRange over = DecodeRange({Consecutive(31, 0, 1, 6)}, 31, 31,
+                                  {.max_tokens_per_event = 5});
+  EXPECT_EQ(over.transfers, 5u);
+  ASSERT_EQ(over.errors.size(), 1u);
+  EXPECT_EQ(Expand(over).size(), 5u);
+}
+
 TEST(DecodeRangeTest, Erc4906RefreshesAndUriEvents) {
   // URI(string, uint256 indexed id): the ABI string "ipfs://x".
   const std::string uri_data =

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <future>
-#include <optional>
-#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"

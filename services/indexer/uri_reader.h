@@ -24,9 +24,9 @@ absl::StatusOr<std::vector<UriResult>> ReadTokenUris(
     uint64_t block, int concurrency);
 
 struct UriReaderConfig {
-  uint64_t chain_id = 0;
-  int batch = 2000;     // tokens leased per step
-  int concurrency = 8;  // concurrent batch requests per step
+  uint64_t chain_id = 0;  // the chain whose URI-read queue is read
+  int batch = 2000;       // tokens leased per step
+  int concurrency = 8;    // concurrent batch requests per step
   // A step's URIs are held in memory at once, and a contract decides how
   // long they are (up to the source's cap, 1 MiB): a step leases at most
   // about this many bytes' worth, judged by the last step's average.
