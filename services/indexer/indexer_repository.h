@@ -2,7 +2,7 @@
 // The indexer's storage seam, split by concern: what a block range writes
 // (RangeWriteRepository), undoing orphaned blocks (RollbackRepository), and
 // the URI-read queue (UriReadRepository). The Postgres implementations, and
-// all of the indexer's SQL, are in pg_*_repository.{h,cc}.
+// all of the indexer's SQL, are in the pg_* files.
 
 #include <cstdint>
 #include <optional>

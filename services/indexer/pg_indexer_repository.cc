@@ -46,12 +46,12 @@ ON CONFLICT DO NOTHING)sql";
 // Every token the range moved, one row each, at its first transfer here:
 // those not on record are inserted (a replayed range finds them there) and
 // queued on the chain's URI-read queue (by the caller, WorkQueue::Requeue,
-// with the ids this returns). An ERC-721 token gets its owner
-// and burned flag as of the range's end; when $11 says those are the newest
-// on record (see RecordRange), a token already there is set to them in the
-// same statement. ERC-1155 tokens have no owner. A token on record whose
+// with the ids this returns). An ERC-721 token gets its owner and burned
+// flag as of the range's end; when $10 says those are the newest on record
+// (see RecordRange), a token already there is set to them in the same
+// statement. ERC-1155 tokens have no owner. A token on record whose
 // first transfer here is a mint, and whose URI was last read before it, is
-// a re-mint (kQueueRemints says why it is read again): the conflict that
+// a re-mint (kRemints says why it is read again): the conflict that
 // finds it returns it, so no statement looks each mint up again. Returns,
 // by standard, the new tokens (xmax = 0: the row was inserted, not updated),
 // the ids of the re-minted ones and those of the new ones.
