@@ -1,4 +1,7 @@
 #pragma once
+// Where replicas of one chain's indexer meet: the backfill chunks they share
+// and the follower role one of them holds. Interfaces only; the Postgres
+// implementations are in pg_backfill_leases.h.
 
 #include <cstdint>
 #include <optional>
@@ -8,31 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/db/pool.h"
-#include "pqxx/pqxx"
+#include "services/indexer/indexer_model.h"
 
 namespace niftysave::indexer {
-
-// One leased backfill chunk: blocks [next_block, to_block] are still to be
-// indexed. `generation` fences the lease: once it expires and another
-// replica leases the chunk, this holder's Advance/Renew/Release match nothing
-// and return false.
-struct LeasedRange {
-  int64_t id = 0;
-  uint64_t chain_id = 0;
-  uint64_t from_block = 0;
-  uint64_t to_block = 0;
-  uint64_t next_block = 0;
-  int64_t generation = 0;
-  int attempts = 0;  // leases of this chunk, this one included
-};
-
-// A chain's backfill chunks still to do (leased or not).
-struct BackfillPending {
-  uint64_t chunks = 0;
-  uint64_t blocks = 0;  // blocks still to index in those chunks
-  bool capped = false;  // `cap` chunks or more wait: the counts stop there
-};
 
 struct BackfillLimits {
   // Chunks one Add may create; a larger request is refused.
@@ -50,7 +31,7 @@ struct BackfillLimits {
 // request in parallel. A finished chunk's row is deleted.
 class BackfillLeases {
  public:
-  explicit BackfillLeases(db::Pool& pool, BackfillLimits limits = {});
+  virtual ~BackfillLeases() = default;
 
   // Queues [from, to] in chunks of at most `chunk_blocks` blocks; returns the
   // number of chunks added. InvalidArgument (reason `backfill_invalid`) for
@@ -59,45 +40,30 @@ class BackfillLeases {
   // `backfill_queue_full`) past max_pending_chunks; NotFound for a chain with
   // no `chains` row. Overlapping requests are kept as they are (indexing a
   // range twice changes nothing).
-  absl::StatusOr<uint64_t> Add(uint64_t chain_id, uint64_t from, uint64_t to,
-                               uint64_t chunk_blocks);
+  virtual absl::StatusOr<uint64_t> Add(uint64_t chain_id, uint64_t from,
+                                       uint64_t to, uint64_t chunk_blocks) = 0;
 
   // Leases the oldest chunk of the chain whose lease is free or expired,
   // until now() + lease_duration, bumping its generation and attempts.
   // nullopt when there is none. worker_id (1 to 256 bytes) is recorded in
   // leased_by for operators; the lease itself is the generation.
-  absl::StatusOr<std::optional<LeasedRange>> Lease(
+  virtual absl::StatusOr<std::optional<LeasedRange>> Lease(
       uint64_t chain_id, absl::string_view worker_id,
-      absl::Duration lease_duration);
-
-  // Records progress in the caller's transaction (the one that writes the
-  // records of [lease.next_block, next_block - 1]): the chunk resumes at
-  // `next_block`, and is done (its row deleted) once next_block passes
-  // to_block. Progress never goes backwards (a lower next_block keeps the
-  // stored one). Returns false when the lease was lost. pqxx exceptions
-  // propagate to the caller's transaction runner (db::Pool::Run).
-  static bool Advance(pqxx::work& txn, const LeasedRange& lease,
-                      uint64_t next_block);
+      absl::Duration lease_duration) = 0;
 
   // Pushes the lease deadline to now() + lease_duration. false when lost.
-  absl::StatusOr<bool> Renew(const LeasedRange& lease,
-                             absl::Duration lease_duration);
+  virtual absl::StatusOr<bool> Renew(const LeasedRange& lease,
+                                     absl::Duration lease_duration) = 0;
   // Gives the chunk up: leasable again after `delay` (now by default), with
   // `error` (truncated to 2000 bytes) kept in last_error. false when lost.
-  absl::StatusOr<bool> Release(const LeasedRange& lease,
-                               absl::string_view error,
-                               absl::Duration delay = absl::ZeroDuration());
+  virtual absl::StatusOr<bool> Release(
+      const LeasedRange& lease, absl::string_view error,
+      absl::Duration delay = absl::ZeroDuration()) = 0;
 
   // What the chain has waiting (leased or not), for GetStatus and metrics;
   // reads at most `cap` rows so its cost is bounded.
-  absl::StatusOr<BackfillPending> Pending(uint64_t chain_id,
-                                          int64_t cap = 100000);
-
- private:
-  absl::Status CheckLease(absl::Duration lease_duration) const;
-
-  db::Pool& pool_;
-  const BackfillLimits limits_;
+  virtual absl::StatusOr<BackfillPending> Pending(uint64_t chain_id,
+                                                  int64_t cap = 100000) = 0;
 };
 
 // Which replica of a chain's indexer follows the head (table
@@ -107,22 +73,16 @@ class BackfillLeases {
 // follower role and should only work backfill chunks.
 class FollowerLease {
  public:
-  explicit FollowerLease(db::Pool& pool,
-                         absl::Duration max_ttl = absl::Hours(1));
+  virtual ~FollowerLease() = default;
 
   // Acquires the role when it is free, expired or already ours (then it
   // renews it) until now() + ttl. false when another replica holds it.
-  absl::StatusOr<bool> TryAcquire(uint64_t chain_id,
-                                  absl::string_view worker_id,
-                                  absl::Duration ttl);
+  virtual absl::StatusOr<bool> TryAcquire(uint64_t chain_id,
+                                          absl::string_view worker_id,
+                                          absl::Duration ttl) = 0;
   // Gives the role up at once if we hold it (returns whether we did).
-  absl::StatusOr<bool> Resign(uint64_t chain_id, absl::string_view worker_id);
-
-  // For the follower's write transaction: true if `worker_id` still holds
-  // an unexpired lease, and locks the row (FOR SHARE) so no takeover commits
-  // before this transaction ends. A false answer should abort the write.
-  static bool HeldInTxn(pqxx::work& txn, uint64_t chain_id,
-                        absl::string_view worker_id);
+  virtual absl::StatusOr<bool> Resign(uint64_t chain_id,
+                                      absl::string_view worker_id) = 0;
 
   struct Holder {
     std::string worker_id;
@@ -130,11 +90,7 @@ class FollowerLease {
     int64_t term = 0;          // bumped each time another replica takes over
   };
   // The current unexpired holder, if any (for GetStatus).
-  absl::StatusOr<std::optional<Holder>> Current(uint64_t chain_id);
-
- private:
-  db::Pool& pool_;
-  const absl::Duration max_ttl_;
+  virtual absl::StatusOr<std::optional<Holder>> Current(uint64_t chain_id) = 0;
 };
 
 }  // namespace niftysave::indexer

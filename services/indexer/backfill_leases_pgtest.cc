@@ -21,8 +21,8 @@
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
-#include "services/indexer/backfill_leases.h"
 #include "services/indexer/indexer_test_fixture.h"
+#include "services/indexer/pg_backfill_leases.h"
 
 namespace niftysave::indexer {
 namespace {
@@ -53,7 +53,7 @@ class BackfillLeasesPgTest : public pgtest::PgTestFixture {
           "VALUES (1, 'one', 0), (2, 'two', 0)");
       return absl::OkStatus();
     }));
-    leases_ = std::make_unique<BackfillLeases>(*pool_);
+    leases_ = std::make_unique<PgBackfillLeases>(*pool_);
   }
 
   std::vector<Chunk> Chunks(uint64_t chain_id = kChain) {
@@ -79,7 +79,7 @@ class BackfillLeasesPgTest : public pgtest::PgTestFixture {
                                         uint64_t next_block) {
     bool advanced = false;
     absl::Status status = pool_->Run([&](pqxx::work& txn) {
-      advanced = BackfillLeases::Advance(txn, lease, next_block);
+      advanced = PgBackfillLeases::Advance(txn, lease, next_block);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
@@ -150,8 +150,8 @@ TEST_F(BackfillLeasesPgTest, AddRefusesBadRequests) {
   EXPECT_TRUE(Chunks().empty());
 
   // The per-chain cap on chunks waiting.
-  BackfillLeases small(*pool_,
-                       {.max_chunks_per_add = 100, .max_pending_chunks = 5});
+  PgBackfillLeases small(*pool_,
+                         {.max_chunks_per_add = 100, .max_pending_chunks = 5});
   ASSERT_OK_AND_ASSIGN(n, small.Add(kChain, 0, 39, 10));
   EXPECT_EQ(n, 4u);
   added = small.Add(kChain, 40, 59, 10);
@@ -251,14 +251,14 @@ TEST_F(BackfillLeasesPgTest, AdvanceInARolledBackTransactionChangesNothing) {
   // The records' write fails after Advance: both roll back together.
   bool advanced = false;
   absl::Status status = pool_->Run([&](pqxx::work& txn) {
-    advanced = BackfillLeases::Advance(txn, *lease, 1050);
+    advanced = PgBackfillLeases::Advance(txn, *lease, 1050);
     return absl::AbortedError("the records' insert failed");
   });
   EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(advanced);
   // A finishing Advance rolled back leaves the row too.
   status = pool_->Run([&](pqxx::work& txn) {
-    advanced = BackfillLeases::Advance(txn, *lease, 1100);
+    advanced = PgBackfillLeases::Advance(txn, *lease, 1100);
     return absl::AbortedError("the records' insert failed");
   });
   EXPECT_TRUE(advanced);
@@ -393,7 +393,7 @@ TEST_F(BackfillLeasesPgTest, ConcurrentLeasesNeverShareAChunk) {
 }
 
 TEST_F(BackfillLeasesPgTest, OneFollowerPerChain) {
-  FollowerLease follower(*pool_);
+  PgFollowerLease follower(*pool_);
   const absl::Duration ttl = absl::Seconds(1);
 
   ASSERT_OK_AND_ASSIGN(bool got, follower.TryAcquire(kChain, "a", ttl));
@@ -448,7 +448,7 @@ TEST_F(BackfillLeasesPgTest, OneFollowerPerChain) {
 }
 
 TEST_F(BackfillLeasesPgTest, FollowerWriteHoldsOffATakeover) {
-  FollowerLease follower(*pool_);
+  PgFollowerLease follower(*pool_);
   ASSERT_OK_AND_ASSIGN(bool got,
                        follower.TryAcquire(kChain, "a", absl::Seconds(1)));
   ASSERT_TRUE(got);
@@ -457,8 +457,8 @@ TEST_F(BackfillLeasesPgTest, FollowerWriteHoldsOffATakeover) {
   // the lease to expire meanwhile.
   pqxx::connection conn(conninfo_);
   pqxx::work txn(conn);
-  ASSERT_TRUE(FollowerLease::HeldInTxn(txn, kChain, "a"));
-  EXPECT_FALSE(FollowerLease::HeldInTxn(txn, kChain, "b"));
+  ASSERT_TRUE(PgFollowerLease::HeldInTxn(txn, kChain, "a"));
+  EXPECT_FALSE(PgFollowerLease::HeldInTxn(txn, kChain, "b"));
   absl::SleepFor(absl::Milliseconds(1300));
 
   std::atomic<bool> done{false};
@@ -476,8 +476,8 @@ TEST_F(BackfillLeasesPgTest, FollowerWriteHoldsOffATakeover) {
 
   // A's next write sees it lost the role.
   pqxx::work next(conn);
-  EXPECT_FALSE(FollowerLease::HeldInTxn(next, kChain, "a"));
-  EXPECT_TRUE(FollowerLease::HeldInTxn(next, kChain, "b"));
+  EXPECT_FALSE(PgFollowerLease::HeldInTxn(next, kChain, "a"));
+  EXPECT_TRUE(PgFollowerLease::HeldInTxn(next, kChain, "b"));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <future>
 #include <map>
 #include <set>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
@@ -25,45 +24,6 @@ constexpr uint64_t kInitialRange = 16;
 
 std::string Ms(absl::Duration d) {
   return std::to_string(absl::ToInt64Milliseconds(d));
-}
-
-// Where an event is in the chain; none for an ERC-1155 batch of no ids.
-std::optional<eth::LogPosition> PositionOf(const eth::ChainEvent& event) {
-  if (const auto* moved =
-          std::get_if<std::vector<eth::TokenTransfer>>(&event)) {
-    if (moved->empty()) return std::nullopt;
-    return moved->front().at;
-  }
-  return std::visit(
-      [](const auto& e) -> std::optional<eth::LogPosition> {
-        if constexpr (requires { e.at; }) {
-          return e.at;
-        } else {
-          return std::nullopt;
-        }
-      },
-      event);
-}
-
-// The tokens of an ERC-2309 range that are indexed.
-uint64_t RangeTokens(const eth::ConsecutiveTransfer& range,
-                     uint64_t max_per_event) {
-  const std::optional<uint64_t> span =
-      eth::Uint256::Distance(range.from_id, range.to_id);
-  return span && *span < max_per_event ? *span + 1 : max_per_event;
-}
-
-// The transfers an event expands into: an ERC-2309 range's tokens (up to
-// the per-event cap), an ERC-1155 batch's ids.
-uint64_t TransferCount(const eth::ChainEvent& event, uint64_t max_per_event) {
-  if (const auto* moved =
-          std::get_if<std::vector<eth::TokenTransfer>>(&event)) {
-    return moved->size();
-  }
-  if (const auto* range = std::get_if<eth::ConsecutiveTransfer>(&event)) {
-    return RangeTokens(*range, max_per_event);
-  }
-  return 0;
 }
 
 uint64_t NewTokens(const RangeWritten& written) {
@@ -161,121 +121,6 @@ uint64_t ChainIndexer::NextRange(uint64_t blocks, uint64_t logs) const {
     next = std::min(next, std::max<uint64_t>(1, blocks * target / logs));
   }
   return std::clamp<uint64_t>(next, 1, cap);
-}
-
-std::vector<eth::ChainEvent> ChainIndexer::DecodeEvents(
-    const std::vector<eth::RawLog>& logs) const {
-  std::vector<eth::ChainEvent> events;
-  for (const eth::RawLog& raw : logs) {
-    absl::StatusOr<eth::ChainEvent> event = eth::DecodeLog(raw);
-    if (!event.ok()) {
-      if (event.status().code() != absl::StatusCode::kNotFound) {
-        counters_.bad_log(ReasonOf(event.status()));
-        log::Warn("skipping malformed log",
-                  {{"error", std::string(event.status().message())}});
-      }
-      continue;
-    }
-    events.push_back(*std::move(event));
-  }
-  // Nodes return logs in order; the writes rely on it, so it is made sure.
-  auto position = [](const eth::ChainEvent& e) {
-    const std::optional<eth::LogPosition> at = PositionOf(e);
-    return at ? std::make_pair(at->block_number, at->log_index)
-              : std::make_pair(uint64_t{0}, uint32_t{0});
-  };
-  std::stable_sort(
-      events.begin(), events.end(),
-      [&](const auto& a, const auto& b) { return position(a) < position(b); });
-  return events;
-}
-
-ChainIndexer::Fitted ChainIndexer::FitTransferCap(
-    std::vector<eth::ChainEvent>& events, uint64_t from, uint64_t to) const {
-  const uint64_t cap = std::max<uint64_t>(1, config_.max_transfers_per_range);
-  Fitted fitted{.to = to};
-  size_t kept = events.size();
-  for (size_t i = 0; i < events.size(); ++i) {
-    const std::optional<eth::LogPosition> at = PositionOf(events[i]);
-    const uint64_t block = at ? at->block_number : from;
-    // A block's events go in whole: the range ends before the first block
-    // that does not fit, unless that is its first block.
-    uint64_t in_block = 0;
-    size_t end = i;
-    for (; end < events.size(); ++end) {
-      const std::optional<eth::LogPosition> e = PositionOf(events[end]);
-      if ((e ? e->block_number : from) != block) break;
-      in_block += TransferCount(events[end], config_.max_tokens_per_event);
-    }
-    if (fitted.transfers + in_block > cap && block > from) {
-      fitted.to = block - 1;
-      kept = i;
-      break;
-    }
-    fitted.transfers += in_block;
-    i = end - 1;
-  }
-  events.resize(kept);
-  fitted.logs = kept;
-  // A range whose transfers came near the cap weighs as much as a full
-  // range of logs, so the next one is not as long.
-  const uint64_t target = std::max<uint64_t>(1, config_.target_logs_per_range);
-  fitted.weight =
-      std::max<uint64_t>(fitted.logs, fitted.transfers * target / cap);
-  return fitted;
-}
-
-absl::Status ChainIndexer::FindNewContracts(
-    const std::vector<eth::ChainEvent>& events, RangeBatch& batch) {
-  std::map<std::string, ContractInfo> seen;
-  for (const eth::ChainEvent& e : events) {
-    if (const auto* moved = std::get_if<std::vector<eth::TokenTransfer>>(&e)) {
-      for (const eth::TokenTransfer& t : *moved) {
-        seen.try_emplace(t.contract,
-                         ContractInfo{.address = t.contract,
-                                      .standard = t.standard,
-                                      .first_block = t.at.block_number});
-      }
-    } else if (const auto* range = std::get_if<eth::ConsecutiveTransfer>(&e)) {
-      seen.try_emplace(range->contract,
-                       ContractInfo{.address = range->contract,
-                                    .standard = eth::TokenStandard::kErc721,
-                                    .first_block = range->at.block_number});
-    }
-  }
-  if (seen.empty()) return absl::OkStatus();
-  std::vector<std::string> addresses;
-  for (const auto& [address, info] : seen) {
-    if (pending_ && pending_->contracts.count(address)) continue;
-    addresses.push_back(address);
-  }
-  absl::StatusOr<std::vector<std::string>> unknown =
-      addresses.empty() ? std::vector<std::string>()
-                        : repo_.UnknownContracts(config_.chain_id, addresses);
-  if (!unknown.ok()) return unknown.status();
-  for (const std::string& address : *unknown) {
-    batch.contracts.push_back(seen[address]);
-  }
-  return source_.ProbeContracts(batch.contracts, batch.to_block);
-}
-
-uint64_t ChainIndexer::RecordRangeCap(const eth::ConsecutiveTransfer& range,
-                                      RangeBatch& batch) const {
-  const uint64_t count = RangeTokens(range, config_.max_tokens_per_event);
-  const std::optional<uint64_t> span =
-      eth::Uint256::Distance(range.from_id, range.to_id);
-  if (!span || *span >= config_.max_tokens_per_event) {
-    batch.errors.push_back(
-        {.block = range.at.block_number,
-         .log_index = range.at.log_index,
-         .reason = "range_too_large",
-         .detail = absl::StrCat(
-             "ConsecutiveTransfer ", range.from_id.ToDecimal(), "..",
-             range.to_id.ToDecimal(), " of 0x", range.contract,
-             ": only the first ", count, " tokens indexed")});
-    counters_.error_recorded("range_too_large");
-  }
-  return count;
 }
 
 absl::Status ChainIndexer::WritePart(RangeBatch& batch, bool follow) {
@@ -425,6 +270,124 @@ void ChainIndexer::LogWaiting(uint64_t head) {
              {"confirmations", std::to_string(config_.confirmations)}});
 }
 
+absl::Status ChainIndexer::FindNewContracts(const DecodedRange& decoded,
+                                            RangeBatch& batch) {
+  if (decoded.contracts.empty()) return absl::OkStatus();
+  std::vector<std::string> addresses;
+  for (const auto& [address, info] : decoded.contracts) {
+    if (pending_ && pending_->contracts.count(address)) continue;
+    addresses.push_back(address);
+  }
+  absl::StatusOr<std::vector<std::string>> unknown =
+      addresses.empty() ? std::vector<std::string>()
+                        : repo_.UnknownContracts(config_.chain_id, addresses);
+  if (!unknown.ok()) return unknown.status();
+  for (const std::string& address : *unknown) {
+    batch.contracts.push_back(decoded.contracts.at(address));
+  }
+  return source_.ProbeContracts(batch.contracts, batch.to_block);
+}
+
+absl::StatusOr<bool> ChainIndexer::ContinuesStoredChain(
+    uint64_t from, uint64_t to, const DecodedRange& decoded,
+    RangeBatch& batch) {
+  // The range must continue the chain already stored: the first block's
+  // parent is the stored hash of from - 1 (the previous range's last).
+  std::set<uint64_t> wanted = {from, to};
+  for (const eth::LogPosition& at : decoded.positions) {
+    wanted.insert(at.block_number);
+  }
+  absl::StatusOr<std::vector<BlockHeader>> headers =
+      source_.BlockHeaders(std::vector<uint64_t>(wanted.begin(), wanted.end()));
+  if (!headers.ok()) return headers.status();
+  std::map<uint64_t, const BlockHeader*> by_number;
+  for (const BlockHeader& h : *headers) by_number[h.number] = &h;
+  if (from > 0) {
+    // The range being written ends at from - 1 (as it always does while
+    // following): its last block is the parent to match.
+    std::optional<BlockHeader> parent;
+    if (pending_ && pending_->to + 1 == from && pending_->last) {
+      parent = pending_->last;
+    } else {
+      if (absl::Status s = FinishWrite(); !s.ok()) return s;
+      absl::StatusOr<std::optional<BlockHeader>> stored =
+          repo_.StoredBlock(config_.chain_id, from - 1);
+      if (!stored.ok()) return stored.status();
+      parent = *stored;
+    }
+    if (parent && parent->hash != by_number[from]->parent_hash) {
+      // The rollback reads what the write in flight stores.
+      if (absl::Status s = FinishWrite(); !s.ok()) return s;
+      return false;
+    }
+  }
+  // Logs and headers must describe one chain: a reorg between the two
+  // reads shows as a log whose block hash is not the header's.
+  for (const eth::LogPosition& at : decoded.positions) {
+    if (by_number[at.block_number]->hash != at.block_hash) {
+      return ErrorWithReason(absl::StatusCode::kUnavailable, "chain_moved",
+                             absl::StrCat("block ", at.block_number,
+                                          " changed while it was read"));
+    }
+  }
+  batch.blocks = *std::move(headers);
+  return true;
+}
+
+absl::Status ChainIndexer::AddTransfers(uint64_t from, DecodedRange& decoded,
+                                        RangeBatch& batch, bool follow) {
+  // A block over the cap alone is written in parts of at most the cap,
+  // records only (idempotent on replay), before the rest goes with the
+  // cursor.
+  uint64_t parts = 0;
+  uint64_t expanded = 0;
+  absl::Status s =
+      ExpandTransfers(decoded, [&](eth::TokenTransfer t) -> absl::Status {
+        batch.transfers.push_back(std::move(t));
+        ++expanded;
+        if (batch.transfers.size() < config_.max_transfers_per_range ||
+            expanded == decoded.transfers) {
+          return absl::OkStatus();
+        }
+        ++parts;
+        return WritePart(batch, follow);
+      });
+  if (!s.ok()) return s;
+  if (parts > 0) {
+    log::Warn("block over the transfer cap written in parts",
+              {{"block", std::to_string(from)},
+               {"transfers", std::to_string(decoded.transfers)},
+               {"parts", std::to_string(parts + 1)},
+               {"max_transfers_per_range",
+                std::to_string(config_.max_transfers_per_range)}});
+  }
+  for (IndexerError& e : decoded.errors) {
+    counters_.error_recorded(e.reason);
+    batch.errors.push_back(std::move(e));
+  }
+  batch.uri_updates = std::move(decoded.uri_updates);
+  batch.refreshes = std::move(decoded.refreshes);
+  return absl::OkStatus();
+}
+
+void ChainIndexer::PrefetchNext(uint64_t from, uint64_t to, uint64_t head,
+                                uint64_t weight) {
+  if (head < config_.confirmations || to + 1 > head - config_.confirmations) {
+    return;
+  }
+  // The next range as Step will ask for it while the node is not moving.
+  const uint64_t next_from = to + 1;
+  const uint64_t next_to =
+      std::min(head - config_.confirmations,
+               next_from + NextRange(to - from + 1, weight) - 1);
+  prefetch_.reset();  // waits for a stale one
+  prefetch_ =
+      Prefetch{next_from, next_to,
+               std::async(std::launch::async, [this, next_from, next_to] {
+                 return source_.Logs(next_from, next_to);
+               })};
+}
+
 absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     uint64_t from, uint64_t to, uint64_t head, bool follow) {
   // Where the range's time goes, in its log line (ms): the RPC reads, our
@@ -442,10 +405,17 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     return logs.status();
   }
   counters_.logs_seen(logs->size());
-  std::vector<eth::ChainEvent> events = DecodeEvents(*logs);
+  DecodedRange decoded =
+      DecodeRange(*logs, from, to,
+                  {.max_transfers_per_range = config_.max_transfers_per_range,
+                   .max_tokens_per_event = config_.max_tokens_per_event,
+                   .target_logs_per_range = config_.target_logs_per_range});
   logs->clear();  // only the decoded events from here on
-  const Fitted fitted = FitTransferCap(events, from, to);
-  to = fitted.to;
+  for (const MalformedLog& bad : decoded.malformed) {
+    counters_.bad_log(bad.reason);
+    log::Warn("skipping malformed log", {{"error", bad.error}});
+  }
+  to = decoded.to;
 
   RangeBatch batch{.chain_id = config_.chain_id,
                    .to_block = to,
@@ -457,171 +427,66 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
     batch.follower_id = config_.worker_id;
   }
   if (!follow) batch.backfill_lease = lease_;
-
   if (follow) {
-    // The range must continue the chain already stored: the first block's
-    // parent is the stored hash of from - 1 (the previous range's last).
-    std::set<uint64_t> wanted = {from, to};
-    for (const eth::ChainEvent& e : events) {
-      if (std::optional<eth::LogPosition> at = PositionOf(e)) {
-        wanted.insert(at->block_number);
-      }
-    }
-    absl::StatusOr<std::vector<BlockHeader>> headers = source_.BlockHeaders(
-        std::vector<uint64_t>(wanted.begin(), wanted.end()));
-    if (!headers.ok()) return headers.status();
-    std::map<uint64_t, const BlockHeader*> by_number;
-    for (const BlockHeader& h : *headers) by_number[h.number] = &h;
-    if (from > 0) {
-      // The range being written ends at from - 1 (as it always does while
-      // following): its last block is the parent to match.
-      std::optional<BlockHeader> parent;
-      if (pending_ && pending_->to + 1 == from && pending_->last) {
-        parent = pending_->last;
-      } else {
-        if (absl::Status s = FinishWrite(); !s.ok()) return s;
-        absl::StatusOr<std::optional<BlockHeader>> stored =
-            repo_.StoredBlock(config_.chain_id, from - 1);
-        if (!stored.ok()) return stored.status();
-        parent = *stored;
-      }
-      if (parent && parent->hash != by_number[from]->parent_hash) {
-        // The rollback reads what the write in flight stores.
-        if (absl::Status s = FinishWrite(); !s.ok()) return s;
-        return RangeOutcome{.reorg = true};
-      }
-    }
-    // Logs and headers must describe one chain: a reorg between the two
-    // reads shows as a log whose block hash is not the header's.
-    for (const eth::ChainEvent& e : events) {
-      std::optional<eth::LogPosition> at = PositionOf(e);
-      if (at && by_number[at->block_number]->hash != at->block_hash) {
-        return ErrorWithReason(absl::StatusCode::kUnavailable, "chain_moved",
-                               absl::StrCat("block ", at->block_number,
-                                            " changed while it was read"));
-      }
-    }
-    batch.blocks = *std::move(headers);
+    absl::StatusOr<bool> continues =
+        ContinuesStoredChain(from, to, decoded, batch);
+    if (!continues.ok()) return continues.status();
+    if (!*continues) return RangeOutcome{.reorg = true};
   }
-
   // Contracts seen for the first time: name, symbol, ERC-165, once. The
   // tokens themselves need no lookup: the write inserts those not on record
   // and queues their URI reads.
-  if (absl::Status s = FindNewContracts(events, batch); !s.ok()) return s;
-
-  // The transfers, in chain order. A block over the cap alone is written in
-  // parts of at most the cap, records only (idempotent on replay), before
-  // the rest goes with the cursor.
-  std::vector<eth::UriChanged> uri_events;
-  std::vector<eth::MetadataUpdate> refreshes;
-  uint64_t parts = 0;
-  uint64_t expanded = 0;
-  auto add = [&](eth::TokenTransfer t) -> absl::Status {
-    batch.transfers.push_back(std::move(t));
-    ++expanded;
-    if (batch.transfers.size() < config_.max_transfers_per_range ||
-        expanded == fitted.transfers) {
-      return absl::OkStatus();
-    }
-    ++parts;
-    return WritePart(batch, follow);
-  };
-  for (eth::ChainEvent& event : events) {
-    if (auto* moved = std::get_if<std::vector<eth::TokenTransfer>>(&event)) {
-      for (eth::TokenTransfer& t : *moved) {
-        if (absl::Status s = add(std::move(t)); !s.ok()) return s;
-      }
-    } else if (auto* uri = std::get_if<eth::UriChanged>(&event)) {
-      uri_events.push_back(std::move(*uri));
-    } else if (auto* range = std::get_if<eth::ConsecutiveTransfer>(&event)) {
-      const uint64_t count = RecordRangeCap(*range, batch);
-      for (uint64_t k = 0; k < count; ++k) {
-        absl::Status s = add({.at = range->at,
-                              .batch_index = static_cast<uint32_t>(k),
-                              .contract = range->contract,
-                              .from = range->from,
-                              .to = range->to,
-                              // k <= span: no overflow
-                              .token_id = *range->from_id.Plus(k)});
-        if (!s.ok()) return s;
-      }
-    } else if (auto* update = std::get_if<eth::MetadataUpdate>(&event)) {
-      refreshes.push_back(std::move(*update));
-    }
-  }
-  events.clear();
-  if (parts > 0) {
-    log::Warn("block over the transfer cap written in parts",
-              {{"block", std::to_string(from)},
-               {"transfers", std::to_string(fitted.transfers)},
-               {"parts", std::to_string(parts + 1)},
-               {"max_transfers_per_range",
-                std::to_string(config_.max_transfers_per_range)}});
-  }
-
-  for (eth::UriChanged& e : uri_events) {
-    batch.uri_updates.push_back({.contract = e.contract,
-                                 .token_id = e.token_id,
-                                 .block = e.at.block_number,
-                                 .uri = {.token_uri = std::move(e.uri)}});
-  }
-  for (const eth::MetadataUpdate& u : refreshes) {
-    batch.refreshes.push_back({.contract = u.contract,
-                               .from_id = u.from_id,
-                               .to_id = u.to_id,
-                               .block = u.at.block_number,
-                               .log_index = u.at.log_index});
-  }
-  const absl::Time t_write = absl::Now();
-
-  if (follow && head >= config_.confirmations &&
-      to + 1 <= head - config_.confirmations) {
-    // The next range as Step will ask for it while the node is not moving.
-    const uint64_t next_from = to + 1;
-    const uint64_t next_to =
-        std::min(head - config_.confirmations,
-                 next_from + NextRange(to - from + 1, fitted.weight) - 1);
-    prefetch_.reset();  // waits for a stale one
-    prefetch_ =
-        Prefetch{next_from, next_to,
-                 std::async(std::launch::async, [this, next_from, next_to] {
-                   return source_.Logs(next_from, next_to);
-                 })};
-  }
-  if (!follow) {
-    absl::StatusOr<RangeWritten> written = repo_.RecordRange(batch);
-    const absl::Time t_end = absl::Now();
-    if (!written.ok()) return written.status();
-    Report(*written);
-    counters_.progress(head, indexed_);
-    if (written->lease_lost) {
-      log::Warn("backfill chunk lease lost; leaving it to its new holder",
-                {{"from", std::to_string(from)}, {"to", std::to_string(to)}});
-    }
-    log::Info("backfilled range",
-              {{"from", std::to_string(from)},
-               {"to", std::to_string(to)},
-               {"logs", std::to_string(fitted.logs)},
-               {"transfers", std::to_string(fitted.transfers)},
-               {"new_tokens", std::to_string(NewTokens(*written))},
-               {"uri_reads_queued", std::to_string(written->uri_reads_queued)},
-               {"logs_ms", Ms(t_logs - t_start)},
-               {"decode_ms", Ms(t_write - t_logs)},
-               {"write_ms", Ms(t_end - t_write)}});
-    return RangeOutcome{
-        .to = to, .weight = fitted.weight, .lease_lost = written->lease_lost};
-  }
-
+  if (absl::Status s = FindNewContracts(decoded, batch); !s.ok()) return s;
+  if (absl::Status s = AddTransfers(from, decoded, batch, follow); !s.ok())
+    return s;
+  const RangeTimes times{.logs_ms = Ms(t_logs - t_start),
+                         .decode_ms = Ms(absl::Now() - t_logs)};
+  if (!follow) return WriteBackfillRange(from, decoded, times, batch);
+  PrefetchNext(from, to, head, decoded.weight);
   // One write in flight: the previous range must be committed before this
   // one is submitted (it builds on it).
   if (absl::Status s = FinishWrite(); !s.ok()) return s;
+  SubmitWrite(from, decoded, times, std::move(batch));
+  return RangeOutcome{.to = to, .weight = decoded.weight};
+}
+
+absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::WriteBackfillRange(
+    uint64_t from, const DecodedRange& decoded, const RangeTimes& times,
+    const RangeBatch& batch) {
+  const uint64_t to = batch.to_block;
+  const absl::Time t_write = absl::Now();
+  absl::StatusOr<RangeWritten> written = repo_.RecordRange(batch);
+  if (!written.ok()) return written.status();
+  Report(*written);
+  counters_.progress(batch.head_block, indexed_);
+  if (written->lease_lost) {
+    log::Warn("backfill chunk lease lost; leaving it to its new holder",
+              {{"from", std::to_string(from)}, {"to", std::to_string(to)}});
+  }
+  log::Info("backfilled range",
+            {{"from", std::to_string(from)},
+             {"to", std::to_string(to)},
+             {"logs", std::to_string(decoded.logs)},
+             {"transfers", std::to_string(decoded.transfers)},
+             {"new_tokens", std::to_string(NewTokens(*written))},
+             {"uri_reads_queued", std::to_string(written->uri_reads_queued)},
+             {"logs_ms", times.logs_ms},
+             {"decode_ms", times.decode_ms},
+             {"write_ms", Ms(absl::Now() - t_write)}});
+  return RangeOutcome{
+      .to = to, .weight = decoded.weight, .lease_lost = written->lease_lost};
+}
+
+void ChainIndexer::SubmitWrite(uint64_t from, const DecodedRange& decoded,
+                               const RangeTimes& times, RangeBatch batch) {
+  const uint64_t to = batch.to_block;
   PendingWrite next{.from = from,
                     .to = to,
-                    .head = head,
-                    .logs = fitted.logs,
-                    .transfers = fitted.transfers,
-                    .logs_ms = Ms(t_logs - t_start),
-                    .decode_ms = Ms(t_write - t_logs)};
+                    .head = batch.head_block,
+                    .logs = decoded.logs,
+                    .transfers = decoded.transfers,
+                    .logs_ms = times.logs_ms,
+                    .decode_ms = times.decode_ms};
   for (const BlockHeader& h : batch.blocks) {
     if (h.number == to) next.last = h;
   }
@@ -636,7 +501,6 @@ absl::StatusOr<ChainIndexer::RangeOutcome> ChainIndexer::IndexRange(
       });
   pending_ = std::move(next);
   next_block_ = to + 1;
-  return RangeOutcome{.to = to, .weight = fitted.weight};
 }
 
 absl::Status ChainIndexer::HandleReorg(uint64_t from) {
@@ -809,6 +673,11 @@ absl::StatusOr<uint64_t> ChainIndexer::BackfillStep(uint64_t head) {
     backfill_pending_ = pending->blocks;
   }
   return outcome->to - from + 1;
+}
+
+void ChainIndexer::Resign() {
+  if (coordination_.follower == nullptr) return;
+  (void)coordination_.follower->Resign(config_.chain_id, config_.worker_id);
 }
 
 IndexerSnapshot ChainIndexer::Snapshot() const {

@@ -19,6 +19,7 @@
 #include "services/indexer/backfill_leases.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
+#include "services/indexer/range_decoder.h"
 
 namespace niftysave::indexer {
 
@@ -124,6 +125,9 @@ class ChainIndexer {
   // the range shrinks (halves) before the next try, and grows back after.
   absl::StatusOr<uint64_t> Step();
   IndexerSnapshot Snapshot() const;
+  // On shutdown: hands the follower role over at once rather than after its
+  // lease runs out (nothing without a follower election).
+  void Resign();
   const ChainConfig& config() const { return config_; }
   // Whether the last Step() left confirmed blocks to index (the follower is
   // catching up, not waiting for new blocks).
@@ -149,30 +153,37 @@ class ChainIndexer {
     uint64_t weight = 0;
     bool lease_lost = false;  // a backfill chunk's lease moved on
   };
+  // Reads, decodes (DecodeRange), checks and writes [from, to]: following,
+  // on the writer thread after the range in flight; a backfill chunk's
+  // range (follow false) at once, records only.
   absl::StatusOr<RangeOutcome> IndexRange(uint64_t from, uint64_t to,
                                           uint64_t head, bool follow);
-  // The events the indexer follows, in chain order; malformed logs are
-  // counted and skipped.
-  std::vector<eth::ChainEvent> DecodeEvents(
-      const std::vector<eth::RawLog>& logs) const;
-  // Where a range of events ends to hold at most max_transfers_per_range
-  // transfers (at least its first block); the events after it are dropped.
-  struct Fitted {
-    uint64_t to = 0;
-    uint64_t logs = 0;       // events kept
-    uint64_t transfers = 0;  // what they expand into
-    uint64_t weight = 0;     // RangeOutcome::weight
-  };
-  Fitted FitTransferCap(std::vector<eth::ChainEvent>& events, uint64_t from,
-                        uint64_t to) const;
-  // batch.contracts: the contracts of `events` not on record (nor in the
+  // Whether the range continues the stored chain (the parent of `from` is
+  // the stored block before it); fills batch.blocks. A log whose block
+  // hash is not its header's fails (reason chain_moved).
+  absl::StatusOr<bool> ContinuesStoredChain(uint64_t from, uint64_t to,
+                                            const DecodedRange& decoded,
+                                            RangeBatch& batch);
+  // batch.contracts: the contracts of `decoded` not on record (nor in the
   // write in flight), probed.
-  absl::Status FindNewContracts(const std::vector<eth::ChainEvent>& events,
-                                RangeBatch& batch);
-  // The tokens of an ERC-2309 range that are indexed (at most
-  // max_tokens_per_event); a range over that is recorded in batch.errors.
-  uint64_t RecordRangeCap(const eth::ConsecutiveTransfer& range,
-                          RangeBatch& batch) const;
+  absl::Status FindNewContracts(const DecodedRange& decoded, RangeBatch& batch);
+  // Moves the decoded transfers, URI updates, refreshes and errors into
+  // `batch`; a block over the transfer cap is written in parts (WritePart).
+  absl::Status AddTransfers(uint64_t from, DecodedRange& decoded,
+                            RangeBatch& batch, bool follow);
+  // Reads the logs of the range expected next while this one is written.
+  void PrefetchNext(uint64_t from, uint64_t to, uint64_t head, uint64_t weight);
+  // Where a range's time went before its write, for its log line.
+  struct RangeTimes {
+    std::string logs_ms, decode_ms;
+  };
+  absl::StatusOr<RangeOutcome> WriteBackfillRange(uint64_t from,
+                                                  const DecodedRange& decoded,
+                                                  const RangeTimes& times,
+                                                  const RangeBatch& batch);
+  // Hands the range to the writer thread and moves the cursor past it.
+  void SubmitWrite(uint64_t from, const DecodedRange& decoded,
+                   const RangeTimes& times, RangeBatch batch);
   // Writes batch.transfers (with batch.contracts, which they may need) as
   // records only, after the write in flight, and empties them: one part of
   // a block over the transfer cap.

@@ -10,33 +10,9 @@
 #include "common/eth/events.h"
 #include "common/eth/json_rpc_client.h"
 #include "nlohmann/json.hpp"
+#include "services/indexer/indexer_model.h"
 
 namespace niftysave::indexer {
-
-struct TokenUriQuery {
-  std::string contract;  // 40 hex digits
-  eth::Uint256 token_id;
-  // ERC-721 tokenURI(id), ERC-1155 uri(id) (returned as is: the extractor
-  // substitutes {id}).
-  eth::TokenStandard standard = eth::TokenStandard::kErc721;
-};
-
-struct BlockHeader {
-  uint64_t number = 0;
-  std::string hash;  // 64 lower-case hex digits, no 0x
-  std::string parent_hash;
-};
-
-// What a contract says about itself, read once when it is first seen.
-struct ContractInfo {
-  std::string address;
-  eth::TokenStandard standard = eth::TokenStandard::kErc721;
-  uint64_t first_block = 0;
-  std::optional<std::string> name;
-  std::optional<std::string> symbol;
-  std::vector<std::string> interfaces;  // ERC-165 ids it supports, 8 hex
-  std::string probe_error;              // what could not be read, if any
-};
 
 // What the indexer reads from a chain. The JSON-RPC implementation is below;
 // a subgraph source is planned behind the same interface.

@@ -1,6 +1,7 @@
 #include "services/indexer/indexer_grpc.h"
 
 #include "common/eth/token_key.h"
+#include "common/grpc/grpc_server.h"
 #include "common/grpc/status.h"
 
 namespace niftysave::indexer {
@@ -54,6 +55,29 @@ grpc::Status IndexerServiceImpl::RefreshToken(
   if (!queued.ok()) return ToGrpcStatus(queued.status());
   response->set_queued(!queued->empty());
   return grpc::Status::OK;
+}
+
+ExtractorNotifier MakeExtractorNotifier(const std::string& target,
+                                        const GrpcClientSecurity& security) {
+  ExtractorNotifier::Call call;
+  if (!target.empty()) {
+    std::shared_ptr<v1::Extractor::Stub> stub =
+        v1::Extractor::NewStub(MakeChannel(target, security));
+    call = [stub](grpc::ClientContext* context,
+                  const v1::EnqueueRequest& request,
+                  v1::EnqueueResponse* response) {
+      return stub->Enqueue(context, request, response);
+    };
+  }
+  return ExtractorNotifier(
+      "extractor", kExtractorEnqueueCap,
+      [](v1::EnqueueRequest& request, const eth::TokenKey& token) {
+        v1::TokenKey* key = request.add_tokens();
+        key->set_chain_id(token.chain_id);
+        key->set_contract(token.ContractHex());
+        key->set_token_id(token.token_id);
+      },
+      std::move(call));
 }
 
 }  // namespace niftysave::indexer

@@ -1,5 +1,12 @@
 #pragma once
 
+#include <cstddef>
+#include <string>
+
+#include "common/eth/token_key.h"
+#include "common/grpc/chunking_notifier.h"
+#include "common/grpc/grpc_security.h"
+#include "niftysave/v1/extractor.grpc.pb.h"
 #include "niftysave/v1/indexer.grpc.pb.h"
 #include "services/indexer/chain_indexer.h"
 
@@ -8,7 +15,7 @@ namespace niftysave::indexer {
 // gRPC adapter: converts only.
 class IndexerServiceImpl final : public v1::Indexer::Service {
  public:
-  IndexerServiceImpl(ChainIndexer& indexer, IndexerRepository& repo)
+  IndexerServiceImpl(ChainIndexer& indexer, RangeWriteRepository& repo)
       : indexer_(indexer), repo_(repo) {}
 
   grpc::Status GetStatus(grpc::ServerContext* context,
@@ -23,7 +30,18 @@ class IndexerServiceImpl final : public v1::Indexer::Service {
 
  private:
   ChainIndexer& indexer_;
-  IndexerRepository& repo_;
+  RangeWriteRepository& repo_;
 };
+
+// Tokens per Extractor.Enqueue call: the cap the extractor's handler
+// enforces (its documented API limit).
+inline constexpr size_t kExtractorEnqueueCap = 1000;
+
+// The fast path to the extractor: tells it which tokens were just queued.
+using ExtractorNotifier =
+    ChunkingNotifier<eth::TokenKey, v1::EnqueueRequest, v1::EnqueueResponse>;
+// Empty target: notifications are off (the extractor polls).
+ExtractorNotifier MakeExtractorNotifier(const std::string& target,
+                                        const GrpcClientSecurity& security);
 
 }  // namespace niftysave::indexer

@@ -93,6 +93,19 @@ UriReaderCounters IndexerMetrics::UriCounters() {
   return c;
 }
 
+SubgraphSource::Counters IndexerMetrics::SubgraphCounters() {
+  IndexerCounters counters = Counters();
+  return {
+      .request =
+          [this](const std::string& outcome, absl::Duration d) {
+            RpcRequest("subgraph_tokens", outcome, d);
+          },
+      .tokens = [counters](uint64_t n) { counters.tokens_minted("erc721", n); },
+      .bad_row =
+          [counters](const std::string& r) { counters.error_recorded(r); },
+      .uri_changed = [this](uint64_t n) { UriChanged("subgraph", n); }};
+}
+
 void IndexerMetrics::UriReadsPending(int64_t ready, int64_t dead) {
   uri_pending_.Set(static_cast<double>(ready));
   uri_dead_.Set(static_cast<double>(dead));

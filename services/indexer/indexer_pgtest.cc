@@ -27,11 +27,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
-#include "services/indexer/backfill_leases.h"
 #include "services/indexer/chain_indexer.h"
 #include "services/indexer/chain_source.h"
-#include "services/indexer/indexer_repository.h"
 #include "services/indexer/indexer_test_fixture.h"
+#include "services/indexer/pg_backfill_leases.h"
+#include "services/indexer/pg_indexer_repository.h"
 #include "services/indexer/uri_reader.h"
 #include "tests/harness/dev_chain.h"
 #include "tests/harness/peak_rss.h"
@@ -83,14 +83,14 @@ class IndexerPgTest : public pgtest::ChainPgTestFixture {
   // One Postgres server for the suite; a database per test.
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(SetUpRepository("indexer_test_", 4));
-    backfill_leases_ = std::make_unique<BackfillLeases>(*pool_);
-    follower_lease_ = std::make_unique<FollowerLease>(*pool_);
+    backfill_leases_ = std::make_unique<PgBackfillLeases>(*pool_);
+    follower_lease_ = std::make_unique<PgFollowerLease>(*pool_);
 
     ASSERT_NO_FATAL_FAILURE(StartAnvil());
     rpc_ = std::make_unique<eth::JsonRpcClient>(http_, anvil_->rpc_url());
     source_ =
         std::make_unique<RpcChainSource>(*rpc_, RpcChainSource::Options{});
-    uri_reader_ = std::make_unique<UriReader>(
+    uri_reader_ = std::make_unique<PgUriReader>(
         UriReaderConfig{.chain_id = kChainId, .batch = 500, .concurrency = 2},
         *pool_, *source_, "indexer-pgtest",
         [this](const std::vector<eth::TokenKey>& keys) {
@@ -227,7 +227,7 @@ class IndexerPgTest : public pgtest::ChainPgTestFixture {
   http::HttpClient http_{http::HttpClientOptions{}};
   std::unique_ptr<eth::JsonRpcClient> rpc_;
   std::unique_ptr<RpcChainSource> source_;
-  std::unique_ptr<UriReader> uri_reader_;
+  std::unique_ptr<PgUriReader> uri_reader_;
   std::vector<eth::TokenKey> notified_;
   uint64_t start_block_ = 0;                  // NewIndexer's --start_block
   uint64_t max_transfers_per_range_ = 50000;  // and its cap
@@ -687,8 +687,8 @@ class IndexerReorgPgTest : public IndexerPgTest {
                        *source_, repo,
                        [](const std::vector<eth::TokenKey>&) {});
     if (absl::Status s = fresh.Open(); !s.ok()) return s;
-    UriReader reader(UriReaderConfig{.chain_id = kChainId}, **pool, *source_,
-                     "fresh", [](const std::vector<eth::TokenKey>&) {});
+    PgUriReader reader(UriReaderConfig{.chain_id = kChainId}, **pool, *source_,
+                       "fresh", [](const std::vector<eth::TokenKey>&) {});
     if (absl::StatusOr<uint64_t> n = CatchUp(fresh, &reader); !n.ok()) {
       return n.status();
     }
@@ -1188,11 +1188,11 @@ TEST_F(IndexerPgTest, UriReaderFirstStepLeasesTheByteBudgetsWorth) {
     ASSERT_OK_AND_ASSIGN(uint64_t blocks, indexer->Step());
     if (blocks == 0) break;
   }
-  UriReader reader(UriReaderConfig{.chain_id = kChainId,
-                                   .batch = 500,
-                                   .max_batch_bytes = size_t{3} << 20},
-                   *pool_, *source_, "budget-test",
-                   [](const std::vector<eth::TokenKey>&) {});
+  PgUriReader reader(UriReaderConfig{.chain_id = kChainId,
+                                     .batch = 500,
+                                     .max_batch_bytes = size_t{3} << 20},
+                     *pool_, *source_, "budget-test",
+                     [](const std::vector<eth::TokenKey>&) {});
   ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
   EXPECT_EQ(first, 3u);
   ASSERT_OK_AND_ASSIGN(size_t second, reader.Step());
@@ -1317,16 +1317,16 @@ TEST_F(IndexerPgTest, UriReadInFlightDuringARollbackWritesNothing) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->tokens_removed, 1u);
   });
-  UriReader reader(UriReaderConfig{.chain_id = kChainId}, *pool_, hooked,
-                   "hooked",
-                   [&](const std::vector<eth::TokenKey>& keys) {
-                     for (const auto& k : keys) stale.push_back(k.token_id);
-                   },
-                   {.reads = [&](const std::string& outcome, uint64_t n) {
-                     if (outcome == "stale") {
-                       stale.push_back(absl::StrCat("stale:", n));
-                     }
-                   }});
+  PgUriReader reader(UriReaderConfig{.chain_id = kChainId}, *pool_, hooked,
+                     "hooked",
+                     [&](const std::vector<eth::TokenKey>& keys) {
+                       for (const auto& k : keys) stale.push_back(k.token_id);
+                     },
+                     {.reads = [&](const std::string& outcome, uint64_t n) {
+                       if (outcome == "stale") {
+                         stale.push_back(absl::StrCat("stale:", n));
+                       }
+                     }});
   ASSERT_OK_AND_ASSIGN(size_t handled, reader.Step());
   EXPECT_EQ(handled, 2u);
   EXPECT_THAT(stale, ElementsAre("stale:2"));  // nothing written, no hand-off
@@ -1355,8 +1355,8 @@ TEST_F(IndexerPgTest, UriReadNodeFailureReschedulesTheBatch) {
       http,
       eth::JsonRpcOptions{.urls = {"http://127.0.0.1:1"}, .max_attempts = 1});
   RpcChainSource dead_source(dead, RpcChainSource::Options{});
-  UriReader reader(UriReaderConfig{.chain_id = kChainId}, *pool_, dead_source,
-                   "dead", [](const std::vector<eth::TokenKey>&) {});
+  PgUriReader reader(UriReaderConfig{.chain_id = kChainId}, *pool_, dead_source,
+                     "dead", [](const std::vector<eth::TokenKey>&) {});
   absl::StatusOr<size_t> step = reader.Step();
   EXPECT_FALSE(step.ok());
   EXPECT_EQ(Token(nft_, "1")->token_uri, std::nullopt);
@@ -1387,12 +1387,12 @@ TEST_F(IndexerPgTest, UriReadStepsShrinkWhenUrisRunLarge) {
     }
   };
   index();
-  UriReader reader(UriReaderConfig{.chain_id = kChainId,
-                                   .batch = 100,
-                                   .max_batch_bytes = 30000,
-                                   .max_uri_bytes = 15000},
-                   *pool_, *source_, "small",
-                   [](const std::vector<eth::TokenKey>&) {});
+  PgUriReader reader(UriReaderConfig{.chain_id = kChainId,
+                                     .batch = 100,
+                                     .max_batch_bytes = 30000,
+                                     .max_uri_bytes = 15000},
+                     *pool_, *source_, "small",
+                     [](const std::vector<eth::TokenKey>&) {});
   ASSERT_OK_AND_ASSIGN(size_t first, reader.Step());
   EXPECT_EQ(first, 2u);  // nothing known yet: 30 KB of 15 KB URIs
   for (const char* id : {"3", "4", "5"}) {

@@ -28,8 +28,8 @@
 #include "pqxx/pqxx"
 #include "services/indexer/chain_indexer.h"
 #include "services/indexer/chain_source.h"
-#include "services/indexer/indexer_repository.h"
 #include "services/indexer/indexer_test_fixture.h"
+#include "services/indexer/pg_indexer_repository.h"
 #include "services/indexer/uri_reader.h"
 #include "tests/harness/dev_chain.h"
 #include "tests/harness/rpc_proxy.h"
@@ -83,15 +83,13 @@ class IndexerRpcPgTest : public pgtest::ChainPgTestFixture {
         *source_, *repo_, [](const std::vector<eth::TokenKey>&) {});
     EXPECT_TRUE(indexer->Open().ok());
     // Quick back-off, as for the node client: a failed read comes back soon.
-    uri_reader_ = std::make_unique<UriReader>(
-        UriReaderConfig{.chain_id = kChainId,
-                        .batch = 500,
-                        .concurrency = 2,
-                        .policy = {.max_attempts = 100,
-                                   .backoff = {absl::Milliseconds(5),
-                                               absl::Milliseconds(50)}}},
+    uri_reader_ = std::make_unique<PgUriReader>(
+        UriReaderConfig{.chain_id = kChainId, .batch = 500, .concurrency = 2},
         *pool_, *source_, "rpc-pgtest",
-        [](const std::vector<eth::TokenKey>&) {});
+        [](const std::vector<eth::TokenKey>&) {}, UriReaderCounters{},
+        db::QueuePolicy{
+            .max_attempts = 100,
+            .backoff = {absl::Milliseconds(5), absl::Milliseconds(50)}});
     return indexer;
   }
 
@@ -123,7 +121,7 @@ class IndexerRpcPgTest : public pgtest::ChainPgTestFixture {
         continue;
       }
       if (*n > 0) continue;
-      absl::StatusOr<db::WorkQueue::Depth> left = uri_reader_->Pending();
+      absl::StatusOr<QueueDepth> left = uri_reader_->Pending();
       if (!left.ok()) return left.status();
       if (left->ready == 0) return absl::OkStatus();
       absl::SleepFor(absl::Milliseconds(20));  // in back-off
@@ -200,7 +198,7 @@ class IndexerRpcPgTest : public pgtest::ChainPgTestFixture {
   std::unique_ptr<RpcChainSource> source_;
   std::map<std::string, std::string> expected_;  // token id → URI
   std::map<std::string, int> step_errors_;       // failed steps by reason
-  std::unique_ptr<UriReader> uri_reader_;
+  std::unique_ptr<PgUriReader> uri_reader_;
   absl::Mutex mu_;
   std::map<std::string, int64_t> outcomes_ ABSL_GUARDED_BY(mu_);
 };

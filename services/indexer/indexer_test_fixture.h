@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,7 +22,8 @@
 #include "common/db/pool.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
-#include "services/indexer/indexer_repository.h"
+#include "services/indexer/pg_indexer_repository.h"
+#include "services/indexer/uri_reader.h"
 #include "tests/harness/anvil_node.h"
 #include "tests/harness/dev_chain.h"
 #include "tests/harness/postgres_server.h"
@@ -157,3 +159,24 @@ class ChainPgTestFixture : public PgTestFixture {
 };
 
 }  // namespace niftysave::indexer::pgtest
+
+namespace niftysave::indexer {
+
+// A UriReader over its own PgUriReadRepository of the pool (as main.cc wires
+// them) with `policy`.
+struct PgUriReadRepositoryHolder {
+  PgUriReadRepository uri_repo;
+};
+class PgUriReader : private PgUriReadRepositoryHolder, public UriReader {
+ public:
+  PgUriReader(UriReaderConfig config, db::Pool& pool, ChainSource& source,
+              std::string worker_id,
+              std::function<void(const std::vector<eth::TokenKey>&)> on_tokens,
+              UriReaderCounters counters = {}, db::QueuePolicy policy = {})
+      : PgUriReadRepositoryHolder{PgUriReadRepository(
+            pool, config.chain_id, std::move(worker_id), policy)},
+        UriReader(config, uri_repo, source, std::move(on_tokens),
+                  std::move(counters)) {}
+};
+
+}  // namespace niftysave::indexer

@@ -1,327 +1,99 @@
-// niftysave-indexer: follows one EVM chain and records its NFTs.
-#include <unistd.h>
-
-#include <algorithm>
+// niftysave-indexer: records the NFTs of one EVM chain (or subgraph). Wiring.
 #include <memory>
+#include <string>
 #include <vector>
 
-#include "absl/flags/flag.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "common/eth/json_rpc_client.h"
-#include "common/runtime/flags.h"
 #include "common/runtime/log.h"
 #include "common/runtime/reason.h"
 #include "common/runtime/worker.h"
 #include "common/service/service_base.h"
-#include "services/indexer/backfill_leases.h"
-#include "services/indexer/chain_indexer.h"
-#include "services/indexer/extractor_notifier.h"
+#include "services/indexer/indexer_config.h"
 #include "services/indexer/indexer_grpc.h"
 #include "services/indexer/indexer_metrics.h"
-#include "services/indexer/subgraph_repository.h"
-#include "services/indexer/subgraph_source.h"
-#include "services/indexer/uri_reader.h"
-
-ABSL_FLAG(uint64_t, chain_id, 0, "EIP-155 chain id (required)");
-ABSL_FLAG(std::string, chain_name, "",
-          "chain name for humans (default: chain-<id>)");
-ABSL_FLAG(std::string, source, "rpc",
-          "where tokens come from: rpc (follow the chain) or subgraph");
-ABSL_FLAG(std::string, rpc_url, "",
-          "Ethereum JSON-RPC URL(s), comma-separated for failover "
-          "(required with --source=rpc)");
-ABSL_FLAG(double, rpc_timeout_seconds, 60,
-          "time allowed for one JSON-RPC or subgraph request (1-600)");
-ABSL_FLAG(
-    std::string, subgraph_url, "",
-    "GraphQL URL of an eip721-subgraph (required with --source=subgraph)");
-ABSL_FLAG(uint64_t, subgraph_page_size, 1000,
-          "tokens asked for per subgraph page (1-1000)");
-ABSL_FLAG(double, subgraph_rescan_seconds, 3600,
-          "seconds between the starts of two subgraph re-scan sweeps, which "
-          "re-queue stored tokens whose URI changed (0: off)");
-ABSL_FLAG(uint64_t, start_block, 0, "first block to index on a new chain");
-ABSL_FLAG(uint64_t, confirmations, 12, "blocks to stay behind the head");
-ABSL_FLAG(uint64_t, max_block_range, 2000,
-          "largest eth_getLogs range (1-100000)");
-ABSL_FLAG(uint64_t, reorg_window, 128,
-          "recent blocks whose hashes are kept to detect reorgs (8-100000)");
-ABSL_FLAG(uint64_t, target_logs_per_range, 10000,
-          "eth_getLogs ranges are sized to hold about this many logs "
-          "(100-1000000)");
-ABSL_FLAG(bool, uri_reader, true,
-          "read the URIs of the tokens this chain's indexer queues, in this "
-          "process (false: other replicas read them)");
-ABSL_FLAG(int, uri_readers, 2,
-          "URI reader threads: each leases, reads and writes its own batch "
-          "(1-16)");
-ABSL_FLAG(double, catch_up_uri_rate, 2000,
-          "while the follower is catching up, URI reads are held to about "
-          "this many tokens a second, so they do not slow it down (0: no "
-          "limit); once it is at the head they run at full speed");
-ABSL_FLAG(int, uri_batch, 5000,
-          "token URIs the URI reader leases and reads per step (1-10000)");
-ABSL_FLAG(int, uri_batch_max_mb, 64,
-          "a URI read step leases fewer tokens when their URIs run large, to "
-          "hold about this many MiB at once (1-4096)");
-ABSL_FLAG(int, uri_read_concurrency, 8,
-          "concurrent JSON-RPC batch requests per URI read step (1-64)");
-ABSL_FLAG(uint64_t, max_transfers_per_range, 50000,
-          "transfers (ERC-2309 ranges expanded) a block range holds in "
-          "memory: a range over it ends early, a block over it alone is "
-          "written in parts (1000-10000000; about 3 KB each, twice over "
-          "while one range is written and the next read)");
-ABSL_FLAG(uint64_t, backfill_chunk_blocks, 10000,
-          "Backfill requests are split into chunks of this many blocks, which "
-          "any replica of the chain may lease (1-10000000)");
-ABSL_FLAG(double, follower_lease_seconds, 30,
-          "replicas of one chain elect one follower with a lease renewed "
-          "every step; a crashed follower is replaced after this long "
-          "(5-3600; 0: no election, one replica per chain)");
-ABSL_FLAG(double, poll_seconds, 2.0,
-          "how often to look for new blocks when caught up");
-ABSL_FLAG(std::string, extractor_addr, "",
-          "extractor gRPC host:port to notify (optional)");
+#include "services/indexer/pg_backfill_leases.h"
+#include "services/indexer/pg_indexer_repository.h"
+#include "services/indexer/pg_subgraph_repository.h"
 
 using namespace niftysave;
+using namespace niftysave::indexer;
 
-namespace {
-
-// --source=subgraph: pages of tokens instead of the chain; no Indexer gRPC
-// service (health and reflection only), the same metrics and notifications.
-int RunSubgraph(ServiceBase& base, const indexer::ChainConfig& chain,
-                const http::HttpClient& http, indexer::IndexerMetrics& metrics,
-                indexer::ExtractorNotifier& notifier, double poll,
-                indexer::SubgraphSource::Options options) {
-  indexer::PgSubgraphRepository repo(*base.pool);
-  indexer::IndexerCounters counters = metrics.Counters();
-  indexer::SubgraphSource source(
-      http, repo, std::move(options),
-      [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
-      {.request =
-           [&](const std::string& outcome, absl::Duration d) {
-             metrics.RpcRequest("subgraph_tokens", outcome, d);
-           },
-       .tokens = [&](uint64_t n) { counters.tokens_minted("erc721", n); },
-       .bad_row = [&](const std::string& r) { counters.error_recorded(r); },
-       .uri_changed = [&](uint64_t n) { metrics.UriChanged("subgraph", n); }});
-  if (absl::Status s = source.Open(); !s.ok()) {
-    log::Error("cannot open subgraph cursor",
-               {{"error", std::string(s.message())}});
+// Until SIGTERM: `step` on a worker (failures logged as `failed`), `readers`
+// workers of `read`, the gRPC `services`.
+static int Serve(
+    ServiceBase& base, const IndexerConfig& config, IndexerMetrics& metrics,
+    absl::Status opened, const char* failed,
+    std::function<absl::StatusOr<uint64_t>()> step, int readers = 0,
+    std::function<int()> read = {}, std::vector<grpc::Service*> services = {},
+    std::function<void()> before_drain = [] {}) {
+  if (!opened.ok()) {
+    log::Error("cannot open", {{"error", std::string(opened.message())}});
     return 1;
   }
-  log::Info("ingesting from a subgraph",
-            {{"chain_id", std::to_string(chain.chain_id)},
-             {"cursor", source.cursor()}});
-  Worker worker("indexer", absl::Seconds(poll), [&]() -> int {
-    absl::StatusOr<uint64_t> rows = source.Step();
-    if (!rows.ok()) {
-      metrics.StepFailed();
-      log::Warn("subgraph page failed",
-                {{"reason", ReasonOf(rows.status())},
-                 {"error", std::string(rows.status().message())}});
-      return 0;
-    }
-    return static_cast<int>(*rows);
-  });
-  auto server = StartGrpcOrDie(base, {});
-  worker.Start();
+  std::vector<std::unique_ptr<Worker>> workers;
+  workers.push_back(std::make_unique<Worker>("indexer", config.poll, [&] {
+    absl::StatusOr<uint64_t> n = step();
+    if (n.ok()) return static_cast<int>(*n);
+    metrics.StepFailed();
+    log::Warn(failed, {{"reason", ReasonOf(n.status())},
+                       {"error", std::string(n.status().message())}});
+    return 0;
+  }));
+  for (int i = 0; i < readers; ++i) {
+    workers.push_back(
+        std::make_unique<Worker>("uri_reader", config.poll, read));
+  }
+  auto server = StartGrpcOrDie(base, services);
+  for (auto& w : workers) w->Start();
   WaitForShutdown(base);
-  worker.Stop();
+  for (auto& w : workers) w->Stop();
+  before_drain();
   server->Shutdown(absl::Seconds(base.drain_seconds));
   log::Info("stopped");
   return 0;
 }
-
-}  // namespace
 
 int main(int argc, char** argv) {
   ServiceBase base;
   InitService(argc, argv, "indexer",
               "niftysave-indexer --database_url=... --chain_id=N --rpc_url=URL",
               50061, 9461, base);
-  indexer::ChainConfig chain{
-      .chain_id = absl::GetFlag(FLAGS_chain_id),
-      .name = absl::GetFlag(FLAGS_chain_name),
-      .start_block = absl::GetFlag(FLAGS_start_block),
-      .confirmations = absl::GetFlag(FLAGS_confirmations),
-      .max_block_range = absl::GetFlag(FLAGS_max_block_range),
-      .reorg_window = absl::GetFlag(FLAGS_reorg_window),
-      .max_transfers_per_range = GetFlagInRange(
-          FLAGS_max_transfers_per_range, uint64_t{1000}, uint64_t{10000000}),
-      .target_logs_per_range = GetFlagInRange(FLAGS_target_logs_per_range,
-                                              uint64_t{100}, uint64_t{1000000}),
-      .uri_read_concurrency =
-          GetFlagInRange(FLAGS_uri_read_concurrency, 1, 64)};
-  if (chain.chain_id == 0) DieWithConfigError("chain_id", "required");
-  if (chain.name.empty())
-    chain.name = "chain-" + std::to_string(chain.chain_id);
-  if (chain.max_block_range < 1 || chain.max_block_range > 100000) {
-    DieWithConfigError("max_block_range", "must be 1-100000");
-  }
-  if (chain.reorg_window < 8 || chain.reorg_window > 100000) {
-    DieWithConfigError("reorg_window", "must be 8-100000");
-  }
-  const std::string source_kind = absl::GetFlag(FLAGS_source);
-  if (source_kind != "rpc" && source_kind != "subgraph") {
-    DieWithConfigError("source", "must be rpc or subgraph");
-  }
-  absl::StatusOr<std::vector<std::string>> rpc_urls =
-      eth::ParseRpcUrls(absl::GetFlag(FLAGS_rpc_url));
-  if (source_kind == "rpc" && !rpc_urls.ok()) {
-    DieWithConfigError("rpc_url", "required, http(s) URLs separated by commas");
-  }
-  const std::string subgraph_url = absl::GetFlag(FLAGS_subgraph_url);
-  if (source_kind == "subgraph" && !absl::StartsWith(subgraph_url, "http://") &&
-      !absl::StartsWith(subgraph_url, "https://")) {
-    DieWithConfigError("subgraph_url", "required, an http(s) URL");
-  }
-  const uint64_t page_size =
-      GetFlagInRange(FLAGS_subgraph_page_size, uint64_t{1}, uint64_t{1000});
-  const double timeout = GetFlagInRange(FLAGS_rpc_timeout_seconds, 1.0, 600.0);
-  const double poll = GetFlagInRange(FLAGS_poll_seconds, 0.05, 3600.0);
-
+  const IndexerConfig config = ReadIndexerConfig();
   ConnectOrDie(base);
-  http::HttpClient http({.limits = {.max_body_bytes = 256 << 20,
-                                    .total_timeout = absl::Seconds(timeout)}});
-  indexer::IndexerMetrics metrics(*base.metrics);
-  indexer::ExtractorNotifier notifier(absl::GetFlag(FLAGS_extractor_addr),
-                                      base.grpc_client);
-  if (source_kind == "subgraph") {
-    return RunSubgraph(
-        base, chain, http, metrics, notifier, poll,
-        {.chain_id = chain.chain_id,
-         .chain_name = chain.name,
-         .url = subgraph_url,
-         .page_size = page_size,
-         .http_limits = {.max_body_bytes = 256 << 20,
-                         .total_timeout = absl::Seconds(timeout)},
-         .rescan_interval = absl::Seconds(GetFlagInRange(
-             FLAGS_subgraph_rescan_seconds, 0.0, 30.0 * 86400))});
+  http::HttpClient http({.limits = config.http_limits});
+  IndexerMetrics metrics(*base.metrics);
+  const ExtractorNotifier notifier =
+      MakeExtractorNotifier(config.extractor_addr, base.grpc_client);
+  auto notify = metrics.Notifying(notifier);
+  if (config.subgraph) {  // pages of tokens; health and reflection only
+    PgSubgraphRepository repo(*base.pool);
+    SubgraphSource source(http, repo, config.subgraph_options, notify,
+                          metrics.SubgraphCounters());
+    return Serve(base, config, metrics, source.Open(), "subgraph page failed",
+                 [&] { return source.Step(); });
   }
   eth::JsonRpcClient rpc(
-      http, eth::JsonRpcOptions{
-                .urls = *rpc_urls,
-                .observe = [&](const std::string& method,
-                               const std::string& outcome, absl::Duration d) {
-                  metrics.RpcRequest(method, outcome, d);
-                }});
-  indexer::RpcChainSource source(rpc, {});
-  indexer::PgIndexerRepository repo(*base.pool);
-  // Replicas of this chain meet in Postgres: one follows the head, all of
-  // them work the backfill chunks.
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  chain.worker_id = absl::StrCat(host, "-", getpid());
-  chain.backfill_chunk_blocks = GetFlagInRange(FLAGS_backfill_chunk_blocks,
-                                               uint64_t{1}, uint64_t{10000000});
-  const double follower_lease = absl::GetFlag(FLAGS_follower_lease_seconds);
-  if (follower_lease != 0 && (follower_lease < 5 || follower_lease > 3600)) {
-    DieWithConfigError("follower_lease_seconds", "must be 0 or 5-3600");
-  }
-  chain.follower_lease = absl::Seconds(follower_lease);
-  // A chunk's lease outlives a slow range: several RPC timeouts.
-  chain.backfill_lease = absl::Seconds(std::max(300.0, timeout * 5));
-  indexer::BackfillLeases backfill_leases(*base.pool);
-  indexer::FollowerLease follower(*base.pool);
-  indexer::ChainIndexer chain_indexer(
-      chain, source, repo,
-      [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
-      metrics.Counters(),
-      {.backfill = &backfill_leases,
-       .follower = follower_lease > 0 ? &follower : nullptr});
-  if (absl::Status s = chain_indexer.Open(); !s.ok()) {
-    log::Error("cannot open chain cursor",
-               {{"error", std::string(s.message())}});
-    return 1;
-  }
-  Worker worker("indexer", absl::Seconds(poll), [&]() -> int {
-    absl::StatusOr<uint64_t> blocks = chain_indexer.Step();
-    if (!blocks.ok()) {
-      metrics.StepFailed();
-      log::Warn("indexing step failed",
-                {{"error", std::string(blocks.status().message())}});
-      return 0;
-    }
-    return static_cast<int>(*blocks);
-  });
-  // URI reads, beside the follower: it records tokens at log speed and
-  // queues them; the reader catches up.
-  indexer::UriReader uri_reader(
-      {.chain_id = chain.chain_id,
-       .batch = GetFlagInRange(FLAGS_uri_batch, 1, 10000),
-       .concurrency = chain.uri_read_concurrency,
-       .policy = {.lease = absl::Seconds(timeout * 2 + 30)},
-       .max_batch_bytes =
-           static_cast<size_t>(GetFlagInRange(FLAGS_uri_batch_max_mb, 1, 4096))
-           << 20},
-      *base.pool, source, base.name + "-" + std::to_string(getpid()),
-      [&](const auto& keys) { metrics.Notified(notifier.Notify(keys)); },
-      metrics.UriCounters());
-  absl::Mutex depth_mu;
-  absl::Time depth_at = absl::InfinitePast();
-  const double catch_up_rate =
-      GetFlagInRange(FLAGS_catch_up_uri_rate, 0.0, 1e7);
-  absl::Mutex pace_mu;
-  absl::Time next_read = absl::InfinitePast();
-  // The backlog gauge, every 5 s whatever the mode.
-  auto refresh_depth = [&] {
-    {
-      absl::MutexLock lock(&depth_mu);
-      if (absl::Now() - depth_at <= absl::Seconds(5)) return;
-      depth_at = absl::Now();
-    }
-    if (absl::StatusOr<db::WorkQueue::Depth> d = uri_reader.Pending(); d.ok()) {
-      metrics.UriReadsPending(d->ready, d->dead);
-    }
-  };
-  auto read_uris = [&]() -> int {
-    refresh_depth();
-    if (catch_up_rate > 0 && chain_indexer.CatchingUp()) {
-      // One reader at a time, one batch per batch/rate seconds; the wait is
-      // taken in short sleeps so a stop or the end of the catch-up is seen.
-      absl::MutexLock lock(&pace_mu);
-      const absl::Duration wait = next_read - absl::Now();
-      if (wait > absl::ZeroDuration()) {
-        absl::SleepFor(std::min(wait, absl::Milliseconds(250)));
-        return 1;
-      }
-      absl::StatusOr<size_t> n = uri_reader.Step();
-      const size_t read = n.ok() ? *n : 0;
-      next_read = absl::Now() +
-                  absl::Seconds(static_cast<double>(read) / catch_up_rate);
-      return static_cast<int>(read);
-    }
-    absl::StatusOr<size_t> n = uri_reader.Step();
-    if (!n.ok()) {
-      log::Warn("URI read step failed",
-                {{"reason", ReasonOf(n.status())},
-                 {"error", std::string(n.status().message())}});
-      return 0;
-    }
-    return static_cast<int>(*n);
-  };
-  std::vector<std::unique_ptr<Worker>> uri_workers;
-  if (absl::GetFlag(FLAGS_uri_reader)) {
-    const int readers = GetFlagInRange(FLAGS_uri_readers, 1, 16);
-    for (int i = 0; i < readers; ++i) {
-      uri_workers.push_back(std::make_unique<Worker>(
-          "uri_reader", absl::Seconds(poll), read_uris));
-    }
-  }
-  indexer::IndexerServiceImpl service(chain_indexer, repo);
-  auto server = StartGrpcOrDie(base, {&service});
-  worker.Start();
-  for (auto& w : uri_workers) w->Start();
-  WaitForShutdown(base);
-  worker.Stop();
-  for (auto& w : uri_workers) w->Stop();
-  if (follower_lease > 0) {
-    // Hand the role over at once rather than after the lease runs out.
-    (void)follower.Resign(chain.chain_id, chain.worker_id);
-  }
-  server->Shutdown(absl::Seconds(base.drain_seconds));
-  log::Info("stopped");
-  return 0;
+      http, {.urls = config.rpc_urls, .observe = metrics.RpcObserver()});
+  RpcChainSource source(rpc, {});
+  PgIndexerRepository repo(*base.pool);
+  PgBackfillLeases backfill(*base.pool);
+  PgFollowerLease follower(*base.pool);
+  ChainIndexer indexer(
+      config.chain, source, repo, notify, metrics.Counters(),
+      {.backfill = &backfill,
+       .follower = config.follower_election ? &follower : nullptr});
+  // URI reads beside the follower, which queues them at log speed.
+  PgUriReadRepository uri_repo(*base.pool, config.chain.chain_id,
+                               config.uri_worker_id, config.uri_policy);
+  UriReader reader(config.uri, uri_repo, source, notify, metrics.UriCounters());
+  UriReadPacer pacer(
+      config.pacing,
+      {.read = [&] { return reader.Step(); },
+       .catching_up = [&] { return indexer.CatchingUp(); },
+       .refresh_depth = [&] { metrics.UriReadsPending(reader.Pending()); }});
+  IndexerServiceImpl service(indexer, repo);
+  return Serve(
+      base, config, metrics, indexer.Open(), "indexing step failed",
+      [&] { return indexer.Step(); }, config.uri_readers,
+      [&] { return pacer.Step(); }, {&service}, [&] { indexer.Resign(); });
 }

@@ -22,7 +22,7 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "services/indexer/indexer_test_fixture.h"
-#include "services/indexer/subgraph_repository.h"
+#include "services/indexer/pg_subgraph_repository.h"
 #include "services/indexer/subgraph_source.h"
 #include "tests/harness/subgraph_standin.h"
 

@@ -242,6 +242,9 @@ absl::Status SubgraphSource::Open() {
       repo_.OpenCursor(options_.chain_id, options_.chain_name);
   if (!cursor.ok()) return cursor.status();
   cursor_ = *std::move(cursor);
+  log::Info(
+      "ingesting from a subgraph",
+      {{"chain_id", std::to_string(options_.chain_id)}, {"cursor", cursor_}});
   return absl::OkStatus();
 }
 

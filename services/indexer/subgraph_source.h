@@ -13,7 +13,7 @@
 #include "common/http/http_client.h"
 #include "nlohmann/json.hpp"
 #include "services/indexer/chain_source.h"
-#include "services/indexer/indexer_repository.h"
+#include "services/indexer/indexer_model.h"
 
 namespace niftysave::indexer {
 

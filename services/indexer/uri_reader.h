@@ -8,8 +8,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/db/pool.h"
-#include "common/db/work_queue.h"
 #include "common/eth/token_key.h"
 #include "services/indexer/chain_source.h"
 #include "services/indexer/indexer_repository.h"
@@ -26,10 +24,9 @@ absl::StatusOr<std::vector<UriResult>> ReadTokenUris(
     uint64_t block, int concurrency);
 
 struct UriReaderConfig {
-  uint64_t chain_id = 0;
-  int batch = 2000;        // tokens leased per step
-  int concurrency = 8;     // concurrent batch requests per step
-  db::QueuePolicy policy;  // lease, attempts and back-off of a URI read
+  uint64_t chain_id = 0;  // the chain whose URI-read queue is read
+  int batch = 2000;       // tokens leased per step
+  int concurrency = 8;    // concurrent batch requests per step
   // A step's URIs are held in memory at once, and a contract decides how
   // long they are (up to the source's cap, 1 MiB): a step leases at most
   // about this many bytes' worth, judged by the last step's average.
@@ -57,8 +54,8 @@ struct UriReaderCounters {
 // reads in flight (they may have read an orphaned block).
 class UriReader {
  public:
-  UriReader(UriReaderConfig config, db::Pool& pool, ChainSource& source,
-            std::string worker_id,
+  UriReader(UriReaderConfig config, UriReadRepository& repo,
+            ChainSource& source,
             std::function<void(const std::vector<eth::TokenKey>&)> on_tokens,
             UriReaderCounters counters = {});
 
@@ -68,7 +65,7 @@ class UriReader {
   // Steps until nothing is due; returns the tokens handled.
   absl::StatusOr<size_t> Drain();
   // URI reads waiting (due or not) and given up on.
-  absl::StatusOr<db::WorkQueue::Depth> Pending() { return queue_.GetDepth(); }
+  absl::StatusOr<QueueDepth> Pending() { return repo_.Pending(); }
 
  private:
   // Tokens to lease next: config_.batch, fewer when URIs run large (the
@@ -78,9 +75,8 @@ class UriReader {
   const UriReaderConfig config_;
   // Bytes per URI read in the last step (0: none read yet).
   std::atomic<size_t> avg_uri_bytes_{0};
-  db::Pool& pool_;
+  UriReadRepository& repo_;
   ChainSource& source_;
-  db::WorkQueue queue_;
   const std::function<void(const std::vector<eth::TokenKey>&)> on_tokens_;
   const UriReaderCounters counters_;
 };

@@ -1,4 +1,4 @@
-#include "services/indexer/backfill_leases.h"
+#include "services/indexer/pg_backfill_leases.h"
 
 #include <utility>
 
@@ -145,16 +145,16 @@ std::string Truncated(absl::string_view s, size_t max) {
 
 }  // namespace
 
-BackfillLeases::BackfillLeases(db::Pool& pool, BackfillLimits limits)
+PgBackfillLeases::PgBackfillLeases(db::Pool& pool, BackfillLimits limits)
     : pool_(pool), limits_(limits) {}
 
-absl::Status BackfillLeases::CheckLease(absl::Duration lease_duration) const {
+absl::Status PgBackfillLeases::CheckLease(absl::Duration lease_duration) const {
   return CheckDuration(lease_duration, limits_.max_lease, "lease duration");
 }
 
-absl::StatusOr<uint64_t> BackfillLeases::Add(uint64_t chain_id, uint64_t from,
-                                             uint64_t to,
-                                             uint64_t chunk_blocks) {
+absl::StatusOr<uint64_t> PgBackfillLeases::Add(uint64_t chain_id, uint64_t from,
+                                               uint64_t to,
+                                               uint64_t chunk_blocks) {
   if (from > to) {
     return Invalid(absl::StrCat("backfill from ", from, " is after to ", to));
   }
@@ -201,7 +201,7 @@ absl::StatusOr<uint64_t> BackfillLeases::Add(uint64_t chain_id, uint64_t from,
   return added;
 }
 
-absl::StatusOr<std::optional<LeasedRange>> BackfillLeases::Lease(
+absl::StatusOr<std::optional<LeasedRange>> PgBackfillLeases::Lease(
     uint64_t chain_id, absl::string_view worker_id,
     absl::Duration lease_duration) {
   if (absl::Status s = CheckLease(lease_duration); !s.ok()) return s;
@@ -226,8 +226,8 @@ absl::StatusOr<std::optional<LeasedRange>> BackfillLeases::Lease(
   return leased;
 }
 
-bool BackfillLeases::Advance(pqxx::work& txn, const LeasedRange& lease,
-                             uint64_t next_block) {
+bool PgBackfillLeases::Advance(pqxx::work& txn, const LeasedRange& lease,
+                               uint64_t next_block) {
   if (next_block > lease.to_block) {
     return txn.exec_params(kFinish, lease.id, lease.generation)
                .affected_rows() == 1;
@@ -236,8 +236,8 @@ bool BackfillLeases::Advance(pqxx::work& txn, const LeasedRange& lease,
              .affected_rows() == 1;
 }
 
-absl::StatusOr<bool> BackfillLeases::Renew(const LeasedRange& lease,
-                                           absl::Duration lease_duration) {
+absl::StatusOr<bool> PgBackfillLeases::Renew(const LeasedRange& lease,
+                                             absl::Duration lease_duration) {
   if (absl::Status s = CheckLease(lease_duration); !s.ok()) return s;
   bool held = false;
   absl::Status status = pool_.Run([&](pqxx::work& txn) {
@@ -250,9 +250,9 @@ absl::StatusOr<bool> BackfillLeases::Renew(const LeasedRange& lease,
   return held;
 }
 
-absl::StatusOr<bool> BackfillLeases::Release(const LeasedRange& lease,
-                                             absl::string_view error,
-                                             absl::Duration delay) {
+absl::StatusOr<bool> PgBackfillLeases::Release(const LeasedRange& lease,
+                                               absl::string_view error,
+                                               absl::Duration delay) {
   if (delay < absl::ZeroDuration() || delay > limits_.max_lease) {
     return Invalid(absl::StrCat("release delay must be in [0, ",
                                 absl::FormatDuration(limits_.max_lease), "]"));
@@ -268,8 +268,8 @@ absl::StatusOr<bool> BackfillLeases::Release(const LeasedRange& lease,
   return held;
 }
 
-absl::StatusOr<BackfillPending> BackfillLeases::Pending(uint64_t chain_id,
-                                                        int64_t cap) {
+absl::StatusOr<BackfillPending> PgBackfillLeases::Pending(uint64_t chain_id,
+                                                          int64_t cap) {
   if (cap < 1) return Invalid("pending cap must be >= 1");
   BackfillPending pending;
   absl::Status status = pool_.Run([&](pqxx::work& txn) {
@@ -283,12 +283,12 @@ absl::StatusOr<BackfillPending> BackfillLeases::Pending(uint64_t chain_id,
   return pending;
 }
 
-FollowerLease::FollowerLease(db::Pool& pool, absl::Duration max_ttl)
+PgFollowerLease::PgFollowerLease(db::Pool& pool, absl::Duration max_ttl)
     : pool_(pool), max_ttl_(max_ttl) {}
 
-absl::StatusOr<bool> FollowerLease::TryAcquire(uint64_t chain_id,
-                                               absl::string_view worker_id,
-                                               absl::Duration ttl) {
+absl::StatusOr<bool> PgFollowerLease::TryAcquire(uint64_t chain_id,
+                                                 absl::string_view worker_id,
+                                                 absl::Duration ttl) {
   if (absl::Status s = CheckDuration(ttl, max_ttl_, "follower ttl"); !s.ok()) {
     return s;
   }
@@ -310,8 +310,8 @@ absl::StatusOr<bool> FollowerLease::TryAcquire(uint64_t chain_id,
   return acquired;
 }
 
-absl::StatusOr<bool> FollowerLease::Resign(uint64_t chain_id,
-                                           absl::string_view worker_id) {
+absl::StatusOr<bool> PgFollowerLease::Resign(uint64_t chain_id,
+                                             absl::string_view worker_id) {
   bool held = false;
   absl::Status status = pool_.Run([&](pqxx::work& txn) {
     held = txn.exec_params(kResign, Db(chain_id), std::string(worker_id))
@@ -322,12 +322,12 @@ absl::StatusOr<bool> FollowerLease::Resign(uint64_t chain_id,
   return held;
 }
 
-bool FollowerLease::HeldInTxn(pqxx::work& txn, uint64_t chain_id,
-                              absl::string_view worker_id) {
+bool PgFollowerLease::HeldInTxn(pqxx::work& txn, uint64_t chain_id,
+                                absl::string_view worker_id) {
   return !txn.exec_params(kHeld, Db(chain_id), std::string(worker_id)).empty();
 }
 
-absl::StatusOr<std::optional<FollowerLease::Holder>> FollowerLease::Current(
+absl::StatusOr<std::optional<FollowerLease::Holder>> PgFollowerLease::Current(
     uint64_t chain_id) {
   std::optional<Holder> holder;
   absl::Status status = pool_.Run([&](pqxx::work& txn) {

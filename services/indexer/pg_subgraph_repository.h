@@ -5,11 +5,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/db/pool.h"
 #include "services/indexer/subgraph_source.h"
-
-namespace niftysave::db {
-class Pool;
-}
 
 namespace niftysave::indexer {
 

@@ -1,4 +1,4 @@
-#include "services/indexer/subgraph_repository.h"
+#include "services/indexer/pg_subgraph_repository.h"
 
 #include <map>
 #include <optional>
