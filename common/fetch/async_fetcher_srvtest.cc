@@ -3,8 +3,6 @@
 // guard) go through both, against the fixture web server standing in for
 // gateways and web hosts, and the outcomes are compared field by field.
 
-#include "common/fetch/async_fetcher.h"
-
 #include <openssl/sha.h>
 
 #include <filesystem>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/fetch/async_fetcher.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/runtime/reason.h"
 #include "common/uri/cid.h"

@@ -2,8 +2,6 @@
 // added through its API), the fixture web server, and dead ports standing in
 // for a gateway that is down.
 
-#include "common/fetch/content_fetcher.h"
-
 #include <openssl/sha.h>
 
 #include <filesystem>
@@ -17,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/fetch/content_fetcher.h"
 #include "common/http/address_policy.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"

@@ -1,13 +1,12 @@
 // TLS, mTLS and caller tokens against real gRPC servers on 127.0.0.1, with
 // a PKI made by the openssl CLI in a temp dir.
-#include "common/grpc/grpc_security.h"
-
 #include <atomic>
 #include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/grpc/grpc_security.h"
 #include "common/grpc/grpc_server.h"
 #include "common/grpc/server_auth.h"
 #include "google/protobuf/descriptor.h"

@@ -2,8 +2,6 @@
 // HTTP and HTTPS: limits, redirects, the SSRF guard on every hop, TLS and the
 // status mapping of Fetch().
 
-#include "common/http/http_client.h"
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/http/address_policy.h"
+#include "common/http/http_client.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

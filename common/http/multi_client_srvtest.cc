@@ -3,8 +3,6 @@
 // connections), HTTP/2 multiplexing over TLS, and every limit's reason while
 // the body streams.
 
-#include "common/http/multi_client.h"
-
 #include <atomic>
 #include <future>
 #include <memory>
@@ -14,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
+#include "common/http/multi_client.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"
 #include "tests/harness/hostile_http_server.h"

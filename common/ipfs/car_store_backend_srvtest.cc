@@ -1,8 +1,6 @@
 // CarStoreBackend on a real directory. Root CIDs are checked against npm
 // ipfs-car itself (`pack --no-wrap`), which also reads our CARs back.
 
-#include "common/ipfs/car_store_backend.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/ipfs/car_store_backend.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"

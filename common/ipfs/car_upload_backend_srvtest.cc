@@ -4,8 +4,6 @@
 // and checks each block's hash, and reports a root pinned only once its
 // whole DAG has arrived.
 
-#include "common/ipfs/car_upload_backend.h"
-
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
 #include "common/ipfs/car.h"
+#include "common/ipfs/car_upload_backend.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"

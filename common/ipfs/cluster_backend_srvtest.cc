@@ -3,8 +3,6 @@
 // stand-in follows the published v1 API, and builds added DAGs with the real
 // js-ipfs node the harness starts.
 
-#include "common/ipfs/cluster_backend.h"
-
 #include <fstream>
 #include <memory>
 #include <string>
@@ -12,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/cluster_backend.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"

@@ -1,8 +1,6 @@
 // KuboBackend against a real js-ipfs node (kubo-compatible RPC API), started
 // by the harness. CIDs are checked against the node's own `add?only-hash`.
 
-#include "common/ipfs/kubo_backend.h"
-
 #include <fstream>
 #include <memory>
 #include <string>
@@ -13,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/kubo_backend.h"
 #include "common/ipfs/pin_backend.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"

@@ -3,14 +3,13 @@
 // runs here, so the stand-in follows the published v1 spec (bearer auth,
 // 202 on POST /pins, the 10-CID filter limit, `before`/`limit` paging).
 
-#include "common/ipfs/pinning_service_backend.h"
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/pinning_service_backend.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
 #include "gtest/gtest.h"

@@ -71,10 +71,15 @@ def quantity_bytes(q):
     return int(m.group(1)) * QUANTITY_UNITS[m.group(2) or ""] if m else None
 
 
-def flag_default(src, path, flag):
-    """The default of an int ABSL_FLAG, e.g. `256 << 20` or `4`."""
-    text = open(os.path.join(src, path)).read()
-    m = re.search(r"ABSL_FLAG\(\s*[\w:]+\s*,\s*" + flag + r"\s*,\s*([\d\s<]+),", text)
+def flag_default(src, svc, flag):
+    """A service's default for an int flag: its ABSL_FLAG in <svc>_config.cc
+    (e.g. `256 << 20`), or for the queue-worker flags the value main.cc
+    passes to SetQueueWorkerDefaults (`.workers = 4`)."""
+    config = open(os.path.join(src, f"services/{svc}/{svc}_config.cc")).read()
+    m = re.search(r"ABSL_FLAG\(\s*[\w:]+\s*,\s*" + flag + r"\s*,\s*([\d\s<]+),", config)
+    if m is None:
+        main = open(os.path.join(src, f"services/{svc}/main.cc")).read()
+        m = re.search(r"\." + flag + r"\s*=\s*([\d\s<]+)[,}]", main)
     parts = [int(p) for p in m.group(1).split("<<")]
     return parts[0] << parts[1] if len(parts) == 2 else parts[0]
 
@@ -88,7 +93,7 @@ def check_pinner_tmp(c, pod, flags, env, where, chk):
             return int(flags[flag])
         if "NIFTYSAVE_" + flag.upper() in env:
             return int(env["NIFTYSAVE_" + flag.upper()])
-        return flag_default(chk.src, "services/pinner/main.cc", flag)
+        return flag_default(chk.src, "pinner", flag)
     need = value("workers") * value("max_asset_bytes")
     tmp = flags.get("tmp_dir") or env.get("NIFTYSAVE_TMP_DIR") or \
         env.get("TMPDIR") or "/tmp"
