@@ -26,6 +26,9 @@ ABSL_FLAG(double, window_seconds, 60, "faults fall in this window (5-3600)");
 ABSL_FLAG(double, timeout_seconds, 600,
           "how long a run may take to settle or converge (10-7200)");
 ABSL_FLAG(std::string, log_dir, "", "keep the service logs here");
+ABSL_FLAG(std::vector<std::string>, service_flags, {},
+          "extra service flags, SERVICE=--flag=value, comma-separated; they "
+          "replace the default (extractor=--max_attempts=6)");
 
 namespace niftysave::chaos {
 namespace {
@@ -43,6 +46,16 @@ Profile ProfileFromFlags() {
   p.settle_timeout =
       absl::Seconds(GetFlagInRange(FLAGS_timeout_seconds, 10.0, 7200.0));
   p.log_dir = absl::GetFlag(FLAGS_log_dir);
+  const std::vector<std::string> extra = absl::GetFlag(FLAGS_service_flags);
+  if (!extra.empty()) p.extra_args.clear();
+  for (const std::string& item : extra) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      DieWithConfigError("service_flags",
+                         "want SERVICE=--flag=value, got " + item);
+    }
+    p.extra_args[item.substr(0, eq)].push_back(item.substr(eq + 1));
+  }
   return p;
 }
 

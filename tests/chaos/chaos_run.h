@@ -34,8 +34,12 @@ struct Profile {
   // How long a run may take to settle (reference) or converge (faults).
   absl::Duration settle_timeout = absl::Minutes(10);
   std::string log_dir;  // service logs of both runs; empty: temp dirs
-  // Flags appended per service in both runs (e.g. shorter timeouts).
-  std::map<std::string, std::vector<std::string>> extra_args;
+  // Flags appended per service in both runs (after LocalPipeline's). By
+  // default the extractor gets its own default retry budget back:
+  // LocalPipeline shortens it to 3 attempts for the end-to-end tests, and
+  // with 3 a few seconds without the IPFS node fail gateway tokens for good.
+  std::map<std::string, std::vector<std::string>> extra_args = {
+      {"extractor", {"--max_attempts=6"}}};
 };
 
 // The fault-free run: its records, and the ports the faulty run must reuse
