@@ -305,7 +305,8 @@ absl::StatusOr<ChaosResult> FaultRun::Run() {
 }  // namespace
 
 absl::StatusOr<Reference> RunReference(const Profile& profile) {
-  auto started = LocalPipeline::Start(PipelineOptions(profile, "reference"));
+  auto started = LocalPipeline::Start(
+      PipelineOptions(profile, absl::StrCat("reference-", profile.seed)));
   if (!started.ok()) return started.status();
   LocalPipeline& p = **started;
   Workload workload(profile.seed, profile.tokens);
