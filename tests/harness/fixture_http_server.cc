@@ -17,6 +17,11 @@ absl::Status Error(absl::string_view what, const absl::Status& cause) {
 
 absl::StatusOr<std::unique_ptr<FixtureHttpServer>> FixtureHttpServer::Start(
     std::string root_dir) {
+  return Start(std::move(root_dir), 0, 0);
+}
+
+absl::StatusOr<std::unique_ptr<FixtureHttpServer>> FixtureHttpServer::Start(
+    std::string root_dir, int http_port, int https_port) {
   std::error_code ec;
   if (!std::filesystem::is_directory(root_dir, ec)) {
     return absl::InvalidArgumentError(
@@ -30,7 +35,9 @@ absl::StatusOr<std::unique_ptr<FixtureHttpServer>> FixtureHttpServer::Start(
                       .dir = dir->path(),
                       .log_name = "requests.log",
                       .args = {"--root", root_dir},
-                      .ready_path = "/status/200"});
+                      .ready_path = "/status/200",
+                      .http_port = http_port,
+                      .https_port = https_port});
   if (!started.ok()) return started.status();
   std::unique_ptr<FixtureHttpServer> server(
       new FixtureHttpServer(*std::move(dir), std::move(root_dir),

@@ -27,6 +27,9 @@ class FixtureHttpServer {
   // Files are read at request time, so tests may add them after Start.
   static absl::StatusOr<std::unique_ptr<FixtureHttpServer>> Start(
       std::string root_dir);
+  // On fixed ports (0: a free one), so two runs serve the same URLs.
+  static absl::StatusOr<std::unique_ptr<FixtureHttpServer>> Start(
+      std::string root_dir, int http_port, int https_port);
   ~FixtureHttpServer();
 
   std::string http_url() const;   // http://127.0.0.1:P

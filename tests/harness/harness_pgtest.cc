@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include "tests/harness/ipfs_node.h"
 #include "tests/harness/net.h"
 #include "tests/harness/postgres_server.h"
+#include "tests/harness/rpc_proxy.h"
 #include "tests/harness/subprocess.h"
 #include "tests/harness/temp_dir.h"
 
@@ -222,6 +224,21 @@ TEST(PostgresServerTest, AnswersQueries) {
   EXPECT_FALSE(CheckTcp((*pg)->port()).ok());
 }
 
+TEST(PostgresServerTest, RestartImmediatelyKeepsCommittedData) {
+  auto pg = PostgresServer::Start();
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  const std::string url = (*pg)->ConnectionString();
+  EXPECT_EQ(QueryOne(url,
+                     "CREATE TABLE kept AS SELECT 42 AS v; "
+                     "SELECT count(*) FROM kept"),
+            "1");
+  const std::string before = QueryOne(url, "SELECT pg_postmaster_start_time()");
+  ASSERT_TRUE((*pg)->RestartImmediately().ok());
+  // A new postmaster on the same port and data, after crash recovery.
+  EXPECT_NE(QueryOne(url, "SELECT pg_postmaster_start_time()"), before);
+  EXPECT_EQ(QueryOne(url, "SELECT v FROM kept"), "42");
+}
+
 absl::StatusOr<nlohmann::json> JsonRpc(const std::string& url,
                                        const std::string& method) {
   absl::StatusOr<HttpResponse> response =
@@ -257,6 +274,38 @@ TEST(AnvilNodeTest, AnswersJsonRpc) {
   EXPECT_EQ((*accounts)[0].get<std::string>(),
             absl::AsciiStrToLower(AnvilNode::kDevAccount));
   EXPECT_TRUE((*anvil)->Stop().ok());
+}
+
+// The faults a seeded proxy applies with a probability: about that share,
+// and the same requests again when replayed with the seed.
+TEST(RpcProxyTest, ProbabilityFaultsAreSeeded) {
+  auto anvil = AnvilNode::Start();
+  ASSERT_TRUE(anvil.ok()) << anvil.status();
+  std::vector<std::string> runs;
+  for (int run = 0; run < 2; ++run) {
+    auto proxy = RpcProxy::Start((*anvil)->rpc_url());
+    ASSERT_TRUE(proxy.ok()) << proxy.status();
+    ASSERT_TRUE(
+        (*proxy)
+            ->AddFault(
+                {.kind = "status", .probability = 0.2, .seed = 7, .times = -1})
+            .ok());
+    std::string pattern;
+    for (int i = 0; i < 200; ++i) {
+      absl::StatusOr<HttpResponse> r =
+          Fetch({.method = "POST",
+                 .url = (*proxy)->url(),
+                 .body = R"({"jsonrpc":"2.0","id":1,"method":"eth_chainId"})",
+                 .headers = {"Content-Type: application/json"}});
+      ASSERT_TRUE(r.ok()) << r.status();
+      pattern.push_back(r->status == 503 ? 'x' : '.');
+    }
+    runs.push_back(pattern);
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  const auto failed = std::count(runs[0].begin(), runs[0].end(), 'x');
+  EXPECT_GT(failed, 20) << runs[0];
+  EXPECT_LT(failed, 60) << runs[0];
 }
 
 TEST(IpfsNodeTest, TwoNodesAddAndServeThroughGateway) {
@@ -303,6 +352,25 @@ TEST(IpfsNodeTest, TwoNodesAddAndServeThroughGateway) {
   EXPECT_THAT(refused.status().message(), HasSubstr("IpfsNode: add: HTTP"));
   EXPECT_TRUE((*a)->Stop().ok());
   EXPECT_TRUE((*b)->Stop().ok());
+}
+
+TEST(IpfsNodeTest, RestartAfterKillKeepsRepoAndPorts) {
+  auto node = IpfsNode::Start();
+  ASSERT_TRUE(node.ok()) << node.status();
+  absl::StatusOr<std::string> cid = (*node)->Add("survives a kill -9\n");
+  ASSERT_TRUE(cid.ok()) << cid.status();
+  const int gateway = (*node)->gateway_port();
+  ASSERT_TRUE((*node)->Kill().ok());
+  EXPECT_FALSE(CheckTcp(gateway).ok());
+  // The kill left repo.lock; a daemon started on it exits at once ("Lock
+  // already being held") until the lock is 20 s old.
+  absl::Status restarted = (*node)->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  EXPECT_EQ((*node)->gateway_port(), gateway);
+  absl::StatusOr<HttpResponse> cat =
+      Fetch({.url = (*node)->gateway_url() + "/ipfs/" + *cid});
+  ASSERT_TRUE(cat.ok()) << cat.status();
+  EXPECT_EQ(cat->body, "survives a kill -9\n");
 }
 
 TEST(FixtureHttpServerTest, ServesFilesAndTestRoutes) {

@@ -1,5 +1,6 @@
 #include "tests/harness/ipfs_node.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -70,47 +71,71 @@ absl::Status ConfigureRepo(const std::string& config_path, int api_port,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IpfsNode>> IpfsNode::Start() {
+  return Start(Options());
+}
+
+absl::StatusOr<std::unique_ptr<IpfsNode>> IpfsNode::Start(Options options) {
   absl::StatusOr<TempDir> dir = TempDir::Create("niftysave-ipfs");
   if (!dir.ok()) return Error("temp dir", dir.status());
   const std::string polyfill = dir->path() + "/polyfill.cjs";
-  const std::string repo = dir->path() + "/repo";
   if (absl::Status s = WriteFile(polyfill, kPolyfill); !s.ok()) {
     return Error("polyfill", s);
   }
-  const Subprocess::Env env = {{"IPFS_PATH", repo},
-                               {"NODE_OPTIONS", "--require " + polyfill}};
-
+  const int api_port = options.api_port ? options.api_port : PickFreePort();
+  const int gateway_port =
+      options.gateway_port ? options.gateway_port : PickFreePort();
+  std::unique_ptr<IpfsNode> node(
+      new IpfsNode(*std::move(dir), api_port, gateway_port));
   absl::StatusOr<std::string> init = RunCommand(
       {"node", kIpfsCli, "init", "--algorithm=ed25519", "--empty-repo"},
-      absl::Seconds(60), env);
+      absl::Seconds(60), node->Env());
   if (!init.ok()) return Error("init", init.status());
-
-  const int api_port = PickFreePort();
-  const int gateway_port = PickFreePort();
-  if (absl::Status s = ConfigureRepo(repo + "/config", api_port, gateway_port,
-                                     PickFreePort());
+  if (absl::Status s = ConfigureRepo(node->repo() + "/config", api_port,
+                                     gateway_port, PickFreePort());
       !s.ok()) {
     return Error("config", s);
   }
+  if (absl::Status s = node->Launch(); !s.ok()) return s;
+  return node;
+}
 
-  std::unique_ptr<IpfsNode> node(
-      new IpfsNode(*std::move(dir), api_port, gateway_port));
+Subprocess::Env IpfsNode::Env() const {
+  return {{"IPFS_PATH", repo()},
+          {"NODE_OPTIONS", "--require " + dir_.path() + "/polyfill.cjs"}};
+}
+
+absl::Status IpfsNode::Launch() {
   // Preloading would announce every add to ipfs.io's preload nodes.
   absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
-      {"node", kIpfsCli, "daemon", "--offline", "--enable-preload=false"}, env,
-      node->dir_.path() + "/ipfs.log");
+      {"node", kIpfsCli, "daemon", "--offline", "--enable-preload=false"},
+      Env(), dir_.path() + "/ipfs.log");
   if (!daemon.ok()) return Error("daemon", daemon.status());
-  node->daemon_ = *std::move(daemon);
+  daemon_ = *std::move(daemon);
 
   // The API comes up before the gateway, so wait for both.
-  const std::string id_url = node->api_url() + "/api/v0/id";
-  absl::Status ready =
-      WaitUntilReady(*node->daemon_, "IpfsNode", absl::Seconds(60), [&] {
-        absl::Status api = CheckHttp(id_url, "POST");
-        return api.ok() ? CheckTcp(gateway_port) : api;
-      });
-  if (!ready.ok()) return ready;
-  return node;
+  const std::string id_url = api_url() + "/api/v0/id";
+  return WaitUntilReady(*daemon_, "IpfsNode", absl::Seconds(60), [&] {
+    absl::Status api = CheckHttp(id_url, "POST");
+    return api.ok() ? CheckTcp(gateway_port_) : api;
+  });
+}
+
+absl::Status IpfsNode::Kill() {
+  if (daemon_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<int> code = daemon_->Terminate(absl::Seconds(5), SIGKILL);
+  daemon_.reset();
+  return code.status();
+}
+
+absl::Status IpfsNode::Restart() {
+  if (absl::Status s = Kill(); !s.ok()) return s;
+  // A killed daemon leaves repo.lock behind, and js-ipfs refuses the repo
+  // until the lock is 20 s old (ipfs-repo's STALE_TIME). Its holder is
+  // known dead here, so the lock goes.
+  std::error_code ec;
+  std::filesystem::remove_all(repo() + "/repo.lock", ec);
+  if (ec) return Error("removing repo.lock", absl::InternalError(ec.message()));
+  return Launch();
 }
 
 IpfsNode::~IpfsNode() { Stop().IgnoreError(); }

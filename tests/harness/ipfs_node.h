@@ -19,8 +19,15 @@ namespace niftysave::harness {
 // pass `timeout=` to pin/add and cat of content the node does not have.
 class IpfsNode {
  public:
+  struct Options {
+    // 0: a free port. A fixed gateway port lets two runs write the same
+    // gateway URLs into their content (and so get the same CIDs).
+    int api_port = 0;
+    int gateway_port = 0;
+  };
   // `ipfs init` plus daemon start; about 3-4 s in total.
   static absl::StatusOr<std::unique_ptr<IpfsNode>> Start();
+  static absl::StatusOr<std::unique_ptr<IpfsNode>> Start(Options options);
   ~IpfsNode();
 
   std::string api_url() const;      // http://127.0.0.1:P (append /api/v0/...)
@@ -50,8 +57,21 @@ class IpfsNode {
       const std::string& query = "cid-version=1&cid-base=base32") const;
 
   absl::Status Stop();  // idempotent
+  // kill -9 of the daemon (a crash); the repo stays. Idempotent.
+  absl::Status Kill();
+  // Kills the daemon if it runs and starts it again on the same repo and
+  // ports, past the stale repo.lock a kill leaves.
+  absl::Status Restart();
+
+  int api_port() const { return api_port_; }
+  int gateway_port() const { return gateway_port_; }
 
  private:
+  std::string repo() const { return dir_.path() + "/repo"; }
+  Subprocess::Env Env() const;
+  // Starts the daemon on the repo and waits for its API and gateway.
+  absl::Status Launch();
+
   // POSTs (filename, content) parts to /api/v0/add?`query` and returns the
   // Hash of the line named `name` ("" for the last line).
   absl::StatusOr<std::string> AddParts(

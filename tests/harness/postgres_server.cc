@@ -66,27 +66,41 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
   const int port = PickFreePort();
   std::unique_ptr<PostgresServer> server(
       new PostgresServer(*std::move(dir), *bin_dir, port));
-  // The postmaster runs in the foreground as our child (not daemonized by
-  // pg_ctl) so that it dies with the test process if the test crashes.
-  absl::StatusOr<std::unique_ptr<Subprocess>> postgres = Subprocess::Start(
-      {*bin_dir + "/postgres", "-D", data_dir, "-p", absl::StrCat(port), "-k",
-       server->dir_.path(), "-c", "listen_addresses=127.0.0.1", "-c",
-       "fsync=off", "-c", "max_connections=200"},
-      {}, server->dir_.path() + "/postgres.log", user);
-  if (!postgres.ok()) return Annotate(postgres.status(), "start");
-  server->postgres_ = *std::move(postgres);
-
-  absl::Status ready =
-      WaitUntilReady(*server->postgres_, "PostgresServer", kStartTimeout, [&] {
-        return RunCommand({*bin_dir + "/pg_isready", "-q", "-h", "127.0.0.1",
-                           "-p", absl::StrCat(port), "-U", "postgres", "-d",
-                           "postgres", "-t", "1"},
-                          absl::Seconds(5))
-            .status();
-      });
-  if (!ready.ok()) return ready;
+  server->user_ = user;
+  if (absl::Status s = server->Launch(); !s.ok()) return s;
   if (absl::Status s = server->CreateDatabase("niftysave"); !s.ok()) return s;
   return server;
+}
+
+absl::Status PostgresServer::Launch() {
+  // The postmaster runs in the foreground as our child (not daemonized by
+  // pg_ctl) so that it dies with the test process if the test crashes.
+  absl::StatusOr<std::unique_ptr<Subprocess>> postgres =
+      Subprocess::Start({bin_dir_ + "/postgres", "-D", dir_.path() + "/data",
+                         "-p", absl::StrCat(port_), "-k", dir_.path(), "-c",
+                         "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+                         "max_connections=200"},
+                        {}, dir_.path() + "/postgres.log", user_);
+  if (!postgres.ok()) return Annotate(postgres.status(), "start");
+  postgres_ = *std::move(postgres);
+  return WaitUntilReady(*postgres_, "PostgresServer", kStartTimeout, [&] {
+    return RunCommand({bin_dir_ + "/pg_isready", "-q", "-h", "127.0.0.1", "-p",
+                       absl::StrCat(port_), "-U", "postgres", "-d", "postgres",
+                       "-t", "1"},
+                      absl::Seconds(5))
+        .status();
+  });
+}
+
+absl::Status PostgresServer::RestartImmediately() {
+  if (postgres_ != nullptr) {
+    // SIGQUIT is what `pg_ctl -m immediate stop` sends: no shutdown
+    // checkpoint, so the next start replays the WAL like after a crash.
+    absl::StatusOr<int> code = postgres_->Terminate(absl::Seconds(30), SIGQUIT);
+    postgres_.reset();
+    if (!code.ok()) return Annotate(code.status(), "immediate stop");
+  }
+  return Launch();
 }
 
 PostgresServer::~PostgresServer() { Stop().IgnoreError(); }

@@ -31,14 +31,21 @@ class PostgresServer {
   // Fast shutdown (what `pg_ctl -m fast stop` sends): open sessions are
   // disconnected rather than waited for. Idempotent.
   absl::Status Stop();
+  // An immediate stop (no shutdown checkpoint, sessions cut) and a start on
+  // the same data directory and port: a crash and its recovery.
+  absl::Status RestartImmediately();
 
  private:
+  // Starts the postmaster on the data directory and waits until it answers.
+  absl::Status Launch();
+
   PostgresServer(TempDir dir, std::string bin_dir, int port)
       : dir_(std::move(dir)), bin_dir_(std::move(bin_dir)), port_(port) {}
 
   TempDir dir_;  // declared first: removed only after the server stopped
   std::string bin_dir_;
   int port_;
+  std::string user_;  // the OS user the server runs as ("" = ours)
   std::unique_ptr<Subprocess> postgres_;
 };
 

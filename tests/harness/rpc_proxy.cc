@@ -62,6 +62,10 @@ absl::Status RpcProxy::AddFault(const Fault& fault) {
   if (fault.method) rule["method"] = *fault.method;
   if (fault.batch) rule["batch"] = *fault.batch;
   if (fault.min_span) rule["min_span"] = *fault.min_span;
+  if (fault.probability) {
+    rule["probability"] = *fault.probability;
+    rule["seed"] = fault.seed;
+  }
   if (!fault.message.empty()) rule["message"] = fault.message;
   return Control("/_proxy/fault", rule);
 }

@@ -31,12 +31,16 @@ class RpcProxy {
     std::optional<std::string> method;  // any call in the request has it
     std::optional<bool> batch;          // the request is (not) a batch
     std::optional<uint64_t> min_span;   // eth_getLogs spanning >= this
-    int times = 1;                      // -1: until ClearFaults
-    int status = 503;                   // kind status
-    int retry_after = -1;               // kind status: seconds, -1 = none
-    std::string message;                // kind rpc_error
-    int code = -32005;                  // kind rpc_error
-    int delay_ms = 1000;                // kind delay
+    // Applies to this share of the requests it matches (drawn from a
+    // generator seeded with `seed`); the others fall through to later rules.
+    std::optional<double> probability;
+    uint32_t seed = 1;
+    int times = 1;         // -1: until ClearFaults
+    int status = 503;      // kind status
+    int retry_after = -1;  // kind status: seconds, -1 = none
+    std::string message;   // kind rpc_error
+    int code = -32005;     // kind rpc_error
+    int delay_ms = 1000;   // kind delay
   };
   struct LogEntry {
     int64_t t_ms = 0;  // since the proxy started

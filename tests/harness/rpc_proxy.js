@@ -8,7 +8,10 @@
 //   - `method` is unset, or any call in the request (single or batch) has it;
 //   - `batch` is unset, or equals whether the request is a batch;
 //   - `min_span` is unset, or the request is an eth_getLogs whose
-//     toBlock - fromBlock + 1 is at least min_span.
+//     toBlock - fromBlock + 1 is at least min_span;
+//   - `probability` is unset, or a draw from the rule's own generator
+//     (seeded with `seed`, so a run can be replayed) falls below it; a rule
+//     that loses its draw lets the request fall through to the next rule.
 // Kinds:
 //   truncate         the upstream reply cut in half (a consistent
 //                    Content-Length: a complete HTTP reply, broken JSON)
@@ -26,7 +29,8 @@
 //                    results", or "response size exceeded")
 //   delay            the upstream reply held back `delay_ms`
 // Control (not JSON-RPC):
-//   POST /_proxy/fault   {kind, method?, batch?, min_span?, times?, ...}
+//   POST /_proxy/fault   {kind, method?, batch?, min_span?, probability?,
+//                         seed?, times?, ...}
 //   POST /_proxy/clear   drops every rule
 //   POST /_proxy/reset   clears the counters and the request log
 //   GET  /_proxy/stats   {"requests": N, "methods": {m: calls},
@@ -120,6 +124,19 @@ function logsSpan (calls) {
   return null
 }
 
+// mulberry32: a small seeded generator, so faults with a probability fall
+// on the same requests when a run is replayed with the same seed.
+function seededRandom (seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 function matches (rule, calls, isBatch, span) {
   if (rule.times === 0) return false
   if (rule.method !== undefined && !calls.some(c => c && c.method === rule.method)) return false
@@ -127,6 +144,7 @@ function matches (rule, calls, isBatch, span) {
   if (rule.min_span !== undefined) {
     if (span === null || span[1] - span[0] + 1 < rule.min_span) return false
   }
+  if (rule.probability !== undefined && rule.random() >= rule.probability) return false
   return true
 }
 
@@ -212,6 +230,7 @@ async function handle (req, res) {
     const rule = JSON.parse((await readBody(req)).toString('utf8'))
     if (typeof rule.kind !== 'string') return sendJson(res, 400, { error: 'kind is required' })
     if (rule.times === undefined) rule.times = 1
+    rule.random = seededRandom(rule.seed || 1)
     rules.push(rule)
     return sendJson(res, 200, { rules: rules.length })
   }

@@ -39,8 +39,8 @@ absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec) {
                                                    cause.message()));
   };
   TlsScriptProcess started;
-  started.http_port = PickFreePort();
-  started.https_port = PickFreePort();
+  started.http_port = spec.http_port ? spec.http_port : PickFreePort();
+  started.https_port = spec.https_port ? spec.https_port : PickFreePort();
   started.cert_file = spec.dir + "/cert.pem";
   const std::string key_file = spec.dir + "/key.pem";
   absl::StatusOr<std::string> openssl = RunCommand(

@@ -69,6 +69,9 @@ struct TlsScriptSpec {
   // Another loopback address (127.0.0.2, ...) for a second "host" that an
   // allow-list of 127.0.0.1 does not cover; passed as --host when set.
   std::string host = "127.0.0.1";
+  // 0: a free port.
+  int http_port = 0;
+  int https_port = 0;
 };
 struct TlsScriptProcess {
   std::unique_ptr<Subprocess> process;

@@ -65,14 +65,16 @@ absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
   auto anvil = harness::AnvilNode::Start({.chain_id = kChainId});
   if (!anvil.ok()) return anvil.status();
   p->anvil_ = std::move(*anvil);
-  auto ipfs = harness::IpfsNode::Start();
+  auto ipfs = harness::IpfsNode::Start(
+      {.gateway_port = p->options_.ports.ipfs_gateway});
   if (!ipfs.ok()) return ipfs.status();
   p->ipfs_ = std::move(*ipfs);
   const std::string web_root = p->dir_->path() + "/web";
   for (const char* sub : {"", "/meta", "/media"}) {
     std::filesystem::create_directories(web_root + sub);
   }
-  auto web = harness::FixtureHttpServer::Start(web_root);
+  auto web = harness::FixtureHttpServer::Start(
+      web_root, p->options_.ports.web_http, p->options_.ports.web_https);
   if (!web.ok()) return web.status();
   p->web_ = std::move(*web);
 
@@ -80,6 +82,11 @@ absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
   if (!version.ok()) return version.status();
   p->http_ = std::make_unique<http::HttpClient>(http::HttpClientOptions{});
   p->chain_ = std::make_unique<harness::DevChain>(p->anvil_->rpc_url());
+  if (p->options_.rpc_proxy) {
+    auto proxy = harness::RpcProxy::Start(p->anvil_->rpc_url());
+    if (!proxy.ok()) return proxy.status();
+    p->rpc_proxy_ = std::move(*proxy);
+  }
   for (const char* name : kServices) {
     p->grpc_ports_[name] = harness::PickFreePort();
     p->metrics_ports_[name] = harness::PickFreePort();
@@ -171,7 +178,7 @@ std::vector<std::string> LocalPipeline::ServiceArgs(
     args.insert(
         args.end(),
         {absl::StrCat("--chain_id=", kChainId), "--chain_name=anvil",
-         "--rpc_url=" + anvil_->rpc_url(), "--start_block=0",
+         "--rpc_url=" + indexer_rpc_url(), "--start_block=0",
          absl::StrCat("--confirmations=", options_.confirmations),
          "--poll_seconds=0.2", "--extractor_addr=" + grpc_addr("extractor")});
   } else if (name == "extractor") {
@@ -194,6 +201,10 @@ std::vector<std::string> LocalPipeline::ServiceArgs(
                  "--recheck_initial_seconds=0.2", "--recheck_max_seconds=2",
                  // One local node: kubo checks one CID a request.
                  "--status_requests_per_second=500", "--stats_seconds=1"});
+  }
+  if (auto extra = options_.extra_args.find(name);
+      extra != options_.extra_args.end()) {
+    args.insert(args.end(), extra->second.begin(), extra->second.end());
   }
   return args;
 }
@@ -225,6 +236,38 @@ absl::Status LocalPipeline::StopService(const std::string& name) {
         " on SIGTERM; log: ", harness::TailOfFile(log_path(name))));
   }
   return absl::OkStatus();
+}
+
+absl::Status LocalPipeline::KillService(const std::string& name) {
+  auto it = services_.find(name);
+  if (it == services_.end()) return absl::OkStatus();
+  absl::StatusOr<int> code = it->second->Terminate(absl::Seconds(5), SIGKILL);
+  services_.erase(it);
+  return code.status();
+}
+
+bool LocalPipeline::ServiceRunning(const std::string& name) {
+  auto it = services_.find(name);
+  return it != services_.end() && it->second->Running();
+}
+
+absl::Status LocalPipeline::RestartPostgresImmediately() {
+  return postgres_->RestartImmediately();
+}
+
+absl::Status LocalPipeline::RestartIpfsNode() { return ipfs_->Restart(); }
+
+std::string LocalPipeline::indexer_rpc_url() const {
+  return rpc_proxy_ ? rpc_proxy_->url() : anvil_->rpc_url();
+}
+
+LocalPipeline::Options::PublicPorts LocalPipeline::public_ports() const {
+  auto port_of = [](const std::string& url) {
+    return std::stoi(url.substr(url.rfind(':') + 1));
+  };
+  return {.web_http = port_of(web_->http_url()),
+          .web_https = port_of(web_->https_url()),
+          .ipfs_gateway = ipfs_->gateway_port()};
 }
 
 absl::Status LocalPipeline::StartAllServices() {

@@ -16,6 +16,7 @@
 #include "tests/harness/fixture_http_server.h"
 #include "tests/harness/ipfs_node.h"
 #include "tests/harness/postgres_server.h"
+#include "tests/harness/rpc_proxy.h"
 #include "tests/harness/subprocess.h"
 #include "tests/harness/temp_dir.h"
 #include "tests/harness/test_pki.h"
@@ -51,6 +52,20 @@ class LocalPipeline {
     // next with its own operate token; the pipeline's tracker stub (and
     // client_token_file("dashboard")) holds a read token.
     bool secure = false;
+    // Flags appended to a service's command line (later flags win), e.g.
+    // {"pinner", {"--pin_timeout_seconds=3"}}.
+    std::map<std::string, std::vector<std::string>> extra_args;
+    // The indexer reads the chain through an RpcProxy (rpc_proxy()), so a
+    // test can make the RPC misbehave.
+    bool rpc_proxy = false;
+    // Ports that end up inside content and token URIs (the fixture web
+    // server's and the IPFS gateway's); 0: free ones. Two runs on the same
+    // ports write the same bytes, so their CIDs and records compare equal.
+    struct PublicPorts {
+      int web_http = 0;
+      int web_https = 0;
+      int ipfs_gateway = 0;
+    } ports;
   };
   static absl::StatusOr<std::unique_ptr<LocalPipeline>> Start(Options options);
   ~LocalPipeline();
@@ -59,6 +74,16 @@ class LocalPipeline {
   absl::Status StopService(const std::string& name);  // SIGTERM; must exit 0
   absl::Status StartAllServices();
   absl::Status StopAllServices();
+  // kill -9 (a crash: no drain). Starting it again is StartService.
+  absl::Status KillService(const std::string& name);
+  bool ServiceRunning(const std::string& name);
+
+  // Crashes of the shared components, each followed by a restart on the
+  // same data: Postgres stopped immediately (no checkpoint) and started on
+  // its data directory; the IPFS node killed with -9 and started on its
+  // repo (past the stale repo.lock).
+  absl::Status RestartPostgresImmediately();
+  absl::Status RestartIpfsNode();
 
   // Deploys the demo ERC-721 (once).
   absl::Status DeployDemoContract();
@@ -88,6 +113,8 @@ class LocalPipeline {
   // What the IPFS node computes for these bytes as one file (CIDv1, raw
   // leaves).
   absl::StatusOr<std::string> ReferenceCid(const std::string& bytes);
+  // Adds the bytes to the IPFS node (CIDv1, unpinned) and returns the CID.
+  absl::StatusOr<std::string> AddToIpfs(const std::string& bytes);
 
   const std::string& contract() const { return contract_; }
   std::string contract_hex() const { return "0x" + contract_; }
@@ -104,13 +131,21 @@ class LocalPipeline {
   // secure).
   GrpcClientSecurity client_security(const std::string& caller) const;
   std::string rpc_url() const { return anvil_->rpc_url(); }
+  // The indexer's RPC endpoint: the proxy's with Options::rpc_proxy.
+  std::string indexer_rpc_url() const;
+  // Null without Options::rpc_proxy.
+  harness::RpcProxy* rpc_proxy() { return rpc_proxy_.get(); }
+  harness::DevChain& chain() { return *chain_; }
+  harness::FixtureHttpServer& web() { return *web_; }
+  std::string ipfs_gateway_url() const { return ipfs_->gateway_url(); }
+  // The ports actually used (Options::ports with the free ones filled in).
+  Options::PublicPorts public_ports() const;
 
  private:
   LocalPipeline() = default;
   std::vector<std::string> ServiceArgs(const std::string& name) const;
   std::vector<std::string> SecurityArgs(const std::string& name) const;
   absl::Status WriteTokens();
-  absl::StatusOr<std::string> AddToIpfs(const std::string& bytes);
 
   Options options_;
   std::unique_ptr<harness::TempDir> dir_;
@@ -120,6 +155,7 @@ class LocalPipeline {
   std::unique_ptr<harness::IpfsNode> ipfs_;
   std::unique_ptr<harness::FixtureHttpServer> web_;
   std::unique_ptr<harness::DevChain> chain_;
+  std::unique_ptr<harness::RpcProxy> rpc_proxy_;
   std::unique_ptr<http::HttpClient> http_;
   std::map<std::string, int> grpc_ports_;
   std::map<std::string, int> metrics_ports_;
