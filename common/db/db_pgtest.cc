@@ -393,6 +393,33 @@ TEST_F(WorkQueueTest, LeasedItemIsReleasedOnlyAfterLeaseExpires) {
   EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "0");
 }
 
+// A worker killed while it held leases comes back under the same id and
+// takes them back at once, not after the lease; another worker's leases stay
+// with it.
+TEST_F(WorkQueueTest, RestartedWorkerTakesBackItsLeasesAtOnce) {
+  ASSERT_EQ(Enqueue({1, 2, 3}), 3);
+  const QueuePolicy policy = {.lease = absl::Minutes(5)};
+  {
+    WorkQueue killed(*pool_, "extract", "pod-a", policy);
+    ASSERT_EQ(Lease(killed, 2).size(), 2u);
+  }
+  WorkQueue other(*pool_, "extract", "pod-b", policy);
+  ASSERT_EQ(Ids(Lease(other, 5)), std::vector<int64_t>({3}));
+
+  WorkQueue restarted(*pool_, "extract", "pod-a", policy);
+  absl::StatusOr<int64_t> released = restarted.ReleaseHeld();
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(*released, 2);
+  std::vector<int64_t> back = Ids(Lease(restarted, 5));
+  std::sort(back.begin(), back.end());
+  EXPECT_EQ(back, std::vector<int64_t>({1, 2}));
+  EXPECT_GT(DueIn(3), 200);  // pod-b's lease is untouched
+  // Each taken-back lease counts as lost, as if it had run out.
+  EXPECT_EQ(Query("SELECT string_agg(lost_leases::text, ',' ORDER BY item_id) "
+                  "FROM work_queue"),
+            "1,1,0");
+}
+
 TEST_F(WorkQueueTest, RescheduleDelaysByGivenDuration) {
   WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
   Enqueue({1, 2});

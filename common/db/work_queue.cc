@@ -128,6 +128,14 @@ SET state = 'ready', attempts = 0, lost_leases = 0, leased_by = NULL,
     run_after = now(), generation = work_queue.generation + 1,
     updated_at = now())sql";
 
+// A restarted worker's own leases, due now. leased_by stays set (and
+// attempts > 0), so the next Lease counts each as a lost lease, as it would
+// have once the lease ran out.
+constexpr char kReleaseHeld[] = R"sql(
+UPDATE work_queue
+SET run_after = now(), updated_at = now()
+WHERE queue = $1 AND leased_by = $2 AND state = 'ready' AND run_after > now())sql";
+
 // Capped counts: a scrape-driven gauge must cost the same with a million
 // items queued as with ten, so each count stops at $2.
 constexpr char kDepth[] = R"sql(
@@ -290,6 +298,17 @@ std::vector<int64_t> WorkQueue::RescheduleEach(
   return Ids(txn.exec_params(kRescheduleEach, queue_, BigintArray(columns.ids),
                              BigintArray(columns.generations), columns.Delays(),
                              columns.Dead(), TextArray(errors)));
+}
+
+absl::StatusOr<int64_t> WorkQueue::ReleaseHeld() {
+  int64_t released = 0;
+  absl::Status status = pool_.Run([&](pqxx::work& txn) {
+    released =
+        txn.exec_params(kReleaseHeld, queue_, worker_id_).affected_rows();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return released;
 }
 
 absl::Duration WorkQueue::DelayFor(const QueueItem& item,

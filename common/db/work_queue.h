@@ -60,6 +60,14 @@ class WorkQueue {
   std::vector<int64_t> RescheduleEach(
       pqxx::work& txn, const std::vector<QueueRetry>& retries) const;
 
+  // Makes every lease this worker id holds on the queue due now: a restarted
+  // worker (same --worker_id) takes back at once what its predecessor held
+  // instead of waiting out the lease. Each still counts as a lost lease when
+  // leased again (see Lease). One statement; returns how many were released.
+  // Two live workers must never share an id: this would release the other's
+  // leases.
+  absl::StatusOr<int64_t> ReleaseHeld();
+
   bool IsLastAttempt(const QueueItem& item) const {
     return item.attempts >= policy_.max_attempts;
   }

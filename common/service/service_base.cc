@@ -1,5 +1,7 @@
 #include "common/service/service_base.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -22,12 +24,29 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 ABSL_FLAG(int, drain_seconds, 20,
           "on SIGTERM, seconds to let in-flight work finish (0-600)");
 
+ABSL_FLAG(std::string, worker_id, "",
+          "this replica's stable id in the work queues; unique among live "
+          "replicas (default: <host name>-<service name>)");
+
 namespace niftysave {
 namespace {
 
 [[noreturn]] void Fatal(absl::string_view what, const absl::Status& status) {
   log::Error(std::string(what), {{"error", std::string(status.message())}});
   std::exit(1);
+}
+
+// The pod name in Kubernetes (the host name of its container), so a pod
+// restarted in place keeps its id and two pods never share one.
+std::string WorkerIdFromFlag(const std::string& service) {
+  std::string id = absl::GetFlag(FLAGS_worker_id);
+  if (id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    id = absl::StrCat(host, "-", service);
+  }
+  if (id.size() > 200) DieWithConfigError("worker_id", "at most 200 bytes");
+  return id;
 }
 
 }  // namespace
@@ -65,6 +84,7 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
   if (base.metrics_listen.empty()) {
     base.metrics_listen = absl::StrCat("127.0.0.1:", default_metrics_port);
   }
+  base.worker_id = WorkerIdFromFlag(base.name);
   base.grpc_security = GrpcServerSecurityFromFlags();
   base.grpc_client = GrpcClientSecurityFromFlags();
 
@@ -98,6 +118,18 @@ void ConnectOrDie(ServiceBase& base) {
   auto metrics = Metrics::Start(base.metrics_listen, base.name);
   if (!metrics.ok()) Fatal("cannot serve metrics", metrics.status());
   base.metrics = std::move(*metrics);
+}
+
+void TakeBackLeases(db::WorkQueue& queue) {
+  absl::StatusOr<int64_t> released = queue.ReleaseHeld();
+  if (!released.ok()) {
+    log::Warn("could not take back this worker's leases; they run out",
+              {{"queue", queue.name()},
+               {"error", std::string(released.status().message())}});
+    return;
+  }
+  log::Info("took back this worker's leases",
+            {{"queue", queue.name()}, {"released", std::to_string(*released)}});
 }
 
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

@@ -22,6 +22,8 @@ namespace niftysave {
 //   --metrics_listen  host:port for /metrics
 //   --log_level       debug|info|warn|error
 //   --drain_seconds   how long SIGTERM waits for in-flight work
+//   --worker_id       this replica's stable name in the work queues
+//                     (default: host name + "-" + service name)
 //   and the gRPC security flags of common/grpc/grpc_security_flags.h.
 struct ServiceBase {
   std::string name;
@@ -30,6 +32,10 @@ struct ServiceBase {
   std::string grpc_listen;
   std::string metrics_listen;
   int drain_seconds = 0;
+  // Stable across restarts of one replica (a Kubernetes pod name), unique
+  // among live replicas: a restarted worker takes back the leases held
+  // under it (TakeBackLeases), so two replicas must never share one.
+  std::string worker_id;
   GrpcServerSecurity grpc_security;  // this service's server
   GrpcClientSecurity grpc_client;    // its calls to the other services
 
@@ -49,6 +55,12 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
 // Connects the Postgres pool and starts /metrics, or exits 1 with a clear
 // message.
 void ConnectOrDie(ServiceBase& base);
+
+// At start-up, after ConnectOrDie: makes the leases this replica's
+// predecessor (same --worker_id) held on `queue` due now, so it takes them
+// back at once instead of waiting out the lease. Logs what it released; a
+// failure is logged and the leases simply run out.
+void TakeBackLeases(db::WorkQueue& queue);
 
 // Starts the gRPC server or exits 1.
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

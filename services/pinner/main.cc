@@ -43,10 +43,9 @@ int main(int argc, char** argv) {
   pinner::PinnerMetrics metrics(*base.metrics);
   config.fetcher.metrics = metrics.fetch();
   fetch::ContentFetcher fetcher(user_http, gateway_http, config.fetcher);
-  db::WorkQueue queue(*base.pool, "pin",
-                      base.name + "-" + std::to_string(getpid()),
-                      config.pin_queue);
+  db::WorkQueue queue(*base.pool, "pin", base.worker_id, config.pin_queue);
   pinner::PgPinnerRepository repo(*base.pool, queue);
+  TakeBackLeases(queue);
   const pinner::TrackerNotifier tracker =
       pinner::MakeTrackerNotifier(config.tracker_addr, base.grpc_client);
   pinner::PinObserver observer = metrics.Observer();

@@ -41,10 +41,10 @@ int main(int argc, char** argv) {
   ConnectOrDie(base);
   // Tracking never gives up on its own: a pin is re-checked at the capped
   // back-off until it is confirmed.
-  db::WorkQueue queue(*base.pool, "track",
-                      base.name + "-" + std::to_string(getpid()),
+  db::WorkQueue queue(*base.pool, "track", base.worker_id,
                       {.lease = absl::Minutes(2), .max_attempts = 1000000});
   tracker::PgTrackerRepository repo(*base.pool, queue);
+  TakeBackLeases(queue);
   tracker::TrackerMetrics metrics(*base.metrics);
   tracker::PinTracker step(repo, by_name, config.pin_tracker,
                            metrics.PinTracker());
