@@ -420,6 +420,48 @@ TEST_F(WorkQueueTest, RestartedWorkerTakesBackItsLeasesAtOnce) {
             "1,1,0");
 }
 
+// The heartbeat keeps a slow step's items past the lease it began with.
+TEST_F(WorkQueueTest, RenewedLeaseOutlivesItsOriginalDeadline) {
+  ASSERT_EQ(Enqueue({1}), 1);
+  WorkQueue queue(*pool_, "extract", "w1",
+                  {.lease = absl::Seconds(2), .renew_for = absl::Minutes(5)});
+  ASSERT_EQ(Lease(queue, 1).size(), 1u);
+  absl::SleepFor(absl::Milliseconds(1500));
+  absl::StatusOr<int64_t> renewed = queue.RenewHeld();
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(*renewed, 1);
+  EXPECT_GT(DueIn(1), 1.5);  // not the 0.5 s left of the first lease
+  absl::SleepFor(absl::Milliseconds(1000));
+  WorkQueue other(*pool_, "extract", "w2", {.lease = absl::Seconds(2)});
+  EXPECT_TRUE(Lease(other, 1).empty());  // past the first deadline, still held
+}
+
+// A lease fenced off (re-queued, so a new generation) or given an outcome is
+// not renewed and is forgotten; so is one held past renew_for.
+TEST_F(WorkQueueTest, StaleOrFinishedLeaseIsNotRenewed) {
+  ASSERT_EQ(Enqueue({1, 2, 3}), 3);
+  WorkQueue queue(
+      *pool_, "extract", "w1",
+      {.lease = absl::Seconds(60), .renew_for = absl::Milliseconds(1500)});
+  std::vector<QueueItem> items = Lease(queue, 3);
+  ASSERT_EQ(items.size(), 3u);
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    WorkQueue::Requeue(txn, "extract", {items[0].id});
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(Reschedule(queue, items[1], absl::Seconds(30)));
+  absl::StatusOr<int64_t> renewed = queue.RenewHeld();
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(*renewed, 1);
+  EXPECT_EQ(Ids(queue.Held()), std::vector<int64_t>({items[2].id}));
+  EXPECT_LE(DueIn(items[0].id), 0.5);  // the re-queued item stays due
+  EXPECT_LE(DueIn(items[1].id), 30.5);
+  absl::SleepFor(absl::Milliseconds(1600));
+  EXPECT_TRUE(queue.Held().empty());  // held too long: a hung step lets go
+}
+
 TEST_F(WorkQueueTest, RescheduleDelaysByGivenDuration) {
   WorkQueue queue(*pool_, "extract", "w1", {.lease = absl::Seconds(60)});
   Enqueue({1, 2});

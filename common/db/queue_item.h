@@ -41,6 +41,10 @@ struct QueuePolicy {
   // hung, threw, or could not write) before the item is parked 'dead' with
   // reason lease_expired instead of being handed out again.
   int max_lost_leases = 5;
+  // How long heartbeats (RenewHeld, run by a LeaseKeeper) may keep renewing
+  // a held item's lease, counted from when it was leased: the longest a step
+  // may take. Zero: never renewed, the lease is all a step gets.
+  absl::Duration renew_for = absl::ZeroDuration();
   BackoffPolicy backoff;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -136,6 +137,16 @@ UPDATE work_queue
 SET run_after = now(), updated_at = now()
 WHERE queue = $1 AND leased_by = $2 AND state = 'ready' AND run_after > now())sql";
 
+// The heartbeat: fenced by generation and holder, so an item re-leased,
+// re-queued or given an outcome is left alone.
+constexpr char kRenew[] = R"sql(
+UPDATE work_queue w
+SET run_after = now() + make_interval(secs => $4), updated_at = now()
+FROM unnest($2::bigint[], $3::bigint[]) AS u(item_id, generation)
+WHERE w.queue = $1 AND w.item_id = u.item_id AND w.generation = u.generation
+  AND w.state = 'ready' AND w.leased_by = $5
+RETURNING w.item_id)sql";
+
 // Capped counts: a scrape-driven gauge must cost the same with a million
 // items queued as with ten, so each count stops at $2.
 constexpr char kDepth[] = R"sql(
@@ -227,6 +238,7 @@ std::vector<QueueItem> WorkQueue::Lease(pqxx::work& txn, int limit) const {
     items.push_back(
         {row[0].as<int64_t>(), row[1].as<int>(), row[2].as<int64_t>()});
   }
+  Hold(items);
   if (!parked.empty()) {
     RecordParkedWork(
         txn, queue_, parked,
@@ -244,6 +256,7 @@ std::vector<QueueItem> WorkQueue::Lease(pqxx::work& txn, int limit) const {
 }
 
 bool WorkQueue::Complete(pqxx::work& txn, const QueueItem& item) const {
+  Forget(item);
   return txn.exec_params(kComplete, queue_, item.id, item.generation)
              .affected_rows() == 1;
 }
@@ -251,6 +264,7 @@ bool WorkQueue::Complete(pqxx::work& txn, const QueueItem& item) const {
 bool WorkQueue::Reschedule(pqxx::work& txn, const QueueItem& item,
                            absl::string_view error,
                            absl::Duration delay) const {
+  Forget(item);
   const bool dead = IsLastAttempt(item);
   return txn.exec_params(kReschedule, queue_, item.id, item.generation,
                          Seconds(DelayFor(item, delay)), CleanError(error),
@@ -265,6 +279,7 @@ std::vector<int64_t> WorkQueue::CompleteMany(
   ids.reserve(items.size());
   generations.reserve(items.size());
   for (const QueueItem& item : items) {
+    Forget(item);
     ids.push_back(item.id);
     generations.push_back(item.generation);
   }
@@ -278,6 +293,7 @@ std::vector<int64_t> WorkQueue::RescheduleMany(
   if (items.empty()) return {};
   FenceColumns columns;
   for (const QueueItem& item : items) {
+    Forget(item);
     columns.Add(item, DelayFor(item, delay), IsLastAttempt(item));
   }
   return Ids(txn.exec_params(kRescheduleMany, queue_, BigintArray(columns.ids),
@@ -292,6 +308,7 @@ std::vector<int64_t> WorkQueue::RescheduleEach(
   std::vector<std::string> errors;
   errors.reserve(retries.size());
   for (const QueueRetry& r : retries) {
+    Forget(r.item);
     columns.Add(r.item, DelayFor(r.item, r.delay), IsLastAttempt(r.item));
     errors.push_back(CleanError(r.error));
   }
@@ -309,6 +326,53 @@ absl::StatusOr<int64_t> WorkQueue::ReleaseHeld() {
   });
   if (!status.ok()) return status;
   return released;
+}
+
+void WorkQueue::Hold(const std::vector<QueueItem>& items) const {
+  if (policy_.renew_for <= absl::ZeroDuration()) return;
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (const QueueItem& item : items) held_[item.id] = {item.generation, now};
+}
+
+void WorkQueue::Forget(const QueueItem& item) const {
+  absl::MutexLock lock(&mu_);
+  auto it = held_.find(item.id);
+  if (it != held_.end() && it->second.generation == item.generation) {
+    held_.erase(it);
+  }
+}
+
+std::vector<QueueItem> WorkQueue::Held() const {
+  const absl::Time cutoff = absl::Now() - policy_.renew_for;
+  std::vector<QueueItem> items;
+  absl::MutexLock lock(&mu_);
+  absl::erase_if(held_, [&](const auto& h) { return h.second.since < cutoff; });
+  for (const auto& [id, h] : held_) items.push_back({id, 0, h.generation});
+  return items;
+}
+
+absl::StatusOr<int64_t> WorkQueue::RenewHeld() {
+  const std::vector<QueueItem> items = Held();
+  if (items.empty()) return 0;
+  std::vector<int64_t> ids, generations, renewed;
+  for (const QueueItem& item : items) {
+    ids.push_back(item.id);
+    generations.push_back(item.generation);
+  }
+  absl::Status status = pool_.Run([&](pqxx::work& txn) {
+    renewed = Ids(txn.exec_params(kRenew, queue_, BigintArray(ids),
+                                  BigintArray(generations),
+                                  Seconds(policy_.lease), worker_id_));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  // What was not renewed is no longer this worker's.
+  const absl::flat_hash_set<int64_t> kept(renewed.begin(), renewed.end());
+  for (const QueueItem& item : items) {
+    if (!kept.contains(item.id)) Forget(item);
+  }
+  return static_cast<int64_t>(renewed.size());
 }
 
 absl::Duration WorkQueue::DelayFor(const QueueItem& item,

@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/db/pool.h"
 #include "common/db/queue_item.h"
@@ -68,6 +70,16 @@ class WorkQueue {
   // leases.
   absl::StatusOr<int64_t> ReleaseHeld();
 
+  // Heartbeat: pushes the lease deadline of the items this object leased and
+  // has not yet recorded an outcome for to now + lease, so a step longer than
+  // the lease keeps its items. Fenced by generation and holder: an item
+  // re-leased, re-queued or rescheduled meanwhile is not renewed and is
+  // forgotten, and so is one held longer than policy.renew_for (a hung or
+  // failed step lets it go). One statement; returns how many were renewed.
+  absl::StatusOr<int64_t> RenewHeld();
+  // The items RenewHeld would renew now.
+  std::vector<QueueItem> Held() const;
+
   bool IsLastAttempt(const QueueItem& item) const {
     return item.attempts >= policy_.max_attempts;
   }
@@ -102,6 +114,16 @@ class WorkQueue {
   const std::string queue_;
   const std::string worker_id_;
   const QueuePolicy policy_;
+
+  // Leased here, outcome not yet recorded: item id -> (generation, since).
+  void Hold(const std::vector<QueueItem>& items) const;
+  void Forget(const QueueItem& item) const;
+  struct Holding {
+    int64_t generation;
+    absl::Time since;
+  };
+  mutable absl::Mutex mu_;
+  mutable absl::flat_hash_map<int64_t, Holding> held_ ABSL_GUARDED_BY(mu_);
 };
 
 // The operator's view of parked work (`niftysave queue dead|retry`).

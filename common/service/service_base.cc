@@ -193,6 +193,21 @@ QueueDepthGauge::QueueDepthGauge(Metrics& metrics, db::WorkQueue& queue,
 
 QueueDepthGauge::~QueueDepthGauge() { worker_.Stop(); }
 
+LeaseKeeper::LeaseKeeper(db::WorkQueue& queue)
+    : queue_(queue), worker_("lease-keeper", queue.policy().lease / 3, [this] {
+        if (absl::StatusOr<int64_t> renewed = queue_.RenewHeld();
+            !renewed.ok()) {
+          log::Warn("could not renew leases",
+                    {{"queue", queue_.name()},
+                     {"error", std::string(renewed.status().message())}});
+        }
+        return 0;  // sleep until the next beat
+      }) {
+  if (queue.policy().renew_for > absl::ZeroDuration()) worker_.Start();
+}
+
+LeaseKeeper::~LeaseKeeper() { worker_.Stop(); }
+
 int ServeUntilShutdown(ServiceBase& base,
                        const std::vector<grpc::Service*>& services,
                        WorkerPool& workers) {

@@ -100,6 +100,20 @@ class QueueDepthGauge {
   Worker worker_;
 };
 
+// The lease heartbeat: every lease/3 renews the leases `queue` holds for
+// steps still running (WorkQueue::RenewHeld), so leases can be short and a
+// dead worker's come back soon, while a slow step keeps its own. Does
+// nothing for a queue whose policy has no renew_for.
+class LeaseKeeper {
+ public:
+  explicit LeaseKeeper(db::WorkQueue& queue);
+  ~LeaseKeeper();
+
+ private:
+  db::WorkQueue& queue_;
+  Worker worker_;
+};
+
 // The life of a queue-driven service after start-up: serve gRPC, start the
 // workers, wait for SIGTERM, stop accepting calls, let in-flight work
 // finish, return 0.

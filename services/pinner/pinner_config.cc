@@ -102,9 +102,11 @@ PinnerConfig ReadPinnerConfig() {
       GetFlagInRange(FLAGS_fetch_timeout_seconds, 1.0, 3600.0);
   config.queue = ReadQueueWorkerFlags();
   config.pin_queue = {
-      .lease = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60),
+      .lease = absl::Seconds(30),
       .max_attempts = *config.queue.max_attempts,
-      .max_lost_leases = *config.queue.max_attempts};
+      .max_lost_leases = *config.queue.max_attempts,
+      // A step's longest run, its lease renewed by the heartbeat until then.
+      .renew_for = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60)};
 
   const http::HttpLimits limits = ReadDownloadLimits(max_bytes, timeout);
   config.user_http = {.limits = limits,

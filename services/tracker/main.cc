@@ -42,9 +42,12 @@ int main(int argc, char** argv) {
   // Tracking never gives up on its own: a pin is re-checked at the capped
   // back-off until it is confirmed.
   db::WorkQueue queue(*base.pool, "track", base.worker_id,
-                      {.lease = absl::Minutes(2), .max_attempts = 1000000});
+                      {.lease = absl::Seconds(30),
+                       .max_attempts = 1000000,
+                       .renew_for = absl::Minutes(2)});
   tracker::PgTrackerRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
+  LeaseKeeper heartbeat(queue);
   tracker::TrackerMetrics metrics(*base.metrics);
   tracker::PinTracker step(repo, by_name, config.pin_tracker,
                            metrics.PinTracker());
