@@ -15,6 +15,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -476,6 +477,68 @@ TEST_F(PinnerPgTest, RateLimitedBackendIsRetriedNoSoonerThanRetryAfter) {
   // The queue's own back-off for a first attempt is about a second.
   EXPECT_GT(due_in, 290) << last_error;
   EXPECT_THAT(last_error, ::testing::HasSubstr("rate_limited"));
+}
+
+// Two replicas (two pinners with their own worker ids and leases) work many
+// resources under one root CID at once, against a slow Pinning Service: the
+// service sees exactly one POST /pins for the CID. Without the claim each
+// replica asks while the other's request is in flight.
+TEST_F(PinnerPgTest, ReplicasSharingARootCidSendOnePinRequest) {
+  constexpr int kResources = 8;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < kResources; ++i) {
+    files.push_back({absl::StrCat("t", i, ".json"), absl::StrCat("token ", i)});
+  }
+  absl::StatusOr<std::string> dir = node_->AddDirectory(files);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::vector<int64_t> ids;
+  for (const auto& [name, content] : files) {
+    ids.push_back(AddResource("ipfs://" + *dir + "/" + name, "ipfs", *dir));
+  }
+  ASSERT_TRUE(standin_->SetDelay(absl::Milliseconds(500)).ok());
+  auto queued = [&] {
+    int n = 0;
+    for (int64_t id : ids) n += Load(id).status == "queued" ? 1 : 0;
+    return n;
+  };
+  // Short back-off and enough attempts to outwait the slow request.
+  const db::QueuePolicy policy{
+      .lease = absl::Seconds(30),
+      .max_attempts = 30,
+      .backoff = {.initial = absl::Milliseconds(200), .max = absl::Seconds(1)}};
+  std::vector<std::thread> replicas;
+  for (const std::string worker : {"replica-a", "replica-b"}) {
+    replicas.emplace_back([&, worker] {
+      db::WorkQueue queue(*pool_, "pin", worker, policy);
+      PgPinnerRepository repo(*pool_, queue);
+      ResourcePinner pinner(
+          repo, *fetcher_,
+          [](const uri::Cid& cid) { return fetcher_->FetchBlock(cid); },
+          {pinning_service_}, {.batch_size = 2, .tmp_dir = tmp_->path()}, {});
+      const absl::Time deadline = absl::Now() + absl::Seconds(60);
+      while (queued() > 0 && absl::Now() < deadline) {
+        if (pinner.Step() == 0) absl::SleepFor(absl::Milliseconds(50));
+      }
+    });
+  }
+  for (std::thread& t : replicas) t.join();
+  ASSERT_TRUE(standin_->SetDelay(absl::ZeroDuration()).ok());
+
+  EXPECT_EQ(*standin_->RequestCount("POST /pins " + *dir), 1);
+  for (int64_t id : ids) {
+    EXPECT_EQ(Load(id).status, "pinning") << id << ": " << Load(id).reason;
+    EXPECT_EQ(Load(id).pinned_cid, *dir) << id;
+  }
+  EXPECT_THAT(Pins({*dir}), ElementsAre("pinning-service " + *dir));
+  int claims = -1;
+  ASSERT_TRUE(
+      pool_
+          ->Run([&](pqxx::work& txn) {
+            claims = txn.exec1("SELECT count(*) FROM pin_claims")[0].as<int>();
+            return absl::OkStatus();
+          })
+          .ok());
+  EXPECT_EQ(claims, 0);  // dropped with the pin
 }
 
 }  // namespace

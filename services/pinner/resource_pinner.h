@@ -85,6 +85,13 @@ absl::Status CheckSameCid(const uri::Cid& expected,
 // recorded as soon as its backend accepts it, and a backend that already has
 // a recorded pin of the CID is not asked again, so a retried or replayed
 // request never creates a second pin per (CID, backend).
+//
+// Fencing: a backend is asked only under a claim of the (CID, backend)
+// (PinnerRepository::ClaimPin), committed before the request and dropped
+// when the pin is recorded, so exactly one request per (CID, backend) goes
+// out even when replicas work resources that share a CID at once. A
+// resource whose CID is claimed by another lease is retried (reason
+// `pin_in_flight`) and completes through the recorded pin then.
 class ResourcePinner {
  public:
   // `blocks` serves verified blocks for the checks before a pin by CID
@@ -112,10 +119,13 @@ class ResourcePinner {
     uint64_t size = 0;
   };
 
-  absl::StatusOr<Outcome> Pin(const ResourceToPin& resource);
+  absl::StatusOr<Outcome> Pin(const db::QueueItem& item,
+                              const ResourceToPin& resource);
   // Asks each backend in turn, through `request` (which returns the CID
-  // pinned and the backend's request id).
+  // pinned and the backend's request id), each under a claim of its
+  // (CID, backend) held by `item`'s lease.
   absl::StatusOr<Outcome> Replicate(
+      const db::QueueItem& item,
       const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
           cid_for,
       const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
