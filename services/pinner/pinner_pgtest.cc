@@ -10,6 +10,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -230,6 +231,22 @@ class PinnerPgTest : public ::testing::Test {
                     })
                     .ok());
     return out;
+  }
+
+  // The item holding the claim of (cid, "b"), 0 when unclaimed.
+  static int64_t ClaimHolder(const std::string& cid) {
+    int64_t holder = -1;
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      pqxx::result r = txn.exec_params(
+                          "SELECT item_id FROM pin_claims WHERE cid = $1 "
+                          "AND backend = 'b'",
+                          cid);
+                      holder = r.empty() ? 0 : r[0][0].as<int64_t>();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return holder;
   }
 
   // Steps until nothing is due; returns the observer's per-backend outcomes.
@@ -539,6 +556,54 @@ TEST_F(PinnerPgTest, ReplicasSharingARootCidSendOnePinRequest) {
           })
           .ok());
   EXPECT_EQ(claims, 0);  // dropped with the pin
+}
+
+// The claim follows its lease: held while the lease lives, taken over once
+// it has run out (a claimer that crashed mid-request) or never existed, and
+// gone with the recorded pin.
+TEST_F(PinnerPgTest, APinClaimLivesAsLongAsItsLease) {
+  const std::string cid = "bafkreiclaimfollowsitslease";
+  const int64_t id = AddResource("ipfs://" + cid + "/claim", "ipfs", cid);
+  absl::StatusOr<std::vector<db::QueueItem>> leased = queue_->Lease(100);
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  auto it = std::find_if(leased->begin(), leased->end(),
+                         [&](const db::QueueItem& i) { return i.id == id; });
+  ASSERT_NE(it, leased->end());
+  const db::QueueItem live = *it;
+  const db::QueueItem gone{.id = 987654, .attempts = 1, .generation = 3};
+  const db::QueueItem other{.id = 987655, .attempts = 1, .generation = 1};
+  auto claim = [&](const db::QueueItem& who) {
+    absl::StatusOr<PinClaim> c = repo_->ClaimPin(who, cid, "b");
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : PinClaim::kBusy;
+  };
+  EXPECT_EQ(claim(gone), PinClaim::kClaimed);
+  EXPECT_EQ(claim(live), PinClaim::kClaimed);  // gone's lease does not exist
+  EXPECT_EQ(claim(other), PinClaim::kBusy);    // live's lease runs
+  EXPECT_EQ(claim(live), PinClaim::kClaimed);  // its own claim, again
+  // live's lease runs out (its worker was killed mid-request).
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    txn.exec_params(
+                        "UPDATE work_queue SET run_after = now() - "
+                        "interval '1 second' WHERE queue = 'pin' AND "
+                        "item_id = $1",
+                        id);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(claim(other), PinClaim::kClaimed);
+  // A refused request drops its claim; only its own lease can drop it.
+  ASSERT_TRUE(repo_->ReleasePin(live, cid, "b").ok());
+  EXPECT_EQ(ClaimHolder(cid), other.id);
+  ASSERT_TRUE(repo_->ReleasePin(other, cid, "b").ok());
+  EXPECT_EQ(ClaimHolder(cid), 0);
+  EXPECT_EQ(claim(live), PinClaim::kClaimed);
+  ASSERT_TRUE(repo_->SavePin(cid, "b", "").ok());
+  EXPECT_EQ(claim(other), PinClaim::kPinned);
+  EXPECT_EQ(claim(live), PinClaim::kPinned);
+  EXPECT_EQ(ClaimHolder(cid), 0);  // dropped with the recorded pin
+  ASSERT_TRUE(repo_->Drop(live).ok());
 }
 
 }  // namespace
