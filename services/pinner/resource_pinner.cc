@@ -68,6 +68,24 @@ std::string ResourcePinner::TempPath(int64_t resource_id) const {
                       counter.fetch_add(1), "-", resource_id);
 }
 
+absl::StatusOr<PinClaim> ResourcePinner::Claim(const db::QueueItem& item,
+                                               const std::string& cid,
+                                               const std::string& backend) {
+  absl::StatusOr<PinClaim> claim = repo_.ClaimPin(item, cid, backend);
+  if (!claim.ok() || *claim != PinClaim::kBusy || !repo_.IsLastAttempt(item)) {
+    return claim;
+  }
+  // Retrying later would fail the resource for good although the other
+  // lease's request may well succeed: wait for it (the holder records its
+  // pin, refuses, or loses its lease) within a backend call's time.
+  const absl::Time deadline = absl::Now() + options_.claim_wait;
+  while (claim.ok() && *claim == PinClaim::kBusy && absl::Now() < deadline) {
+    absl::SleepFor(options_.claim_poll);
+    claim = repo_.ClaimPin(item, cid, backend);
+  }
+  return claim;
+}
+
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
     const db::QueueItem& item,
     const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
@@ -99,7 +117,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
     absl::StatusOr<PinClaim> claim =
         existing->count(ExistingPin{cid, name, ""}) > 0
             ? PinClaim::kPinned
-            : repo_.ClaimPin(item, cid, name);
+            : Claim(item, cid, name);
     if (!claim.ok()) return claim.status();
     if (*claim == PinClaim::kPinned) {
       observer_.finished(name, "exists", "");

@@ -60,7 +60,14 @@ class FakeRepository final : public PinnerRepository {
                                     const std::string& cid,
                                     const std::string& backend) override {
     if (pins.count({cid, backend, ""}) > 0) return PinClaim::kPinned;
-    if (busy.count(backend) > 0) return PinClaim::kBusy;
+    if (busy.count(backend) > 0) {
+      if (busy_claims > 0 && --busy_claims == 0) {
+        busy.erase(backend);  // the holder recorded its pin
+        pins.insert({cid, backend, "pinning"});
+        return PinClaim::kPinned;
+      }
+      return PinClaim::kBusy;
+    }
     ++claims;
     return PinClaim::kClaimed;
   }
@@ -89,7 +96,9 @@ class FakeRepository final : public PinnerRepository {
     retried = f;
     return absl::OkStatus();
   }
-  bool IsLastAttempt(const db::QueueItem&) const override { return false; }
+  bool IsLastAttempt(const db::QueueItem&) const override {
+    return last_attempt;
+  }
   absl::Status Drop(const db::QueueItem&) override { return absl::OkStatus(); }
   void Replay() { leased_ = false; }
 
@@ -97,6 +106,8 @@ class FakeRepository final : public PinnerRepository {
   std::string cid;  // when set, the resource is ipfs://<cid>
   std::set<ExistingPin> pins;
   std::set<std::string> busy;  // backends claimed under another lease
+  int busy_claims = 0;  // when > 0: busy for this many claims, then pinned
+  bool last_attempt = false;
   int claims = 0;
   int releases = 0;
   int saved_pins = 0;
@@ -164,7 +175,10 @@ class ResourcePinnerTest : public ::testing::Test {
       return std::string("pinned by cid");
     };
     ResourcePinner pinner(repo_, fetcher_, blocks, std::move(backends),
-                          {.batch_size = 1, .replication = replication},
+                          {.batch_size = 1,
+                           .replication = replication,
+                           .claim_wait = absl::Seconds(5),
+                           .claim_poll = absl::Milliseconds(1)},
                           observer);
     EXPECT_EQ(pinner.Step(), 1);
   }
@@ -294,6 +308,20 @@ TEST_F(ResourcePinnerTest, ACidClaimedUnderAnotherLeaseIsNotAskedTwice) {
   EXPECT_EQ(backend.pins, 0);
   EXPECT_EQ(repo_.pinned_cid, repo_.cid);
   EXPECT_FALSE(repo_.retried.has_value());
+}
+
+TEST_F(ResourcePinnerTest, OnTheLastAttemptAClaimedCidIsWaitedFor) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend backend("", "a");
+  repo_.busy.insert("a");
+  repo_.busy_claims = 3;  // the holder records its pin while we wait
+  repo_.last_attempt = true;
+  Run(backend);
+  EXPECT_EQ(backend.pins, 0);
+  EXPECT_FALSE(repo_.failure.has_value());
+  EXPECT_FALSE(repo_.retried.has_value());
+  EXPECT_EQ(repo_.pinned_cid, repo_.cid);
+  EXPECT_THAT(outcomes_, ::testing::ElementsAre("a:exists"));
 }
 
 TEST_F(ResourcePinnerTest, ARefusedRequestReleasesItsClaim) {
