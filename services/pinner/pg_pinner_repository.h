@@ -28,6 +28,11 @@ class PgPinnerRepository final : public PinnerRepository {
       int64_t id) override;
   absl::StatusOr<std::set<ExistingPin>> ExistingPins(
       const std::vector<std::string>& cids) override;
+  absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem& claimer,
+                                    const std::string& cid,
+                                    const std::string& backend) override;
+  absl::Status ReleasePin(const db::QueueItem& claimer, const std::string& cid,
+                          const std::string& backend) override;
   absl::StatusOr<int64_t> SavePin(const std::string& cid,
                                   const std::string& backend,
                                   const std::string& request_id) override;

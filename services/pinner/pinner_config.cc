@@ -125,11 +125,15 @@ PinnerConfig ReadPinnerConfig() {
   config.backends = ipfs::BackendConfigFromFlags();
   config.backends.pin_timeout = absl::Seconds(pin_timeout);
   config.backends.max_upload_bytes = static_cast<size_t>(max_bytes);
-  config.pinner = {.batch_size = config.queue.batch_size,
-                   .replication = ReadReplication(config.backends),
-                   .tmp_dir = ReadTmpDir(),
-                   .max_upload_bytes = static_cast<size_t>(max_bytes),
-                   .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes)};
+  config.pinner = {
+      .batch_size = config.queue.batch_size,
+      .replication = ReadReplication(config.backends),
+      .tmp_dir = ReadTmpDir(),
+      .max_upload_bytes = static_cast<size_t>(max_bytes),
+      .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes),
+      // Outlasts another replica's backend call; with a
+      // download before it, still inside the lease.
+      .claim_wait = absl::Seconds(std::max(pin_timeout, timeout) + 30)};
   config.tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
   return config;
 }

@@ -33,6 +33,14 @@ class EnqueueOnlyRepository final : public PinnerRepository {
       const std::vector<std::string>&) override {
     return std::set<ExistingPin>{};
   }
+  absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem&, const std::string&,
+                                    const std::string&) override {
+    return PinClaim::kClaimed;
+  }
+  absl::Status ReleasePin(const db::QueueItem&, const std::string&,
+                          const std::string&) override {
+    return absl::OkStatus();
+  }
   absl::StatusOr<int64_t> SavePin(const std::string&, const std::string&,
                                   const std::string&) override {
     return 0;

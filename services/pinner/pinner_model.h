@@ -40,4 +40,11 @@ struct ExistingPin {
   }
 };
 
+// What claiming a (CID, backend) before calling the backend found.
+enum class PinClaim {
+  kClaimed,  // ours: ask the backend, then SavePin (or ReleasePin)
+  kPinned,   // a live pin is recorded: nothing to ask
+  kBusy,     // another lease holds the claim and may be asking right now
+};
+
 }  // namespace niftysave::pinner

@@ -10,11 +10,13 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -229,6 +231,22 @@ class PinnerPgTest : public ::testing::Test {
                     })
                     .ok());
     return out;
+  }
+
+  // The item holding the claim of (cid, "b"), 0 when unclaimed.
+  static int64_t ClaimHolder(const std::string& cid) {
+    int64_t holder = -1;
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      pqxx::result r = txn.exec_params(
+                          "SELECT item_id FROM pin_claims WHERE cid = $1 "
+                          "AND backend = 'b'",
+                          cid);
+                      holder = r.empty() ? 0 : r[0][0].as<int64_t>();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return holder;
   }
 
   // Steps until nothing is due; returns the observer's per-backend outcomes.
@@ -476,6 +494,116 @@ TEST_F(PinnerPgTest, RateLimitedBackendIsRetriedNoSoonerThanRetryAfter) {
   // The queue's own back-off for a first attempt is about a second.
   EXPECT_GT(due_in, 290) << last_error;
   EXPECT_THAT(last_error, ::testing::HasSubstr("rate_limited"));
+}
+
+// Two replicas (two pinners with their own worker ids and leases) work many
+// resources under one root CID at once, against a slow Pinning Service: the
+// service sees exactly one POST /pins for the CID. Without the claim each
+// replica asks while the other's request is in flight.
+TEST_F(PinnerPgTest, ReplicasSharingARootCidSendOnePinRequest) {
+  constexpr int kResources = 8;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int i = 0; i < kResources; ++i) {
+    files.push_back({absl::StrCat("t", i, ".json"), absl::StrCat("token ", i)});
+  }
+  absl::StatusOr<std::string> dir = node_->AddDirectory(files);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  std::vector<int64_t> ids;
+  for (const auto& [name, content] : files) {
+    ids.push_back(AddResource("ipfs://" + *dir + "/" + name, "ipfs", *dir));
+  }
+  ASSERT_TRUE(standin_->SetDelay(absl::Milliseconds(500)).ok());
+  auto queued = [&] {
+    int n = 0;
+    for (int64_t id : ids) n += Load(id).status == "queued" ? 1 : 0;
+    return n;
+  };
+  // Short back-off and enough attempts to outwait the slow request.
+  const db::QueuePolicy policy{
+      .lease = absl::Seconds(30),
+      .max_attempts = 30,
+      .backoff = {.initial = absl::Milliseconds(200), .max = absl::Seconds(1)}};
+  std::vector<std::thread> replicas;
+  for (const std::string worker : {"replica-a", "replica-b"}) {
+    replicas.emplace_back([&, worker] {
+      db::WorkQueue queue(*pool_, "pin", worker, policy);
+      PgPinnerRepository repo(*pool_, queue);
+      ResourcePinner pinner(
+          repo, *fetcher_,
+          [](const uri::Cid& cid) { return fetcher_->FetchBlock(cid); },
+          {pinning_service_}, {.batch_size = 2, .tmp_dir = tmp_->path()}, {});
+      const absl::Time deadline = absl::Now() + absl::Seconds(60);
+      while (queued() > 0 && absl::Now() < deadline) {
+        if (pinner.Step() == 0) absl::SleepFor(absl::Milliseconds(50));
+      }
+    });
+  }
+  for (std::thread& t : replicas) t.join();
+  ASSERT_TRUE(standin_->SetDelay(absl::ZeroDuration()).ok());
+
+  EXPECT_EQ(*standin_->RequestCount("POST /pins " + *dir), 1);
+  for (int64_t id : ids) {
+    EXPECT_EQ(Load(id).status, "pinning") << id << ": " << Load(id).reason;
+    EXPECT_EQ(Load(id).pinned_cid, *dir) << id;
+  }
+  EXPECT_THAT(Pins({*dir}), ElementsAre("pinning-service " + *dir));
+  int claims = -1;
+  ASSERT_TRUE(
+      pool_
+          ->Run([&](pqxx::work& txn) {
+            claims = txn.exec1("SELECT count(*) FROM pin_claims")[0].as<int>();
+            return absl::OkStatus();
+          })
+          .ok());
+  EXPECT_EQ(claims, 0);  // dropped with the pin
+}
+
+// The claim follows its lease: held while the lease lives, taken over once
+// it has run out (a claimer that crashed mid-request) or never existed, and
+// gone with the recorded pin.
+TEST_F(PinnerPgTest, APinClaimLivesAsLongAsItsLease) {
+  const std::string cid = "bafkreiclaimfollowsitslease";
+  const int64_t id = AddResource("ipfs://" + cid + "/claim", "ipfs", cid);
+  absl::StatusOr<std::vector<db::QueueItem>> leased = queue_->Lease(100);
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  auto it = std::find_if(leased->begin(), leased->end(),
+                         [&](const db::QueueItem& i) { return i.id == id; });
+  ASSERT_NE(it, leased->end());
+  const db::QueueItem live = *it;
+  const db::QueueItem gone{.id = 987654, .attempts = 1, .generation = 3};
+  const db::QueueItem other{.id = 987655, .attempts = 1, .generation = 1};
+  auto claim = [&](const db::QueueItem& who) {
+    absl::StatusOr<PinClaim> c = repo_->ClaimPin(who, cid, "b");
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : PinClaim::kBusy;
+  };
+  EXPECT_EQ(claim(gone), PinClaim::kClaimed);
+  EXPECT_EQ(claim(live), PinClaim::kClaimed);  // gone's lease does not exist
+  EXPECT_EQ(claim(other), PinClaim::kBusy);    // live's lease runs
+  EXPECT_EQ(claim(live), PinClaim::kClaimed);  // its own claim, again
+  // live's lease runs out (its worker was killed mid-request).
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    txn.exec_params(
+                        "UPDATE work_queue SET run_after = now() - "
+                        "interval '1 second' WHERE queue = 'pin' AND "
+                        "item_id = $1",
+                        id);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(claim(other), PinClaim::kClaimed);
+  // A refused request drops its claim; only its own lease can drop it.
+  ASSERT_TRUE(repo_->ReleasePin(live, cid, "b").ok());
+  EXPECT_EQ(ClaimHolder(cid), other.id);
+  ASSERT_TRUE(repo_->ReleasePin(other, cid, "b").ok());
+  EXPECT_EQ(ClaimHolder(cid), 0);
+  EXPECT_EQ(claim(live), PinClaim::kClaimed);
+  ASSERT_TRUE(repo_->SavePin(cid, "b", "").ok());
+  EXPECT_EQ(claim(other), PinClaim::kPinned);
+  EXPECT_EQ(claim(live), PinClaim::kPinned);
+  EXPECT_EQ(ClaimHolder(cid), 0);  // dropped with the recorded pin
+  ASSERT_TRUE(repo_->Drop(live).ok());
 }
 
 }  // namespace

@@ -29,10 +29,24 @@ class PinnerRepository {
   // retried or replayed request does not ask a backend for a second one.
   virtual absl::StatusOr<std::set<ExistingPin>> ExistingPins(
       const std::vector<std::string>& cids) = 0;
+  // Before a backend is asked for `cid`: claims the (CID, backend) for
+  // `claimer`'s lease, in its own committed transaction, so exactly one
+  // request per (CID, backend) goes out whoever works resources sharing the
+  // CID. kPinned when a live pin is recorded by then; kBusy while another
+  // live lease holds the claim (a claim whose lease ran out, or was taken
+  // over, is taken over).
+  virtual absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem& claimer,
+                                            const std::string& cid,
+                                            const std::string& backend) = 0;
+  // The backend refused: drops `claimer`'s claim so another may try.
+  virtual absl::Status ReleasePin(const db::QueueItem& claimer,
+                                  const std::string& cid,
+                                  const std::string& backend) = 0;
   // Records the pin of `cid` on `backend` as soon as the backend accepted it
-  // (one row per (CID, backend): a replay finds the same row) and queues it
-  // for tracking unless already confirmed. Not fenced by the lease: the
-  // backend holds the pin whoever holds the item. Returns the pin id.
+  // (one row per (CID, backend): a replay finds the same row), drops the
+  // claim on it in the same transaction and queues it for tracking unless
+  // already confirmed. Not fenced by the lease: the backend holds the pin
+  // whoever holds the item. Returns the pin id.
   virtual absl::StatusOr<int64_t> SavePin(const std::string& cid,
                                           const std::string& backend,
                                           const std::string& request_id) = 0;

@@ -68,7 +68,26 @@ std::string ResourcePinner::TempPath(int64_t resource_id) const {
                       counter.fetch_add(1), "-", resource_id);
 }
 
+absl::StatusOr<PinClaim> ResourcePinner::Claim(const db::QueueItem& item,
+                                               const std::string& cid,
+                                               const std::string& backend) {
+  absl::StatusOr<PinClaim> claim = repo_.ClaimPin(item, cid, backend);
+  if (!claim.ok() || *claim != PinClaim::kBusy || !repo_.IsLastAttempt(item)) {
+    return claim;
+  }
+  // Retrying later would fail the resource for good although the other
+  // lease's request may well succeed: wait for it (the holder records its
+  // pin, refuses, or loses its lease) within a backend call's time.
+  const absl::Time deadline = absl::Now() + options_.claim_wait;
+  while (claim.ok() && *claim == PinClaim::kBusy && absl::Now() < deadline) {
+    absl::SleepFor(options_.claim_poll);
+    claim = repo_.ClaimPin(item, cid, backend);
+  }
+  return claim;
+}
+
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
+    const db::QueueItem& item,
     const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
         cid_for,
     const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
@@ -95,15 +114,34 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
       continue;
     }
     const std::string& cid = *cids[i];
-    if (existing->count(ExistingPin{cid, name, ""}) > 0) {
+    absl::StatusOr<PinClaim> claim =
+        existing->count(ExistingPin{cid, name, ""}) > 0
+            ? PinClaim::kPinned
+            : Claim(item, cid, name);
+    if (!claim.ok()) return claim.status();
+    if (*claim == PinClaim::kPinned) {
       observer_.finished(name, "exists", "");
       ++out.pins;
       if (out.primary_cid.empty()) out.primary_cid = cid;
       continue;
     }
+    if (*claim == PinClaim::kBusy) {
+      // Another lease is asking this backend for the CID right now: a
+      // second request would be a second pin. Try again once it recorded.
+      observer_.finished(name, "retry", "pin_in_flight");
+      NoteFailure(
+          ErrorWithReason(absl::StatusCode::kUnavailable, "pin_in_flight",
+                          absl::StrCat(name, " is being asked for ", cid,
+                                       " under another lease")),
+          out.temporary, out.retry_after);
+      continue;
+    }
     absl::StatusOr<std::pair<std::string, std::string>> pinned =
         request(backend, cid);
     if (!pinned.ok()) {
+      // Let the next claimer try at once (a failed claim release only
+      // delays it until this lease is gone).
+      (void)repo_.ReleasePin(item, cid, name);
       const absl::Status& error = pinned.status();
       const bool temporary = http::IsTemporary(error);
       observer_.finished(name, temporary ? "retry" : "failed", ReasonOf(error));
@@ -130,7 +168,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
 }
 
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
-    const ResourceToPin& r) {
+    const db::QueueItem& item, const ResourceToPin& r) {
   if (r.kind == "ipfs" && !r.cid.empty()) {
     // Before anything is pinned: the path must exist under the root, and
     // what is pinned must fit max_pin_bytes (the root, or only what the
@@ -151,6 +189,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
                  {"bytes", std::to_string(plan->bytes)}});
     }
     return Replicate(
+        item,
         // The root keeps the text it was recorded with.
         [&](ipfs::PinBackend&) -> absl::StatusOr<std::string> {
           return plan->whole_root ? r.cid : plan->cid;
@@ -195,6 +234,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
   };
   const std::string filename = "resource-" + std::to_string(r.id);
   return Replicate(
+      item,
       [&](ipfs::PinBackend& backend) -> absl::StatusOr<std::string> {
         const absl::StatusOr<uri::Cid>& cid = expected_for(backend);
         if (!cid.ok()) return cid.status();
@@ -265,7 +305,7 @@ void ResourcePinner::Handle(const db::QueueItem& item) {
     (void)repo_.Drop(item);
     return;
   }
-  absl::StatusOr<Outcome> outcome = Pin(**resource);
+  absl::StatusOr<Outcome> outcome = Pin(item, **resource);
   const int wanted =
       std::min<int>(options_.replication, static_cast<int>(backends_.size()));
   absl::Status saved;

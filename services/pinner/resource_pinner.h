@@ -57,6 +57,12 @@ struct PinnerOptions {
   // The most a pin by CID may hold (the DAG's cumulative size from its
   // root block's links): see ipfs::PlanCidPin.
   uint64_t max_pin_bytes = uint64_t{1} << 30;
+  // On an item's last attempt, how long to wait (polling every claim_poll)
+  // for another lease's claim on a (CID, backend) to end before failing
+  // `pin_in_flight`: longer than one backend call, so a slow pin by another
+  // replica never fails the resources that share its CID.
+  absl::Duration claim_wait = absl::Minutes(3);
+  absl::Duration claim_poll = absl::Seconds(1);
 };
 
 // OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
@@ -85,6 +91,14 @@ absl::Status CheckSameCid(const uri::Cid& expected,
 // recorded as soon as its backend accepts it, and a backend that already has
 // a recorded pin of the CID is not asked again, so a retried or replayed
 // request never creates a second pin per (CID, backend).
+//
+// Fencing: a backend is asked only under a claim of the (CID, backend)
+// (PinnerRepository::ClaimPin), committed before the request and dropped
+// when the pin is recorded, so exactly one request per (CID, backend) goes
+// out even when replicas work resources that share a CID at once. A
+// resource whose CID is claimed by another lease is retried (reason
+// `pin_in_flight`) and completes through the recorded pin then; on its last
+// attempt it waits for that claim to end instead.
 class ResourcePinner {
  public:
   // `blocks` serves verified blocks for the checks before a pin by CID
@@ -112,14 +126,22 @@ class ResourcePinner {
     uint64_t size = 0;
   };
 
-  absl::StatusOr<Outcome> Pin(const ResourceToPin& resource);
+  absl::StatusOr<Outcome> Pin(const db::QueueItem& item,
+                              const ResourceToPin& resource);
   // Asks each backend in turn, through `request` (which returns the CID
-  // pinned and the backend's request id).
+  // pinned and the backend's request id), each under a claim of its
+  // (CID, backend) held by `item`'s lease.
   absl::StatusOr<Outcome> Replicate(
+      const db::QueueItem& item,
       const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
           cid_for,
       const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
           ipfs::PinBackend&, const std::string& cid)>& request);
+  // ClaimPin; on the item's last attempt, waits up to claim_wait while the
+  // (CID, backend) is claimed under another lease.
+  absl::StatusOr<PinClaim> Claim(const db::QueueItem& item,
+                                 const std::string& cid,
+                                 const std::string& backend);
   absl::StatusOr<uri::Cid> LocalCid(const Content& content,
                                     const std::string& profile_name) const;
   void Handle(const db::QueueItem& item);

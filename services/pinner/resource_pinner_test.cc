@@ -56,6 +56,26 @@ class FakeRepository final : public PinnerRepository {
     }
     return out;
   }
+  absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem&,
+                                    const std::string& cid,
+                                    const std::string& backend) override {
+    if (pins.count({cid, backend, ""}) > 0) return PinClaim::kPinned;
+    if (busy.count(backend) > 0) {
+      if (busy_claims > 0 && --busy_claims == 0) {
+        busy.erase(backend);  // the holder recorded its pin
+        pins.insert({cid, backend, "pinning"});
+        return PinClaim::kPinned;
+      }
+      return PinClaim::kBusy;
+    }
+    ++claims;
+    return PinClaim::kClaimed;
+  }
+  absl::Status ReleasePin(const db::QueueItem&, const std::string&,
+                          const std::string&) override {
+    ++releases;
+    return absl::OkStatus();
+  }
   absl::StatusOr<int64_t> SavePin(const std::string& cid,
                                   const std::string& backend,
                                   const std::string&) override {
@@ -76,13 +96,20 @@ class FakeRepository final : public PinnerRepository {
     retried = f;
     return absl::OkStatus();
   }
-  bool IsLastAttempt(const db::QueueItem&) const override { return false; }
+  bool IsLastAttempt(const db::QueueItem&) const override {
+    return last_attempt;
+  }
   absl::Status Drop(const db::QueueItem&) override { return absl::OkStatus(); }
   void Replay() { leased_ = false; }
 
   std::string bytes;
   std::string cid;  // when set, the resource is ipfs://<cid>
   std::set<ExistingPin> pins;
+  std::set<std::string> busy;  // backends claimed under another lease
+  int busy_claims = 0;  // when > 0: busy for this many claims, then pinned
+  bool last_attempt = false;
+  int claims = 0;
+  int releases = 0;
   int saved_pins = 0;
   std::string pinned_cid;
   std::optional<PinFailure> failure;
@@ -148,7 +175,10 @@ class ResourcePinnerTest : public ::testing::Test {
       return std::string("pinned by cid");
     };
     ResourcePinner pinner(repo_, fetcher_, blocks, std::move(backends),
-                          {.batch_size = 1, .replication = replication},
+                          {.batch_size = 1,
+                           .replication = replication,
+                           .claim_wait = absl::Seconds(5),
+                           .claim_poll = absl::Milliseconds(1)},
                           observer);
     EXPECT_EQ(pinner.Step(), 1);
   }
@@ -259,6 +289,48 @@ TEST_F(ResourcePinnerTest, EveryBackendRefusingFailsWithTheFirstReason) {
   ASSERT_TRUE(repo_.failure.has_value());
   EXPECT_EQ(repo_.failure->reason, "unauthorized");
   EXPECT_FALSE(repo_.retried.has_value());
+}
+
+TEST_F(ResourcePinnerTest, ACidClaimedUnderAnotherLeaseIsNotAskedTwice) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend backend("", "a");
+  repo_.busy.insert("a");  // another replica is asking `a` for this CID
+  Run(backend);
+  EXPECT_EQ(backend.pins, 0);
+  ASSERT_TRUE(repo_.retried.has_value());
+  EXPECT_EQ(repo_.retried->reason, "pin_in_flight");
+  EXPECT_THAT(outcomes_, ::testing::ElementsAre("a:retry:pin_in_flight"));
+  // The other replica recorded its pin: the retry completes through it.
+  repo_.pins.insert({repo_.cid, "a", "pinning"});
+  repo_.Replay();
+  repo_.retried.reset();
+  Run(backend);
+  EXPECT_EQ(backend.pins, 0);
+  EXPECT_EQ(repo_.pinned_cid, repo_.cid);
+  EXPECT_FALSE(repo_.retried.has_value());
+}
+
+TEST_F(ResourcePinnerTest, OnTheLastAttemptAClaimedCidIsWaitedFor) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend backend("", "a");
+  repo_.busy.insert("a");
+  repo_.busy_claims = 3;  // the holder records its pin while we wait
+  repo_.last_attempt = true;
+  Run(backend);
+  EXPECT_EQ(backend.pins, 0);
+  EXPECT_FALSE(repo_.failure.has_value());
+  EXPECT_FALSE(repo_.retried.has_value());
+  EXPECT_EQ(repo_.pinned_cid, repo_.cid);
+  EXPECT_THAT(outcomes_, ::testing::ElementsAre("a:exists"));
+}
+
+TEST_F(ResourcePinnerTest, ARefusedRequestReleasesItsClaim) {
+  repo_.cid = KuboV1Cid("pinned by cid");
+  FixedCidBackend backend("", "a");
+  backend.error = Unavailable(0);
+  Run(backend);
+  EXPECT_EQ(repo_.claims, 1);
+  EXPECT_EQ(repo_.releases, 1);
 }
 
 }  // namespace

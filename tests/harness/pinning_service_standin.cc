@@ -29,6 +29,11 @@ absl::Status PinningServiceStandin::FailNext(int status,
                         {"retry_after", retry_after_seconds}});
 }
 
+absl::Status PinningServiceStandin::SetDelay(absl::Duration delay) {
+  return server_->Post("/_standin/delay",
+                       {{"ms", absl::ToInt64Milliseconds(delay)}});
+}
+
 absl::StatusOr<int> PinningServiceStandin::RequestCount(
     const std::string& method_and_path) {
   return server_->Count("/_standin/requests", method_and_path);

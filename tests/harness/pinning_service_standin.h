@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "tests/harness/script_server.h"
 
 namespace niftysave::harness {
@@ -27,7 +28,10 @@ class PinningServiceStandin {
   // whose reason is `reason` (e.g. 409 INSUFFICIENT_FUNDS).
   absl::Status FailNext(int status, const std::string& reason, int times = 1,
                         int retry_after_seconds = 0);
-  // How many requests the stand-in saw for "METHOD /path" ("GET /pins").
+  // Holds every spec answer `delay` long (a slow service); zero: prompt.
+  absl::Status SetDelay(absl::Duration delay);
+  // How many requests the stand-in saw for "METHOD /path" ("GET /pins"), or
+  // "POST /pins <cid>" for the pin requests of one CID.
   absl::StatusOr<int> RequestCount(const std::string& method_and_path);
   absl::Status Stop();  // idempotent
 

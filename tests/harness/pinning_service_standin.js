@@ -20,7 +20,10 @@
 // end `failed` instead of `pinned` (the service gave up), and
 // {"cid": C, "outcome": "pinned"} makes them, failed ones included, end
 // `pinned` (the service found the content later); "outcome": null restores
-// the default.
+// the default. POST /_standin/delay {"ms": 500} holds every spec answer
+// that long (a slow service); {"ms": 0} restores prompt answers. Each
+// POST /pins is also counted per CID, as "POST /pins <cid>" in
+// /_standin/requests.
 //
 // Usage: node pinning_service_standin.js --port P --token T
 'use strict'
@@ -39,6 +42,7 @@ const pins = new Map() // requestid → PinStatus
 const requests = {}
 const failures = [] // queued forced failures
 const outcomes = new Map() // cid -> 'failed' | 'pinned' (/_standin/outcome)
+let delayMs = 0 // /_standin/delay
 let clock = Date.parse('2026-01-01T00:00:00Z')
 const STATUSES = ['queued', 'pinning', 'pinned', 'failed']
 
@@ -137,8 +141,18 @@ async function handle (req, res) {
     else outcomes.delete(o.cid)
     return send(res, 200, { outcomes: outcomes.size })
   }
+  if (url.pathname === '/_standin/delay' && req.method === 'POST') {
+    delayMs = Number(JSON.parse(body).ms) || 0
+    return send(res, 200, { ms: delayMs })
+  }
   if (url.pathname === '/_standin/requests') return send(res, 200, requests)
   requests[key] = (requests[key] || 0) + 1
+  if (key === 'POST /pins') {
+    let cid = ''
+    try { cid = String(JSON.parse(body).cid) } catch (e) {}
+    requests[`${key} ${cid}`] = (requests[`${key} ${cid}`] || 0) + 1
+  }
+  if (delayMs > 0) await new Promise(resolve => setTimeout(resolve, delayMs))
 
   if (req.headers.authorization !== `Bearer ${token}`) {
     return fail(res, 401, 'UNAUTHORIZED', 'Authorization: Bearer <token> is missing or not valid')
