@@ -20,8 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
+#include "common/eth/abi.h"
 #include "common/eth/json_rpc_client.h"
 #include "common/eth/token_key.h"
+#include "common/eth/uint256.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
@@ -615,6 +617,34 @@ TEST_F(IndexerPgTest, DevChainReportsRevertsWithTheirReason) {
   absl::Status mined = chain_->Mine(1);
   EXPECT_EQ(mined.code(), absl::StatusCode::kAborted);
   EXPECT_THAT(mined.message(), HasSubstr("burn 99 reverted"));
+}
+
+// The harness's Zora-style contract: tokenURI is the content, and the metadata
+// URI and both sha256 are on chain as the minter gave them.
+TEST_F(IndexerPgTest, ZoraStyleMediaServesBothUrisAndHashes) {
+  ASSERT_OK_AND_ASSIGN(std::string media, chain_->Deploy("ZoraStyleMedia"));
+  const std::string content_sha(32, '\x11');
+  const std::string metadata_sha(32, '\x22');
+  ASSERT_OK(chain_->ZoraMint(media, accounts_[0], "https://c/0", "https://m/0",
+                             content_sha, metadata_sha));
+  auto call = [&](const char* selector) -> absl::StatusOr<std::string> {
+    absl::StatusOr<nlohmann::json> r = chain_->rpc().Call(
+        "eth_call",
+        nlohmann::json::array(
+            {{{"to", "0x" + media},
+              {"data", eth::EncodeCallUint256(selector, eth::Uint256(0))}},
+             "latest"}));
+    if (!r.ok()) return r.status();
+    return r->get<std::string>();
+  };
+  ASSERT_OK_AND_ASSIGN(std::string content, call("c87b56dd"));
+  EXPECT_EQ(eth::DecodeAbiString(content, 1024).value_or(""), "https://c/0");
+  ASSERT_OK_AND_ASSIGN(std::string metadata, call("157c3df9"));
+  EXPECT_EQ(eth::DecodeAbiString(metadata, 1024).value_or(""), "https://m/0");
+  ASSERT_OK_AND_ASSIGN(std::string content_hash, call("fad32197"));
+  EXPECT_EQ(content_hash, "0x" + std::string(64, '1'));
+  ASSERT_OK_AND_ASSIGN(std::string metadata_hash, call("01ddc3b5"));
+  EXPECT_EQ(metadata_hash, "0x" + std::string(64, '2'));
 }
 
 // A token burned and minted again keeps its row (same chain, contract, id):

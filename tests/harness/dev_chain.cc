@@ -191,6 +191,25 @@ absl::StatusOr<std::string> DevChain::Mint(const std::string& contract,
   return Send(absl::StrCat("mint ", token_id), kDevAccount, contract, *data);
 }
 
+absl::StatusOr<std::string> DevChain::ZoraMint(
+    const std::string& contract, const std::string& to,
+    const std::string& content_uri, const std::string& metadata_uri,
+    const std::string& content_sha256, const std::string& metadata_sha256) {
+  if (content_sha256.size() != 32 || metadata_sha256.size() != 32) {
+    return absl::InvalidArgumentError("DevChain: a sha256 is 32 bytes");
+  }
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::string> data = CallData(
+      "ZoraStyleMedia", "mint(address,string,string,bytes32,bytes32)",
+      ArgsHex({*to_arg, AbiString(content_uri), AbiString(metadata_uri),
+               AbiValue{false, content_sha256},
+               AbiValue{false, metadata_sha256}}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("zora mint ", content_uri), kDevAccount, contract,
+              *data);
+}
+
 absl::StatusOr<std::string> DevChain::MintBatch(
     const std::string& contract, const std::string& to,
     const std::vector<std::string>& ids, const std::vector<std::string>& uris) {

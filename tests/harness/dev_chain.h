@@ -68,6 +68,15 @@ class DevChain {
                                    const std::string& token_id,
                                    const std::string& owner = kDevAccount);
 
+  // ZoraStyleMedia: mints the next id (from 0) to `to`; the hashes are the
+  // 32 raw bytes the contract reports, right or wrong.
+  absl::StatusOr<std::string> ZoraMint(const std::string& contract,
+                                       const std::string& to,
+                                       const std::string& content_uri,
+                                       const std::string& metadata_uri,
+                                       const std::string& content_sha256,
+                                       const std::string& metadata_sha256);
+
   // DemoERC20: mints `amount` (decimal) to `to`.
   absl::StatusOr<std::string> Erc20Mint(const std::string& contract,
                                         const std::string& to,
