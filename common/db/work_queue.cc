@@ -336,6 +336,7 @@ void WorkQueue::Hold(const std::vector<QueueItem>& items) const {
 }
 
 void WorkQueue::Forget(const QueueItem& item) const {
+  if (policy_.renew_for <= absl::ZeroDuration()) return;  // nothing held
   absl::MutexLock lock(&mu_);
   auto it = held_.find(item.id);
   if (it != held_.end() && it->second.generation == item.generation) {

@@ -29,9 +29,6 @@ class FakeRepository final : public ExtractorRepository {
   absl::StatusOr<std::vector<db::QueueItem>> Lease(int) override {
     return absl::UnimplementedError("");
   }
-  absl::StatusOr<std::optional<TokenToExtract>> LoadToken(int64_t) override {
-    return absl::UnimplementedError("");
-  }
   absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
       const std::vector<int64_t>&) override {
     return absl::UnimplementedError("");
@@ -40,21 +37,7 @@ class FakeRepository final : public ExtractorRepository {
       const std::vector<ItemOutcome>&) override {
     return {};
   }
-  absl::StatusOr<std::vector<int64_t>> SaveExtraction(
-      const db::QueueItem&, const Extraction&) override {
-    return absl::UnimplementedError("");
-  }
-  absl::Status SaveFailure(const db::QueueItem&, const ExtractionFailure&,
-                           const std::string&) override {
-    return absl::UnimplementedError("");
-  }
-  absl::Status Retry(const db::QueueItem&, const ExtractionFailure&) override {
-    return absl::UnimplementedError("");
-  }
   bool IsLastAttempt(const db::QueueItem&) const override { return false; }
-  absl::Status Drop(const db::QueueItem&) override {
-    return absl::UnimplementedError("");
-  }
 
   std::vector<size_t> calls;
 };

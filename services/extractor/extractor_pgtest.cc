@@ -78,31 +78,12 @@ class GatedRepository : public ExtractorRepository {
   absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
     return repo_.Lease(limit);
   }
-  absl::StatusOr<std::optional<TokenToExtract>> LoadToken(int64_t pk) override {
-    return repo_.LoadToken(pk);
-  }
   absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
       const std::vector<int64_t>& pks) override {
     return repo_.LoadTokens(pks);
   }
-  absl::StatusOr<std::vector<int64_t>> SaveExtraction(
-      const db::QueueItem& item, const Extraction& extraction) override {
-    return repo_.SaveExtraction(item, extraction);
-  }
-  absl::Status SaveFailure(const db::QueueItem& item,
-                           const ExtractionFailure& failure,
-                           const std::string& token_uri) override {
-    return repo_.SaveFailure(item, failure, token_uri);
-  }
-  absl::Status Retry(const db::QueueItem& item,
-                     const ExtractionFailure& failure) override {
-    return repo_.Retry(item, failure);
-  }
   bool IsLastAttempt(const db::QueueItem& item) const override {
     return repo_.IsLastAttempt(item);
-  }
-  absl::Status Drop(const db::QueueItem& item) override {
-    return repo_.Drop(item);
   }
 
  private:

@@ -22,28 +22,15 @@ class ExtractorRepository {
   virtual absl::StatusOr<EnqueueCounts> Enqueue(
       const std::vector<eth::TokenKey>& keys) = 0;
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
-  virtual absl::StatusOr<std::optional<TokenToExtract>> LoadToken(
-      int64_t pk) = 0;
   // The tokens that still exist among `pks`, in one query.
   virtual absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
       const std::vector<int64_t>& pks) = 0;
   // Records many outcomes in as few transactions as it can (one, unless
-  // something in it fails: then each on its own), each as its single-item
-  // method below would. One SavedOutcome per outcome, in order.
+  // something in it fails: then each on its own), each with its kind of
+  // outcome (ItemOutcome). One SavedOutcome per outcome, in order.
   virtual std::vector<SavedOutcome> SaveOutcomes(
       const std::vector<ItemOutcome>& outcomes) = 0;
-  // Returns the resources now queued for pinning.
-  virtual absl::StatusOr<std::vector<int64_t>> SaveExtraction(
-      const db::QueueItem& item, const Extraction& extraction) = 0;
-  virtual absl::Status SaveFailure(const db::QueueItem& item,
-                                   const ExtractionFailure& failure,
-                                   const std::string& token_uri) = 0;
-  // Due again after the queue's back-off, or the failure's retry_after if
-  // that is later.
-  virtual absl::Status Retry(const db::QueueItem& item,
-                             const ExtractionFailure& failure) = 0;
   virtual bool IsLastAttempt(const db::QueueItem& item) const = 0;
-  virtual absl::Status Drop(const db::QueueItem& item) = 0;  // token vanished
 };
 
 }  // namespace niftysave::extractor

@@ -25,9 +25,6 @@ namespace {
 constexpr char kFindToken[] = R"sql(
 SELECT id FROM tokens WHERE chain_id = $1 AND contract = decode($2, 'hex') AND token_id = $3::numeric)sql";
 
-constexpr char kLoadToken[] = R"sql(
-SELECT id, token_id::text, token_uri FROM tokens WHERE id = $1)sql";
-
 constexpr char kLoadTokens[] = R"sql(
 SELECT id, token_id::text, token_uri FROM tokens WHERE id = ANY($1::bigint[]))sql";
 
@@ -152,21 +149,6 @@ absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
   });
   if (!s.ok()) return s;
   return counts;
-}
-
-absl::StatusOr<std::optional<TokenToExtract>> PgExtractorRepository::LoadToken(
-    int64_t pk) {
-  std::optional<TokenToExtract> token;
-  absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::result r = txn.exec_params(kLoadToken, pk);
-    if (r.empty()) return absl::OkStatus();
-    token = TokenToExtract{r[0][0].as<int64_t>(), r[0][1].as<std::string>(),
-                           std::nullopt};
-    if (!r[0][2].is_null()) token->token_uri = r[0][2].as<std::string>();
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return token;
 }
 
 absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
@@ -530,50 +512,6 @@ std::vector<SavedOutcome> PgExtractorRepository::SaveOutcomes(
     saved[i] = SaveOutcomes({outcomes[i]})[0];
   }
   return saved;
-}
-
-namespace {
-
-ItemOutcome OutcomeOf(const db::QueueItem& item, ItemOutcome::Kind kind) {
-  ItemOutcome o;
-  o.item = item;
-  o.kind = kind;
-  return o;
-}
-
-}  // namespace
-
-absl::StatusOr<std::vector<int64_t>> PgExtractorRepository::SaveExtraction(
-    const db::QueueItem& item, const Extraction& extraction) {
-  ItemOutcome o = OutcomeOf(item, ItemOutcome::Kind::kExtracted);
-  o.extraction = extraction;
-  SavedOutcome saved = SaveOutcomes({std::move(o)})[0];
-  if (!saved.status.ok()) return saved.status;
-  return saved.to_pin;
-}
-
-absl::Status PgExtractorRepository::SaveFailure(const db::QueueItem& item,
-                                                const ExtractionFailure& f,
-                                                const std::string& token_uri) {
-  ItemOutcome o = OutcomeOf(item, ItemOutcome::Kind::kFailed);
-  o.failure = f;
-  o.token_uri = token_uri;
-  return SaveOutcomes({std::move(o)})[0].status;
-}
-
-absl::Status PgExtractorRepository::Retry(const db::QueueItem& item,
-                                          const ExtractionFailure& f) {
-  ItemOutcome o = OutcomeOf(item, ItemOutcome::Kind::kRetry);
-  o.failure = f;
-  return SaveOutcomes({std::move(o)})[0].status;
-}
-
-absl::Status PgExtractorRepository::Drop(const db::QueueItem& item) {
-  SavedOutcome saved =
-      SaveOutcomes({OutcomeOf(item, ItemOutcome::Kind::kDrop)})[0];
-  // A vanished token's item that someone else holds is theirs to drop.
-  return saved.status.code() == absl::StatusCode::kAborted ? absl::OkStatus()
-                                                           : saved.status;
 }
 
 }  // namespace niftysave::extractor

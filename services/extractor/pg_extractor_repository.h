@@ -23,22 +23,13 @@ class PgExtractorRepository final : public ExtractorRepository {
   absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
     return queue_.Lease(limit);
   }
-  absl::StatusOr<std::optional<TokenToExtract>> LoadToken(int64_t pk) override;
   absl::StatusOr<std::vector<TokenToExtract>> LoadTokens(
       const std::vector<int64_t>& pks) override;
   std::vector<SavedOutcome> SaveOutcomes(
       const std::vector<ItemOutcome>& outcomes) override;
-  absl::StatusOr<std::vector<int64_t>> SaveExtraction(
-      const db::QueueItem& item, const Extraction& extraction) override;
-  absl::Status SaveFailure(const db::QueueItem& item,
-                           const ExtractionFailure& failure,
-                           const std::string& token_uri) override;
-  absl::Status Retry(const db::QueueItem& item,
-                     const ExtractionFailure& failure) override;
   bool IsLastAttempt(const db::QueueItem& item) const override {
     return queue_.IsLastAttempt(item);
   }
-  absl::Status Drop(const db::QueueItem& item) override;
 
   // Batches that could not be written as one transaction and were written
   // outcome by outcome instead.

@@ -1,14 +1,16 @@
 #include "tests/chaos/chaos_workload.h"
 
-#include <fstream>
 #include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "tests/harness/temp_dir.h"
 
 namespace niftysave::chaos {
 namespace {
+
+using harness::WriteFile;
 
 constexpr int kTransfers = 10;
 
@@ -21,14 +23,6 @@ std::string Image(uint64_t seed, const std::string& key) {
     bytes.push_back(static_cast<char>((i * 131 + salt) & 0xff));
   }
   return bytes;
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  out.close();
-  if (!out) return absl::InternalError("cannot write " + path);
-  return absl::OkStatus();
 }
 
 }  // namespace

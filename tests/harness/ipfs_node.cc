@@ -29,14 +29,6 @@ absl::Status Error(absl::string_view what, const absl::Status& cause) {
                       absl::StrCat("IpfsNode: ", what, ": ", cause.message()));
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
 std::string Loopback(int port) {
   return absl::StrCat("/ip4/127.0.0.1/tcp/", port);
 }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <utility>
 
@@ -74,6 +75,14 @@ absl::Status TempDir::chown_to(const std::string& user) const {
     return absl::InternalError(
         absl::StrCat("walking ", path_, ": ", ec.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  out.close();
+  if (!out) return absl::InternalError("cannot write " + path);
   return absl::OkStatus();
 }
 

@@ -36,4 +36,8 @@ class TempDir {
   std::string path_;
 };
 
+// Writes `bytes` to `path` (created or truncated); the one file writer of
+// the harness and the tests built on it.
+absl::Status WriteFile(const std::string& path, const std::string& bytes);
+
 }  // namespace niftysave::harness

@@ -1,6 +1,5 @@
 #include "tests/integration/local_pipeline.h"
 
-#include <fstream>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -14,6 +13,8 @@
 
 namespace niftysave::pipeline {
 namespace {
+
+using harness::WriteFile;
 
 // anvil's first account: unlocked, funded, our minter and token owner.
 constexpr char kOwner[] = "f39fd6e51aad88f6f4ce6ab8827279cfffb92266";
@@ -33,14 +34,6 @@ std::string FakePng(int seed) {
     bytes.push_back(static_cast<char>((i * 31 + seed * 7) & 0xff));
   }
   return bytes;
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-  out.close();
-  if (!out) return absl::InternalError("cannot write " + path);
-  return absl::OkStatus();
 }
 
 }  // namespace
