@@ -7,20 +7,12 @@
 #include "common/grpc/status.h"
 
 namespace niftysave::extractor {
-namespace {
-
-// Resource ids one Pinner.Pin call may carry: the cap the pinner's handler
-// enforces, documented in protos/niftysave/v1/pinner.proto
-// (PinRequest.resource_ids, "at most 1000").
-constexpr size_t kPinnerMaxIdsPerCall = 1000;
-
-}  // namespace
 
 grpc::Status ExtractorServiceImpl::Enqueue(grpc::ServerContext*,
                                            const v1::EnqueueRequest* request,
                                            v1::EnqueueResponse* response) {
-  absl::StatusOr<std::vector<eth::TokenKey>> keys =
-      ParseRequestTokenKeys(request->tokens(), 0, kMaxEnqueueTokensPerCall);
+  absl::StatusOr<std::vector<eth::TokenKey>> keys = ParseRequestTokenKeys(
+      request->tokens(), 0, api::kMaxEnqueueTokensPerCall);
   if (!keys.ok()) return ToGrpcStatus(keys.status());
   absl::StatusOr<EnqueueCounts> counts = repo_.Enqueue(*keys);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
@@ -33,12 +25,13 @@ grpc::Status ExtractorServiceImpl::Enqueue(grpc::ServerContext*,
 PinnerNotifier MakePinnerNotifier(const std::string& target,
                                   const GrpcClientSecurity& security) {
   if (target.empty()) {
-    return PinnerNotifier("pinner", kPinnerMaxIdsPerCall, nullptr, nullptr);
+    return PinnerNotifier("pinner", api::kMaxPinResourceIdsPerCall, nullptr,
+                          nullptr);
   }
   std::shared_ptr<v1::Pinner::Stub> stub =
       v1::Pinner::NewStub(MakeChannel(target, security));
   return PinnerNotifier(
-      "pinner", kPinnerMaxIdsPerCall,
+      "pinner", api::kMaxPinResourceIdsPerCall,
       [](v1::PinRequest& request, const int64_t& id) {
         request.add_resource_ids(static_cast<uint64_t>(id));
       },

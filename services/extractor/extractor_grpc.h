@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "common/grpc/api_limits.h"
 #include "common/grpc/chunking_notifier.h"
 #include "common/grpc/grpc_security.h"
 #include "niftysave/v1/extractor.grpc.pb.h"
@@ -11,10 +12,6 @@
 #include "services/extractor/extractor_repository.h"
 
 namespace niftysave::extractor {
-
-// Tokens one Extractor.Enqueue call may carry (extractor.proto: "at most
-// 1000"); more is InvalidArgument. Notifiers split their calls at it.
-inline constexpr int kMaxEnqueueTokensPerCall = 1000;
 
 // gRPC adapter: validates and converts; the queue write is the repository's.
 class ExtractorServiceImpl final : public v1::Extractor::Service {

@@ -58,13 +58,13 @@ TEST(ExtractorGrpcTest, EnqueueQueuesAndWakesTheFeeder) {
   int wakes = 0;
   ExtractorServiceImpl service(repo, [&] { ++wakes; });
   grpc::ServerContext context;
-  const v1::EnqueueRequest request = RequestOf(kMaxEnqueueTokensPerCall);
+  const v1::EnqueueRequest request = RequestOf(api::kMaxEnqueueTokensPerCall);
   v1::EnqueueResponse response;
   grpc::Status status = service.Enqueue(&context, &request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.queued(), kMaxEnqueueTokensPerCall - 1u);
+  EXPECT_EQ(response.queued(), api::kMaxEnqueueTokensPerCall - 1u);
   EXPECT_EQ(response.unknown(), 1u);
-  EXPECT_EQ(repo.calls, std::vector<size_t>{kMaxEnqueueTokensPerCall});
+  EXPECT_EQ(repo.calls, std::vector<size_t>{api::kMaxEnqueueTokensPerCall});
   EXPECT_EQ(wakes, 1);
 }
 
@@ -73,7 +73,8 @@ TEST(ExtractorGrpcTest, EnqueueRefusesMoreThanTheCapBeforeTheRepository) {
   int wakes = 0;
   ExtractorServiceImpl service(repo, [&] { ++wakes; });
   grpc::ServerContext context;
-  const v1::EnqueueRequest request = RequestOf(kMaxEnqueueTokensPerCall + 1);
+  const v1::EnqueueRequest request =
+      RequestOf(api::kMaxEnqueueTokensPerCall + 1);
   v1::EnqueueResponse response;
   grpc::Status status = service.Enqueue(&context, &request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

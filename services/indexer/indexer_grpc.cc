@@ -70,7 +70,7 @@ ExtractorNotifier MakeExtractorNotifier(const std::string& target,
     };
   }
   return ExtractorNotifier(
-      "extractor", kExtractorEnqueueCap,
+      "extractor", api::kMaxEnqueueTokensPerCall,
       [](v1::EnqueueRequest& request, const eth::TokenKey& token) {
         v1::TokenKey* key = request.add_tokens();
         key->set_chain_id(token.chain_id);

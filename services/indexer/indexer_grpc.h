@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/eth/token_key.h"
+#include "common/grpc/api_limits.h"
 #include "common/grpc/chunking_notifier.h"
 #include "common/grpc/grpc_security.h"
 #include "niftysave/v1/extractor.grpc.pb.h"
@@ -32,10 +33,6 @@ class IndexerServiceImpl final : public v1::Indexer::Service {
   ChainIndexer& indexer_;
   RangeWriteRepository& repo_;
 };
-
-// Tokens per Extractor.Enqueue call: the cap the extractor's handler
-// enforces (its documented API limit).
-inline constexpr size_t kExtractorEnqueueCap = 1000;
 
 // The fast path to the extractor: tells it which tokens were just queued.
 using ExtractorNotifier =

@@ -8,19 +8,12 @@
 #include "common/grpc/status.h"
 
 namespace niftysave::pinner {
-namespace {
-
-// The most pin ids the tracker's Track accepts in one call (tracker.proto:
-// TrackRequest.pin_ids, "at most 1000"; its handler refuses more).
-constexpr size_t kTrackerMaxPinIdsPerCall = 1000;
-
-}  // namespace
 
 grpc::Status PinnerServiceImpl::Pin(grpc::ServerContext*,
                                     const v1::PinRequest* request,
                                     v1::PinResponse* response) {
   absl::StatusOr<std::vector<int64_t>> ids = ParseRequestIds(
-      request->resource_ids(), kMaxPinIdsPerCall, "resource ids");
+      request->resource_ids(), api::kMaxPinResourceIdsPerCall, "resource ids");
   if (!ids.ok()) return ToGrpcStatus(ids.status());
   auto counts = repo_.Enqueue(*ids);
   if (!counts.ok()) return ToGrpcStatus(counts.status());
@@ -42,7 +35,7 @@ TrackerNotifier MakeTrackerNotifier(const std::string& target,
     };
   }
   return TrackerNotifier(
-      "tracker", kTrackerMaxPinIdsPerCall,
+      "tracker", api::kMaxTrackPinIdsPerCall,
       [](v1::TrackRequest& request, const int64_t& id) {
         request.add_pin_ids(static_cast<uint64_t>(id));
       },

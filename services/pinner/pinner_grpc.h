@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "common/grpc/api_limits.h"
 #include "common/grpc/chunking_notifier.h"
 #include "common/grpc/grpc_security.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
@@ -11,10 +12,6 @@
 #include "services/pinner/pinner_repository.h"
 
 namespace niftysave::pinner {
-
-// The most resource ids one Pin call may carry (pinner.proto). The handler
-// refuses more; the extractor's notifier splits its hand-offs at it.
-inline constexpr int kMaxPinIdsPerCall = 1000;
 
 class PinnerServiceImpl final : public v1::Pinner::Service {
  public:

@@ -1,6 +1,6 @@
 // The pinner's gRPC adapter on a loopback server: Pin refuses more than
-// kMaxPinIdsPerCall resource ids before touching the repository, and the
-// tracker hand-off is cut at the tracker's cap of 1,000 pin ids.
+// api::kMaxPinResourceIdsPerCall resource ids before touching the repository,
+// and the tracker hand-off is cut at the tracker's cap of 1,000 pin ids.
 #include "services/pinner/pinner_grpc.h"
 
 #include <cstdint>
@@ -107,19 +107,20 @@ TEST_F(PinnerGrpcTest, PinTakesUpToTheCapAndRefusesOneMore) {
 
   grpc::ClientContext full_context;
   v1::PinResponse response;
-  grpc::Status full =
-      stub->Pin(&full_context, RequestOf(kMaxPinIdsPerCall), &response);
+  grpc::Status full = stub->Pin(
+      &full_context, RequestOf(api::kMaxPinResourceIdsPerCall), &response);
   ASSERT_TRUE(full.ok()) << full.error_message();
-  EXPECT_EQ(response.queued(), static_cast<uint32_t>(kMaxPinIdsPerCall - 1));
+  EXPECT_EQ(response.queued(),
+            static_cast<uint32_t>(api::kMaxPinResourceIdsPerCall - 1));
   EXPECT_EQ(response.unknown(), 1u);
   EXPECT_EQ(wakes, 1);
 
   grpc::ClientContext over_context;
-  grpc::Status over =
-      stub->Pin(&over_context, RequestOf(kMaxPinIdsPerCall + 1), &response);
+  grpc::Status over = stub->Pin(
+      &over_context, RequestOf(api::kMaxPinResourceIdsPerCall + 1), &response);
   EXPECT_EQ(over.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   ASSERT_EQ(repo.enqueued.size(), 1u);  // the refused call never reached it
-  EXPECT_EQ(repo.enqueued[0].size(), static_cast<size_t>(kMaxPinIdsPerCall));
+  EXPECT_EQ(repo.enqueued[0].size(), api::kMaxPinResourceIdsPerCall);
   EXPECT_EQ(wakes, 1);
 }
 

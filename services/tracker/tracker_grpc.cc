@@ -209,8 +209,8 @@ void ToProto(const ContractStatus& status, v1::ContractStatus* out) {
 grpc::Status TrackerServiceImpl::Track(grpc::ServerContext*,
                                        const v1::TrackRequest* request,
                                        v1::TrackResponse* response) {
-  absl::StatusOr<std::vector<int64_t>> ids =
-      ParseRequestIds(request->pin_ids(), kMaxPinIdsPerCall, "pin ids");
+  absl::StatusOr<std::vector<int64_t>> ids = ParseRequestIds(
+      request->pin_ids(), api::kMaxTrackPinIdsPerCall, "pin ids");
   if (!ids.ok()) return ToGrpcStatus(ids.status());
   auto counts = repo_.Enqueue(*ids);
   if (!counts.ok()) return ToGrpcStatus(counts.status());

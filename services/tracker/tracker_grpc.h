@@ -5,6 +5,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/grpc/api_limits.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
 #include "services/tracker/funnel_stats_cache.h"
 #include "services/tracker/tracker_repository.h"
@@ -13,8 +14,6 @@ namespace niftysave::tracker {
 
 // Request caps, enforced by the handlers (and used by callers that split
 // their requests to fit).
-// Pin ids in one Track call (the pinner's hand-off splits at this).
-inline constexpr int kMaxPinIdsPerCall = 1000;
 // Token keys in one BatchGetTokenStatus call.
 inline constexpr int kMaxBatchKeys = 100;
 
