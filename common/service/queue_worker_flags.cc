@@ -1,5 +1,7 @@
 #include "common/service/queue_worker_flags.h"
 
+#include <optional>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/runtime/flags.h"
@@ -8,7 +10,9 @@ ABSL_FLAG(int, workers, 2,
           "concurrent workers (1-256; default per service, see README)");
 ABSL_FLAG(int, batch_size, 32,
           "items leased per worker step (1-1000; default per service)");
-ABSL_FLAG(int, max_attempts, 8,
+// Optional: a service whose work never gives up leaves it valueless, so any
+// value given (whatever it is) is refused, not just one unlike a sentinel.
+ABSL_FLAG(std::optional<int>, max_attempts, 8,
           "attempts before a temporary failure becomes final (1-100; "
           "default per service; not the tracker's)");
 ABSL_FLAG(double, poll_seconds, 2.0,
@@ -18,9 +22,6 @@ namespace niftysave {
 namespace {
 
 bool g_max_attempts_used = true;
-// A value no one passes: the tracker refuses --max_attempts by noticing it
-// changed from this.
-constexpr int kUnusedMaxAttempts = -1;
 
 }  // namespace
 
@@ -28,8 +29,7 @@ void SetQueueWorkerDefaults(const QueueWorkerFlags& defaults) {
   absl::SetFlag(&FLAGS_workers, defaults.workers);
   absl::SetFlag(&FLAGS_batch_size, defaults.batch_size);
   g_max_attempts_used = defaults.max_attempts.has_value();
-  absl::SetFlag(&FLAGS_max_attempts,
-                defaults.max_attempts.value_or(kUnusedMaxAttempts));
+  absl::SetFlag(&FLAGS_max_attempts, defaults.max_attempts);
   absl::SetFlag(&FLAGS_poll_seconds, absl::ToDoubleSeconds(defaults.poll));
 }
 
@@ -37,9 +37,12 @@ QueueWorkerFlags ReadQueueWorkerFlags() {
   QueueWorkerFlags flags;
   flags.workers = GetFlagInRange(FLAGS_workers, 1, 256);
   flags.batch_size = GetFlagInRange(FLAGS_batch_size, 1, 1000);
+  const std::optional<int> max_attempts = absl::GetFlag(FLAGS_max_attempts);
   if (g_max_attempts_used) {
-    flags.max_attempts = GetFlagInRange(FLAGS_max_attempts, 1, 100);
-  } else if (absl::GetFlag(FLAGS_max_attempts) != kUnusedMaxAttempts) {
+    if (!max_attempts.has_value() || *max_attempts < 1 || *max_attempts > 100)
+      DieWithConfigError("max_attempts", "must be 1-100");
+    flags.max_attempts = *max_attempts;
+  } else if (max_attempts.has_value()) {
     DieWithConfigError("max_attempts",
                        "not used by this service: its work is retried until "
                        "it succeeds");
