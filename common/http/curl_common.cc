@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -19,15 +17,6 @@
 
 namespace niftysave::http {
 namespace {
-
-constexpr char kSystemCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 long Millis(absl::Duration d) {
   return static_cast<long>(absl::ToInt64Milliseconds(d));
@@ -196,15 +185,10 @@ void EnsureCurlGlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_ALL); });
 }
 
-std::string BuildCaBundle(const std::string& ca_file) {
-  if (ca_file.empty()) return "";
-  return ReadFileOrEmpty(kSystemCaBundle) + "\n" + ReadFileOrEmpty(ca_file);
-}
-
 absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
                               const HttpLimits& limits,
                               const HttpClientOptions& options,
-                              const std::string& ca_bundle,
+                              const std::string& ca_path,
                               CurlTransferState* state, curl_slist** headers) {
   CurlStreams* streams = state->streams;
   if (streams == nullptr && (request.file || !request.body_file.empty() ||
@@ -264,11 +248,7 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, state);
   }
-  if (!ca_bundle.empty()) {
-    curl_blob blob{const_cast<char*>(ca_bundle.data()), ca_bundle.size(),
-                   CURL_BLOB_NOCOPY};
-    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
-  }
+  if (!ca_path.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_path.c_str());
   for (const std::string& h : request.headers) {
     *headers = curl_slist_append(*headers, h.c_str());
   }

@@ -57,11 +57,8 @@ struct CurlTransferState {
 // curl_global_init, once per process.
 void EnsureCurlGlobalInit();
 
-// The system CAs plus `ca_file` as one in-memory PEM bundle (CURLOPT_CAINFO
-// alone would replace the system's); "" when `ca_file` is "".
-std::string BuildCaBundle(const std::string& ca_file);
-
-// Sets everything a GET/POST of `request` needs on `curl`: no proxy (the
+// Sets everything a GET/POST of `request` needs on `curl` (CURLOPT_CAINFO =
+// `ca_path` unless ""): no proxy (the
 // SSRF guard must see the real peer), http(s) only on every hop, the
 // redirect cap, connect and total timeouts, the body cap (Content-Length
 // and streamed, after decompression), the SSRF guard on every new
@@ -73,7 +70,7 @@ std::string BuildCaBundle(const std::string& ca_file);
 absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
                               const HttpLimits& limits,
                               const HttpClientOptions& options,
-                              const std::string& ca_bundle,
+                              const std::string& ca_path,
                               CurlTransferState* state, curl_slist** headers);
 
 // Status, content type and effective URL of a finished transfer (the body

@@ -8,17 +8,67 @@
 #include <filesystem>
 #include <system_error>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/http/curl_common.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::http {
 
+// Idle curl handles, kept for the next call. A handle keeps its open
+// connections (at most curl's default of 5 each), TLS session ids, DNS
+// cache and parsed CA store across curl_easy_reset. Bounded: past
+// kMaxIdle idle handles (more calls at once than that) a returned handle
+// is closed, with its connections.
+class HttpClient::HandlePool {
+ public:
+  static constexpr size_t kMaxIdle = 16;
+
+  ~HandlePool() {
+    for (CURL* curl : idle_) curl_easy_cleanup(curl);
+  }
+
+  CURL* Take() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!idle_.empty()) {
+        CURL* curl = idle_.back();
+        idle_.pop_back();
+        return curl;
+      }
+    }
+    return curl_easy_init();
+  }
+
+  // Every option of the finished call is cleared (curl_easy_reset), so
+  // nothing of one request (body, headers, callbacks, limits) leaks into
+  // the next.
+  void Give(CURL* curl) {
+    curl_easy_reset(curl);
+    {
+      absl::MutexLock lock(&mu_);
+      if (idle_.size() < kMaxIdle) {
+        idle_.push_back(curl);
+        return;
+      }
+    }
+    curl_easy_cleanup(curl);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<CURL*> idle_ ABSL_GUARDED_BY(mu_);
+};
+
 HttpClient::HttpClient(HttpClientOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)),
+      ca_bundle_(options_.ca_file),
+      handles_(std::make_unique<HandlePool>()) {
   EnsureCurlGlobalInit();
-  ca_bundle_ = BuildCaBundle(options_.ca_file);
 }
+
+HttpClient::~HttpClient() = default;
 
 absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   const HttpLimits& limits = request.limits ? *request.limits : options_.limits;
@@ -62,14 +112,14 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
     }
   }
 
-  CURL* curl = curl_easy_init();
+  CURL* curl = handles_->Take();
   if (curl == nullptr) {
     if (streams.in != nullptr) std::fclose(streams.in);
     return absl::InternalError("curl_easy_init failed");
   }
   curl_slist* headers = nullptr;
   absl::Status status = ApplyCurlOptions(curl, request, limits, options_,
-                                         ca_bundle_, &state, &headers);
+                                         ca_bundle_.path(), &state, &headers);
   if (status.ok()) {
     const CURLcode code = curl_easy_perform(curl);
     if (code != CURLE_OK) {
@@ -95,7 +145,7 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   }
   if (streams.mime != nullptr) curl_mime_free(streams.mime);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  handles_->Give(curl);
   if (streams.in != nullptr) std::fclose(streams.in);
   if (!status.ok() ||
       (to_file && !(response.status >= 200 && response.status < 300))) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/http/address_policy.h"
+#include "common/http/ca_bundle.h"
 
 namespace niftysave::http {
 
@@ -76,7 +78,10 @@ struct HttpResponse {
   std::optional<absl::Duration> retry_after;
 };
 
-// The one HTTP client. Thread-safe; each call uses its own curl handle.
+// The one HTTP client. Thread-safe: each call takes a curl handle of its own
+// from a small pool and gives it back reset, so a handle's open connections
+// (keep-alive, TLS sessions) and its parsed CA store serve the next calls
+// instead of a TCP and TLS handshake and a CA parse per request.
 // Transport failures are Statuses with a reason (see common/runtime/reason.h):
 // `timeout`, `too_large`, `blocked_address`, `dns`, `connect`, `tls`,
 // `too_many_redirects`, `uri_invalid`, `network`, and for the streaming fields
@@ -86,6 +91,9 @@ struct HttpResponse {
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
 
   absl::StatusOr<HttpResponse> Do(const HttpRequest& request) const;
 
@@ -98,8 +106,11 @@ class HttpClient {
   const HttpClientOptions& options() const { return options_; }
 
  private:
+  class HandlePool;
+
   HttpClientOptions options_;
-  std::string ca_bundle_;  // system CAs + options_.ca_file, when that is set
+  const CaBundleFile ca_bundle_;  // system CAs + options_.ca_file
+  const std::unique_ptr<HandlePool> handles_;
 };
 
 // True when retrying the same request later may succeed (timeouts, 5xx,

@@ -332,6 +332,43 @@ TEST_F(HttpClientTest, HttpsTrustsOnlyTheGivenCa) {
   EXPECT_FALSE(IsTemporary(refused.status()));
 }
 
+// The number of TCP connections the fixture's `scheme` server has accepted.
+int ConnectionsAccepted(const std::string& base_url,
+                        const std::string& scheme) {
+  HttpClient counter(HttpClientOptions{});
+  absl::StatusOr<HttpResponse> r =
+      counter.Fetch({.url = base_url + "/connections?scheme=" + scheme});
+  return r.ok() ? std::atoi(r->body.c_str()) : -1;
+}
+
+TEST_F(HttpClientTest, CallsReuseOneTlsConnectionAndACutOneIsNotReused) {
+  const int before = ConnectionsAccepted(server_->http_url(), "https");
+  ASSERT_GE(before, 0);
+  HttpClient client(Options());
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<HttpResponse> r =
+        client.Fetch({.url = server_->https_url() + "/meta.json"});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->body, kMetadata);
+  }
+  // One TLS handshake for five calls (one per call without the pool).
+  EXPECT_EQ(ConnectionsAccepted(server_->http_url(), "https") - before, 1);
+
+  // A transfer cut at the body cap leaves its connection closed, not back
+  // in the pool mid-body: the next call works, on a new connection.
+  HttpLimits tiny = Options().limits;
+  tiny.max_body_bytes = 1000;
+  absl::StatusOr<HttpResponse> cut = client.Fetch(
+      {.url = server_->https_url() + "/huge?bytes=100000&chunked=1",
+       .limits = tiny});
+  EXPECT_EQ(ReasonOf(cut.status()), "too_large") << cut.status();
+  absl::StatusOr<HttpResponse> after =
+      client.Fetch({.url = server_->https_url() + "/meta.json"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->body, kMetadata);
+  EXPECT_EQ(ConnectionsAccepted(server_->http_url(), "https") - before, 2);
+}
+
 TEST_F(HttpClientTest, FetchMapsHttpStatuses) {
   HttpClient client(Options());
   absl::StatusOr<HttpResponse> not_found =

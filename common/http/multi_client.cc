@@ -36,36 +36,11 @@ namespace {
 
 CURLM* Multi(void* m) { return static_cast<CURLM*>(m); }
 
-// Writes the bundle to a private temp file; "" (system CAs only) if that
-// fails.
-std::string WriteCaBundle(const std::string& pem) {
-  char path[] = "/tmp/niftysave-ca-XXXXXX";
-  const int fd = mkstemp(path);
-  if (fd < 0) return "";
-  size_t written = 0;
-  while (written < pem.size()) {
-    const ssize_t n = write(fd, pem.data() + written, pem.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (written != pem.size()) {
-    std::remove(path);
-    return "";
-  }
-  return path;
-}
-
 }  // namespace
 
 MultiClient::MultiClient(MultiClientOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), ca_bundle_(options_.http.ca_file) {
   EnsureCurlGlobalInit();
-  if (!options_.http.ca_file.empty()) {
-    // A file, not a blob: curl caches a parsed CA file per multi handle, so
-    // each new TLS connection does not parse ~150 certificates again.
-    ca_path_ = WriteCaBundle(BuildCaBundle(options_.http.ca_file));
-  }
   CURLM* multi = curl_multi_init();
   if (multi == nullptr) {
     // Only fails when out of memory at start-up.
@@ -90,7 +65,6 @@ MultiClient::~MultiClient() {
   curl_multi_wakeup(Multi(multi_));
   thread_.join();
   curl_multi_cleanup(Multi(multi_));
-  if (!ca_path_.empty()) std::remove(ca_path_.c_str());
 }
 
 void MultiClient::Do(HttpRequest request, Callback done) {
@@ -206,13 +180,10 @@ void MultiClient::Start(std::unique_ptr<Transfer> transfer, Host& host) {
       t.request.limits ? *t.request.limits : options_.http.limits;
   absl::Status applied =
       ApplyCurlOptions(t.easy, t.request, limits, options_.http,
-                       /*ca_bundle=*/"", &t.state, &t.headers);
+                       ca_bundle_.path(), &t.state, &t.headers);
   if (!applied.ok()) {
     t.done(applied);
     return;
-  }
-  if (!ca_path_.empty()) {
-    curl_easy_setopt(t.easy, CURLOPT_CAINFO, ca_path_.c_str());
   }
   curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
   curl_easy_setopt(t.easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/http/ca_bundle.h"
 #include "common/http/http_client.h"
 
 namespace niftysave::http {
@@ -91,7 +92,8 @@ class MultiClient {
   void CancelEverything();
 
   const MultiClientOptions options_;
-  std::string ca_path_;    // system CAs + ca_file, when that is set
+  // System CAs + ca_file; curl caches the parsed file per multi handle.
+  const CaBundleFile ca_bundle_;
   void* multi_ = nullptr;  // CURLM*
 
   mutable absl::Mutex mu_;

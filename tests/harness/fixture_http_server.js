@@ -26,6 +26,8 @@
 //                             per key, the i-th request answers codes[i] (the
 //                             last code repeats); 2xx serves <file> from root
 //   /counter?key=K            how many /sequence requests K has seen
+//   /connections?scheme=S     how many TCP connections the S (http or https)
+//                             server has accepted so far
 //   <file>?format=raw         the file as application/vnd.ipld.raw: a
 //                             trustless gateway's raw block answer
 'use strict'
@@ -123,6 +125,9 @@ function serveFile (root, url, res, pathname) {
   })
 }
 
+// TCP connections accepted per scheme, for clients' keep-alive tests.
+const connections = { http: 0, https: 0 }
+
 function handle (root, req, res) {
   const url = new URL(req.url, 'http://fixture')
   const timers = []
@@ -219,6 +224,8 @@ function handle (root, req, res) {
     }
     case '/counter':
       return plain(res, 200, String(sequences.get(url.searchParams.get('key') || '') || 0))
+    case '/connections':
+      return plain(res, 200, String(connections[url.searchParams.get('scheme')] || 0))
     default:
       return serveFile(root, url, res)
   }
@@ -240,6 +247,9 @@ function main () {
     http.createServer(listener('http')).listen(parseInt(args['http-port'], 10), '127.0.0.1'),
     https.createServer(tls, listener('https')).listen(parseInt(args['https-port'], 10), '127.0.0.1')
   ]
+  for (const [i, scheme] of ['http', 'https'].entries()) {
+    servers[i].on('connection', () => { connections[scheme]++ })
+  }
   for (const server of servers) {
     server.on('error', (err) => {
       console.error(`fixture_http_server: ${err.message}`)
