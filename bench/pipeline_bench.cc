@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/db/pool.h"
 #include "common/ipfs/car_store_backend.h"
 #include "common/runtime/flags.h"
@@ -47,6 +48,12 @@ ABSL_FLAG(int, delay_ms, 100, "each web answer is held this long (0-10000)");
 ABSL_FLAG(int, ipfs_percent, 30, "share of ipfs:// tokens (0-100)");
 ABSL_FLAG(uint64_t, seed, 1, "workload seed");
 ABSL_FLAG(int, timeout_seconds, 7200, "give up after this long");
+ABSL_FLAG(std::string, indexer_flags, "",
+          "more indexer flags, space-separated");
+ABSL_FLAG(std::string, extractor_flags, "", "more extractor flags (A/B runs)");
+ABSL_FLAG(std::string, pinner_flags, "",
+          "more pinner flags, e.g. --workers=32");
+ABSL_FLAG(std::string, tracker_flags, "", "more tracker flags");
 
 using namespace niftysave;
 

@@ -46,6 +46,7 @@ if [[ -s $OUT/queue_depth.csv ]]; then
 set terminal pngcairo size 1200,700
 set output "$OUT/queue_depth.png"
 set datafile separator ","
+set termoption noenhanced
 set title "pipeline_bench: $TOKENS tokens, $BACKEND: ready items per queue"
 set xlabel "seconds since the first mint"
 set ylabel "ready items"
