@@ -52,6 +52,22 @@ contract DemoMulti {
         emit TransferBatch(msg.sender, address(0), to, ids, amounts);
     }
 
+    // One of each id to `to`, each with its own URI (set without a URI
+    // event, as collections that fix a token's URI at mint do): one
+    // transaction mints many tokens with distinct metadata (the pipeline
+    // benchmark's ERC-1155 collections).
+    function mintBatchWithUris(address to, uint256[] calldata ids, string[] calldata uris) external {
+        require(to != address(0), "mint to zero address");
+        require(ids.length == uris.length, "length mismatch");
+        uint256[] memory amounts = new uint256[](ids.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            _balances[ids[i]][to] += 1;
+            _uris[ids[i]] = uris[i];
+            amounts[i] = 1;
+        }
+        emit TransferBatch(msg.sender, address(0), to, ids, amounts);
+    }
+
     function safeTransferFrom(address from, address to, uint256 id, uint256 amount, bytes calldata) external {
         require(msg.sender == from, "not the owner");
         require(_balances[id][from] >= amount, "insufficient balance");

@@ -339,6 +339,24 @@ absl::StatusOr<std::string> DevChain::MultiMintBatch(
               kDevAccount, contract, *data);
 }
 
+absl::StatusOr<std::string> DevChain::MultiMintBatchWithUris(
+    const std::string& contract, const std::string& to,
+    const std::vector<std::string>& ids, const std::vector<std::string>& uris) {
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::vector<AbiValue>> id_values = Decimals(ids);
+  if (!id_values.ok()) return id_values.status();
+  std::vector<AbiValue> uri_values;
+  for (const std::string& uri : uris) uri_values.push_back(AbiString(uri));
+  absl::StatusOr<std::string> data =
+      CallData("DemoMulti", "mintBatchWithUris(address,uint256[],string[])",
+               ArgsHex({*to_arg, AbiArray(*id_values), AbiArray(uri_values)}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("ERC-1155 mintBatchWithUris ", ids.front(), "..",
+                           ids.back()),
+              kDevAccount, contract, *data);
+}
+
 absl::StatusOr<std::string> DevChain::MultiTransfer(const std::string& contract,
                                                     const std::string& from,
                                                     const std::string& to,

@@ -91,6 +91,12 @@ class DevChain {
       const std::string& contract, const std::string& to,
       const std::vector<std::string>& ids,
       const std::vector<std::string>& amounts);
+  // mintBatchWithUris: one of each id, each with its own uri(id), in one
+  // TransferBatch.
+  absl::StatusOr<std::string> MultiMintBatchWithUris(
+      const std::string& contract, const std::string& to,
+      const std::vector<std::string>& ids,
+      const std::vector<std::string>& uris);
   // safeTransferFrom, sent by `from`.
   absl::StatusOr<std::string> MultiTransfer(const std::string& contract,
                                             const std::string& from,

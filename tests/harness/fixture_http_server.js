@@ -4,7 +4,12 @@
 // purpose. Only node built-ins, so it runs without npm install.
 //
 //   node fixture_http_server.js --root DIR --http-port P --https-port Q \
-//        --cert CERT.pem --key KEY.pem
+//        --cert CERT.pem --key KEY.pem [--host 127.0.0.2,127.0.0.3,...] \
+//        [--delay-ms N]
+//
+// --host lists the loopback addresses to listen on (default 127.0.0.1), so
+// one process stands in for many web hosts; --delay-ms holds every file
+// answer that long (a distant server), test routes are not delayed.
 //
 // Test routes:
 //   /status/<code>            answers <code>
@@ -127,6 +132,7 @@ function serveFile (root, url, res, pathname) {
 
 // TCP connections accepted per scheme, for clients' keep-alive tests.
 const connections = { http: 0, https: 0 }
+let delayMs = 0
 
 function handle (root, req, res) {
   const url = new URL(req.url, 'http://fixture')
@@ -227,7 +233,9 @@ function handle (root, req, res) {
     case '/connections':
       return plain(res, 200, String(connections[url.searchParams.get('scheme')] || 0))
     default:
-      return serveFile(root, url, res)
+      return delayMs > 0
+        ? later(delayMs, () => serveFile(root, url, res))
+        : serveFile(root, url, res)
   }
 }
 
@@ -243,12 +251,16 @@ function main () {
     handle(root, req, res)
   }
   const tls = { cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key) }
-  const servers = [
-    http.createServer(listener('http')).listen(parseInt(args['http-port'], 10), '127.0.0.1'),
-    https.createServer(tls, listener('https')).listen(parseInt(args['https-port'], 10), '127.0.0.1')
-  ]
-  for (const [i, scheme] of ['http', 'https'].entries()) {
-    servers[i].on('connection', () => { connections[scheme]++ })
+  delayMs = parseInt(args['delay-ms'] || '0', 10)
+  const servers = []
+  for (const host of (args.host || '127.0.0.1').split(',')) {
+    const plainServer = http.createServer(listener('http'))
+    const tlsServer = https.createServer(tls, listener('https'))
+    plainServer.on('connection', () => { connections.http++ })
+    tlsServer.on('connection', () => { connections.https++ })
+    servers.push(
+      plainServer.listen(parseInt(args['http-port'], 10), host),
+      tlsServer.listen(parseInt(args['https-port'], 10), host))
   }
   for (const server of servers) {
     server.on('error', (err) => {

@@ -406,5 +406,45 @@ TEST(FixtureHttpServerTest, ServesFilesAndTestRoutes) {
   EXPECT_TRUE((*server)->Stop().ok());
 }
 
+// The pipeline benchmark's many web hosts: one process listens on each
+// address (and only those), its certificate names each, and every file
+// answer is held while test routes are not.
+TEST(FixtureHttpServerTest, ListensOnEveryHostAndHoldsFileAnswers) {
+  absl::StatusOr<TempDir> root = TempDir::Create("fixture-root");
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::ofstream(root->path() + "/meta.json") << R"({"name":"nft"})";
+  auto server = FixtureHttpServer::Start(
+      root->path(), {.hosts = {"127.0.0.2", "127.0.0.3"}, .delay_ms = 3000});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const FixtureHttpServer& s = **server;
+  EXPECT_EQ(s.http_url(), absl::StrCat("http://127.0.0.2:", s.http_port()));
+
+  for (const char* host : {"127.0.0.2", "127.0.0.3"}) {
+    for (const auto& [scheme, port] :
+         {std::pair{"http", s.http_port()}, {"https", s.https_port()}}) {
+      const std::string base = absl::StrCat(scheme, "://", host, ":", port);
+      absl::StatusOr<HttpResponse> quick = Fetch({.url = base + "/status/200",
+                                                  .ca_file = s.ca_file(),
+                                                  .timeout = absl::Seconds(2)});
+      ASSERT_TRUE(quick.ok()) << base << ": " << quick.status();
+      EXPECT_EQ(quick->status, 200) << base;
+      EXPECT_FALSE(Fetch({.url = base + "/meta.json",
+                          .ca_file = s.ca_file(),
+                          .timeout = absl::Seconds(1)})
+                       .ok())
+          << base << " answered a file before its delay";
+    }
+  }
+  absl::StatusOr<HttpResponse> held =
+      Fetch({.url = s.https_url() + "/meta.json", .ca_file = s.ca_file()});
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->body, R"({"name":"nft"})");
+  EXPECT_FALSE(Fetch({.url = absl::StrCat("http://127.0.0.1:", s.http_port(),
+                                          "/status/200")})
+                   .ok())
+      << "127.0.0.1 is not one of the hosts";
+  EXPECT_TRUE((*server)->Stop().ok());
+}
+
 }  // namespace
 }  // namespace niftysave::harness

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/harness/net.h"
 
 namespace niftysave::harness {
@@ -43,13 +44,17 @@ absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec) {
   started.https_port = spec.https_port ? spec.https_port : PickFreePort();
   started.cert_file = spec.dir + "/cert.pem";
   const std::string key_file = spec.dir + "/key.pem";
-  absl::StatusOr<std::string> openssl = RunCommand(
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-       "/CN=127.0.0.1", "-addext",
-       absl::StrCat("subjectAltName=IP:", spec.host, ",DNS:localhost"),
-       "-keyout", key_file, "-out", started.cert_file},
-      absl::Seconds(30));
+  // spec.host may list several addresses: the certificate names each.
+  const std::vector<std::string> hosts = absl::StrSplit(spec.host, ',');
+  std::string san;
+  for (const std::string& host : hosts) absl::StrAppend(&san, "IP:", host, ",");
+  absl::StatusOr<std::string> openssl =
+      RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                  "-subj", "/CN=127.0.0.1", "-addext",
+                  absl::StrCat("subjectAltName=", san, "DNS:localhost"),
+                  "-keyout", key_file, "-out", started.cert_file},
+                 absl::Seconds(30));
   if (!openssl.ok()) return error("certificate", openssl.status());
 
   std::vector<std::string> argv = {
@@ -74,9 +79,9 @@ absl::StatusOr<TlsScriptProcess> StartTlsScript(const TlsScriptSpec& spec) {
   started.process = *std::move(node);
 
   const std::string http_probe = absl::StrCat(
-      "http://", spec.host, ":", started.http_port, spec.ready_path);
+      "http://", hosts.front(), ":", started.http_port, spec.ready_path);
   const std::string https_probe = absl::StrCat(
-      "https://", spec.host, ":", started.https_port, spec.ready_path);
+      "https://", hosts.front(), ":", started.https_port, spec.ready_path);
   absl::Status ready =
       WaitUntilReady(*started.process, spec.name, absl::Seconds(30), [&] {
         absl::Status s = CheckHttp(http_probe);

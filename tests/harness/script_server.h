@@ -67,7 +67,9 @@ struct TlsScriptSpec {
   std::vector<std::string> args{};  // after the ports, certificate and key
   std::string ready_path;           // answered on both ports once up
   // Another loopback address (127.0.0.2, ...) for a second "host" that an
-  // allow-list of 127.0.0.1 does not cover; passed as --host when set.
+  // allow-list of 127.0.0.1 does not cover; passed as --host when set. A
+  // comma-separated list is several hosts (the certificate names each; the
+  // readiness probe asks the first).
   std::string host = "127.0.0.1";
   // 0: a free port.
   int http_port = 0;

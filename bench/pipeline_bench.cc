@@ -1,0 +1,493 @@
+// End-to-end throughput of the whole archive at scale (bench/pipeline_bench.sh,
+// issue 14): the four services on LocalPipeline's Postgres, anvil and IPFS
+// node, a realistic workload, and where the time and resources go.
+//
+// Workload (deterministic from --seed): --tokens tokens over --contracts
+// collections (even ones DemoNFT ERC-721, odd ones DemoMulti ERC-1155),
+// minted 50 to a transaction. Each token has a metadata document and one
+// image of 10-200 KB of pseudo-random bytes. About 30% are ipfs:// (both
+// documents added to the IPFS node beforehand, and for car-store also put
+// in the pinner's CAR store, since that backend cannot fetch a CID it does
+// not hold); the rest are https:// or http:// on --hosts loopback addresses
+// (127.0.0.2, ...) served by one fixture server that holds each answer
+// --delay_ms.
+//
+// Output in --out_dir: queue_depth.csv (one row a second), cpu.csv and
+// summary.txt (also printed): tokens/s from the first mint to the last token
+// settled, CPU seconds of every process group from /proc, peak RSS.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/db/pool.h"
+#include "common/ipfs/car_store_backend.h"
+#include "common/runtime/flags.h"
+#include "nlohmann/json.hpp"
+#include "tests/harness/peak_rss.h"
+#include "tests/harness/temp_dir.h"
+#include "tests/integration/local_pipeline.h"
+
+ABSL_FLAG(int, tokens, 20000, "tokens to mint (100-1000000)");
+ABSL_FLAG(std::string, backend, "car-store", "car-store or ipfs");
+ABSL_FLAG(std::string, out_dir, "bench-out", "where the CSVs and logs go");
+ABSL_FLAG(int, contracts, 20, "collections, half ERC-721, half ERC-1155");
+ABSL_FLAG(int, hosts, 50, "web hosts 127.0.0.2 .. (1-60)");
+ABSL_FLAG(int, delay_ms, 100, "each web answer is held this long (0-10000)");
+ABSL_FLAG(int, ipfs_percent, 30, "share of ipfs:// tokens (0-100)");
+ABSL_FLAG(uint64_t, seed, 1, "workload seed");
+ABSL_FLAG(int, timeout_seconds, 7200, "give up after this long");
+ABSL_FLAG(std::string, indexer_flags, "",
+          "more indexer flags, space-separated");
+ABSL_FLAG(std::string, extractor_flags, "", "more extractor flags (A/B runs)");
+ABSL_FLAG(std::string, pinner_flags, "",
+          "more pinner flags, e.g. --workers=32");
+ABSL_FLAG(std::string, tracker_flags, "", "more tracker flags");
+
+using namespace niftysave;
+
+namespace {
+
+constexpr char kOwner[] = "f39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+constexpr size_t kPerTx = 50;
+
+absl::Time g_start;
+
+void Say(const std::string& line) {
+  std::printf("[%7.1fs] %s\n", absl::ToDoubleSeconds(absl::Now() - g_start),
+              line.c_str());
+  std::fflush(stdout);
+}
+
+template <typename T>
+T OrDie(absl::StatusOr<T> v, const std::string& what) {
+  if (!v.ok()) {
+    std::fprintf(stderr, "pipeline_bench: %s: %s\n", what.c_str(),
+                 std::string(v.status().message()).c_str());
+    std::exit(1);
+  }
+  return *std::move(v);
+}
+void OrDie(const absl::Status& s, const std::string& what) {
+  if (!s.ok()) OrDie(absl::StatusOr<int>(s), what);
+}
+
+struct Token {
+  int contract;
+  std::string id;
+  std::string uri;
+};
+
+// ---- the workload ----
+
+std::string Image(std::mt19937_64& rng, int token) {
+  const size_t size = 10'000 + rng() % 190'001;
+  std::string bytes = absl::StrCat("\x89PNG\r\n\x1a\n", token, "\n");
+  bytes.reserve(size);
+  while (bytes.size() < size) {
+    const uint64_t word = rng();
+    bytes.append(reinterpret_cast<const char*>(&word), 8);
+  }
+  bytes.resize(size);
+  return bytes;
+}
+
+class Workload {
+ public:
+  Workload(pipeline::LocalPipeline& p, harness::FixtureHttpServer& web,
+           ipfs::CarStoreBackend* car_store)
+      : p_(p), web_(web), car_store_(car_store) {}
+
+  // Files on the web server, content on IPFS (and the CAR store); the URIs.
+  std::vector<Token> Prepare(int n, int contracts, int hosts, int ipfs_percent,
+                             uint64_t seed) {
+    std::vector<Token> tokens;
+    for (int i = 0; i < n; ++i) {
+      std::mt19937_64 rng(seed * 1'000'003 + i);
+      Token t{.contract = i % contracts, .id = absl::StrCat(i / contracts + 1)};
+      const std::string name = absl::StrCat(t.contract, "-", t.id);
+      const std::string image = Image(rng, i);
+      if (static_cast<int>(rng() % 100) < ipfs_percent) {
+        const std::string img = Add(image);
+        t.uri = "ipfs://" + Add(Meta(name, "ipfs://" + img));
+      } else {
+        t.uri = Base(rng, hosts) + "/m/" + name + ".json";
+        OrDie(
+            harness::WriteFile(web_.root_dir() + "/i/" + name + ".png", image),
+            "write image");
+        OrDie(harness::WriteFile(
+                  web_.root_dir() + "/m/" + name + ".json",
+                  Meta(name, Base(rng, hosts) + "/i/" + name + ".png")),
+              "write metadata");
+      }
+      tokens.push_back(std::move(t));
+      if ((i + 1) % 1000 == 0) Say(absl::StrCat("  prepared ", i + 1));
+    }
+    return tokens;
+  }
+
+ private:
+  // http or https on one of the hosts, half and half.
+  std::string Base(std::mt19937_64& rng, int hosts) {
+    const bool https = rng() % 2;
+    return absl::StrCat(https ? "https://" : "http://", "127.0.0.",
+                        2 + rng() % hosts, ":",
+                        https ? web_.https_port() : web_.http_port());
+  }
+  static std::string Meta(const std::string& name, const std::string& image) {
+    return nlohmann::ordered_json{{"name", "Bench " + name},
+                                  {"description", "pipeline_bench token"},
+                                  {"image", image}}
+        .dump();
+  }
+  std::string Add(const std::string& bytes) {
+    const std::string cid = OrDie(p_.AddToIpfs(bytes), "ipfs add");
+    if (car_store_ != nullptr) {
+      const std::string held = OrDie(car_store_->Upload(bytes, "f"), "car");
+      if (held != cid) {
+        OrDie(absl::InternalError(
+                  absl::StrCat("IPFS node says ", cid, ", CAR store ", held)),
+              "CIDs differ");
+      }
+    }
+    return cid;
+  }
+
+  pipeline::LocalPipeline& p_;
+  harness::FixtureHttpServer& web_;
+  ipfs::CarStoreBackend* car_store_;
+};
+
+// ---- /proc ----
+
+struct Proc {
+  pid_t ppid = 0;
+  std::string group;
+  double cpu = 0;  // utime + stime + reaped children's, seconds
+  int64_t hwm_kb = -1;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Which part of the system a process is, by its command line.
+std::string GroupOf(const std::string& cmdline) {
+  for (const char* s : pipeline::LocalPipeline::kServices) {
+    if (cmdline.find(absl::StrCat("niftysave-", s)) != std::string::npos)
+      return s;
+  }
+  if (cmdline.find("fixture_http_server") != std::string::npos)
+    return "http-server";
+  // js-ipfs renames its process ("ipfs"), so its command line is not node's.
+  if (cmdline.find("ipfs") != std::string::npos) return "ipfs-node";
+  if (cmdline.find("postgres") != std::string::npos) return "postgres";
+  if (cmdline.find("anvil") != std::string::npos) return "anvil";
+  return "";
+}
+
+// Every process under this one, grouped. A group's CPU is the sum over its
+// live processes of their own and their reaped children's time, so exited
+// Postgres backends are counted through the postmaster.
+std::map<pid_t, Proc> Scan() {
+  std::map<pid_t, Proc> all;
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  DIR* d = opendir("/proc");
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::string stat = Slurp(absl::StrCat("/proc/", pid, "/stat"));
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    std::vector<std::string> f;
+    while (rest >> field) f.push_back(field);
+    if (f.size() < 15) continue;
+    Proc p;
+    p.ppid = std::atoi(f[1].c_str());
+    // Fields 14-17 of stat (utime stime cutime cstime) are f[11..14].
+    p.cpu = (std::stod(f[11]) + std::stod(f[12]) + std::stod(f[13]) +
+             std::stod(f[14])) /
+            hz;
+    std::string cmd = Slurp(absl::StrCat("/proc/", pid, "/cmdline"));
+    for (char& c : cmd)
+      if (c == '\0') c = ' ';
+    p.group = GroupOf(cmd);
+    all[pid] = p;
+  }
+  if (d) closedir(d);
+  std::map<pid_t, Proc> mine;
+  const pid_t self = getpid();
+  for (auto& [pid, p] : all) {
+    if (p.group.empty()) continue;
+    for (pid_t up = p.ppid; up > 1 && all.count(up); up = all[up].ppid) {
+      if (up == self) {
+        p.hwm_kb = harness::PeakRssKb(pid);
+        mine[pid] = p;
+        break;
+      }
+    }
+  }
+  return mine;
+}
+
+const std::vector<std::string> kGroups = {"indexer",   "extractor",  "pinner",
+                                          "tracker",   "postgres",   "anvil",
+                                          "ipfs-node", "http-server"};
+
+struct Usage {
+  std::map<std::string, double> cpu;
+  std::map<std::string, int64_t> hwm_kb;  // the largest process's
+};
+Usage Measure() {
+  Usage u;
+  for (const auto& [pid, p] : Scan()) {
+    u.cpu[p.group] += p.cpu;
+    u.hwm_kb[p.group] = std::max(u.hwm_kb[p.group], p.hwm_kb);
+  }
+  return u;
+}
+
+template <typename V>
+V Get(const std::map<std::string, V>& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? V{} : it->second;
+}
+
+// ---- Postgres ----
+
+constexpr char kQueueDepths[] =
+    "SELECT CASE WHEN queue LIKE 'read_uri:%' THEN 'read_uri' ELSE queue END, "
+    "count(*) FILTER (WHERE state = 'ready') FROM work_queue GROUP BY 1";
+constexpr char kTokenCounts[] =
+    "SELECT status, count(*) FROM tokens GROUP BY 1";
+constexpr char kResourceCounts[] =
+    "SELECT status, count(*) FROM resources GROUP BY 1";
+constexpr char kFailures[] =
+    "SELECT coalesce(reason, '-'), count(*) FROM tokens "
+    "WHERE status = 'failed' GROUP BY 1 ORDER BY 2 DESC LIMIT 10";
+
+using Counts = std::map<std::string, int64_t>;
+Counts Query(db::Pool& pool, const char* sql) {
+  Counts counts;
+  absl::Status s = pool.Run([&](pqxx::work& txn) {
+    for (const auto& row : txn.exec(sql)) {
+      counts[row[0].as<std::string>()] = row[1].as<int64_t>();
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) Say(absl::StrCat("query failed: ", s.message()));
+  return counts;
+}
+
+// ---- the run ----
+
+void Mint(pipeline::LocalPipeline& p, const std::vector<std::string>& contracts,
+          const std::vector<Token>& tokens) {
+  std::map<int, std::vector<const Token*>> by_contract;
+  for (const Token& t : tokens) by_contract[t.contract].push_back(&t);
+  // Round-robin over the collections, 50 tokens a transaction, so every
+  // collection is being minted from the start.
+  for (size_t start = 0;; start += kPerTx) {
+    bool any = false;
+    for (auto& [c, list] : by_contract) {
+      if (start >= list.size()) continue;
+      any = true;
+      std::vector<std::string> ids, uris;
+      for (size_t i = start; i < std::min(list.size(), start + kPerTx); ++i) {
+        ids.push_back(list[i]->id);
+        uris.push_back(list[i]->uri);
+      }
+      auto tx = c % 2 == 0
+                    ? p.chain().MintBatch(contracts[c], kOwner, ids, uris)
+                    : p.chain().MultiMintBatchWithUris(contracts[c], kOwner,
+                                                       ids, uris);
+      OrDie(tx, "mint");
+    }
+    if (!any) break;
+  }
+  OrDie(p.Confirm(), "confirm");
+}
+
+std::string Row(const std::string& name, const std::vector<std::string>& v) {
+  std::string row = absl::StrFormat("%-12s", name);
+  for (const std::string& s : v)
+    absl::StrAppend(&row, absl::StrFormat("%12s", s));
+  return row;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ParseFlags(argc, argv,
+             "pipeline_bench --tokens=N --backend=car-store|ipfs --out_dir=D");
+  const int n = GetFlagInRange(FLAGS_tokens, 100, 1'000'000);
+  const int contracts = GetFlagInRange(FLAGS_contracts, 2, 100);
+  const int hosts = GetFlagInRange(FLAGS_hosts, 1, 60);
+  const int delay_ms = GetFlagInRange(FLAGS_delay_ms, 0, 10'000);
+  const int ipfs_percent = GetFlagInRange(FLAGS_ipfs_percent, 0, 100);
+  const std::string backend = absl::GetFlag(FLAGS_backend);
+  if (backend != "car-store" && backend != "ipfs")
+    DieWithConfigError("backend", "must be car-store or ipfs");
+  const std::string out = absl::GetFlag(FLAGS_out_dir);
+  std::filesystem::create_directories(out + "/web/m");
+  std::filesystem::create_directories(out + "/web/i");
+  std::filesystem::create_directories(out + "/logs");
+  g_start = absl::Now();
+
+  std::vector<std::string> host_list;
+  for (int h = 0; h < hosts; ++h)
+    host_list.push_back(absl::StrCat("127.0.0.", 2 + h));
+  auto web =
+      OrDie(harness::FixtureHttpServer::Start(
+                out + "/web", {.hosts = host_list, .delay_ms = delay_ms}),
+            "web server");
+  Say(absl::StrCat("web server on 127.0.0.2-", 1 + hosts, " (http ",
+                   web->http_port(), ", https ", web->https_port(), "), ",
+                   delay_ms, " ms a response"));
+
+  const std::string car_dir = out + "/car-store";
+  std::vector<std::string> fetch = {"--allow_addresses=127.0.0.0/26",
+                                    "--ca_file=" + web->ca_file()};
+  std::vector<std::string> pin = fetch, track;
+  if (backend == "car-store") {
+    std::filesystem::remove_all(car_dir);
+    for (auto* args : {&pin, &track}) {
+      args->insert(args->end(),
+                   {"--pin_backend=car-store", "--car_store_dir=" + car_dir});
+    }
+  }
+  auto p = OrDie(
+      pipeline::LocalPipeline::Start({.log_dir = out + "/logs",
+                                      .extra_args = {{"extractor", fetch},
+                                                     {"pinner", pin},
+                                                     {"tracker", track}}}),
+      "local pipeline");
+  std::unique_ptr<ipfs::CarStoreBackend> car_store;
+  if (backend == "car-store") {
+    car_store = OrDie(ipfs::CarStoreBackend::Open({.dir = car_dir}), "car");
+  }
+
+  Say(absl::StrCat("preparing ", n, " tokens over ", contracts,
+                   " collections (seed ", absl::GetFlag(FLAGS_seed), ")"));
+  Workload workload(*p, *web, car_store.get());
+  const std::vector<Token> tokens = workload.Prepare(
+      n, contracts, hosts, ipfs_percent, absl::GetFlag(FLAGS_seed));
+  std::vector<std::string> addresses;
+  for (int c = 0; c < contracts; ++c) {
+    addresses.push_back(OrDie(
+        p->chain().Deploy(c % 2 == 0 ? "DemoNFT" : "DemoMulti"), "deploy"));
+  }
+  OrDie(p->StartAllServices(), "start services");
+  Say(absl::StrCat("services up (", backend, "); minting"));
+
+  auto pool = OrDie(db::Pool::Create(p->database_url(), 1), "pool");
+  const Usage before = Measure();
+  const absl::Time mint_start = absl::Now();
+  std::thread minter([&] { Mint(*p, addresses, tokens); });
+  double mint_seconds = 0;
+  std::atomic<bool> minted{false};
+  std::thread mint_clock([&] {
+    minter.join();
+    mint_seconds = absl::ToDoubleSeconds(absl::Now() - mint_start);
+    minted = true;
+  });
+
+  const std::vector<std::string> queues = {"read_uri", "extract", "pin",
+                                           "track"};
+  std::ofstream csv(out + "/queue_depth.csv");
+  csv << "seconds,read_uri,extract,pin,track,tokens_seen,tokens_settled,"
+         "resources_pending\n";
+  std::ofstream cpu_csv(out + "/cpu.csv");
+  cpu_csv << "seconds," << absl::StrJoin(kGroups, ",") << "\n";
+  const absl::Time deadline =
+      absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds));
+  int64_t settled = 0;
+  absl::Time next = absl::Now();
+  while (absl::Now() < deadline) {
+    absl::SleepFor(next - absl::Now());
+    next += absl::Seconds(1);
+    const double t = absl::ToDoubleSeconds(absl::Now() - mint_start);
+    Counts depth = Query(*pool, kQueueDepths);
+    Counts status = Query(*pool, kTokenCounts);
+    Counts resources = Query(*pool, kResourceCounts);
+    int64_t seen = 0;
+    for (const auto& [s, c] : status) seen += c;
+    settled = status["archived"] + status["failed"] + status["partial"];
+    const int64_t pending = resources["queued"] + resources["pinning"];
+    csv << absl::StrFormat("%.1f,%d,%d,%d,%d,%d,%d,%d\n", t, depth["read_uri"],
+                           depth["extract"], depth["pin"], depth["track"], seen,
+                           settled, pending);
+    csv.flush();
+    const Usage u = Measure();
+    cpu_csv << absl::StrFormat("%.1f", t);
+    for (const std::string& g : kGroups)
+      cpu_csv << absl::StrFormat(",%.2f", Get(u.cpu, g) - Get(before.cpu, g));
+    cpu_csv << "\n";
+    if (static_cast<int>(t) % 5 == 0) {
+      Say(absl::StrFormat(
+          "queues read_uri %d extract %d pin %d track %d | tokens seen %d "
+          "settled %d/%d",
+          depth["read_uri"], depth["extract"], depth["pin"], depth["track"],
+          seen, settled, n));
+    }
+    if (minted && settled >= n) break;
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - mint_start);
+  const Usage after = Measure();
+  mint_clock.join();
+  const Counts status = Query(*pool, kTokenCounts);
+  const Counts failures = Query(*pool, kFailures);
+  OrDie(p->StopAllServices(), "stop services");
+
+  std::string summary = absl::StrFormat(
+      "pipeline_bench: %d tokens, backend %s, %d collections, %d hosts at %d "
+      "ms, %d%% ipfs://, seed %d\n"
+      "settled %d of %d in %.1f s after the first mint (minting took %.1f s): "
+      "%.1f tokens/s\n"
+      "tokens: archived %d, partial %d, failed %d\n",
+      n, backend, contracts, hosts, delay_ms, ipfs_percent,
+      absl::GetFlag(FLAGS_seed), settled, n, seconds, mint_seconds,
+      settled / seconds, status.count("archived") ? status.at("archived") : 0,
+      status.count("partial") ? status.at("partial") : 0,
+      status.count("failed") ? status.at("failed") : 0);
+  for (const auto& [reason, count] : failures)
+    absl::StrAppend(&summary, "  failed ", reason, ": ", count, "\n");
+  absl::StrAppend(&summary, "\n",
+                  Row("process", {"cpu s", "cpu ms/tok", "peak RSS MB"}), "\n");
+  double total = 0;
+  for (const std::string& g : kGroups) {
+    const double cpu = Get(after.cpu, g) - Get(before.cpu, g);
+    total += cpu;
+    const int64_t hwm = after.hwm_kb.count(g) ? after.hwm_kb.at(g) : -1;
+    absl::StrAppend(
+        &summary,
+        Row(g, {absl::StrFormat("%.1f", cpu),
+                absl::StrFormat("%.2f", 1000 * cpu / n),
+                hwm < 0 ? "-" : absl::StrFormat("%.1f", hwm / 1024.0)}),
+        "\n");
+  }
+  absl::StrAppend(&summary,
+                  Row("total", {absl::StrFormat("%.1f", total),
+                                absl::StrFormat("%.2f", 1000 * total / n), ""}),
+                  "\n");
+  absl::StrAppend(&summary, "(peak RSS: the largest process of the group)\n");
+  std::printf("\n%s", summary.c_str());
+  OrDie(harness::WriteFile(out + "/summary.txt", summary), "summary");
+  return settled >= n ? 0 : 1;
+}
