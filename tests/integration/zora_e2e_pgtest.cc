@@ -82,8 +82,8 @@ TEST(ZoraE2ETest, ContentAndMetadataArchivedAndCheckedAgainstOnChainHashes) {
         R"("mimeType":"text/plain","version":"zora-20210101"})");
     const std::string served =
         std::string(id) == "0" ? content : content + "tampered";
-    const std::string c_path = absl::StrCat("/zora/content-", id, ".txt");
-    const std::string m_path = absl::StrCat("/zora/meta-", id, ".json");
+    const std::string c_path = absl::StrCat("/media/zora-", id, ".txt");
+    const std::string m_path = absl::StrCat("/meta/zora-", id, ".json");
     ASSERT_OK(harness::WriteFile(p.web().root_dir() + c_path, served));
     ASSERT_OK(harness::WriteFile(p.web().root_dir() + m_path, metadata));
     ASSERT_OK(p.chain()
