@@ -7,13 +7,17 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_join.h"
 #include "common/runtime/log.h"
+#include "services/extractor/token_plan.h"
 
 namespace niftysave::extractor {
 
 struct ExtractionWorker::Item {
   db::QueueItem queued;
   TokenToExtract token;
+  TokenPlan token_plan;
   MetadataFetchPlan plan;
+  // The content's fetch, when the plan checks its hash.
+  std::optional<absl::StatusOr<fetch::FetchedContent>> content;
   int64_t reserved = 0;  // bytes of the budget it holds
 };
 
@@ -155,8 +159,9 @@ int ExtractionWorker::Lease(int limit) {
 }
 
 void ExtractionWorker::StartItem(std::shared_ptr<Item> item) {
+  item->token_plan = PlanToken(item->token);
   auto planned =
-      PlanMetadataFetch(*item->token.token_uri, item->token.token_id);
+      PlanMetadataFetch(item->token_plan.metadata_uri, item->token.token_id);
   if (auto* failure = std::get_if<ExtractionFailure>(&planned)) {
     return Decide(std::move(item), std::move(*failure));
   }
@@ -188,18 +193,44 @@ void ExtractionWorker::Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
                                std::string id_form,
                                absl::StatusOr<fetch::FetchedContent> content) {
   // Runs on the HTTP engine's thread: parsing goes to the pool.
-  // From here the item holds its body, not the most it might have held.
+  const TokenPlan& token_plan = item->token_plan;
+  if (content.ok() && token_plan.content_sha256 && !item->content) {
+    // The content is checked against its on-chain hash: fetched too, with
+    // room for its body in the budget.
+    if (item->reserved > 0) {
+      Rereserve(item->reserved, item->reserved + options_.max_item_bytes);
+      item->reserved += options_.max_item_bytes;
+    }
+    fetcher_.Fetch(token_plan.content->resolved,
+                   [this, item, uri, id_form,
+                    content](absl::StatusOr<fetch::FetchedContent> media) {
+                     item->content = std::move(media);
+                     Fetched(item, uri, id_form, content);
+                   });
+    return;
+  }
+  // From here the item holds its bodies, not the most they might have held.
   if (item->reserved > 0) {
-    const int64_t body =
+    int64_t body =
         content.ok() ? static_cast<int64_t>(content->bytes.size()) : 0;
+    if (item->content && item->content->ok()) {
+      body += static_cast<int64_t>((*item->content)->bytes.size());
+    }
     Rereserve(item->reserved, body);
     item->reserved = body;
   }
   auto task = [this, item, uri = std::move(uri), id_form = std::move(id_form),
                content = std::move(content)]() mutable {
-    Decide(item, ExtractFetched(*item->token.token_uri, item->token.token_id,
-                                std::move(uri), std::move(id_form),
-                                std::move(content), limits_));
+    auto result = ExtractFetched(
+        item->token_plan.metadata_uri, item->token.token_id, std::move(uri),
+        std::move(id_form), std::move(content), limits_);
+    if (auto* x = std::get_if<Extraction>(&result)) {
+      if (auto failure = ApplyPlan(item->token_plan, *x, item->content)) {
+        result = *std::move(failure);
+      }
+    }
+    item->content.reset();
+    Decide(item, std::move(result));
   };
   absl::MutexLock lock(&mu_);
   parse_queue_.push_back(std::move(task));
@@ -235,8 +266,11 @@ void ExtractionWorker::Decide(
     outcome.kind = failure.temporary && !repo_.IsLastAttempt(item->queued)
                        ? ItemOutcome::Kind::kRetry
                        : ItemOutcome::Kind::kFailed;
+    // The failed resource's URI as the contract returned it.
+    outcome.token_uri = failure.json_path.empty()
+                            ? item->token_plan.metadata_uri
+                            : item->token_plan.content->uri;
     outcome.failure = std::move(failure);
-    outcome.token_uri = *item->token.token_uri;
   }
   Record(std::move(outcome));
 }

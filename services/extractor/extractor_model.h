@@ -21,6 +21,8 @@ struct FoundAsset {
   std::string json_path;
   std::string uri;  // as written in the metadata
   uri::ResolvedUri resolved;
+  // The bytes fetched matched the token's on-chain sha256 (token_plan.h).
+  bool verified = false;
 };
 
 struct FoundLink {
@@ -47,6 +49,8 @@ struct Extraction {
   // applied: "percent_decoded", "utf8_replaced", "trailing_commas". Empty for
   // strict JSON (a BOM does not count).
   std::vector<std::string> leniency;
+  // The metadata's bytes matched the token's on-chain sha256 (token_plan.h).
+  bool metadata_verified = false;
 };
 
 // A failure to extract. `temporary` ones are retried with back-off.
@@ -59,12 +63,20 @@ struct ExtractionFailure {
   std::optional<uri::ResolvedUri> metadata_uri;
   // The server's Retry-After: a retry must not come sooner.
   std::optional<absl::Duration> retry_after;
+  // Where the token links the failed resource: "" for its metadata, an
+  // asset's path otherwise (a content hash mismatch: kContentPath).
+  std::string json_path;
 };
 
 struct TokenToExtract {
   int64_t pk = 0;
   std::string token_id;
   std::optional<std::string> token_uri;
+  // Set by a contract family's read (tokens.metadata_uri, hashes as 64 hex
+  // digits); see token_plan.h.
+  std::optional<std::string> metadata_uri;
+  std::optional<std::string> content_sha256;
+  std::optional<std::string> metadata_sha256;
 };
 
 // How one leased item ended, for a batched write.
@@ -74,7 +86,7 @@ struct ItemOutcome {
   Kind kind = Kind::kDrop;
   std::optional<Extraction> extraction;      // kExtracted
   std::optional<ExtractionFailure> failure;  // kFailed, kRetry
-  std::string token_uri;                     // kFailed
+  std::string token_uri;  // kFailed: the failed resource's URI as recorded
   // The worker's byte budget this item holds until written.
   int64_t reserved_bytes = 0;
 };

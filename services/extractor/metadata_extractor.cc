@@ -14,8 +14,8 @@ namespace {
 
 ExtractionFailure Failure(std::string reason, std::string detail,
                           bool temporary = false) {
-  return {std::move(reason), std::move(detail), temporary, std::nullopt,
-          std::nullopt};
+  return {std::move(reason), std::move(detail), temporary,
+          std::nullopt,      std::nullopt,      {}};
 }
 
 absl::string_view Av(std::string_view s) { return {s.data(), s.size()}; }

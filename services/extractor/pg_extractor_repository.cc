@@ -17,7 +17,7 @@
 #include "common/runtime/backoff.h"
 #include "common/runtime/log.h"
 #include "common/runtime/utf8.h"
-#include "openssl/sha.h"
+#include "services/extractor/token_plan.h"
 
 namespace niftysave::extractor {
 namespace {
@@ -26,7 +26,9 @@ constexpr char kFindToken[] = R"sql(
 SELECT id FROM tokens WHERE chain_id = $1 AND contract = decode($2, 'hex') AND token_id = $3::numeric)sql";
 
 constexpr char kLoadTokens[] = R"sql(
-SELECT id, token_id::text, token_uri FROM tokens WHERE id = ANY($1::bigint[]))sql";
+SELECT id, token_id::text, token_uri, metadata_uri,
+       encode(content_sha256, 'hex'), encode(metadata_sha256, 'hex')
+FROM tokens WHERE id = ANY($1::bigint[]))sql";
 
 // The batched write: a fixed handful of statements per batch, however many
 // outcomes it holds. Every list travels as a Postgres array and is expanded
@@ -83,8 +85,10 @@ WITH a AS (DELETE FROM token_resources WHERE token_pk = ANY($1::bigint[]))
 DELETE FROM token_links WHERE token_pk = ANY($1::bigint[]))sql";
 
 constexpr char kLinkResources[] = R"sql(
-INSERT INTO token_resources (token_pk, json_path, resource_id, role, uri)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[])
+INSERT INTO token_resources (token_pk, json_path, resource_id, role, uri,
+                             verified)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[],
+                     $5::text[], $6::boolean[])
 ON CONFLICT DO NOTHING)sql";
 
 constexpr char kAddLinks[] = R"sql(
@@ -100,14 +104,6 @@ SET status = u.status, reason = u.reason, detail = u.detail,
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
      AS u(id, status, reason, detail, resource_id)
 WHERE t.id = u.id)sql";
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         digest);
-  return eth::BytesToHex(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
 
 // Failure details quote what servers sent: bounded, and cut on a character
 // boundary (ValidUtf8).
@@ -161,6 +157,9 @@ absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
       t.pk = row[0].as<int64_t>();
       t.token_id = row[1].as<std::string>();
       if (!row[2].is_null()) t.token_uri = row[2].as<std::string>();
+      if (!row[3].is_null()) t.metadata_uri = row[3].as<std::string>();
+      if (!row[4].is_null()) t.content_sha256 = row[4].as<std::string>();
+      if (!row[5].is_null()) t.metadata_sha256 = row[5].as<std::string>();
     }
     return absl::OkStatus();
   });
@@ -358,35 +357,42 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
   {
     std::vector<int64_t> tokens, resource_ids;
     std::vector<std::string> paths, roles, uris;
+    std::vector<std::string> verified;  // "t"/"f": a boolean[] as text
     absl::flat_hash_set<std::pair<int64_t, std::string>> seen;
     auto link = [&](int64_t token, const std::string& path, int64_t resource,
-                    absl::string_view role, const std::string& uri) {
+                    absl::string_view role, const std::string& uri,
+                    bool checked) {
       if (!seen.insert({token, path}).second) return;  // the first one wins
       tokens.push_back(token);
       paths.push_back(path);
       resource_ids.push_back(resource);
       roles.emplace_back(role);
       uris.push_back(ValidUtf8(uri, 4096));
+      verified.emplace_back(checked ? "t" : "f");
     };
     for (size_t i : order) {
       const ItemOutcome& o = outcomes[i];
       if (meta_of[i] == SIZE_MAX) continue;
       const int64_t meta = resources[meta_of[i]].id;
       if (o.kind == ItemOutcome::Kind::kExtracted) {
-        link(o.item.id, "", meta, "metadata", o.extraction->token_uri);
+        link(o.item.id, "", meta, "metadata", o.extraction->token_uri,
+             o.extraction->metadata_verified);
         for (size_t k = 0; k < o.extraction->assets.size(); ++k) {
           const FoundAsset& a = o.extraction->assets[k];
           link(o.item.id, a.json_path, resources[assets_of[i][k]].id, "asset",
-               a.uri);
+               a.uri, a.verified);
         }
       } else {
-        link(o.item.id, "", meta, "metadata", o.token_uri);
+        const std::string& path = o.failure->json_path;
+        link(o.item.id, path, meta, path.empty() ? "metadata" : "asset",
+             o.token_uri, false);
       }
     }
     if (!tokens.empty()) {
       txn.exec_params(kLinkResources, db::BigintArray(tokens),
                       db::TextArray(paths), db::BigintArray(resource_ids),
-                      db::TextArray(roles), db::TextArray(uris));
+                      db::TextArray(roles), db::TextArray(uris),
+                      db::TextArray(verified));
     }
   }
   {
@@ -449,7 +455,11 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       const ItemOutcome& o = outcomes[i];
       ids.push_back(o.item.id);
       std::optional<int64_t> meta;
-      if (meta_of[i] != SIZE_MAX) meta = resources[meta_of[i]].id;
+      // A failed asset (a content hash mismatch) is not the metadata.
+      if (meta_of[i] != SIZE_MAX && (o.kind == ItemOutcome::Kind::kExtracted ||
+                                     o.failure->json_path.empty())) {
+        meta = resources[meta_of[i]].id;
+      }
       metas.push_back(OptionalBigint(meta));
       if (o.kind == ItemOutcome::Kind::kExtracted) {
         statuses.emplace_back("extracted");

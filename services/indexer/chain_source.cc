@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/eth/abi.h"
 #include "common/runtime/reason.h"
+#include "services/indexer/contract_family.h"
 
 namespace niftysave::indexer {
 
@@ -148,9 +149,33 @@ std::vector<absl::StatusOr<nlohmann::json>> RpcChainSource::CallBatch(
   return out;
 }
 
-std::vector<absl::StatusOr<std::string>> RpcChainSource::TokenUris(
+namespace {
+
+// A tokenURI/uri return: the URI, or the token's own failure.
+absl::StatusOr<std::string> DecodeUri(const absl::StatusOr<nlohmann::json>& r,
+                                      size_t max_bytes) {
+  if (!r.ok()) return r.status();
+  if (!r->is_string()) {
+    return ErrorWithReason(absl::StatusCode::kInvalidArgument, "abi_invalid",
+                           "eth_call result is not a string");
+  }
+  absl::StatusOr<std::string> uri =
+      eth::DecodeAbiString(r->get<std::string>(), max_bytes);
+  // Postgres text cannot hold NUL, and no URI needs one.
+  if (uri.ok() && uri->find('\0') != std::string::npos) {
+    uri = ErrorWithReason(absl::StatusCode::kInvalidArgument, "not_utf8",
+                          "token URI contains a NUL character");
+  }
+  return uri;
+}
+
+}  // namespace
+
+std::vector<absl::StatusOr<TokenRead>> RpcChainSource::TokenUris(
     const std::vector<TokenUriQuery>& queries, uint64_t block) {
+  // Each query's tokenURI/uri call, then its family's calls, in one batch.
   std::vector<std::pair<std::string, std::string>> calls;
+  std::vector<const ContractFamily*> families;
   calls.reserve(queries.size());
   for (const TokenUriQuery& q : queries) {
     calls.emplace_back(
@@ -159,28 +184,83 @@ std::vector<absl::StatusOr<std::string>> RpcChainSource::TokenUris(
                                    ? eth::kUriSelector
                                    : eth::kTokenUriSelector,
                                q.token_id));
-  }
-  std::vector<absl::StatusOr<std::string>> out;
-  out.reserve(queries.size());
-  for (absl::StatusOr<nlohmann::json>& r : CallBatch(calls, block)) {
-    if (!r.ok()) {
-      out.push_back(r.status());
-    } else if (!r->is_string()) {
-      out.push_back(ErrorWithReason(absl::StatusCode::kInvalidArgument,
-                                    "abi_invalid",
-                                    "eth_call result is not a string"));
-    } else {
-      absl::StatusOr<std::string> uri = eth::DecodeAbiString(
-          r->get<std::string>(), options_.max_token_uri_bytes);
-      // Postgres text cannot hold NUL, and no URI needs one.
-      if (uri.ok() && uri->find('\0') != std::string::npos) {
-        uri = ErrorWithReason(absl::StatusCode::kInvalidArgument, "not_utf8",
-                              "token URI contains a NUL character");
-      }
-      out.push_back(std::move(uri));
+    families.push_back(FamilyNamed(q.family));
+    if (families.back() == nullptr) continue;
+    for (std::string& data : families.back()->ExtraCalls(q.token_id)) {
+      calls.emplace_back(q.contract, std::move(data));
     }
   }
+  std::vector<absl::StatusOr<nlohmann::json>> results = CallBatch(calls, block);
+  std::vector<absl::StatusOr<TokenRead>> out;
+  out.reserve(queries.size());
+  size_t next = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    absl::StatusOr<std::string> uri =
+        DecodeUri(results[next++], options_.max_token_uri_bytes);
+    if (families[i] == nullptr) {
+      if (!uri.ok())
+        out.push_back(uri.status());
+      else
+        out.push_back(TokenRead{*std::move(uri), {}});
+      continue;
+    }
+    const size_t n = families[i]->ExtraCalls(queries[i].token_id).size();
+    std::vector<std::string> extra;
+    absl::Status failed = uri.status();
+    for (size_t k = 0; k < n; ++k, ++next) {
+      const absl::StatusOr<nlohmann::json>& r = results[next];
+      if (failed.ok() && !r.ok()) failed = r.status();
+      if (failed.ok() && !r->is_string()) {
+        failed =
+            ErrorWithReason(absl::StatusCode::kInvalidArgument, "abi_invalid",
+                            "eth_call result is not a string");
+      }
+      if (failed.ok()) extra.push_back(r->get<std::string>());
+    }
+    TokenRead read;
+    if (failed.ok()) {
+      read.uri = *std::move(uri);
+      failed = families[i]->ReadExtra(extra, options_.max_token_uri_bytes,
+                                      read.family);
+    }
+    if (!failed.ok())
+      out.push_back(failed);
+    else
+      out.push_back(std::move(read));
+  }
   return out;
+}
+
+absl::Status RpcChainSource::DetectFamilies(
+    std::vector<ContractInfo>& contracts, uint64_t block) {
+  std::vector<eth::JsonRpcClient::BatchCall> calls;
+  for (const ContractInfo& c : contracts) {
+    calls.emplace_back(
+        "eth_getCode",
+        nlohmann::json::array({"0x" + c.address, eth::ToQuantity(block)}));
+  }
+  for (size_t start = 0; start < calls.size();
+       start += options_.calls_per_batch) {
+    const size_t end = std::min(calls.size(), start + options_.calls_per_batch);
+    auto results = rpc_.Batch(std::vector<eth::JsonRpcClient::BatchCall>(
+        calls.begin() + start, calls.begin() + end));
+    if (!results.ok()) return results.status();
+    for (size_t i = start; i < end; ++i) {
+      const absl::StatusOr<nlohmann::json>& r = (*results)[i - start];
+      // The node could not answer: ask again later, as for the probes.
+      if (!r.ok()) return r.status();
+      absl::StatusOr<std::string> code =
+          r->is_string() ? eth::HexToBytes(r->get<std::string>())
+                         : absl::InvalidArgumentError("not a string");
+      if (!code.ok()) {
+        return ErrorWithReason(absl::StatusCode::kUnavailable, "rpc_invalid",
+                               "eth_getCode answer is not hex");
+      }
+      const ContractFamily* family = FamilyOfCode(*code);
+      contracts[i].family = family ? std::string(family->name()) : "standard";
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RpcChainSource::ProbeContracts(
@@ -232,7 +312,7 @@ absl::Status RpcChainSource::ProbeContracts(
     }
     c.probe_error = absl::StrJoin(errors, "; ");
   }
-  return absl::OkStatus();
+  return DetectFamilies(contracts, block);
 }
 
 }  // namespace niftysave::indexer

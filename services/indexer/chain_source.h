@@ -27,13 +27,15 @@ class ChainSource {
   // Headers of `numbers` (one batch); fails as a whole if any is missing.
   virtual absl::StatusOr<std::vector<BlockHeader>> BlockHeaders(
       const std::vector<uint64_t>& numbers) = 0;
-  // tokenURI(id) / uri(id) for each query at `block`; one result per query,
-  // each with its own failure reason (revert, empty_return, not_utf8,
+  // tokenURI(id) / uri(id) for each query at `block`, and what its contract
+  // family reads besides (contract_family.h); one result per query, each
+  // with its own failure reason (revert, empty_return, not_utf8,
   // too_large...).
-  virtual std::vector<absl::StatusOr<std::string>> TokenUris(
+  virtual std::vector<absl::StatusOr<TokenRead>> TokenUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block) = 0;
   // name(), symbol() and supportsInterface for the ERC-165 ids of
-  // DESIGN.md, at `block`. Fills name, symbol, interfaces, probe_error.
+  // DESIGN.md, at `block`, and the contract family its code belongs to.
+  // Fills name, symbol, interfaces, family, probe_error.
   // Fails only when the node could not be asked.
   virtual absl::Status ProbeContracts(std::vector<ContractInfo>& contracts,
                                       uint64_t block) = 0;
@@ -53,7 +55,7 @@ class RpcChainSource final : public ChainSource {
                                                 uint64_t to) override;
   absl::StatusOr<std::vector<BlockHeader>> BlockHeaders(
       const std::vector<uint64_t>& numbers) override;
-  std::vector<absl::StatusOr<std::string>> TokenUris(
+  std::vector<absl::StatusOr<TokenRead>> TokenUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block) override;
   absl::Status ProbeContracts(std::vector<ContractInfo>& contracts,
                               uint64_t block) override;
@@ -63,6 +65,9 @@ class RpcChainSource final : public ChainSource {
   std::vector<absl::StatusOr<nlohmann::json>> CallBatch(
       const std::vector<std::pair<std::string, std::string>>& to_and_data,
       uint64_t block);
+  // Each contract's family, from its code at `block` (eth_getCode).
+  absl::Status DetectFamilies(std::vector<ContractInfo>& contracts,
+                              uint64_t block);
 
   eth::JsonRpcClient& rpc_;
   const Options options_;

@@ -33,6 +33,8 @@ struct ContractInfo {
   std::optional<std::string> symbol;
   std::vector<std::string> interfaces;  // ERC-165 ids it supports, 8 hex
   std::string probe_error;              // what could not be read, if any
+  // Its contract family (contract_family.h), detected once from its code.
+  std::string family = "standard";
 };
 
 struct TokenUriQuery {
@@ -41,6 +43,22 @@ struct TokenUriQuery {
   // ERC-721 tokenURI(id), ERC-1155 uri(id) (returned as is: the extractor
   // substitutes {id}).
   eth::TokenStandard standard = eth::TokenStandard::kErc721;
+  std::string family = "standard";  // contracts.family
+};
+
+// What a contract family (contract_family.h) reads besides the token URI;
+// unset for the standards. Hashes are 64 lower-case hex digits, unset when
+// the contract committed to none.
+struct FamilyFields {
+  std::optional<std::string> metadata_uri;
+  std::optional<std::string> content_sha256;
+  std::optional<std::string> metadata_sha256;
+};
+
+// One token's read from the chain: its URI and its family's fields.
+struct TokenRead {
+  std::string uri;
+  FamilyFields family;
 };
 
 // A token URI as read (or announced by a URI event): the URI, or why not.
@@ -48,6 +66,7 @@ struct UriResult {
   std::optional<std::string> token_uri;  // set when the read succeeded
   std::string reason;                    // why not, otherwise
   std::string detail;
+  FamilyFields family;  // with token_uri, for a contract family's token
 };
 
 // A token whose URI changes (URI event, ERC-4906, RefreshToken): the new

@@ -647,6 +647,56 @@ TEST_F(IndexerPgTest, ZoraStyleMediaServesBothUrisAndHashes) {
   EXPECT_EQ(metadata_hash, "0x" + std::string(64, '2'));
 }
 
+// A Zora-style contract is recognised once, from its code, and recorded as
+// family zora_media; its tokens get both URIs and both hashes (a zero hash
+// is "not committed": NULL), and a standard contract beside it stays
+// 'standard' with none of them.
+TEST_F(IndexerPgTest, ZoraStyleMediaIsDetectedAndBothUrisAndHashesRead) {
+  ASSERT_OK_AND_ASSIGN(std::string media, chain_->Deploy("ZoraStyleMedia"));
+  const std::string content_sha(32, '\x11');
+  const std::string metadata_sha(32, '\x22');
+  ASSERT_OK(chain_->ZoraMint(media, accounts_[0], "https://c/0", "https://m/0",
+                             content_sha, metadata_sha));
+  ASSERT_OK(chain_->ZoraMint(media, accounts_[0], "https://c/1", "https://m/1",
+                             std::string(32, '\0'), metadata_sha));
+  ASSERT_OK(chain_->ZoraMint(media, accounts_[0], "https://c/2", "",
+                             content_sha, metadata_sha));
+  ASSERT_OK(chain_->Mint(nft_, accounts_[0], "7", "ipfs://bafkreiseven"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ChainIndexer> indexer, NewIndexer());
+  ASSERT_OK(CatchUp(*indexer));
+
+  auto family = [&](const std::string& contract) {
+    return Sql("SELECT family FROM contracts WHERE address = decode($1, 'hex')",
+               contract)[0][0]
+        .as<std::string>();
+  };
+  EXPECT_EQ(family(media), "zora_media");
+  EXPECT_EQ(family(nft_), "standard");
+  auto row = [&](const std::string& contract, const char* id) {
+    pqxx::result r =
+        Sql("SELECT coalesce(token_uri, '-'), coalesce(metadata_uri, '-'), "
+            "coalesce(encode(content_sha256, 'hex'), '-'), "
+            "coalesce(encode(metadata_sha256, 'hex'), '-'), status, "
+            "coalesce(reason, '-') FROM tokens "
+            "WHERE contract = decode($1, 'hex') AND token_id = $2::numeric",
+            contract, std::string(id));
+    std::vector<std::string> out;
+    for (const auto& f : r.at(0)) out.push_back(f.as<std::string>());
+    return out;
+  };
+  EXPECT_THAT(row(media, "0"),
+              ElementsAre("https://c/0", "https://m/0", std::string(64, '1'),
+                          std::string(64, '2'), "queued", "-"));
+  EXPECT_THAT(row(media, "1"),
+              ElementsAre("https://c/1", "https://m/1", "-",
+                          std::string(64, '2'), "queued", "-"));
+  // An empty metadata URI is the URI reads' own failure.
+  EXPECT_THAT(row(media, "2"),
+              ElementsAre("-", "-", "-", "-", "failed", "uri_empty"));
+  EXPECT_THAT(row(nft_, "7"),
+              ElementsAre("ipfs://bafkreiseven", "-", "-", "-", "queued", "-"));
+}
+
 // A token burned and minted again keeps its row (same chain, contract, id):
 // the re-mint must bring it back to life with its new owner.
 TEST_F(IndexerPgTest, RemintAfterBurnRevivesTheToken) {
@@ -1307,9 +1357,9 @@ class HookedSource final : public ChainSource {
       const std::vector<uint64_t>& numbers) override {
     return inner_.BlockHeaders(numbers);
   }
-  std::vector<absl::StatusOr<std::string>> TokenUris(
+  std::vector<absl::StatusOr<TokenRead>> TokenUris(
       const std::vector<TokenUriQuery>& queries, uint64_t block) override {
-    std::vector<absl::StatusOr<std::string>> uris =
+    std::vector<absl::StatusOr<TokenRead>> uris =
         inner_.TokenUris(queries, block);
     hook_();
     return uris;

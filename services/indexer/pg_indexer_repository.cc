@@ -37,10 +37,10 @@ RETURNING next_block, head_block)sql";
 
 constexpr char kInsertContracts[] = R"sql(
 INSERT INTO contracts (chain_id, address, standard, first_block, name, symbol,
-                       interfaces, probe_error)
-SELECT $1, decode(a, 'hex'), s, b, n, y, string_to_array(i, ','), e
+                       interfaces, probe_error, family)
+SELECT $1, decode(a, 'hex'), s, b, n, y, string_to_array(i, ','), e, f
 FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-            $7::text[], $8::text[]) AS u(a, s, b, n, y, i, e)
+            $7::text[], $8::text[], $9::text[]) AS u(a, s, b, n, y, i, e, f)
 ON CONFLICT DO NOTHING)sql";
 
 // Every token the range moved, one row each, at its first transfer here:
@@ -321,7 +321,7 @@ std::pair<int64_t, std::string> QueueRefreshChunk(
 void WriteContracts(pqxx::work& txn, int64_t chain,
                     const std::vector<ContractInfo>& contracts) {
   if (contracts.empty()) return;
-  std::vector<std::string> a, st, ifs;
+  std::vector<std::string> a, st, ifs, f;
   std::vector<int64_t> b;
   std::vector<std::optional<std::string>> n, y, e;
   for (const ContractInfo& c : contracts) {
@@ -332,10 +332,11 @@ void WriteContracts(pqxx::work& txn, int64_t chain,
     y.push_back(c.symbol);
     ifs.push_back(absl::StrJoin(c.interfaces, ","));
     e.push_back(Opt(c.probe_error));
+    f.push_back(c.family);
   }
   txn.exec_params(kInsertContracts, chain, TextArray(a), TextArray(st),
                   IntArray(b), TextArray(n), TextArray(y), TextArray(ifs),
-                  TextArray(e));
+                  TextArray(e), TextArray(f));
 }
 
 // The ids of a `{1,2,3}` array text, appended to `out`.

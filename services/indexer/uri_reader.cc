@@ -31,7 +31,7 @@ absl::StatusOr<std::vector<UriResult>> ReadTokenUris(
   const size_t chunks = std::clamp<size_t>(queries.size() / kMinUriChunk, 1,
                                            std::max(1, concurrency));
   const size_t per_chunk = (queries.size() + chunks - 1) / chunks;
-  std::vector<std::future<std::vector<absl::StatusOr<std::string>>>> pending;
+  std::vector<std::future<std::vector<absl::StatusOr<TokenRead>>>> pending;
   for (size_t c = 1; c < chunks; ++c) {
     const size_t begin = std::min(queries.size(), c * per_chunk);
     const size_t end = std::min(queries.size(), begin + per_chunk);
@@ -42,14 +42,14 @@ absl::StatusOr<std::vector<UriResult>> ReadTokenUris(
           block);
     }));
   }
-  std::vector<absl::StatusOr<std::string>> uris =
+  std::vector<absl::StatusOr<TokenRead>> uris =
       chunks == 1
           ? source.TokenUris(queries, block)
           : source.TokenUris(std::vector<TokenUriQuery>(
                                  queries.begin(), queries.begin() + per_chunk),
                              block);
   for (auto& f : pending) {
-    std::vector<absl::StatusOr<std::string>> more = f.get();
+    std::vector<absl::StatusOr<TokenRead>> more = f.get();
     for (auto& u : more) uris.push_back(std::move(u));
   }
   if (uris.size() != queries.size()) {
@@ -57,10 +57,15 @@ absl::StatusOr<std::vector<UriResult>> ReadTokenUris(
                            absl::StrCat(uris.size(), " URI results for ",
                                         queries.size(), " reads"));
   }
-  for (const absl::StatusOr<std::string>& uri : uris) {
+  for (const absl::StatusOr<TokenRead>& uri : uris) {
     UriResult r;
-    if (uri.ok() && !uri->empty()) {
-      r.token_uri = *uri;
+    if (uri.ok() && uri->family.metadata_uri &&
+        uri->family.metadata_uri->empty()) {
+      r.reason = "uri_empty";
+      r.detail = "the contract returned an empty tokenMetadataURI";
+    } else if (uri.ok() && !uri->uri.empty()) {
+      r.token_uri = uri->uri;
+      r.family = uri->family;
     } else if (uri.ok()) {
       r.reason = "uri_empty";
       r.detail = "the contract returned an empty URI";
@@ -116,7 +121,8 @@ absl::StatusOr<size_t> UriReader::Step() {
 
   size_t bytes = 0;
   for (const UriResult& r : *uris) {
-    bytes += (r.token_uri ? r.token_uri->size() : 0) + r.detail.size();
+    bytes += (r.token_uri ? r.token_uri->size() : 0) + r.detail.size() +
+             r.family.metadata_uri.value_or("").size();
   }
   if (!uris->empty())
     avg_uri_bytes_ = std::max<size_t>(1, bytes / uris->size());
