@@ -22,7 +22,10 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }  // namespace
 
 CaBundleFile::CaBundleFile(const std::string& ca_file) {
-  if (ca_file.empty()) return;
+  if (ca_file.empty()) {
+    if (access(kSystemCaBundle, R_OK) == 0) path_ = kSystemCaBundle;
+    return;
+  }
   const std::string pem =
       ReadFileOrEmpty(kSystemCaBundle) + "\n" + ReadFileOrEmpty(ca_file);
   char path[] = "/tmp/niftysave-ca-XXXXXX";
@@ -40,10 +43,11 @@ CaBundleFile::CaBundleFile(const std::string& ca_file) {
     return;
   }
   path_ = path;
+  owned_ = true;
 }
 
 CaBundleFile::~CaBundleFile() {
-  if (!path_.empty()) std::remove(path_.c_str());
+  if (owned_) std::remove(path_.c_str());
 }
 
 }  // namespace niftysave::http

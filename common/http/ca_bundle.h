@@ -4,13 +4,19 @@
 
 namespace niftysave::http {
 
-// The system CAs plus `ca_file` (CURLOPT_CAINFO alone would replace the
-// system's), written once to a private temp file that lives as long as this.
-// A file, not CURLOPT_CAINFO_BLOB: curl caches the parsed store of a CA
-// *file* per handle (CURLOPT_CA_CACHE_TIMEOUT), while a blob is parsed again
-// on every connection, milliseconds of OpenSSL 3 decoding each time.
-// path() is "" when `ca_file` is "" (curl's default system bundle) or when
-// the file could not be written (then the system bundle alone applies).
+// The one CA file every TLS connection of a client verifies against: the
+// system bundle, plus `ca_file` when given (CURLOPT_CAINFO alone would
+// replace the system's), then written once to a private temp file that
+// lives as long as this.
+//
+// Always a single file, never a blob or a CA directory: curl keeps the
+// parsed store of a CA *file* per handle (CURLOPT_CA_CACHE_TIMEOUT), but
+// parses a blob, or a file next to a CA directory (Debian's libcurl has
+// CURLOPT_CAPATH /etc/ssl/certs compiled in), again on every new
+// connection: ~140 certificates through OpenSSL 3's decoders, milliseconds
+// of CPU each time. ApplyCurlOptions therefore sets CAINFO to path() and
+// clears CAPATH. path() is "" (curl's defaults) only when the system bundle
+// is missing and no ca_file is given, or the temp file cannot be written.
 class CaBundleFile {
  public:
   explicit CaBundleFile(const std::string& ca_file);
@@ -21,6 +27,7 @@ class CaBundleFile {
 
  private:
   std::string path_;
+  bool owned_ = false;  // a temp file of ours, removed with this
 };
 
 }  // namespace niftysave::http

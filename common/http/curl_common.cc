@@ -248,7 +248,12 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, state);
   }
-  if (!ca_path.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_path.c_str());
+  if (!ca_path.empty()) {
+    // One file and no CA directory, so curl caches the parsed store
+    // (CaBundleFile explains why that matters).
+    curl_easy_setopt(curl, CURLOPT_CAINFO, ca_path.c_str());
+    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+  }
   for (const std::string& h : request.headers) {
     *headers = curl_slist_append(*headers, h.c_str());
   }
