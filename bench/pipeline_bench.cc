@@ -372,9 +372,21 @@ int main(int argc, char** argv) {
                    {"--pin_backend=car-store", "--car_store_dir=" + car_dir});
     }
   }
+  // The --<service>_flags of an A/B run come last, so they win.
+  std::vector<std::string> index;
+  for (auto [args, flag] : {std::pair{&index, &FLAGS_indexer_flags},
+                            std::pair{&fetch, &FLAGS_extractor_flags},
+                            std::pair{&pin, &FLAGS_pinner_flags},
+                            std::pair{&track, &FLAGS_tracker_flags}}) {
+    for (absl::string_view f :
+         absl::StrSplit(absl::GetFlag(*flag), ' ', absl::SkipEmpty())) {
+      args->emplace_back(f);
+    }
+  }
   auto p = OrDie(
       pipeline::LocalPipeline::Start({.log_dir = out + "/logs",
-                                      .extra_args = {{"extractor", fetch},
+                                      .extra_args = {{"indexer", index},
+                                                     {"extractor", fetch},
                                                      {"pinner", pin},
                                                      {"tracker", track}}}),
       "local pipeline");
