@@ -42,6 +42,9 @@ struct ServiceBase {
   std::unique_ptr<db::Pool> pool;
   std::unique_ptr<Metrics> metrics;
   absl::Notification* shutdown = nullptr;
+  // From ConnectOrDie until StartGrpcOrDie: health NOT_SERVING on the gRPC
+  // addresses (GrpcServer::StartNotServing).
+  std::unique_ptr<GrpcServer> not_serving;
 };
 
 // Parses flags (exits 2 with a one-line error on a bad one) and installs the
@@ -52,8 +55,11 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
                                absl::string_view usage, int default_grpc_port,
                                int default_metrics_port, ServiceBase& base);
 
-// Connects the Postgres pool and starts /metrics, or exits 1 with a clear
-// message.
+// Starts /metrics and the not-serving gRPC server (health NOT_SERVING), then
+// connects the Postgres pool, waiting with back-off while Postgres is
+// unreachable; exits 1 with a clear message on a schema that is not ready
+// or an address it cannot serve on. niftysave_<service>_postgres_up is 0
+// while it waits, 1 once connected.
 void ConnectOrDie(ServiceBase& base);
 
 // At start-up, after ConnectOrDie: makes the leases this replica's
@@ -62,7 +68,8 @@ void ConnectOrDie(ServiceBase& base);
 // failure is logged and the leases simply run out.
 void TakeBackLeases(db::WorkQueue& queue);
 
-// Starts the gRPC server or exits 1.
+// Stops the not-serving server and starts the gRPC server in its place (on
+// the port it had, when --grpc_listen asked for port 0), or exits 1.
 std::unique_ptr<GrpcServer> StartGrpcOrDie(
     ServiceBase& base, const std::vector<grpc::Service*>& services);
 
