@@ -150,15 +150,21 @@ void ConnectOrDie(ServiceBase& base) {
 }
 
 void TakeBackLeases(db::WorkQueue& queue) {
-  absl::StatusOr<int64_t> released = queue.ReleaseHeld();
+  TakeBackLeases(queue.name(), [&queue] { return queue.ReleaseHeld(); });
+}
+
+void TakeBackLeases(absl::string_view what,
+                    const std::function<absl::StatusOr<int64_t>()>& release) {
+  absl::StatusOr<int64_t> released = release();
   if (!released.ok()) {
     log::Warn("could not take back this worker's leases; they run out",
-              {{"queue", queue.name()},
+              {{"queue", std::string(what)},
                {"error", std::string(released.status().message())}});
     return;
   }
-  log::Info("took back this worker's leases",
-            {{"queue", queue.name()}, {"released", std::to_string(*released)}});
+  log::Info(
+      "took back this worker's leases",
+      {{"queue", std::string(what)}, {"released", std::to_string(*released)}});
 }
 
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

@@ -67,6 +67,10 @@ void ConnectOrDie(ServiceBase& base);
 // back at once instead of waiting out the lease. Logs what it released; a
 // failure is logged and the leases simply run out.
 void TakeBackLeases(db::WorkQueue& queue);
+// The same for leases kept elsewhere: `release` makes them due and returns
+// how many; `what` names them in the log.
+void TakeBackLeases(absl::string_view what,
+                    const std::function<absl::StatusOr<int64_t>()>& release);
 
 // Stops the not-serving server and starts the gRPC server in its place (on
 // the port it had, when --grpc_listen asked for port 0), or exits 1.
