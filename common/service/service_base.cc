@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/db/migrations.h"
+#include "common/db/pin_claims.h"
 #include "common/grpc/grpc_security_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
@@ -165,6 +166,18 @@ void TakeBackLeases(absl::string_view what,
   log::Info(
       "took back this worker's leases",
       {{"queue", std::string(what)}, {"released", std::to_string(*released)}});
+}
+
+void DropStaleClaims(db::Pool& pool, db::WorkQueue& queue) {
+  absl::StatusOr<int64_t> dropped = db::DropStalePinClaims(pool, queue.name());
+  if (!dropped.ok()) {
+    log::Warn("could not drop stale pin claims",
+              {{"queue", queue.name()},
+               {"error", std::string(dropped.status().message())}});
+    return;
+  }
+  log::Info("dropped stale pin claims",
+            {{"queue", queue.name()}, {"dropped", std::to_string(*dropped)}});
 }
 
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

@@ -72,6 +72,12 @@ void TakeBackLeases(db::WorkQueue& queue);
 void TakeBackLeases(absl::string_view what,
                     const std::function<absl::StatusOr<int64_t>()>& release);
 
+// At start-up, after TakeBackLeases, for a queue whose workers claim pins
+// (common/db/pin_claims.h): drops the pin claims of `queue` whose claimer's
+// lease is gone, the predecessor's among them. Logs how many; a failure is
+// logged and the claims are taken over when next asked for.
+void DropStaleClaims(db::Pool& pool, db::WorkQueue& queue);
+
 // Stops the not-serving server and starts the gRPC server in its place (on
 // the port it had, when --grpc_listen asked for port 0), or exits 1.
 std::unique_ptr<GrpcServer> StartGrpcOrDie(

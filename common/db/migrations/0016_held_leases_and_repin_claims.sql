@@ -9,3 +9,9 @@
 -- predicate, so the planner can use it for any holder.
 CREATE INDEX work_queue_leased_by ON work_queue (queue, leased_by)
   WHERE leased_by IS NOT NULL;
+
+-- The tracker's re-pin (a pin the backend lost or failed) sends `POST /pins`
+-- too, so it takes the same (CID, backend) claim as the pinner, under its
+-- lease on a 'track' item: a claim now names the queue of its claimer's
+-- lease (common/db/pin_claims.cc).
+ALTER TABLE pin_claims ADD COLUMN queue text NOT NULL DEFAULT 'pin';
