@@ -420,6 +420,55 @@ TEST_F(WorkQueueTest, RestartedWorkerTakesBackItsLeasesAtOnce) {
             "1,1,0");
 }
 
+// Taking back one worker's leases reads that worker's items, not the queue:
+// 20,000 items waiting out a back-off (not due, not leased) are not read.
+// Counted from Postgres's own statistics for the table and its indexes,
+// flushed by the backend that ran the statement (a pool of one).
+TEST_F(WorkQueueTest, TakingBackLeasesReadsOnlyTheWorkersItems) {
+  Exec(
+      "INSERT INTO work_queue (queue, item_id, run_after) "
+      "SELECT 'extract', i, now() + interval '1 hour' "
+      "FROM generate_series(1, 20000) i");
+  Exec(
+      "INSERT INTO work_queue (queue, item_id, run_after, leased_by, "
+      "attempts) SELECT 'extract', i, now() + interval '5 minutes', "
+      "'pod-' || (i % 2), 1 FROM generate_series(20001, 20004) i");
+  Exec("ANALYZE work_queue");
+  absl::StatusOr<std::unique_ptr<Pool>> one = Pool::Create(conninfo_, 1);
+  ASSERT_TRUE(one.ok()) << one.status();
+  auto flush = [&] {
+    ASSERT_TRUE((*one)
+                    ->Run([](pqxx::work& txn) {
+                      txn.exec("SELECT pg_stat_force_next_flush()");
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  };
+  // Rows read from work_queue by any means, as Postgres counts them.
+  auto rows_read = [&] {
+    return std::stoll(
+        Query("SELECT (SELECT seq_tup_read FROM pg_stat_user_tables "
+              "        WHERE relname = 'work_queue') + "
+              "       (SELECT sum(idx_tup_read) FROM pg_stat_user_indexes "
+              "        WHERE relname = 'work_queue')"));
+  };
+  flush();
+  absl::SleepFor(absl::Milliseconds(200));
+  const int64_t before = rows_read();
+
+  WorkQueue restarted(**one, "extract", "pod-0", {.lease = absl::Minutes(5)});
+  absl::StatusOr<int64_t> released = restarted.ReleaseHeld();
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(*released, 2);
+  flush();
+  int64_t read = 0;
+  for (int i = 0; i < 50 && (read = rows_read() - before) == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_GT(read, 0) << "the statistics were not flushed";
+  EXPECT_LE(read, 10) << "ReleaseHeld read " << read << " rows";
+}
+
 // The heartbeat keeps a slow step's items past the lease it began with.
 TEST_F(WorkQueueTest, RenewedLeaseOutlivesItsOriginalDeadline) {
   ASSERT_EQ(Enqueue({1}), 1);

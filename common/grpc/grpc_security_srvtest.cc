@@ -122,9 +122,11 @@ class GrpcSecurityTest : public ::testing::Test {
   }
 
   // A call to any method by name, with an empty request.
+  // `body` (when given) receives the response's bytes.
   static grpc::Status RawCall(const std::string& addr,
                               const GrpcClientSecurity& client,
-                              const std::string& method) {
+                              const std::string& method,
+                              std::string* body = nullptr) {
     grpc::GenericStub stub(MakeChannel(addr, client));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
@@ -139,6 +141,13 @@ class GrpcSecurityTest : public ::testing::Test {
                      done.Notify();
                    });
     done.WaitForNotification();
+    std::vector<grpc::Slice> slices;
+    if (body != nullptr && response.Dump(&slices).ok()) {
+      for (const grpc::Slice& slice : slices) {
+        body->append(reinterpret_cast<const char*>(slice.begin()),
+                     slice.size());
+      }
+    }
     return status;
   }
 
@@ -258,6 +267,44 @@ TEST_F(GrpcSecurityTest, PlaintextHealthListenerServesHealthOnly) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(Backfill(health, {}).error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(indexer_.backfills, 0);
+}
+
+// While a service waits for Postgres its not-serving server answers health
+// NOT_SERVING over TLS (no token needed) and on the plaintext health
+// listener, refuses every other call, and hands both ports to the real
+// server.
+TEST_F(GrpcSecurityTest, NotServingServerAnswersHealthOnBothListeners) {
+  auto security = Server(/*tokens=*/true);
+  ASSERT_TRUE(security.ok()) << security.status();
+  security->health_listen = "127.0.0.1:0";
+  auto waiting =
+      GrpcServer::StartNotServing("127.0.0.1:0", *metrics_, *security);
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  const int port = (*waiting)->port(), health_port = (*waiting)->health_port();
+  ASSERT_NE(health_port, 0);
+  const std::string addr = absl::StrCat("127.0.0.1:", port);
+  const std::string health = absl::StrCat("127.0.0.1:", health_port);
+  const std::string kNotServing("\x08\x02", 2);  // {status: NOT_SERVING}
+  for (const auto& [target, client] :
+       {std::pair{addr, Client("")}, std::pair{health, GrpcClientSecurity{}}}) {
+    std::string body;
+    grpc::Status status =
+        RawCall(target, client, "/grpc.health.v1.Health/Check", &body);
+    EXPECT_TRUE(status.ok()) << target << ": " << status.error_message();
+    EXPECT_EQ(body, kNotServing) << target;
+  }
+  EXPECT_EQ(Backfill(addr, Client(kOperateToken)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(indexer_.backfills, 0);
+
+  (*waiting)->Shutdown(absl::ZeroDuration());
+  security->health_listen = health;
+  auto server = GrpcServer::Start(addr, {&indexer_}, *metrics_, *security);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string body;
+  EXPECT_TRUE(RawCall(health, {}, "/grpc.health.v1.Health/Check", &body).ok());
+  EXPECT_EQ(body, std::string("\x08\x01", 2));  // SERVING
+  EXPECT_TRUE(Backfill(addr, Client(kOperateToken)).ok());
 }
 
 TEST_F(GrpcSecurityTest, EveryReadMethodExistsAndStateChangesNeedOperate) {

@@ -1,11 +1,16 @@
 #include "common/grpc/grpc_server.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/metrics_interceptor.h"
 #include "common/grpc/server_auth.h"
+#include "grpcpp/ext/health_check_service_server_builder_option.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
+#include "grpcpp/impl/server_initializer.h"
 #include "grpcpp/resource_quota.h"
 
 namespace niftysave {
@@ -28,7 +33,111 @@ class HealthOnlyService final : public grpc::CallbackGenericService {
   }
 };
 
+// The server a service runs while it waits for Postgres. It has no health
+// service of its own: this answers grpc.health.v1 itself, NOT_SERVING
+// whatever service name is asked (the real services are not registered
+// yet, so the default service would answer NOT_FOUND for their names).
+class NotServingService final : public grpc::CallbackGenericService {
+  class Reactor final : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(const std::string& method) {
+      // HealthCheckResponse{status: NOT_SERVING (2)} on the wire: field 1,
+      // varint 2. The request (which service) needs no reading: the answer
+      // is the same for all.
+      grpc::Slice not_serving(std::string("\x08\x02", 2));
+      response_ = grpc::ByteBuffer(&not_serving, 1);
+      if (method == "/grpc.health.v1.Health/Check") {
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      } else if (method == "/grpc.health.v1.Health/Watch") {
+        StartWrite(&response_);  // the stream stays open until cancelled
+      } else {
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "not serving yet: waiting for Postgres"));
+      }
+    }
+    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+    void OnDone() override { delete this; }
+
+   private:
+    grpc::ByteBuffer response_;
+  };
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    return new Reactor(context->method());
+  }
+};
+
+// Collects the full names of the services registered on a server as it
+// starts (gRPC hands them only to builder plugins), so health can report
+// each by name.
+class ServiceNamesOption final : public grpc::ServerBuilderOption {
+  class Plugin final : public grpc::ServerBuilderPlugin {
+   public:
+    explicit Plugin(std::vector<std::string>* names) : names_(names) {}
+    std::string name() override { return "niftysave_service_names"; }
+    void InitServer(grpc::ServerInitializer* /*si*/) override {}
+    void Finish(grpc::ServerInitializer* si) override {
+      *names_ = *si->GetServiceList();
+    }
+    void ChangeArguments(const std::string& /*name*/,
+                         void* /*value*/) override {}
+
+   private:
+    std::vector<std::string>* names_;
+  };
+
+ public:
+  explicit ServiceNamesOption(std::vector<std::string>* names)
+      : names_(names) {}
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->push_back(std::make_unique<Plugin>(names_));
+  }
+
+ private:
+  std::vector<std::string>* names_;
+};
+
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::StartNotServing(
+    const std::string& listen, Metrics& metrics,
+    const GrpcServerSecurity& security) {
+  auto server = std::unique_ptr<GrpcServer>(new GrpcServer());
+  server->health_only_ = std::make_unique<NotServingService>();
+  grpc::ServerBuilder builder;
+  builder.SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  builder.AddListeningPort(listen, MakeServerCredentials(security, metrics),
+                           &server->port_);
+  if (!security.health_listen.empty()) {
+    builder.AddListeningPort(security.health_listen,
+                             grpc::InsecureServerCredentials(),
+                             &server->health_port_);
+  }
+  builder.RegisterCallbackGenericService(server->health_only_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0 ||
+      (!security.health_listen.empty() && server->health_port_ == 0)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot start the not-serving gRPC server on ", listen));
+  }
+  return server;
+}
+
+void GrpcServer::MarkServicesServing() {
+  for (grpc::Server* s : {server_.get(), health_server_.get()}) {
+    grpc::HealthCheckServiceInterface* health =
+        s == nullptr ? nullptr : s->GetHealthCheckService();
+    if (health == nullptr) continue;
+    for (const std::string& name : service_names_) {
+      if (!absl::StartsWith(name, "grpc.")) {
+        health->SetServingStatus(name, true);
+      }
+    }
+  }
+}
 
 absl::Status GrpcServer::StartHealthServer(const std::string& listen) {
   health_only_ = std::make_unique<HealthOnlyService>();
@@ -71,6 +180,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
       interceptors;
   interceptors.push_back(MakeMetricsInterceptorFactory(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  builder.SetOption(
+      std::make_unique<ServiceNamesOption>(&server->service_names_));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -80,8 +191,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     absl::Status health = server->StartHealthServer(security.health_listen);
     if (!health.ok()) return health;
   }
+  server->MarkServicesServing();
   return server;
 }
+
+GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;

@@ -25,9 +25,24 @@ class GrpcServer {
   static constexpr int kMaxServerThreads = 128;
 
   // `listen` is "127.0.0.1:50051" or "0.0.0.0:0" (port 0 picks one).
+  // Health reports SERVING for the server ("") and for each of `services`
+  // by its full name ("niftysave.v1.Tracker").
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen, const std::vector<grpc::Service*>& services,
       Metrics& metrics, const GrpcServerSecurity& security);
+
+  // What a service serves before it can do its work (while it waits for
+  // Postgres): on `listen` (with `security`'s credentials) and on the
+  // plaintext health listener if `security` names one, grpc.health.v1
+  // answers NOT_SERVING for the server and for every service name, and any
+  // other call fails UNAVAILABLE. So a readiness probe sees "not ready"
+  // rather than a refused connection. Shut it down before Start binds the
+  // same addresses.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> StartNotServing(
+      const std::string& listen, Metrics& metrics,
+      const GrpcServerSecurity& security);
+
+  ~GrpcServer();
 
   int port() const { return port_; }
   int health_port() const { return health_port_; }  // 0: none
@@ -37,11 +52,15 @@ class GrpcServer {
 
  private:
   absl::Status StartHealthServer(const std::string& listen);
+  void MarkServicesServing();
 
   std::unique_ptr<grpc::Server> server_;
   // The service outlives the server it is registered with.
   std::unique_ptr<grpc::CallbackGenericService> health_only_;
   std::unique_ptr<grpc::Server> health_server_;
+  // The services registered on server_, by full name (filled in while it
+  // starts).
+  std::vector<std::string> service_names_;
   int port_ = 0;
   int health_port_ = 0;
 };

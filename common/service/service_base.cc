@@ -7,8 +7,10 @@
 #include <cstdlib>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/db/migrations.h"
+#include "common/db/pin_claims.h"
 #include "common/grpc/grpc_security_flags.h"
 #include "common/runtime/flags.h"
 #include "common/runtime/log.h"
@@ -34,6 +36,12 @@ namespace {
 [[noreturn]] void Fatal(absl::string_view what, const absl::Status& status) {
   log::Error(std::string(what), {{"error", std::string(status.message())}});
   std::exit(1);
+}
+
+// "host:0" with the port a server picked for it; any other address as is.
+std::string SamePort(const std::string& listen, int picked) {
+  if (picked == 0 || !absl::EndsWith(listen, ":0")) return listen;
+  return absl::StrCat(listen.substr(0, listen.size() - 1), picked);
 }
 
 // The pod name in Kubernetes (the host name of its container), so a pod
@@ -91,7 +99,30 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
   return args;
 }
 
+namespace {
+
+// Until connected, the service answers probes NOT_SERVING and serves
+// /metrics, so an orchestrator sees a live process that is not ready.
+void ServeNotReady(ServiceBase& base) {
+  auto metrics = Metrics::Start(base.metrics_listen, base.name);
+  if (!metrics.ok()) Fatal("cannot serve metrics", metrics.status());
+  base.metrics = std::move(*metrics);
+  auto server = GrpcServer::StartNotServing(base.grpc_listen, *base.metrics,
+                                            base.grpc_security);
+  if (!server.ok()) Fatal("cannot start gRPC", server.status());
+  base.not_serving = std::move(*server);
+}
+
+}  // namespace
+
 void ConnectOrDie(ServiceBase& base) {
+  ServeNotReady(base);
+  prometheus::Gauge& up =
+      base.metrics
+          ->Gauge("postgres_up",
+                  "1 once connected to Postgres; 0 while waiting for it at "
+                  "start-up")
+          .Add({});
   // Postgres down (a restart, a failover, a pod started first) is waited
   // for with back-off, said in the log each time, never a reason to exit;
   // a stop signal while waiting ends the process cleanly.
@@ -103,6 +134,7 @@ void ConnectOrDie(ServiceBase& base) {
         "waiting for Postgres",
         {{"attempt", std::to_string(attempt)},
          {"retry_in_ms", std::to_string(absl::ToInt64Milliseconds(delay))},
+         {"grpc_port", std::to_string(base.not_serving->port())},
          {"error", std::string(pool.status().message())}});
     if (base.shutdown->WaitForNotificationWithTimeout(delay)) {
       log::Info("stopped while waiting for Postgres", {});
@@ -115,27 +147,52 @@ void ConnectOrDie(ServiceBase& base) {
     Fatal("database schema not ready", s);
   }
   base.pool = std::move(*pool);
-  auto metrics = Metrics::Start(base.metrics_listen, base.name);
-  if (!metrics.ok()) Fatal("cannot serve metrics", metrics.status());
-  base.metrics = std::move(*metrics);
+  up.Set(1);
 }
 
 void TakeBackLeases(db::WorkQueue& queue) {
-  absl::StatusOr<int64_t> released = queue.ReleaseHeld();
+  TakeBackLeases(queue.name(), [&queue] { return queue.ReleaseHeld(); });
+}
+
+void TakeBackLeases(absl::string_view what,
+                    const std::function<absl::StatusOr<int64_t>()>& release) {
+  absl::StatusOr<int64_t> released = release();
   if (!released.ok()) {
     log::Warn("could not take back this worker's leases; they run out",
-              {{"queue", queue.name()},
+              {{"queue", std::string(what)},
                {"error", std::string(released.status().message())}});
     return;
   }
-  log::Info("took back this worker's leases",
-            {{"queue", queue.name()}, {"released", std::to_string(*released)}});
+  log::Info(
+      "took back this worker's leases",
+      {{"queue", std::string(what)}, {"released", std::to_string(*released)}});
+}
+
+void DropStaleClaims(db::Pool& pool, db::WorkQueue& queue) {
+  absl::StatusOr<int64_t> dropped = db::DropStalePinClaims(pool, queue.name());
+  if (!dropped.ok()) {
+    log::Warn("could not drop stale pin claims",
+              {{"queue", queue.name()},
+               {"error", std::string(dropped.status().message())}});
+    return;
+  }
+  log::Info("dropped stale pin claims",
+            {{"queue", queue.name()}, {"dropped", std::to_string(*dropped)}});
 }
 
 std::unique_ptr<GrpcServer> StartGrpcOrDie(
     ServiceBase& base, const std::vector<grpc::Service*>& services) {
-  auto server = GrpcServer::Start(base.grpc_listen, services, *base.metrics,
-                                  base.grpc_security);
+  std::string listen = base.grpc_listen;
+  GrpcServerSecurity security = base.grpc_security;
+  if (base.not_serving != nullptr) {
+    // Port 0 picked a port for the not-serving server: keep that one.
+    listen = SamePort(listen, base.not_serving->port());
+    security.health_listen =
+        SamePort(security.health_listen, base.not_serving->health_port());
+    base.not_serving->Shutdown(absl::ZeroDuration());
+    base.not_serving.reset();
+  }
+  auto server = GrpcServer::Start(listen, services, *base.metrics, security);
   if (!server.ok()) Fatal("cannot start gRPC", server.status());
   log::Info("serving",
             {{"grpc", base.grpc_listen},

@@ -42,6 +42,9 @@ struct ServiceBase {
   std::unique_ptr<db::Pool> pool;
   std::unique_ptr<Metrics> metrics;
   absl::Notification* shutdown = nullptr;
+  // From ConnectOrDie until StartGrpcOrDie: health NOT_SERVING on the gRPC
+  // addresses (GrpcServer::StartNotServing).
+  std::unique_ptr<GrpcServer> not_serving;
 };
 
 // Parses flags (exits 2 with a one-line error on a bad one) and installs the
@@ -52,8 +55,11 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
                                absl::string_view usage, int default_grpc_port,
                                int default_metrics_port, ServiceBase& base);
 
-// Connects the Postgres pool and starts /metrics, or exits 1 with a clear
-// message.
+// Starts /metrics and the not-serving gRPC server (health NOT_SERVING), then
+// connects the Postgres pool, waiting with back-off while Postgres is
+// unreachable; exits 1 with a clear message on a schema that is not ready
+// or an address it cannot serve on. niftysave_<service>_postgres_up is 0
+// while it waits, 1 once connected.
 void ConnectOrDie(ServiceBase& base);
 
 // At start-up, after ConnectOrDie: makes the leases this replica's
@@ -61,8 +67,19 @@ void ConnectOrDie(ServiceBase& base);
 // back at once instead of waiting out the lease. Logs what it released; a
 // failure is logged and the leases simply run out.
 void TakeBackLeases(db::WorkQueue& queue);
+// The same for leases kept elsewhere: `release` makes them due and returns
+// how many; `what` names them in the log.
+void TakeBackLeases(absl::string_view what,
+                    const std::function<absl::StatusOr<int64_t>()>& release);
 
-// Starts the gRPC server or exits 1.
+// At start-up, after TakeBackLeases, for a queue whose workers claim pins
+// (common/db/pin_claims.h): drops the pin claims of `queue` whose claimer's
+// lease is gone, the predecessor's among them. Logs how many; a failure is
+// logged and the claims are taken over when next asked for.
+void DropStaleClaims(db::Pool& pool, db::WorkQueue& queue);
+
+// Stops the not-serving server and starts the gRPC server in its place (on
+// the port it had, when --grpc_listen asked for port 0), or exits 1.
 std::unique_ptr<GrpcServer> StartGrpcOrDie(
     ServiceBase& base, const std::vector<grpc::Service*>& services);
 

@@ -1,7 +1,5 @@
 #include "services/indexer/indexer_config.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <string>
 
@@ -100,11 +98,6 @@ ChainConfig ReadChainConfig(double timeout) {
   if (chain.reorg_window < 8 || chain.reorg_window > 100000) {
     DieWithConfigError("reorg_window", "must be 8-100000");
   }
-  // Replicas of this chain meet in Postgres: one follows the head, all of
-  // them work the backfill chunks.
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  chain.worker_id = absl::StrCat(host, "-", getpid());
   chain.backfill_chunk_blocks = GetFlagInRange(FLAGS_backfill_chunk_blocks,
                                                uint64_t{1}, uint64_t{10000000});
   const double follower_lease = absl::GetFlag(FLAGS_follower_lease_seconds);
@@ -148,10 +141,15 @@ void ReadSource(IndexerConfig& config) {
 
 }  // namespace
 
-IndexerConfig ReadIndexerConfig() {
+IndexerConfig ReadIndexerConfig(const std::string& worker_id) {
   IndexerConfig config;
   const double timeout = GetFlagInRange(FLAGS_rpc_timeout_seconds, 1.0, 600.0);
   config.chain = ReadChainConfig(timeout);
+  // Replicas of this chain meet in Postgres: one follows the head, all of
+  // them work the backfill chunks. Under the stable --worker_id a restarted
+  // replica holds the follower role again at once (it is already its own)
+  // and takes back its chunks and URI reads.
+  config.chain.worker_id = worker_id;
   config.http_limits = {.max_body_bytes = 256 << 20,
                         .total_timeout = absl::Seconds(timeout)};
   ReadSource(config);
@@ -159,7 +157,7 @@ IndexerConfig ReadIndexerConfig() {
   config.follower_election = config.chain.follower_lease > absl::ZeroDuration();
   config.uri_readers = GetFlagInRange(FLAGS_uri_readers, 1, 16);
   if (!absl::GetFlag(FLAGS_uri_reader)) config.uri_readers = 0;
-  config.uri_worker_id = absl::StrCat("indexer-", getpid());
+  config.uri_worker_id = worker_id;
   config.uri = {
       .chain_id = config.chain.chain_id,
       .batch = GetFlagInRange(FLAGS_uri_batch, 1, 10000),

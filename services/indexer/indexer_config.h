@@ -17,7 +17,7 @@ namespace niftysave::indexer {
 // Every flag of niftysave-indexer, read and checked (indexer_config.cc holds
 // the flags; only the binary compiles it).
 struct IndexerConfig {
-  ChainConfig chain;      // worker_id: this host and process
+  ChainConfig chain;      // worker_id: --worker_id
   bool subgraph = false;  // --source=subgraph: pages of tokens, no chain
   std::vector<std::string> rpc_urls;
   SubgraphSource::Options subgraph_options;
@@ -26,7 +26,7 @@ struct IndexerConfig {
   // 0: no follower election (one replica per chain).
   bool follower_election = true;
   int uri_readers = 2;        // threads; 0 when --uri_reader=false
-  std::string uri_worker_id;  // "indexer-<pid>", the URI-read leases' holder
+  std::string uri_worker_id;  // --worker_id, the URI-read leases' holder
   UriReaderConfig uri;
   db::QueuePolicy uri_policy;
   UriReadPacer::Options pacing;
@@ -34,7 +34,7 @@ struct IndexerConfig {
 };
 
 // Reads the flags; exits with a one-line error on a bad one (before
-// anything connects).
-IndexerConfig ReadIndexerConfig();
+// anything connects). `worker_id` is the service's stable --worker_id.
+IndexerConfig ReadIndexerConfig(const std::string& worker_id);
 
 }  // namespace niftysave::indexer

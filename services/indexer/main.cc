@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   InitService(argc, argv, "indexer",
               "niftysave-indexer --database_url=... --chain_id=N --rpc_url=URL",
               50061, 9461, base);
-  const IndexerConfig config = ReadIndexerConfig();
+  const IndexerConfig config = ReadIndexerConfig(base.worker_id);
   ConnectOrDie(base);
   http::HttpClient http({.limits = config.http_limits});
   IndexerMetrics metrics(*base.metrics);
@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   RpcChainSource source(rpc, {});
   PgIndexerRepository repo(*base.pool);
   PgBackfillLeases backfill(*base.pool);
+  TakeBackLeases("backfill", [&] {
+    return backfill.ReleaseHeld(config.chain.chain_id, base.worker_id);
+  });
   PgFollowerLease follower(*base.pool);
   ChainIndexer indexer(
       config.chain, source, repo, notify, metrics.Counters(),
@@ -85,6 +88,7 @@ int main(int argc, char** argv) {
   // URI reads beside the follower, which queues them at log speed.
   PgUriReadRepository uri_repo(*base.pool, config.chain.chain_id,
                                config.uri_worker_id, config.uri_policy);
+  TakeBackLeases(uri_repo.queue());
   UriReader reader(config.uri, uri_repo, source, notify, metrics.UriCounters());
   UriReadPacer pacer(
       config.pacing,

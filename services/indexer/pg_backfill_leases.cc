@@ -74,6 +74,15 @@ SET lease_until = now() + make_interval(secs => $3),
     updated_at = now()
 WHERE id = $1 AND generation = $2)sql";
 
+// A dead holder's chunks, leasable again (a new generation, as kRelease).
+constexpr char kReleaseHeld[] = R"sql(
+UPDATE backfill_ranges
+SET lease_until = now(),
+    leased_by = NULL,
+    generation = generation + 1,
+    updated_at = now()
+WHERE chain_id = $1 AND leased_by = $2 AND lease_until > now())sql";
+
 constexpr char kPending[] = R"sql(
 SELECT count(*), coalesce(sum(to_block - next_block + 1), 0)::bigint
 FROM (SELECT to_block, next_block FROM backfill_ranges
@@ -266,6 +275,19 @@ absl::StatusOr<bool> PgBackfillLeases::Release(const LeasedRange& lease,
   });
   if (!status.ok()) return status;
   return held;
+}
+
+absl::StatusOr<int64_t> PgBackfillLeases::ReleaseHeld(
+    uint64_t chain_id, absl::string_view worker_id) {
+  int64_t released = 0;
+  absl::Status status = pool_.Run([&](pqxx::work& txn) {
+    released =
+        txn.exec_params(kReleaseHeld, Db(chain_id), std::string(worker_id))
+            .affected_rows();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return released;
 }
 
 absl::StatusOr<BackfillPending> PgBackfillLeases::Pending(uint64_t chain_id,

@@ -30,6 +30,12 @@ class PgBackfillLeases final : public BackfillLeases {
   absl::StatusOr<BackfillPending> Pending(uint64_t chain_id,
                                           int64_t cap = 100000) override;
 
+  // At start-up: the chunks `worker_id` held (this replica's predecessor,
+  // under the same stable id) become leasable now, under a new generation,
+  // instead of after their lease. Returns how many.
+  absl::StatusOr<int64_t> ReleaseHeld(uint64_t chain_id,
+                                      absl::string_view worker_id);
+
   // Records progress in the caller's transaction (the one that writes the
   // records of [lease.next_block, next_block - 1]): the chunk resumes at
   // `next_block`, and is done (its row deleted) once next_block passes

@@ -64,6 +64,7 @@ class PgUriReadRepository final : public UriReadRepository {
   absl::StatusOr<UriReadsWritten> WriteReads(
       const UriReadBatch& batch, const std::vector<UriResult>& reads) override;
   absl::StatusOr<QueueDepth> Pending() override;
+  db::WorkQueue& queue() { return queue_; }  // for TakeBackLeases
 
  private:
   db::Pool& pool_;

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   db::WorkQueue queue(*base.pool, "pin", base.worker_id, config.pin_queue);
   pinner::PgPinnerRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
+  DropStaleClaims(*base.pool, queue);
   LeaseKeeper heartbeat(queue);
   const pinner::TrackerNotifier tracker =
       pinner::MakeTrackerNotifier(config.tracker_addr, base.grpc_client);

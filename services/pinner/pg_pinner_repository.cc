@@ -1,5 +1,6 @@
 #include "services/pinner/pg_pinner_repository.h"
 
+#include "common/db/pin_claims.h"
 #include "common/db/pool.h"
 #include "common/db/rollup.h"
 #include "common/runtime/backoff.h"
@@ -32,35 +33,10 @@ SET request_id = coalesce(EXCLUDED.request_id, pins.request_id),
     updated_at = now()
 RETURNING id, status)sql";
 
-// The pin's claim is no longer needed once the pin is recorded.
-constexpr char kDropClaim[] = R"sql(
-DELETE FROM pin_claims WHERE cid = $1 AND backend = $2)sql";
-
 // A live pin of (CID, backend): nothing to ask.
 constexpr char kLivePin[] = R"sql(
 SELECT EXISTS (SELECT 1 FROM pins
                WHERE cid = $1 AND backend = $2 AND status <> 'failed'))sql";
-
-// Claims (CID, backend) for the lease ($3, $4). A claim held by another lease
-// is taken over only once that lease is gone: completed, run out (its
-// run_after passed) or leased again (a new generation). Returns a row when
-// the claim is ours.
-constexpr char kClaimPin[] = R"sql(
-INSERT INTO pin_claims AS c (cid, backend, item_id, generation)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT (cid, backend) DO UPDATE
-SET item_id = EXCLUDED.item_id, generation = EXCLUDED.generation,
-    claimed_at = now()
-WHERE (c.item_id = EXCLUDED.item_id AND c.generation = EXCLUDED.generation)
-   OR NOT EXISTS (SELECT 1 FROM work_queue w
-                  WHERE w.queue = 'pin' AND w.item_id = c.item_id
-                    AND w.generation = c.generation AND w.state = 'ready'
-                    AND w.run_after > now())
-RETURNING c.item_id)sql";
-
-constexpr char kReleaseClaim[] = R"sql(
-DELETE FROM pin_claims
-WHERE cid = $1 AND backend = $2 AND item_id = $3 AND generation = $4)sql";
 
 constexpr char kExistingPins[] = R"sql(
 SELECT cid, backend, status FROM pins
@@ -151,7 +127,7 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
     pqxx::row pin =
         txn.exec_params1(kUpsertPin, cid, backend, ValidUtf8(request_id, 1024));
     pin_id = pin[0].as<int64_t>();
-    txn.exec_params(kDropClaim, cid, backend);
+    db::DropPinClaim(txn, cid, backend);
     if (pin[1].as<std::string>() != "pinned") {
       db::WorkQueue::Enqueue(txn, kTrackQueue, {pin_id});
     }
@@ -170,16 +146,14 @@ absl::StatusOr<PinClaim> PgPinnerRepository::ClaimPin(
       claim = PinClaim::kPinned;
       return absl::OkStatus();
     }
-    if (txn.exec_params(kClaimPin, cid, backend, claimer.id, claimer.generation)
-            .empty()) {
+    if (!db::ClaimPin(txn, queue_.name(), claimer, cid, backend)) {
       claim = PinClaim::kBusy;
       return absl::OkStatus();
     }
     // The insert may have waited for a claimer that has just recorded its
     // pin and dropped its claim: this statement's snapshot sees that pin.
     if (txn.exec_params1(kLivePin, cid, backend)[0].as<bool>()) {
-      txn.exec_params(kReleaseClaim, cid, backend, claimer.id,
-                      claimer.generation);
+      db::ReleasePinClaim(txn, queue_.name(), claimer, cid, backend);
       claim = PinClaim::kPinned;
       return absl::OkStatus();
     }
@@ -194,8 +168,7 @@ absl::Status PgPinnerRepository::ReleasePin(const db::QueueItem& claimer,
                                             const std::string& cid,
                                             const std::string& backend) {
   return pool_.Run([&](pqxx::work& txn) {
-    txn.exec_params(kReleaseClaim, cid, backend, claimer.id,
-                    claimer.generation);
+    db::ReleasePinClaim(txn, queue_.name(), claimer, cid, backend);
     return absl::OkStatus();
   });
 }

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
                        .renew_for = absl::Minutes(2)});
   tracker::PgTrackerRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
+  DropStaleClaims(*base.pool, queue);
   LeaseKeeper heartbeat(queue);
   tracker::TrackerMetrics metrics(*base.metrics);
   tracker::PinTracker step(repo, by_name, config.pin_tracker,

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "common/db/pin_claims.h"
 #include "common/db/rollup.h"
 #include "common/runtime/utf8.h"
 #include "services/tracker/token_query.h"
@@ -270,7 +271,27 @@ absl::Status PgTrackerRepository::SaveRepinned(
     txn.exec_params(
         kPinRepinned, pin.id, std::string(ipfs::PinStateName(state)),
         ValidUtf8(request_id, 1024), reason, Clip(detail), Seconds(delay));
+    db::DropPinClaim(txn, pin.cid, pin.backend);
     if (pinned) MarkPinned(txn, pin);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<bool> PgTrackerRepository::ClaimRepin(const db::QueueItem& item,
+                                                     const PinToCheck& pin) {
+  bool claimed = false;
+  absl::Status status = pool_.Run([&](pqxx::work& txn) {
+    claimed = db::ClaimPin(txn, queue_.name(), item, pin.cid, pin.backend);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return claimed;
+}
+
+absl::Status PgTrackerRepository::ReleaseRepin(const db::QueueItem& item,
+                                               const PinToCheck& pin) {
+  return pool_.Run([&](pqxx::work& txn) {
+    db::ReleasePinClaim(txn, queue_.name(), item, pin.cid, pin.backend);
     return absl::OkStatus();
   });
 }

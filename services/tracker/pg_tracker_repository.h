@@ -48,6 +48,10 @@ class PgTrackerRepository final : public TrackerRepository,
                           const std::string& reason, const std::string& detail,
                           absl::Duration delay) override;
   absl::Status Defer(const db::QueueItem& item, absl::Duration delay) override;
+  absl::StatusOr<bool> ClaimRepin(const db::QueueItem& item,
+                                  const PinToCheck& pin) override;
+  absl::Status ReleaseRepin(const db::QueueItem& item,
+                            const PinToCheck& pin) override;
   absl::Status Drop(const db::QueueItem& item) override;
   absl::StatusOr<std::optional<TokenReport>> GetTokenReport(
       const eth::TokenKey& key) override;

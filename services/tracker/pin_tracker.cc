@@ -162,8 +162,10 @@ void PinTracker::Repin(const std::string& name, Backend& b, const Leased& p,
          p);
     return;
   }
+  if (!Claim(name, p)) return;
   absl::Duration wait;
   if (!Spend(b, &wait)) {
+    Warn(repo_.ReleaseRepin(p.item, p.pin), p);
     Defer(name, {p}, 0, wait);
     return;
   }
@@ -171,6 +173,7 @@ void PinTracker::Repin(const std::string& name, Backend& b, const Leased& p,
   const absl::Duration first_check = BackoffDelay(options_.recheck, 1);
   absl::StatusOr<ipfs::PinReceipt> receipt = b.backend->PinCid(p.pin.cid);
   if (!receipt.ok()) {
+    Warn(repo_.ReleaseRepin(p.item, p.pin), p);
     const std::string reason = ReasonOf(receipt.status());
     if (observer_.repin) observer_.repin(name, reason);
     const std::string detail =
@@ -196,6 +199,23 @@ void PinTracker::Repin(const std::string& name, Backend& b, const Leased& p,
                                       " of ", options_.max_repins, ")"),
                          first_check),
       p);
+}
+
+bool PinTracker::Claim(const std::string& name, const Leased& p) {
+  absl::StatusOr<bool> claimed = repo_.ClaimRepin(p.item, p.pin);
+  if (!claimed.ok()) {
+    // The lease runs out and the item comes back.
+    log::Warn("cannot claim a pin to re-pin",
+              {{"pin", std::to_string(p.pin.id)},
+               {"error", std::string(claimed.status().message())}});
+    return false;
+  }
+  if (*claimed) return true;
+  // The pinner (or a tracker with a live lease) is asking for this very
+  // (CID, backend) now: look again soon, no re-pin spent.
+  if (observer_.repin) observer_.repin(name, "claimed_elsewhere");
+  Warn(repo_.Defer(p.item, options_.claim_busy_wait), p);
+  return false;
 }
 
 void PinTracker::Defer(const std::string& name, const std::vector<Leased>& pins,

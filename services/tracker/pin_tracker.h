@@ -27,6 +27,9 @@ struct PinTrackerOptions {
   // (and its resources) are failed, and re-checked every `failed_recheck`.
   int max_repins = 3;
   absl::Duration failed_recheck = absl::Hours(6);
+  // A re-pin whose (CID, backend) another live lease has claimed (the
+  // pinner asking for the same CID now) is looked at again after this.
+  absl::Duration claim_busy_wait = absl::Seconds(10);
 };
 
 // What the tracker saw, for metrics. Any member may be empty.
@@ -37,8 +40,9 @@ struct PinTrackerObserver {
   // One pin's state as its backend reported it ("missing": no pin there).
   std::function<void(const std::string& backend, const std::string& state)>
       pin_checked;
-  // One failed pin: "requested" (re-pinned), a refused request's reason, or
-  // "exhausted" (no re-pins left).
+  // One failed pin: "requested" (re-pinned), a refused request's reason,
+  // "exhausted" (no re-pins left) or "claimed_elsewhere" (deferred: the
+  // pinner or another tracker is requesting the same pin).
   std::function<void(const std::string& backend, const std::string& outcome)>
       repin;
   // Pins not checked this time because the budget was spent.
@@ -88,6 +92,9 @@ class PinTracker {
               std::optional<ipfs::PinState> state);
   void Repin(const std::string& name, Backend& b, const Leased& p,
              const std::string& why);
+  // Takes the re-pin's (CID, backend) claim; when another live lease holds
+  // it (or the claim cannot be asked), defers the item and returns false.
+  bool Claim(const std::string& name, const Leased& p);
   void Defer(const std::string& name, const std::vector<Leased>& pins,
              size_t from, absl::Duration delay);
   absl::Duration RecheckDelay(const PinToCheck& pin) const;

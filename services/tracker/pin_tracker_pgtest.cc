@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/db/migrations.h"
+#include "common/db/pin_claims.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
 #include "common/grpc/grpc_server.h"
@@ -320,6 +321,58 @@ TEST_F(PinTrackerPgTest, FailedPinIsRepinnedAndEndsPinned) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM work_queue"), 0);
   absl::MutexLock lock(&mu_);
   EXPECT_EQ(repin_outcomes_, std::vector<std::string>{"requested"});
+}
+
+// Issue 13: a re-pin sends POST /pins, so it takes the (CID, backend) claim
+// the pinner takes. While a pinner's live lease holds the claim, the tracker
+// sends nothing and spends no re-pin; once that lease is gone it takes the
+// claim over, re-pins once, and recording the re-pin drops the claim. A
+// stale claim (its claimer's lease gone) is dropped at start-up.
+TEST_F(PinTrackerPgTest, RepinWaitsForAPinnersLiveClaimOnTheSameCid) {
+  const std::string cid = TestCid(cid_base_);
+  ASSERT_TRUE(SetOutcome(cid, "failed").ok());
+  const int64_t pin = AddPin(cid);
+  // A pinner replica is asking for this very (CID, backend) right now.
+  Exec(absl::StrCat(
+      "INSERT INTO work_queue (queue, item_id, generation, attempts, "
+      "leased_by, run_after) VALUES ('pin', 777, 3, 1, 'pinner-a', "
+      "now() + interval '1 hour');"
+      "INSERT INTO pin_claims (cid, backend, queue, item_id, generation) "
+      "VALUES ('",
+      cid, "', '", kBackend, "', 'pin', 777, 3)"));
+  const int posts = Requests("POST /pins");
+  PinTrackerOptions options = Options();
+  options.claim_busy_wait = absl::Milliseconds(50);
+  std::unique_ptr<PinTracker> tracker = Tracker(options);
+  auto claimed_elsewhere = [&] {
+    absl::MutexLock lock(&mu_);
+    return std::count(repin_outcomes_.begin(), repin_outcomes_.end(),
+                      "claimed_elsewhere");
+  };
+  ASSERT_TRUE(Drive(*tracker, [&] { return claimed_elsewhere() >= 3; }));
+  EXPECT_EQ(Requests("POST /pins") - posts, 0);
+  EXPECT_EQ(PinColumn(pin, "repins"), "0");
+  EXPECT_EQ(QueryInt("SELECT item_id FROM pin_claims"), 777);
+
+  // The pinner's lease runs out (it crashed): the claim is free to take.
+  Exec("UPDATE work_queue SET run_after = now() WHERE queue = 'pin'");
+  ASSERT_TRUE(Drive(*tracker, [&] { return PinColumn(pin, "repins") == "1"; }));
+  EXPECT_EQ(Requests("POST /pins") - posts, 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pin_claims"), 0);
+
+  // Start-up clean-up: a claim whose lease is gone goes, a live one stays.
+  Exec(absl::StrCat(
+      "INSERT INTO pin_claims (cid, backend, queue, item_id, generation) "
+      "VALUES ('stale', '",
+      kBackend, "', 'pin', 777, 3), ('live', '", kBackend,
+      "', 'pin', 778, 1);"
+      "INSERT INTO work_queue (queue, item_id, generation, attempts, "
+      "leased_by, run_after) VALUES ('pin', 778, 1, 1, 'pinner-b', "
+      "now() + interval '1 hour')"));
+  absl::StatusOr<int64_t> dropped = db::DropStalePinClaims(*pool_, "pin");
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(*dropped, 1);
+  EXPECT_EQ(Query("SELECT string_agg(cid, ',') FROM pin_claims"), "live");
 }
 
 TEST_F(PinTrackerPgTest, PinFailedBeyondMaxRepinsIsRecheckedAndRevived) {

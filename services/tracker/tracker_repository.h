@@ -43,6 +43,15 @@ class TrackerRepository {
                                        const std::string& reason,
                                        const std::string& detail,
                                        absl::Duration delay) = 0;
+  // Before a re-pin request: claims the pin's (CID, backend) for this
+  // item's lease (common/db/pin_claims.h), so the pinner or another tracker
+  // never sends a second request for it at the same time. False while
+  // another live lease holds the claim. SaveRepinned drops the claim;
+  // ReleaseRepin gives it up when the request failed or was not sent.
+  virtual absl::StatusOr<bool> ClaimRepin(const db::QueueItem& item,
+                                          const PinToCheck& pin) = 0;
+  virtual absl::Status ReleaseRepin(const db::QueueItem& item,
+                                    const PinToCheck& pin) = 0;
   // A new pin was requested after a failure (repins + 1, back-off restarts).
   // `state` is the backend's answer: queued or pinning (resources stay
   // pinning), pinned (as SavePinned), or failed when the request was refused

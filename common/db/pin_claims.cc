@@ -1,0 +1,73 @@
+#include "common/db/pin_claims.h"
+
+namespace niftysave::db {
+namespace {
+
+// The claimer's lease ($1, item_id, generation) is live: its item is still
+// leased under that generation and its deadline has not passed.
+#define NS_LEASE_LIVE(c)                                       \
+  "EXISTS (SELECT 1 FROM work_queue w WHERE w.queue = " c      \
+  ".queue AND w.item_id = " c ".item_id AND w.generation = " c \
+  ".generation AND w.state = 'ready' AND w.run_after > now())"
+
+// Another lease's claim is taken over only once that lease is gone. Returns
+// a row when the claim is ours.
+constexpr char kClaim[] = R"sql(
+INSERT INTO pin_claims AS c (cid, backend, queue, item_id, generation)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (cid, backend) DO UPDATE
+SET queue = EXCLUDED.queue, item_id = EXCLUDED.item_id,
+    generation = EXCLUDED.generation, claimed_at = now()
+WHERE (c.queue = EXCLUDED.queue AND c.item_id = EXCLUDED.item_id
+       AND c.generation = EXCLUDED.generation)
+   OR NOT )sql" NS_LEASE_LIVE("c") R"sql(
+RETURNING c.item_id)sql";
+
+constexpr char kRelease[] = R"sql(
+DELETE FROM pin_claims
+WHERE cid = $1 AND backend = $2 AND queue = $3 AND item_id = $4
+  AND generation = $5)sql";
+
+constexpr char kDrop[] = R"sql(
+DELETE FROM pin_claims WHERE cid = $1 AND backend = $2)sql";
+
+constexpr char kDropStale[] = R"sql(
+DELETE FROM pin_claims c
+WHERE c.queue = $1 AND NOT )sql" NS_LEASE_LIVE("c");
+
+#undef NS_LEASE_LIVE
+
+}  // namespace
+
+bool ClaimPin(pqxx::work& txn, const std::string& queue,
+              const QueueItem& claimer, const std::string& cid,
+              const std::string& backend) {
+  return !txn.exec_params(kClaim, cid, backend, queue, claimer.id,
+                          claimer.generation)
+              .empty();
+}
+
+void ReleasePinClaim(pqxx::work& txn, const std::string& queue,
+                     const QueueItem& claimer, const std::string& cid,
+                     const std::string& backend) {
+  txn.exec_params(kRelease, cid, backend, queue, claimer.id,
+                  claimer.generation);
+}
+
+void DropPinClaim(pqxx::work& txn, const std::string& cid,
+                  const std::string& backend) {
+  txn.exec_params(kDrop, cid, backend);
+}
+
+absl::StatusOr<int64_t> DropStalePinClaims(Pool& pool,
+                                           const std::string& queue) {
+  int64_t dropped = 0;
+  absl::Status status = pool.Run([&](pqxx::work& txn) {
+    dropped = txn.exec_params(kDropStale, queue).affected_rows();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return dropped;
+}
+
+}  // namespace niftysave::db
