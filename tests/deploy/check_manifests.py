@@ -58,7 +58,7 @@ class Checker:
         names = set()
         for f in source_files:
             text = open(os.path.join(self.src, f)).read()
-            names |= set(re.findall(r"ABSL_FLAG\(\s*[\w:]+\s*,\s*(\w+)", text))
+            names |= set(re.findall(r"ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)", text))
         return names
 
 
@@ -270,11 +270,20 @@ def check_overlay(overlay, chk):
             chk.expect(declared.get(port_name) == port, where,
                        f"containerPort '{port_name}' {declared.get(port_name)} != {port}")
         probe_port = check_grpc_security(c, pod, flags, where, chk)
-        for probe in ("livenessProbe", "readinessProbe"):
+        # Liveness and start-up ask for the "liveness" health name, SERVING
+        # while the process answers at all; readiness asks for the server
+        # ("" = NOT_SERVING while waiting for Postgres). So a pod that waits
+        # out a database outage is taken out of rotation, not restarted.
+        for probe, service in (("startupProbe", "liveness"),
+                               ("livenessProbe", "liveness"),
+                               ("readinessProbe", None)):
             p = c.get(probe)
             if chk.expect(p, where, f"no {probe}"):
                 chk.expect(p.get("grpc", {}).get("port") == probe_port, where,
                            f"{probe} is not a gRPC probe on {probe_port}")
+                chk.expect(p.get("grpc", {}).get("service") == service, where,
+                           f"{probe} asks for health name {p.get('grpc', {}).get('service')!r},"
+                           f" not {service!r}")
         drain = int(flags.get("drain_seconds", DEFAULT_DRAIN_SECONDS))
         grace = pod.get("terminationGracePeriodSeconds", 30)
         chk.expect(grace > drain, where,
