@@ -1,5 +1,8 @@
 #include "common/grpc/grpc_server.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc/metrics_interceptor.h"
@@ -33,32 +36,63 @@ class HealthOnlyService final : public grpc::CallbackGenericService {
   }
 };
 
+// True when a serialized grpc.health.v1.HealthCheckRequest asks for
+// `name`: the message is only {service: field 1, length-delimited}, so the
+// bytes are exactly 0x0a, a one-byte length, the name (names here are
+// short); anything else is another name.
+bool AsksFor(const grpc::ByteBuffer& request, absl::string_view name) {
+  std::vector<grpc::Slice> slices;
+  if (!request.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return name.size() < 128 && bytes.size() == name.size() + 2 &&
+         bytes[0] == '\x0a' && static_cast<size_t>(bytes[1]) == name.size() &&
+         absl::string_view(bytes).substr(2) == name;
+}
+
 // The server a service runs while it waits for Postgres. It has no health
 // service of its own: this answers grpc.health.v1 itself, NOT_SERVING
 // whatever service name is asked (the real services are not registered
-// yet, so the default service would answer NOT_FOUND for their names).
+// yet, so the default service would answer NOT_FOUND for their names),
+// except GrpcServer::kLivenessName, SERVING: the process is alive.
 class NotServingService final : public grpc::CallbackGenericService {
   class Reactor final : public grpc::ServerGenericBidiReactor {
    public:
-    explicit Reactor(const std::string& method) {
-      // HealthCheckResponse{status: NOT_SERVING (2)} on the wire: field 1,
-      // varint 2. The request (which service) needs no reading: the answer
-      // is the same for all.
-      grpc::Slice not_serving(std::string("\x08\x02", 2));
-      response_ = grpc::ByteBuffer(&not_serving, 1);
-      if (method == "/grpc.health.v1.Health/Check") {
-        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-      } else if (method == "/grpc.health.v1.Health/Watch") {
-        StartWrite(&response_);  // the stream stays open until cancelled
+    explicit Reactor(const std::string& method)
+        : check_(method == "/grpc.health.v1.Health/Check"),
+          watch_(method == "/grpc.health.v1.Health/Watch") {
+      if (check_ || watch_) {
+        StartRead(&request_);
       } else {
         Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "not serving yet: waiting for Postgres"));
+      }
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+        return;
+      }
+      // HealthCheckResponse{status}: field 1, varint; SERVING is 1,
+      // NOT_SERVING 2.
+      const bool alive = AsksFor(request_, GrpcServer::kLivenessName);
+      grpc::Slice status(std::string(alive ? "\x08\x01" : "\x08\x02", 2));
+      response_ = grpc::ByteBuffer(&status, 1);
+      if (check_) {
+        StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      } else {
+        StartWrite(&response_);  // the stream stays open until cancelled
       }
     }
     void OnCancel() override { Finish(grpc::Status::CANCELLED); }
     void OnDone() override { delete this; }
 
    private:
+    const bool check_;
+    const bool watch_;
+    grpc::ByteBuffer request_;
     grpc::ByteBuffer response_;
   };
   grpc::ServerGenericBidiReactor* CreateReactor(
@@ -131,6 +165,7 @@ void GrpcServer::MarkServicesServing() {
     grpc::HealthCheckServiceInterface* health =
         s == nullptr ? nullptr : s->GetHealthCheckService();
     if (health == nullptr) continue;
+    health->SetServingStatus(kLivenessName, true);
     for (const std::string& name : service_names_) {
       if (!absl::StartsWith(name, "grpc.")) {
         health->SetServingStatus(name, true);

@@ -23,6 +23,11 @@ namespace niftysave {
 class GrpcServer {
  public:
   static constexpr int kMaxServerThreads = 128;
+  // The health name Kubernetes' liveness and startup probes ask for: SERVING
+  // whenever the process answers at all, also while it waits for Postgres
+  // (when "" and every service name are NOT_SERVING, so readiness fails),
+  // so a pod waiting out a database outage is left alone, not restarted.
+  static constexpr char kLivenessName[] = "liveness";
 
   // `listen` is "127.0.0.1:50051" or "0.0.0.0:0" (port 0 picks one).
   // Health reports SERVING for the server ("") and for each of `services`

@@ -177,6 +177,11 @@ TEST(PostgresWaitTest, EveryServiceIsNotServingUntilPostgresAnswers) {
         << r.service->name;
     EXPECT_EQ(PostgresUp(r.metrics_port, r.service->name), "0")
         << r.service->name;
+    // Alive all the same: the liveness and start-up probes' name, so the
+    // kubelet does not restart a pod for waiting.
+    absl::StatusOr<int> alive = HealthCheck(r.grpc_port, "liveness");
+    ASSERT_TRUE(alive.ok()) << r.service->name << ": " << alive.status();
+    EXPECT_EQ(*alive, kServing) << r.service->name;
     EXPECT_TRUE(r.proc->Running()) << r.service->name;
   }
 
@@ -189,6 +194,9 @@ TEST(PostgresWaitTest, EveryServiceIsNotServingUntilPostgresAnswers) {
     EXPECT_TRUE(serving.ok()) << r.service->name << ": " << serving;
     EXPECT_EQ(PostgresUp(r.metrics_port, r.service->name), "1")
         << r.service->name;
+    absl::StatusOr<int> alive = HealthCheck(r.grpc_port, "liveness");
+    ASSERT_TRUE(alive.ok()) << r.service->name << ": " << alive.status();
+    EXPECT_EQ(*alive, kServing) << r.service->name;
   }
   for (Running& r : running) {
     absl::StatusOr<int> code = r.proc->Terminate();
