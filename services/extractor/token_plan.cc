@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/eth/abi.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
-#include "openssl/sha.h"
 
 namespace niftysave::extractor {
 namespace {
@@ -23,11 +23,7 @@ ExtractionFailure Mismatch(const char* what, const std::string& got,
 }  // namespace
 
 std::string Sha256Hex(absl::string_view bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-         digest);
-  return eth::BytesToHex(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return eth::BytesToHex(ipfs::Sha256(bytes));
 }
 
 TokenPlan PlanToken(const TokenToExtract& token) {

@@ -176,6 +176,7 @@ std::vector<absl::StatusOr<TokenRead>> RpcChainSource::TokenUris(
   // Each query's tokenURI/uri call, then its family's calls, in one batch.
   std::vector<std::pair<std::string, std::string>> calls;
   std::vector<const ContractFamily*> families;
+  std::vector<size_t> extra_calls;  // per query, after its tokenURI/uri
   calls.reserve(queries.size());
   for (const TokenUriQuery& q : queries) {
     calls.emplace_back(
@@ -185,9 +186,11 @@ std::vector<absl::StatusOr<TokenRead>> RpcChainSource::TokenUris(
                                    : eth::kTokenUriSelector,
                                q.token_id));
     families.push_back(FamilyNamed(q.family));
+    extra_calls.push_back(0);
     if (families.back() == nullptr) continue;
     for (std::string& data : families.back()->ExtraCalls(q.token_id)) {
       calls.emplace_back(q.contract, std::move(data));
+      ++extra_calls.back();
     }
   }
   std::vector<absl::StatusOr<nlohmann::json>> results = CallBatch(calls, block);
@@ -204,7 +207,7 @@ std::vector<absl::StatusOr<TokenRead>> RpcChainSource::TokenUris(
         out.push_back(TokenRead{*std::move(uri), {}});
       continue;
     }
-    const size_t n = families[i]->ExtraCalls(queries[i].token_id).size();
+    const size_t n = extra_calls[i];
     std::vector<std::string> extra;
     absl::Status failed = uri.status();
     for (size_t k = 0; k < n; ++k, ++next) {
