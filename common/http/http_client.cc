@@ -127,12 +127,6 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   // timeout still closes them; HandlePool::kMaxIdle bounds the total.
   curl_easy_setopt(curl, CURLOPT_MAXCONNECTS,
                    HandlePool::kConnectionsPerHandle);
-  // Every call on a new connection for now: with connections reused,
-  // ContentFetcherTest.FetchBlockVerifiesEverySource failed about one run
-  // in two (a trustless-gateway answer after a cid_mismatch on the same
-  // connection came back empty); not yet understood. The pooled handles
-  // still keep the parsed CA store, which was the measured cost.
-  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
   if (status.ok()) {
     const CURLcode code = curl_easy_perform(curl);
     if (code != CURLE_OK) {
