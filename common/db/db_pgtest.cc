@@ -692,6 +692,26 @@ TEST_F(WorkQueueTest, EnqueueOfQueuedItemKeepsItsSchedule) {
   EXPECT_THAT(Ids(leased), UnorderedElementsAreArray({6}));
 }
 
+// A hand-off that repeats ids the sender already queued (the Pin and Track
+// notifications) only reads: it neither waits for nor takes the row lock a
+// worker's transaction holds on the item.
+TEST_F(WorkQueueTest, EnqueueOfQueuedItemTakesNoRowLock) {
+  Enqueue({5});
+  pqxx::connection holder(pool_->conninfo());
+  pqxx::work locked(holder);
+  locked.exec("SELECT 1 FROM work_queue WHERE item_id = 5 FOR UPDATE");
+  int added = -1;
+  absl::Status s = pool_->Run([&](pqxx::work& txn) {
+    txn.exec("SET LOCAL lock_timeout = '500ms'");
+    added = WorkQueue::Enqueue(txn, "extract", {5, 5, 6});
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(added, 1);  // 6 only, and once
+  locked.abort();
+  EXPECT_EQ(Query("SELECT count(*) FROM work_queue"), "2");
+}
+
 TEST_F(WorkQueueTest, ConcurrentLeasesNeverShareAnItem) {
   constexpr int kItems = 200;
   constexpr int kThreads = 4;

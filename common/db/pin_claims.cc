@@ -1,5 +1,7 @@
 #include "common/db/pin_claims.h"
 
+#include "common/db/prepared.h"
+
 namespace niftysave::db {
 namespace {
 
@@ -42,28 +44,26 @@ WHERE c.queue = $1 AND NOT )sql" NS_LEASE_LIVE("c");
 bool ClaimPin(pqxx::work& txn, const std::string& queue,
               const QueueItem& claimer, const std::string& cid,
               const std::string& backend) {
-  return !txn.exec_params(kClaim, cid, backend, queue, claimer.id,
-                          claimer.generation)
+  return !Exec(txn, kClaim, cid, backend, queue, claimer.id, claimer.generation)
               .empty();
 }
 
 void ReleasePinClaim(pqxx::work& txn, const std::string& queue,
                      const QueueItem& claimer, const std::string& cid,
                      const std::string& backend) {
-  txn.exec_params(kRelease, cid, backend, queue, claimer.id,
-                  claimer.generation);
+  Exec(txn, kRelease, cid, backend, queue, claimer.id, claimer.generation);
 }
 
 void DropPinClaim(pqxx::work& txn, const std::string& cid,
                   const std::string& backend) {
-  txn.exec_params(kDrop, cid, backend);
+  Exec(txn, kDrop, cid, backend);
 }
 
 absl::StatusOr<int64_t> DropStalePinClaims(Pool& pool,
                                            const std::string& queue) {
   int64_t dropped = 0;
   absl::Status status = pool.Run([&](pqxx::work& txn) {
-    dropped = txn.exec_params(kDropStale, queue).affected_rows();
+    dropped = Exec(txn, kDropStale, queue).affected_rows();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

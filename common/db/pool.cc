@@ -1,7 +1,9 @@
 #include "common/db/pool.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/db/prepared.h"
 #include "common/runtime/reason.h"
 #include "common/runtime/utf8.h"
 
@@ -142,6 +144,19 @@ std::string TextArray(const std::vector<std::string>& values) {
     AppendArrayText(out, values[i]);
   }
   return out + "}";
+}
+
+}  // namespace niftysave::db
+
+namespace niftysave::db {
+
+std::string PreparedName(absl::string_view sql) {
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a, 64 bits
+  for (unsigned char c : sql) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return absl::StrFormat("ns_%016x", hash);
 }
 
 }  // namespace niftysave::db

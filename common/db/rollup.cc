@@ -1,6 +1,7 @@
 #include "common/db/rollup.h"
 
 #include "common/db/pool.h"
+#include "common/db/prepared.h"
 
 namespace niftysave::db {
 namespace {
@@ -59,16 +60,15 @@ SELECT DISTINCT token_pk FROM token_resources WHERE resource_id = ANY($1::bigint
 void RollUpTokens(pqxx::work& txn, const std::vector<int64_t>& token_pks) {
   if (token_pks.empty()) return;
   const std::string ids = BigintArray(token_pks);
-  txn.exec_params(kLockTokens, ids);
-  txn.exec_params(kRollUp, ids);
+  Exec(txn, kLockTokens, ids);
+  Exec(txn, kRollUp, ids);
 }
 
 void RollUpTokensOfResources(pqxx::work& txn,
                              const std::vector<int64_t>& resource_ids) {
   if (resource_ids.empty()) return;
   std::vector<int64_t> tokens;
-  for (const auto& row :
-       txn.exec_params(kTokensOf, BigintArray(resource_ids))) {
+  for (const auto& row : Exec(txn, kTokensOf, BigintArray(resource_ids))) {
     tokens.push_back(row[0].as<int64_t>());
   }
   RollUpTokens(txn, tokens);

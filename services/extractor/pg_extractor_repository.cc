@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/db/pool.h"
+#include "common/db/prepared.h"
 #include "common/db/rollup.h"
 #include "common/eth/abi.h"
 #include "common/runtime/backoff.h"
@@ -131,8 +132,8 @@ absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
     std::vector<int64_t> pks;
     for (const eth::TokenKey& key : keys) {
       pqxx::result r =
-          txn.exec_params(kFindToken, static_cast<int64_t>(key.chain_id),
-                          key.contract, key.token_id);
+          db::Exec(txn, kFindToken, static_cast<int64_t>(key.chain_id),
+                   key.contract, key.token_id);
       if (r.empty()) {
         ++counts.unknown;
       } else {
@@ -152,7 +153,7 @@ absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
   std::vector<TokenToExtract> out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     out.clear();
-    for (const auto& row : txn.exec_params(kLoadTokens, db::BigintArray(pks))) {
+    for (const auto& row : db::Exec(txn, kLoadTokens, db::BigintArray(pks))) {
       TokenToExtract& t = out.emplace_back();
       t.pk = row[0].as<int64_t>();
       t.token_id = row[1].as<std::string>();
@@ -229,11 +230,11 @@ class BatchResources {
         detail.push_back(std::nullopt);
       }
     }
-    for (const auto& row : txn.exec_params(
-             kUpsertResources, db::TextArray(normalized), db::TextArray(kind),
-             db::TextArray(cid), db::TextArray(path), db::TextArray(size),
-             db::TextArray(content_type), db::TextArray(reason),
-             db::TextArray(detail))) {
+    for (const auto& row :
+         db::Exec(txn, kUpsertResources, db::TextArray(normalized),
+                  db::TextArray(kind), db::TextArray(cid), db::TextArray(path),
+                  db::TextArray(size), db::TextArray(content_type),
+                  db::TextArray(reason), db::TextArray(detail))) {
       BatchResource& r = list_.at(row[0].as<size_t>() - 1);
       r.id = row[1].as<int64_t>();
       r.status = row[2].as<std::string>();
@@ -339,8 +340,8 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       details.push_back(
           ValidUtf8(outcomes[i].failure->detail, kMaxDetailBytes));
     }
-    txn.exec_params(kFailResources, db::BigintArray(ids),
-                    db::TextArray(reasons), db::TextArray(details));
+    db::Exec(txn, kFailResources, db::BigintArray(ids), db::TextArray(reasons),
+             db::TextArray(details));
   }
 
   // 5. The tokens' links are replaced as a whole (re-extraction).
@@ -352,7 +353,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
     }
   }
   if (!relinked.empty()) {
-    txn.exec_params(kClearLinks, db::BigintArray(relinked));
+    db::Exec(txn, kClearLinks, db::BigintArray(relinked));
   }
   {
     std::vector<int64_t> tokens, resource_ids;
@@ -389,10 +390,10 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       }
     }
     if (!tokens.empty()) {
-      txn.exec_params(kLinkResources, db::BigintArray(tokens),
-                      db::TextArray(paths), db::BigintArray(resource_ids),
-                      db::TextArray(roles), db::TextArray(uris),
-                      db::TextArray(verified));
+      db::Exec(txn, kLinkResources, db::BigintArray(tokens),
+               db::TextArray(paths), db::BigintArray(resource_ids),
+               db::TextArray(roles), db::TextArray(uris),
+               db::TextArray(verified));
     }
   }
   {
@@ -411,8 +412,8 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
       }
     }
     if (!tokens.empty()) {
-      txn.exec_params(kAddLinks, db::BigintArray(tokens), db::TextArray(paths),
-                      db::TextArray(roles), db::TextArray(values));
+      db::Exec(txn, kAddLinks, db::BigintArray(tokens), db::TextArray(paths),
+               db::TextArray(roles), db::TextArray(values));
     }
   }
 
@@ -439,10 +440,9 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
         raws.push_back(eth::BytesToHex(x.content.bytes));
         jsons.push_back(*x.doc_json);
       }
-      txn.exec_params(kSaveMetadata, db::BigintArray(ids),
-                      db::TextArray(hashes), db::BigintArray(sizes),
-                      db::TextArray(types), db::TextArray(raws),
-                      db::TextArray(jsons));
+      db::Exec(txn, kSaveMetadata, db::BigintArray(ids), db::TextArray(hashes),
+               db::BigintArray(sizes), db::TextArray(types),
+               db::TextArray(raws), db::TextArray(jsons));
     }
   }
 
@@ -471,9 +471,9 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
         details.push_back(ValidUtf8(o.failure->detail, kMaxDetailBytes));
       }
     }
-    txn.exec_params(kSetTokens, db::BigintArray(ids), db::TextArray(statuses),
-                    db::TextArray(reasons), db::TextArray(details),
-                    db::TextArray(metas));
+    db::Exec(txn, kSetTokens, db::BigintArray(ids), db::TextArray(statuses),
+             db::TextArray(reasons), db::TextArray(details),
+             db::TextArray(metas));
   }
 
   // 8. What is new goes on to the pinner: every resource an extraction named

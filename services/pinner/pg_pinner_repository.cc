@@ -2,6 +2,7 @@
 
 #include "common/db/pin_claims.h"
 #include "common/db/pool.h"
+#include "common/db/prepared.h"
 #include "common/db/rollup.h"
 #include "common/runtime/backoff.h"
 #include "common/runtime/utf8.h"
@@ -69,7 +70,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgPinnerRepository::Enqueue(
   std::pair<uint32_t, uint32_t> counts;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     std::vector<int64_t> found;
-    for (const auto& row : txn.exec_params(kExisting, db::BigintArray(ids))) {
+    for (const auto& row : db::Exec(txn, kExisting, db::BigintArray(ids))) {
       found.push_back(row[0].as<int64_t>());
     }
     db::WorkQueue::Enqueue(txn, queue_.name(), found);
@@ -85,7 +86,7 @@ absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(
     int64_t id) {
   std::optional<ResourceToPin> out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pqxx::result r = txn.exec_params(kLoadResource, id);
+    pqxx::result r = db::Exec(txn, kLoadResource, id);
     if (r.empty()) return absl::OkStatus();
     out = ResourceToPin{.id = r[0][0].as<int64_t>(),
                         .kind = r[0][1].as<std::string>(),
@@ -108,7 +109,7 @@ absl::StatusOr<std::set<ExistingPin>> PgPinnerRepository::ExistingPins(
   if (cids.empty()) return out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     out.clear();
-    for (const auto& row : txn.exec_params(kExistingPins, TextArray(cids))) {
+    for (const auto& row : db::Exec(txn, kExistingPins, TextArray(cids))) {
       out.insert({row[0].as<std::string>(), row[1].as<std::string>(),
                   row[2].as<std::string>()});
     }
@@ -125,7 +126,7 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     // The request id is the backend's text: stored valid and bounded.
     pqxx::row pin =
-        txn.exec_params1(kUpsertPin, cid, backend, ValidUtf8(request_id, 1024));
+        db::Exec1(txn, kUpsertPin, cid, backend, ValidUtf8(request_id, 1024));
     pin_id = pin[0].as<int64_t>();
     db::DropPinClaim(txn, cid, backend);
     if (pin[1].as<std::string>() != "pinned") {
@@ -142,7 +143,7 @@ absl::StatusOr<PinClaim> PgPinnerRepository::ClaimPin(
     const std::string& backend) {
   PinClaim claim = PinClaim::kBusy;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    if (txn.exec_params1(kLivePin, cid, backend)[0].as<bool>()) {
+    if (db::Exec1(txn, kLivePin, cid, backend)[0].as<bool>()) {
       claim = PinClaim::kPinned;
       return absl::OkStatus();
     }
@@ -152,7 +153,7 @@ absl::StatusOr<PinClaim> PgPinnerRepository::ClaimPin(
     }
     // The insert may have waited for a claimer that has just recorded its
     // pin and dropped its claim: this statement's snapshot sees that pin.
-    if (txn.exec_params1(kLivePin, cid, backend)[0].as<bool>()) {
+    if (db::Exec1(txn, kLivePin, cid, backend)[0].as<bool>()) {
       db::ReleasePinClaim(txn, queue_.name(), claimer, cid, backend);
       claim = PinClaim::kPinned;
       return absl::OkStatus();
@@ -181,12 +182,12 @@ absl::Status PgPinnerRepository::SaveResourcePinning(const db::QueueItem& item,
     // 'pinning' (with its pinned_cid) and confirms it too, or this sees the
     // pin already 'pinned' and confirms the resource here. Either way no
     // resource is left pinning behind a finished pin.
-    const bool pinned = txn.exec_params1(kLockPinsOfCid, cid)[0].as<bool>();
+    const bool pinned = db::Exec1(txn, kLockPinsOfCid, cid)[0].as<bool>();
     if (pinned) {
-      txn.exec_params(kResourcePinned, item.id, cid);
+      db::Exec(txn, kResourcePinned, item.id, cid);
       db::RollUpTokensOfResources(txn, {item.id});
     } else {
-      txn.exec_params(kResourcePinning, item.id, cid);
+      db::Exec(txn, kResourcePinning, item.id, cid);
     }
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();
@@ -196,8 +197,8 @@ absl::Status PgPinnerRepository::SaveResourcePinning(const db::QueueItem& item,
 absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,
                                              const PinFailure& f) {
   return pool_.Run([&](pqxx::work& txn) {
-    txn.exec_params(kResourceFailed, item.id, f.reason,
-                    ValidUtf8(f.detail, 2000));
+    db::Exec(txn, kResourceFailed, item.id, f.reason,
+             ValidUtf8(f.detail, 2000));
     db::RollUpTokensOfResources(txn, {item.id});
     if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
     return absl::OkStatus();

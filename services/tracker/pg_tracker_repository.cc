@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/db/pin_claims.h"
+#include "common/db/prepared.h"
 #include "common/db/rollup.h"
 #include "common/runtime/utf8.h"
 #include "services/tracker/token_query.h"
@@ -170,7 +171,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgTrackerRepository::Enqueue(
   std::pair<uint32_t, uint32_t> counts;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     std::vector<int64_t> found =
-        Ids(txn.exec_params(kExisting, db::BigintArray(pin_ids)));
+        Ids(db::Exec(txn, kExisting, db::BigintArray(pin_ids)));
     db::WorkQueue::Enqueue(txn, queue_.name(), found);
     counts = {static_cast<uint32_t>(found.size()),
               static_cast<uint32_t>(pin_ids.size() - found.size())};
@@ -185,7 +186,7 @@ absl::StatusOr<std::map<int64_t, PinToCheck>> PgTrackerRepository::LoadPins(
   std::map<int64_t, PinToCheck> pins;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pins.clear();
-    for (const auto& row : txn.exec_params(kLoadPins, db::BigintArray(ids))) {
+    for (const auto& row : db::Exec(txn, kLoadPins, db::BigintArray(ids))) {
       const int64_t id = row[0].as<int64_t>();
       pins[id] = PinToCheck{.id = id,
                             .cid = row[1].as<std::string>(),
@@ -208,9 +209,9 @@ double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 std::string Clip(const std::string& s) { return ValidUtf8(s, 2000); }
 
 void MarkPinned(pqxx::work& txn, const PinToCheck& pin) {
-  txn.exec_params(kPinPinned, pin.id);
+  db::Exec(txn, kPinPinned, pin.id);
   db::RollUpTokensOfResources(txn,
-                              Ids(txn.exec_params(kResourcesPinned, pin.cid)));
+                              Ids(db::Exec(txn, kResourcesPinned, pin.cid)));
 }
 
 }  // namespace
@@ -234,11 +235,11 @@ absl::Status PgTrackerRepository::SaveInFlight(const db::QueueItem& item,
   return pool_.Run([&](pqxx::work& txn) {
     if (!queue_.Reschedule(txn, item, "not pinned yet", delay))
       return absl::AbortedError("lease lost");
-    txn.exec_params(kPinInFlight, pin.id,
-                    std::string(ipfs::PinStateName(state)), Seconds(delay));
+    db::Exec(txn, kPinInFlight, pin.id, std::string(ipfs::PinStateName(state)),
+             Seconds(delay));
     if (pin.status == "failed") {
       db::RollUpTokensOfResources(
-          txn, Ids(txn.exec_params(kResourcesInFlightAgain, pin.cid)));
+          txn, Ids(db::Exec(txn, kResourcesInFlightAgain, pin.cid)));
     }
     return absl::OkStatus();
   });
@@ -252,8 +253,8 @@ absl::Status PgTrackerRepository::SaveCheckFailed(const db::QueueItem& item,
   return pool_.Run([&](pqxx::work& txn) {
     if (!queue_.Reschedule(txn, item, reason + ": " + detail, delay))
       return absl::AbortedError("lease lost");
-    txn.exec_params(kPinCheckFailed, pin.id, reason, Clip(detail),
-                    Seconds(delay));
+    db::Exec(txn, kPinCheckFailed, pin.id, reason, Clip(detail),
+             Seconds(delay));
     return absl::OkStatus();
   });
 }
@@ -268,9 +269,8 @@ absl::Status PgTrackerRepository::SaveRepinned(
                              ? queue_.Complete(txn, item)
                              : queue_.Reschedule(txn, item, "re-pinned", delay);
     if (!current) return absl::AbortedError("lease lost");
-    txn.exec_params(
-        kPinRepinned, pin.id, std::string(ipfs::PinStateName(state)),
-        ValidUtf8(request_id, 1024), reason, Clip(detail), Seconds(delay));
+    db::Exec(txn, kPinRepinned, pin.id, std::string(ipfs::PinStateName(state)),
+             ValidUtf8(request_id, 1024), reason, Clip(detail), Seconds(delay));
     db::DropPinClaim(txn, pin.cid, pin.backend);
     if (pinned) MarkPinned(txn, pin);
     return absl::OkStatus();
@@ -304,10 +304,10 @@ absl::Status PgTrackerRepository::SaveFailed(const db::QueueItem& item,
   return pool_.Run([&](pqxx::work& txn) {
     if (!queue_.Reschedule(txn, item, reason, delay))
       return absl::AbortedError("lease lost");
-    txn.exec_params(kPinFailed, pin.id, reason, Clip(detail), Seconds(delay));
+    db::Exec(txn, kPinFailed, pin.id, reason, Clip(detail), Seconds(delay));
     db::RollUpTokensOfResources(
         txn,
-        Ids(txn.exec_params(kResourcesFailed, pin.cid, reason, Clip(detail))));
+        Ids(db::Exec(txn, kResourcesFailed, pin.cid, reason, Clip(detail))));
     return absl::OkStatus();
   });
 }
@@ -432,9 +432,9 @@ absl::StatusOr<TokenPage> PgTrackerRepository::ListTokens(
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     page = {};
     pqxx::result rows =
-        txn.exec_params(kListTokens, static_cast<int64_t>(query.chain_id),
-                        query.after_id, query.contract, query.status,
-                        query.limit + 1, static_cast<int64_t>(kMaxTextBytes));
+        db::Exec(txn, kListTokens, static_cast<int64_t>(query.chain_id),
+                 query.after_id, query.contract, query.status, query.limit + 1,
+                 static_cast<int64_t>(kMaxTextBytes));
     int64_t last_id = 0;
     for (const auto& row : rows) {
       if (static_cast<int>(page.tokens.size()) == query.limit) {
@@ -467,7 +467,7 @@ absl::StatusOr<FunnelStats> PgTrackerRepository::GetStats(uint64_t chain_id) {
     stats = {};
     std::map<std::string, int64_t> failures;
     for (const auto& row :
-         txn.exec_params(kTokenFunnel, static_cast<int64_t>(chain_id))) {
+         db::Exec(txn, kTokenFunnel, static_cast<int64_t>(chain_id))) {
       const std::string status = row[0].as<std::string>();
       const int64_t n = row[2].as<int64_t>();
       stats.indexed += n;
@@ -515,8 +515,8 @@ absl::StatusOr<std::optional<ContractStatus>> PgTrackerRepository::Get(
   std::optional<ContractStatus> result;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     result.reset();
-    const pqxx::result rows = txn.exec_params(
-        kContractStatus, static_cast<int64_t>(ref.chain_id), ref.contract);
+    const pqxx::result rows = db::Exec(
+        txn, kContractStatus, static_cast<int64_t>(ref.chain_id), ref.contract);
     if (rows.empty()) return absl::OkStatus();
     ContractStatus c{.chain_id = ref.chain_id, .contract = ref.contract};
     c.standard = rows[0][0].as<std::string>();
