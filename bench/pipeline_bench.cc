@@ -54,6 +54,11 @@ ABSL_FLAG(std::string, extractor_flags, "", "more extractor flags (A/B runs)");
 ABSL_FLAG(std::string, pinner_flags, "",
           "more pinner flags, e.g. --workers=32");
 ABSL_FLAG(std::string, tracker_flags, "", "more tracker flags");
+ABSL_FLAG(std::string, postgres_settings, "",
+          "more Postgres settings, name=value separated by spaces (A/B runs)");
+ABSL_FLAG(bool, pg_statements, false,
+          "load pg_stat_statements and write the 25 statements with the most "
+          "execution time (and their planning time) to pg_statements.txt");
 
 using namespace niftysave;
 
@@ -295,6 +300,41 @@ Counts Query(db::Pool& pool, const char* sql) {
   return counts;
 }
 
+// The statements that cost Postgres the most during the run (reset at the
+// first mint), from pg_stat_statements with planning tracked: what to
+// optimise next, measured rather than guessed.
+constexpr char kTopStatements[] = R"sql(
+SELECT calls, round(total_exec_time::numeric, 1), round(total_plan_time::numeric, 1),
+       round((total_exec_time / greatest(calls, 1))::numeric, 3), rows,
+       left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+FROM pg_stat_statements
+ORDER BY total_exec_time + total_plan_time DESC
+LIMIT 25)sql";
+
+std::string TopStatements(db::Pool& pool) {
+  std::string out =
+      absl::StrFormat("%8s %10s %9s %8s %9s  %s\n", "calls", "exec ms",
+                      "plan ms", "ms/call", "rows", "statement");
+  absl::Status s = pool.Run([&](pqxx::work& txn) {
+    double exec = 0, plan = 0;
+    for (const auto& r : txn.exec(kTopStatements)) {
+      exec += r[1].as<double>();
+      plan += r[2].as<double>();
+      absl::StrAppend(
+          &out, absl::StrFormat("%8d %10.1f %9.1f %8.3f %9d  %s\n",
+                                r[0].as<int64_t>(), r[1].as<double>(),
+                                r[2].as<double>(), r[3].as<double>(),
+                                r[4].as<int64_t>(), r[5].as<std::string>()));
+    }
+    absl::StrAppend(&out, absl::StrFormat("top 25: %.0f ms executing, %.0f ms "
+                                          "planning\n",
+                                          exec, plan));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return absl::StrCat("pg_stat_statements: ", s.message(), "\n");
+  return out;
+}
+
 // ---- the run ----
 
 void Mint(pipeline::LocalPipeline& p, const std::vector<std::string>& contracts,
@@ -383,13 +423,20 @@ int main(int argc, char** argv) {
       args->emplace_back(f);
     }
   }
-  auto p = OrDie(
-      pipeline::LocalPipeline::Start({.log_dir = out + "/logs",
-                                      .extra_args = {{"indexer", index},
-                                                     {"extractor", fetch},
-                                                     {"pinner", pin},
-                                                     {"tracker", track}}}),
-      "local pipeline");
+  std::vector<std::string> pg_settings = absl::StrSplit(
+      absl::GetFlag(FLAGS_postgres_settings), ' ', absl::SkipEmpty());
+  if (absl::GetFlag(FLAGS_pg_statements)) {
+    pg_settings.push_back("shared_preload_libraries=pg_stat_statements");
+    pg_settings.push_back("pg_stat_statements.track_planning=on");
+  }
+  auto p =
+      OrDie(pipeline::LocalPipeline::Start({.log_dir = out + "/logs",
+                                            .extra_args = {{"indexer", index},
+                                                           {"extractor", fetch},
+                                                           {"pinner", pin},
+                                                           {"tracker", track}},
+                                            .postgres_settings = pg_settings}),
+            "local pipeline");
   std::unique_ptr<ipfs::CarStoreBackend> car_store;
   if (backend == "car-store") {
     car_store = OrDie(ipfs::CarStoreBackend::Open({.dir = car_dir}), "car");
@@ -409,6 +456,14 @@ int main(int argc, char** argv) {
   Say(absl::StrCat("services up (", backend, "); minting"));
 
   auto pool = OrDie(db::Pool::Create(p->database_url(), 1), "pool");
+  if (absl::GetFlag(FLAGS_pg_statements)) {
+    OrDie(pool->Run([](pqxx::work& txn) {
+      txn.exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      txn.exec("SELECT pg_stat_statements_reset()");
+      return absl::OkStatus();
+    }),
+          "pg_stat_statements");
+  }
   const Usage before = Measure();
   const absl::Time mint_start = absl::Now();
   std::thread minter([&] { Mint(*p, addresses, tokens); });
@@ -465,6 +520,10 @@ int main(int argc, char** argv) {
   mint_clock.join();
   const Counts status = Query(*pool, kTokenCounts);
   const Counts failures = Query(*pool, kFailures);
+  if (absl::GetFlag(FLAGS_pg_statements)) {
+    OrDie(harness::WriteFile(out + "/pg_statements.txt", TopStatements(*pool)),
+          "pg_statements");
+  }
   OrDie(p->StopAllServices(), "stop services");
 
   std::string summary = absl::StrFormat(

@@ -61,7 +61,11 @@ void RollUpTokens(pqxx::work& txn, const std::vector<int64_t>& token_pks) {
   if (token_pks.empty()) return;
   const std::string ids = BigintArray(token_pks);
   Exec(txn, kLockTokens, ids);
-  Exec(txn, kRollUp, ids);
+  // Planned per call, not prepared: the generic plan Postgres settles on
+  // after five calls ran 5x slower than a plan made for the array at hand
+  // (pipeline_bench --pg_statements, 2,000 tokens: 5.7 s executing against
+  // 1.1 s executing and 1.4 s planning).
+  txn.exec_params(kRollUp, ids);
 }
 
 void RollUpTokensOfResources(pqxx::work& txn,

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/db/pin_claims.h"
 #include "common/db/prepared.h"
 #include "common/db/rollup.h"
@@ -17,29 +19,42 @@ constexpr char kLoadPins[] = R"sql(
 SELECT id, cid, backend, status, repins, recheck_step
 FROM pins WHERE id = ANY($1::bigint[]))sql";
 
-constexpr char kPinPinned[] = R"sql(
+// The batch forms take their rows' locks in id order first, like every
+// other locker of pins (the pinner's kLockPinsOfCid) and of resources, so
+// two trackers' batches and a pinner never wait on each other in a cycle.
+constexpr char kPinsPinned[] = R"sql(
 UPDATE pins SET status = 'pinned', reason = NULL, detail = NULL, checks = checks + 1,
                 recheck_step = 0, next_check_at = NULL, updated_at = now()
-WHERE id = $1)sql";
+WHERE id = ANY(ARRAY(SELECT id FROM pins WHERE id = ANY($1::bigint[])
+                     ORDER BY id FOR UPDATE)))sql";
 
 // A resource another pin of the same CID already confirmed stays pinned; a
 // failed one is revived (failure is not final).
 constexpr char kResourcesPinned[] = R"sql(
 UPDATE resources SET status = 'pinned', reason = NULL, detail = NULL, updated_at = now()
-WHERE pinned_cid = $1 AND status IN ('pinning', 'failed')
+WHERE id = ANY(ARRAY(SELECT id FROM resources
+                     WHERE pinned_cid = ANY($1::text[]) AND status IN ('pinning', 'failed')
+                     ORDER BY id FOR UPDATE))
 RETURNING id)sql";
 
-constexpr char kPinInFlight[] = R"sql(
-UPDATE pins SET status = $2, reason = NULL, detail = NULL, checks = checks + 1,
-                recheck_step = recheck_step + 1,
-                next_check_at = now() + make_interval(secs => $3), updated_at = now()
-WHERE id = $1)sql";
+// $1 ids, $2 states, $3 seconds until the next look.
+constexpr char kPinsInFlight[] = R"sql(
+UPDATE pins p SET status = u.status, reason = NULL, detail = NULL, checks = p.checks + 1,
+                  recheck_step = p.recheck_step + 1,
+                  next_check_at = now() + make_interval(secs => u.delay), updated_at = now()
+FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS u(id, status, delay)
+WHERE p.id = u.id
+  AND p.id = ANY(ARRAY(SELECT id FROM pins WHERE id = ANY($1::bigint[])
+                       ORDER BY id FOR UPDATE)))sql";
 
-// A pin this tracker had given up on is in flight again at the backend (it
-// was re-requested there): its resources are in progress again.
+// Pins this tracker had given up on that are in flight again at the backend
+// (re-requested there): their resources are in progress again.
 constexpr char kResourcesInFlightAgain[] = R"sql(
 UPDATE resources SET status = 'pinning', reason = NULL, detail = NULL, updated_at = now()
-WHERE pinned_cid = $1 AND status = 'failed' AND reason IN ('pin_failed', 'pin_missing')
+WHERE id = ANY(ARRAY(SELECT id FROM resources
+                     WHERE pinned_cid = ANY($1::text[]) AND status = 'failed'
+                       AND reason IN ('pin_failed', 'pin_missing')
+                     ORDER BY id FOR UPDATE))
 RETURNING id)sql";
 
 constexpr char kPinCheckFailed[] = R"sql(
@@ -208,10 +223,13 @@ double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 // Details quote backends: bounded, valid UTF-8, cut on a character boundary.
 std::string Clip(const std::string& s) { return ValidUtf8(s, 2000); }
 
-void MarkPinned(pqxx::work& txn, const PinToCheck& pin) {
-  db::Exec(txn, kPinPinned, pin.id);
-  db::RollUpTokensOfResources(txn,
-                              Ids(db::Exec(txn, kResourcesPinned, pin.cid)));
+// Marks the pins and their resources pinned and rolls the tokens up.
+void MarkPinned(pqxx::work& txn, const std::vector<int64_t>& pin_ids,
+                const std::vector<std::string>& cids) {
+  if (pin_ids.empty()) return;
+  db::Exec(txn, kPinsPinned, db::BigintArray(pin_ids));
+  db::RollUpTokensOfResources(
+      txn, Ids(db::Exec(txn, kResourcesPinned, db::TextArray(cids))));
 }
 
 }  // namespace
@@ -219,30 +237,54 @@ void MarkPinned(pqxx::work& txn, const PinToCheck& pin) {
 // Each save moves the queue item first: when the lease was lost (someone
 // else holds the item now), the transaction is rolled back so a stale answer
 // never overwrites a newer one.
-absl::Status PgTrackerRepository::SavePinned(const db::QueueItem& item,
-                                             const PinToCheck& pin) {
-  return pool_.Run([&](pqxx::work& txn) {
-    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
-    MarkPinned(txn, pin);
-    return absl::OkStatus();
-  });
-}
-
-absl::Status PgTrackerRepository::SaveInFlight(const db::QueueItem& item,
-                                               const PinToCheck& pin,
-                                               ipfs::PinState state,
-                                               absl::Duration delay) {
-  return pool_.Run([&](pqxx::work& txn) {
-    if (!queue_.Reschedule(txn, item, "not pinned yet", delay))
-      return absl::AbortedError("lease lost");
-    db::Exec(txn, kPinInFlight, pin.id, std::string(ipfs::PinStateName(state)),
-             Seconds(delay));
-    if (pin.status == "failed") {
-      db::RollUpTokensOfResources(
-          txn, Ids(db::Exec(txn, kResourcesInFlightAgain, pin.cid)));
+absl::StatusOr<int> PgTrackerRepository::SaveChecked(
+    const std::vector<CheckedPin>& checked) {
+  std::vector<db::QueueItem> pinned;
+  std::vector<db::QueueRetry> in_flight;
+  std::map<int64_t, const CheckedPin*> by_id;
+  for (const CheckedPin& c : checked) {
+    by_id[c.item.id] = &c;
+    if (c.state == ipfs::PinState::kPinned) {
+      pinned.push_back(c.item);
+    } else {
+      in_flight.push_back({c.item, "not pinned yet", c.delay});
     }
+  }
+  int saved = 0;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    // The queue first: only the items whose lease is still held go on.
+    std::vector<int64_t> pin_ids;
+    std::vector<std::string> cids;
+    for (int64_t id : queue_.CompleteMany(txn, pinned)) {
+      pin_ids.push_back(by_id.at(id)->pin.id);
+      cids.push_back(by_id.at(id)->pin.cid);
+    }
+    MarkPinned(txn, pin_ids, cids);
+    std::vector<int64_t> flight_ids;
+    std::vector<std::string> states, revived;
+    std::string delays;
+    for (int64_t id : queue_.RescheduleEach(txn, in_flight)) {
+      const CheckedPin& c = *by_id.at(id);
+      flight_ids.push_back(c.pin.id);
+      states.emplace_back(ipfs::PinStateName(c.state));
+      absl::StrAppend(&delays, delays.empty() ? "" : ",",
+                      absl::StrFormat("%.6f", Seconds(c.delay)));
+      if (c.pin.status == "failed") revived.push_back(c.pin.cid);
+    }
+    if (!flight_ids.empty()) {
+      db::Exec(txn, kPinsInFlight, db::BigintArray(flight_ids),
+               db::TextArray(states), absl::StrCat("{", delays, "}"));
+    }
+    if (!revived.empty()) {
+      db::RollUpTokensOfResources(
+          txn,
+          Ids(db::Exec(txn, kResourcesInFlightAgain, db::TextArray(revived))));
+    }
+    saved = static_cast<int>(pin_ids.size() + flight_ids.size());
     return absl::OkStatus();
   });
+  if (!s.ok()) return s;
+  return saved;
 }
 
 absl::Status PgTrackerRepository::SaveCheckFailed(const db::QueueItem& item,
@@ -272,7 +314,7 @@ absl::Status PgTrackerRepository::SaveRepinned(
     db::Exec(txn, kPinRepinned, pin.id, std::string(ipfs::PinStateName(state)),
              ValidUtf8(request_id, 1024), reason, Clip(detail), Seconds(delay));
     db::DropPinClaim(txn, pin.cid, pin.backend);
-    if (pinned) MarkPinned(txn, pin);
+    if (pinned) MarkPinned(txn, {pin.id}, {pin.cid});
     return absl::OkStatus();
   });
 }

@@ -30,11 +30,8 @@ class PgTrackerRepository final : public TrackerRepository,
   }
   absl::StatusOr<std::map<int64_t, PinToCheck>> LoadPins(
       const std::vector<int64_t>& ids) override;
-  absl::Status SavePinned(const db::QueueItem& item,
-                          const PinToCheck& pin) override;
-  absl::Status SaveInFlight(const db::QueueItem& item, const PinToCheck& pin,
-                            ipfs::PinState state,
-                            absl::Duration delay) override;
+  absl::StatusOr<int> SaveChecked(
+      const std::vector<CheckedPin>& checked) override;
   absl::Status SaveCheckFailed(const db::QueueItem& item, const PinToCheck& pin,
                                const std::string& reason,
                                const std::string& detail,

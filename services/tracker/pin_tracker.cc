@@ -121,17 +121,23 @@ void PinTracker::CheckAll(const std::string& name, Backend& b,
       continue;
     }
     if (observer_.status_request) observer_.status_request(name, "ok");
+    // The answers are recorded together, one transaction per request; only
+    // a re-pin goes on its own (it makes a request of its own).
+    std::vector<CheckedPin> checked;
     for (size_t i = begin; i < end; ++i) {
       auto it = states->find(pins[i].pin.cid);
       Record(name, b, pins[i],
              it == states->end() ? std::nullopt
-                                 : std::optional<ipfs::PinState>(it->second));
+                                 : std::optional<ipfs::PinState>(it->second),
+             checked);
     }
+    SaveChecked(checked);
   }
 }
 
 void PinTracker::Record(const std::string& name, Backend& b, const Leased& p,
-                        std::optional<ipfs::PinState> state) {
+                        std::optional<ipfs::PinState> state,
+                        std::vector<CheckedPin>& checked) {
   if (observer_.pin_checked) {
     observer_.pin_checked(
         name, state ? std::string(ipfs::PinStateName(*state)) : "missing");
@@ -139,10 +145,25 @@ void PinTracker::Record(const std::string& name, Backend& b, const Leased& p,
   if (!state || *state == ipfs::PinState::kFailed) {
     // The backend lost the pin or gave up on it.
     Repin(name, b, p, state ? "pin_failed" : "pin_missing");
-  } else if (*state == ipfs::PinState::kPinned) {
-    Warn(repo_.SavePinned(p.item, p.pin), p);
   } else {
-    Warn(repo_.SaveInFlight(p.item, p.pin, *state, RecheckDelay(p.pin)), p);
+    checked.push_back({p.item, p.pin, *state,
+                       *state == ipfs::PinState::kPinned
+                           ? absl::ZeroDuration()
+                           : RecheckDelay(p.pin)});
+  }
+}
+
+void PinTracker::SaveChecked(const std::vector<CheckedPin>& checked) {
+  if (checked.empty()) return;
+  absl::StatusOr<int> saved = repo_.SaveChecked(checked);
+  if (!saved.ok()) {
+    // The leases run out and the items come back.
+    log::Warn("cannot record pin statuses",
+              {{"pins", std::to_string(checked.size())},
+               {"error", std::string(saved.status().message())}});
+  } else if (*saved < static_cast<int>(checked.size())) {
+    log::Info("pin statuses not recorded: their leases were lost",
+              {{"pins", std::to_string(checked.size() - *saved)}});
   }
 }
 

@@ -88,8 +88,12 @@ class PinTracker {
   // Takes a budget token, waiting up to max_budget_wait; false when the
   // wait would be longer (the token is given back).
   bool Spend(Backend& b, absl::Duration* wait_instead);
+  // A pinned or in-flight answer joins `checked`; a lost or failed pin is
+  // re-pinned here.
   void Record(const std::string& name, Backend& b, const Leased& p,
-              std::optional<ipfs::PinState> state);
+              std::optional<ipfs::PinState> state,
+              std::vector<CheckedPin>& checked);
+  void SaveChecked(const std::vector<CheckedPin>& checked);
   void Repin(const std::string& name, Backend& b, const Leased& p,
              const std::string& why);
   // Takes the re-pin's (CID, backend) claim; when another live lease holds

@@ -294,6 +294,64 @@ TEST_F(PinTrackerPgTest, ManyPinsArePolledWithinTheRequestBudget) {
   EXPECT_EQ(QueryInt("SELECT count(*) FROM work_queue"), 0);
 }
 
+// One status request's answers are recorded in one transaction: pinned
+// pins, resources and tokens confirmed, pins in flight rescheduled each on
+// its own back-off; an item whose lease was lost meanwhile (re-queued here,
+// as a new pin request for it would) keeps what the newer lease will write.
+TEST_F(PinTrackerPgTest,
+       AnswersOfOneRequestAreSavedTogetherSkippingLostLeases) {
+  const std::string a = TestCid(cid_base_), b = TestCid(cid_base_ + 1),
+                    c = TestCid(cid_base_ + 2);
+  const int64_t pin_a = AddPin(a), pin_b = AddPin(b), pin_c = AddPin(c);
+  const int64_t meta = AddResource(a), image = AddResource(c);
+  const int64_t token = AddToken(7, meta, {image});
+  absl::StatusOr<std::vector<db::QueueItem>> leased = repo_->Lease(10);
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  ASSERT_EQ(leased->size(), 3u);
+  absl::StatusOr<std::map<int64_t, PinToCheck>> pins =
+      repo_->LoadPins({pin_a, pin_b, pin_c});
+  ASSERT_TRUE(pins.ok()) << pins.status();
+  std::vector<CheckedPin> checked;
+  for (const db::QueueItem& item : *leased) {
+    const bool in_flight = item.id == pin_b;
+    checked.push_back(
+        {item, pins->at(item.id),
+         in_flight ? ipfs::PinState::kPinning : ipfs::PinState::kPinned,
+         in_flight ? absl::Seconds(30) : absl::ZeroDuration()});
+  }
+  // pin_c's lease is lost before the answers are saved.
+  Exec(
+      absl::StrCat("UPDATE work_queue SET generation = generation + 1 "
+                   "WHERE queue = 'track' AND item_id = ",
+                   pin_c));
+
+  absl::StatusOr<int> saved = repo_->SaveChecked(checked);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(*saved, 2);
+  EXPECT_EQ(PinColumn(pin_a, "status"), "pinned");
+  EXPECT_EQ(PinColumn(pin_b, "status"), "pinning");
+  EXPECT_EQ(PinColumn(pin_b, "recheck_step"), "1");
+  EXPECT_NEAR(QueryInt(absl::StrCat(
+                  "SELECT extract(epoch FROM next_check_at - now())::int "
+                  "FROM pins WHERE id = ",
+                  pin_b)),
+              30, 3);
+  EXPECT_EQ(PinColumn(pin_c, "status"), "pinning");  // untouched
+  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM work_queue WHERE "
+                                  "queue = 'track' AND item_id IN (",
+                                  pin_b, ",", pin_c, ")")),
+            2);
+  EXPECT_EQ(QueryInt(absl::StrCat("SELECT count(*) FROM work_queue WHERE "
+                                  "item_id = ",
+                                  pin_a)),
+            0);
+  // The metadata is pinned, the image's pin not recorded yet: in progress.
+  EXPECT_EQ(
+      Query(absl::StrCat("SELECT status FROM resources WHERE id = ", meta)),
+      "pinned");
+  EXPECT_EQ(TokenStatus(token), "extracted||");
+}
+
 TEST_F(PinTrackerPgTest, FailedPinIsRepinnedAndEndsPinned) {
   const std::string meta_cid = TestCid(cid_base_);
   const std::string cid = TestCid(cid_base_ + 1);

@@ -16,6 +16,15 @@
 
 namespace niftysave::tracker {
 
+// A status answer to record: pinned, or queued/pinning at the backend (then
+// looked at again after `delay`).
+struct CheckedPin {
+  db::QueueItem item;
+  PinToCheck pin;
+  ipfs::PinState state = ipfs::PinState::kPinned;
+  absl::Duration delay;
+};
+
 // The tracker's records: the 'track' queue, pins, resource and token
 // roll-ups, and the read side for GetTokenStatus, ListTokens and GetStats.
 class TrackerRepository {
@@ -27,15 +36,15 @@ class TrackerRepository {
   // The pins of leased items, by id; ids whose pin row is gone are absent.
   virtual absl::StatusOr<std::map<int64_t, PinToCheck>> LoadPins(
       const std::vector<int64_t>& ids) = 0;
-  // Pinned: marks the pin and its resources pinned, rolls their tokens up
-  // (reviving any that were failed or partial) and completes the item.
-  virtual absl::Status SavePinned(const db::QueueItem& item,
-                                  const PinToCheck& pin) = 0;
-  // Queued or pinning at the backend: records the state, moves the pin one
-  // step along its back-off and looks again after `delay`.
-  virtual absl::Status SaveInFlight(const db::QueueItem& item,
-                                    const PinToCheck& pin, ipfs::PinState state,
-                                    absl::Duration delay) = 0;
+  // One status request's answers, in one transaction. Pinned: marks the pin
+  // and its resources pinned, rolls their tokens up (reviving any that were
+  // failed or partial) and completes the item. Queued or pinning at the
+  // backend: records the state, moves the pin one step along its back-off
+  // and looks again after its `delay`. An item whose lease was lost (someone
+  // else holds it now) is left out, so a stale answer never overwrites a
+  // newer one. Returns how many were recorded.
+  virtual absl::StatusOr<int> SaveChecked(
+      const std::vector<CheckedPin>& checked) = 0;
   // The check itself failed (backend down, unknown backend): the pin keeps
   // its state, the error is noted, and it is looked at again after `delay`.
   virtual absl::Status SaveCheckFailed(const db::QueueItem& item,
@@ -54,7 +63,7 @@ class TrackerRepository {
                                     const PinToCheck& pin) = 0;
   // A new pin was requested after a failure (repins + 1, back-off restarts).
   // `state` is the backend's answer: queued or pinning (resources stay
-  // pinning), pinned (as SavePinned), or failed when the request was refused
+  // pinning), pinned (as SaveChecked), or failed when the request was refused
   // (`reason`, `detail`); the resources are left alone while re-pins remain.
   virtual absl::Status SaveRepinned(const db::QueueItem& item,
                                     const PinToCheck& pin, ipfs::PinState state,
@@ -65,7 +74,7 @@ class TrackerRepository {
   // Failed with no re-pins left: marks the pin and its resources failed and
   // rolls their tokens up, but keeps the item, due again after `delay`:
   // failure is not final (pins reported failed have later been found
-  // pinned), and a later SavePinned revives them.
+  // pinned), and a later pinned answer (SaveChecked) revives them.
   virtual absl::Status SaveFailed(const db::QueueItem& item,
                                   const PinToCheck& pin,
                                   const std::string& reason,

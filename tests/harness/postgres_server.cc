@@ -43,7 +43,7 @@ absl::Status Annotate(const absl::Status& status, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
-    std::string base_dir) {
+    std::string base_dir, std::vector<std::string> settings) {
   absl::StatusOr<std::string> bin_dir = FindBinDir();
   if (!bin_dir.ok()) return bin_dir.status();
   absl::StatusOr<TempDir> dir = TempDir::Create("niftysave-pg", base_dir);
@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
   std::unique_ptr<PostgresServer> server(
       new PostgresServer(*std::move(dir), *bin_dir, port));
   server->user_ = user;
+  server->settings_ = std::move(settings);
   if (absl::Status s = server->Launch(); !s.ok()) return s;
   if (absl::Status s = server->CreateDatabase("niftysave"); !s.ok()) return s;
   return server;
@@ -75,12 +76,17 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
 absl::Status PostgresServer::Launch() {
   // The postmaster runs in the foreground as our child (not daemonized by
   // pg_ctl) so that it dies with the test process if the test crashes.
+  std::vector<std::string> argv = {
+      bin_dir_ + "/postgres",       "-D", dir_.path() + "/data", "-p",
+      absl::StrCat(port_),          "-k", dir_.path(),           "-c",
+      "listen_addresses=127.0.0.1", "-c", "fsync=off",           "-c",
+      "max_connections=200"};
+  for (const std::string& setting : settings_) {
+    argv.push_back("-c");
+    argv.push_back(setting);
+  }
   absl::StatusOr<std::unique_ptr<Subprocess>> postgres =
-      Subprocess::Start({bin_dir_ + "/postgres", "-D", dir_.path() + "/data",
-                         "-p", absl::StrCat(port_), "-k", dir_.path(), "-c",
-                         "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                         "max_connections=200"},
-                        {}, dir_.path() + "/postgres.log", user_);
+      Subprocess::Start(argv, {}, dir_.path() + "/postgres.log", user_);
   if (!postgres.ok()) return Annotate(postgres.status(), "start");
   postgres_ = *std::move(postgres);
   return WaitUntilReady(*postgres_, "PostgresServer", kStartTimeout, [&] {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,9 +20,10 @@ namespace niftysave::harness {
 class PostgresServer {
  public:
   // Creates the cluster in a fresh directory under base_dir (default $TMPDIR
-  // or /tmp); about 1 s.
+  // or /tmp); about 1 s. `settings` are more "name=value" server settings
+  // (each a -c), e.g. shared_preload_libraries=pg_stat_statements.
   static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(
-      std::string base_dir = "");
+      std::string base_dir = "", std::vector<std::string> settings = {});
   ~PostgresServer();
 
   int port() const { return port_; }
@@ -46,6 +48,7 @@ class PostgresServer {
   std::string bin_dir_;
   int port_;
   std::string user_;  // the OS user the server runs as ("" = ours)
+  std::vector<std::string> settings_;
   std::unique_ptr<Subprocess> postgres_;
 };
 

@@ -52,7 +52,8 @@ absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
     return absl::InvalidArgumentError("cannot create " + p->options_.log_dir +
                                       ": " + ec.message());
 
-  auto postgres = harness::PostgresServer::Start();
+  auto postgres =
+      harness::PostgresServer::Start("", p->options_.postgres_settings);
   if (!postgres.ok()) return postgres.status();
   p->postgres_ = std::move(*postgres);
   auto anvil = harness::AnvilNode::Start({.chain_id = kChainId});

@@ -58,6 +58,8 @@ class LocalPipeline {
     // The indexer reads the chain through an RpcProxy (rpc_proxy()), so a
     // test can make the RPC misbehave.
     bool rpc_proxy = false;
+    // More Postgres server settings ("name=value"), e.g. for a profile.
+    std::vector<std::string> postgres_settings;
     // Ports that end up inside content and token URIs (the fixture web
     // server's and the IPFS gateway's); 0: free ones. Two runs on the same
     // ports write the same bytes, so their CIDs and records compare equal.
