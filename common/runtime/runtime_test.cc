@@ -1,5 +1,7 @@
 #include <atomic>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "common/runtime/backoff.h"
@@ -89,6 +91,43 @@ TEST(WorkerTest, KeepsGoingWhileThereIsWorkAndSurvivesAThrow) {
   }
   worker.Stop();
   EXPECT_EQ(calls.load(), 5);
+}
+
+// Ten hand-offs, each nudging, within the gather time after the first: one
+// step takes all ten items (without gathering: a step per hand-off).
+TEST(WorkerTest, GatherTakesTheHandOffsOfItsWindowInOneStep) {
+  absl::Mutex mu;
+  int pending = 0;
+  std::vector<int> batches;
+  Worker worker(
+      "test", absl::Hours(1),
+      [&] {
+        absl::MutexLock lock(&mu);
+        if (pending > 0) batches.push_back(pending);
+        return std::exchange(pending, 0);
+      },
+      absl::Seconds(2));
+  worker.Start();
+  absl::SleepFor(absl::Milliseconds(50));  // the first (empty) step is over
+  for (int i = 0; i < 10; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      ++pending;
+    }
+    worker.Nudge();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  auto done = [&] {
+    absl::MutexLock lock(&mu);
+    return pending == 0 && !batches.empty();
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!done() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  worker.Stop();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(batches, std::vector<int>{10});
 }
 
 }  // namespace

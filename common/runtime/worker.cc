@@ -7,9 +7,10 @@
 namespace niftysave {
 
 Worker::Worker(std::string name, absl::Duration poll_interval,
-               std::function<int()> step)
+               std::function<int()> step, absl::Duration gather)
     : name_(std::move(name)),
       poll_interval_(poll_interval),
+      gather_(gather),
       step_(std::move(step)) {}
 
 Worker::~Worker() { Stop(); }
@@ -52,6 +53,11 @@ void Worker::Run() {
       return nudged_ || stopping_;
     };
     mu_.AwaitWithTimeout(absl::Condition(&wake), poll_interval_);
+    if (nudged_ && !stopping_ && gather_ > absl::ZeroDuration()) {
+      auto stop = [this]()
+                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stop), gather_);
+    }
   }
 }
 

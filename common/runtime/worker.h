@@ -12,11 +12,15 @@ namespace niftysave {
 // Runs `step` on its own thread until stopped. `step` does one batch of work
 // and returns how many items it handled; when it handled none, the worker
 // sleeps until `Nudge()` (a gRPC notification arrived) or the poll interval
-// passes (the durable path: work queued while nobody told us).
+// passes (the durable path: work queued while nobody told us). With a
+// `gather` time, a nudge that ends the sleep is followed by that much more
+// of it, so what further hand-offs bring meanwhile is taken in the same
+// batch (one lease, one request, one transaction) instead of one each.
 class Worker {
  public:
   Worker(std::string name, absl::Duration poll_interval,
-         std::function<int()> step);
+         std::function<int()> step,
+         absl::Duration gather = absl::ZeroDuration());
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -31,6 +35,7 @@ class Worker {
 
   const std::string name_;
   const absl::Duration poll_interval_;
+  const absl::Duration gather_;
   const std::function<int()> step_;
   absl::Mutex mu_;
   bool nudged_ ABSL_GUARDED_BY(mu_) = false;

@@ -210,9 +210,10 @@ void WaitForShutdown(ServiceBase& base) {
 namespace niftysave {
 
 WorkerPool::WorkerPool(const std::string& name, int count, absl::Duration poll,
-                       const std::function<int()>& step) {
+                       const std::function<int()>& step,
+                       absl::Duration gather) {
   for (int i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(name, poll, step));
+    workers_.push_back(std::make_unique<Worker>(name, poll, step, gather));
   }
 }
 

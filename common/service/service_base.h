@@ -93,8 +93,10 @@ namespace niftysave {
 // N workers running the same step, nudged together by the gRPC hand-off.
 class WorkerPool {
  public:
+  // `gather`: see Worker.
   WorkerPool(const std::string& name, int count, absl::Duration poll,
-             const std::function<int()>& step);
+             const std::function<int()>& step,
+             absl::Duration gather = absl::ZeroDuration());
   void Start();
   void NudgeAll();
   void Stop();  // lets each worker's batch in progress finish

@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
   tracker::TrackerMetrics metrics(*base.metrics);
   tracker::PinTracker step(repo, by_name, config.pin_tracker,
                            metrics.PinTracker());
-  WorkerPool pool("track", config.queue.workers, config.queue.poll,
-                  [&] { return step.Step(); });
+  WorkerPool pool(
+      "track", config.queue.workers, config.queue.poll,
+      [&] { return step.Step(); }, config.gather);
   tracker::TrackerServiceImpl service(
       repo, [&] { pool.NudgeAll(); },
       {.shutdown = base.shutdown, .contract_status = &repo});

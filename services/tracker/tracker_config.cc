@@ -15,6 +15,9 @@ ABSL_FLAG(double, failed_recheck_seconds, 6 * 3600,
           "re-check interval of a pin failed after every re-pin (1-604800)");
 ABSL_FLAG(double, stats_seconds, 15,
           "how often the funnel gauges are recounted (1-3600)");
+ABSL_FLAG(int, gather_ms, 250,
+          "after a hand-off wakes the pin checker, wait this long so the pins "
+          "handed off meanwhile are checked and recorded together (0-10000)");
 
 namespace niftysave::tracker {
 
@@ -34,6 +37,7 @@ TrackerConfig ReadTrackerConfig() {
                             FLAGS_failed_recheck_seconds, 1.0, 604800.0))};
   config.stats_interval =
       absl::Seconds(GetFlagInRange(FLAGS_stats_seconds, 1.0, 3600.0));
+  config.gather = absl::Milliseconds(GetFlagInRange(FLAGS_gather_ms, 0, 10000));
   return config;
 }
 

@@ -14,6 +14,7 @@ struct TrackerConfig {
   ipfs::BackendConfig backends;   // --pin_backend and its flags
   PinTrackerOptions pin_tracker;  // re-check schedule, budget, re-pins
   absl::Duration stats_interval;  // --stats_seconds
+  absl::Duration gather;          // --gather_ms
 };
 
 // The tracker's queue-worker defaults (SetQueueWorkerDefaults before
