@@ -95,9 +95,14 @@ bool PinTracker::Spend(Backend& b, absl::Duration* wait_instead) {
 void PinTracker::CheckAll(const std::string& name, Backend& b,
                           const std::vector<Leased>& pins) {
   const size_t batch = std::max<size_t>(1, b.backend->max_status_batch());
+  // The answers are recorded together, one transaction for the backend's
+  // share of the step (some backends answer for one CID a request); only a
+  // re-pin goes on its own (it makes a request of its own).
+  std::vector<CheckedPin> checked;
   for (size_t begin = 0; begin < pins.size(); begin += batch) {
     absl::Duration wait;
     if (!Spend(b, &wait)) {
+      SaveChecked(checked);
       Defer(name, pins, begin, wait);
       return;
     }
@@ -121,9 +126,6 @@ void PinTracker::CheckAll(const std::string& name, Backend& b,
       continue;
     }
     if (observer_.status_request) observer_.status_request(name, "ok");
-    // The answers are recorded together, one transaction per request; only
-    // a re-pin goes on its own (it makes a request of its own).
-    std::vector<CheckedPin> checked;
     for (size_t i = begin; i < end; ++i) {
       auto it = states->find(pins[i].pin.cid);
       Record(name, b, pins[i],
@@ -131,8 +133,8 @@ void PinTracker::CheckAll(const std::string& name, Backend& b,
                                  : std::optional<ipfs::PinState>(it->second),
              checked);
     }
-    SaveChecked(checked);
   }
+  SaveChecked(checked);
 }
 
 void PinTracker::Record(const std::string& name, Backend& b, const Leased& p,

@@ -36,7 +36,7 @@ class TrackerRepository {
   // The pins of leased items, by id; ids whose pin row is gone are absent.
   virtual absl::StatusOr<std::map<int64_t, PinToCheck>> LoadPins(
       const std::vector<int64_t>& ids) = 0;
-  // One status request's answers, in one transaction. Pinned: marks the pin
+  // Status answers, in one transaction. Pinned: marks the pin
   // and its resources pinned, rolls their tokens up (reviving any that were
   // failed or partial) and completes the item. Queued or pinning at the
   // backend: records the state, moves the pin one step along its back-off
