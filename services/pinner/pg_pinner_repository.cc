@@ -10,8 +10,6 @@
 namespace niftysave::pinner {
 namespace {
 
-using db::TextArray;
-
 // The queue the tracker leases pins from (its pin checker).
 constexpr char kTrackQueue[] = "track";
 
@@ -25,6 +23,15 @@ FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = $1)sql";
 
 // One pin per (CID, backend): a retried or replayed request finds it.
+// The batch form of kLoadResource: raw bytes only while the running total
+// (in id order) stays within $2; past it, `stored` says they exist.
+constexpr char kLoadResources[] = R"sql(
+SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, r.path,
+       m.resource_id IS NOT NULL,
+       CASE WHEN sum(octet_length(m.raw)) OVER (ORDER BY r.id) <= $2 THEN m.raw END
+FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
+WHERE r.id = ANY($1::bigint[]))sql";
+
 constexpr char kUpsertPin[] = R"sql(
 INSERT INTO pins (cid, backend, request_id, status)
 VALUES ($1, $2, NULLIF($3, ''), 'pinning')
@@ -38,10 +45,6 @@ RETURNING id, status)sql";
 constexpr char kLivePin[] = R"sql(
 SELECT EXISTS (SELECT 1 FROM pins
                WHERE cid = $1 AND backend = $2 AND status <> 'failed'))sql";
-
-constexpr char kExistingPins[] = R"sql(
-SELECT cid, backend, status FROM pins
-WHERE cid = ANY($1::text[]) AND status <> 'failed')sql";
 
 // Locks the CID's pins (in id order, like every other locker) and says
 // whether any is confirmed.
@@ -103,15 +106,26 @@ absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(
   return out;
 }
 
-absl::StatusOr<std::set<ExistingPin>> PgPinnerRepository::ExistingPins(
-    const std::vector<std::string>& cids) {
-  std::set<ExistingPin> out;
-  if (cids.empty()) return out;
+absl::StatusOr<std::map<int64_t, ResourceToPin>>
+PgPinnerRepository::LoadResources(const std::vector<int64_t>& ids) {
+  std::map<int64_t, ResourceToPin> out;
+  if (ids.empty()) return out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     out.clear();
-    for (const auto& row : db::Exec(txn, kExistingPins, TextArray(cids))) {
-      out.insert({row[0].as<std::string>(), row[1].as<std::string>(),
-                  row[2].as<std::string>()});
+    for (const auto& row : db::Exec(txn, kLoadResources, db::BigintArray(ids),
+                                    kMaxBatchStoredBytes)) {
+      ResourceToPin r{.id = row[0].as<int64_t>(),
+                      .kind = row[1].as<std::string>(),
+                      .normalized = row[2].as<std::string>(),
+                      .cid = row[3].as<std::string>(),
+                      .path = row[5].as<std::string>(),
+                      .status = row[4].as<std::string>()};
+      if (!row[7].is_null()) {
+        r.stored_bytes = pqxx::binarystring(row[7]).str();
+      } else {
+        r.stored_bytes_deferred = row[6].as<bool>();
+      }
+      out.emplace(r.id, std::move(r));
     }
     return absl::OkStatus();
   });

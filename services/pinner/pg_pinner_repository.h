@@ -26,8 +26,8 @@ class PgPinnerRepository final : public PinnerRepository {
   }
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) override;
-  absl::StatusOr<std::set<ExistingPin>> ExistingPins(
-      const std::vector<std::string>& cids) override;
+  absl::StatusOr<std::map<int64_t, ResourceToPin>> LoadResources(
+      const std::vector<int64_t>& ids) override;
   absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem& claimer,
                                     const std::string& cid,
                                     const std::string& backend) override;

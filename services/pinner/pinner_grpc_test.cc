@@ -29,9 +29,9 @@ class EnqueueOnlyRepository final : public PinnerRepository {
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(int64_t) override {
     return std::nullopt;
   }
-  absl::StatusOr<std::set<ExistingPin>> ExistingPins(
-      const std::vector<std::string>&) override {
-    return std::set<ExistingPin>{};
+  absl::StatusOr<std::map<int64_t, ResourceToPin>> LoadResources(
+      const std::vector<int64_t>&) override {
+    return std::map<int64_t, ResourceToPin>{};
   }
   absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem&, const std::string&,
                                     const std::string&) override {

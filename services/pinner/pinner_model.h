@@ -21,6 +21,9 @@ struct ResourceToPin {
   std::string status;
   std::optional<std::string>
       stored_bytes;  // original metadata bytes, when kept
+  // Kept, but left out of a batch load over its byte budget: LoadResource
+  // reads them.
+  bool stored_bytes_deferred = false;
 };
 
 struct PinFailure {
@@ -31,15 +34,6 @@ struct PinFailure {
 };
 
 // A pin already recorded for a CID.
-struct ExistingPin {
-  std::string cid;
-  std::string backend;
-  std::string status;
-  bool operator<(const ExistingPin& o) const {
-    return std::tie(cid, backend) < std::tie(o.cid, o.backend);
-  }
-};
-
 // What claiming a (CID, backend) before calling the backend found.
 enum class PinClaim {
   kClaimed,  // ours: ask the backend, then SavePin (or ReleasePin)

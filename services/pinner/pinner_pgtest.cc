@@ -389,6 +389,46 @@ TEST_F(PinnerPgTest, ReplicatesOncePerBackendAndReplaysAddNothing) {
   EXPECT_THAT(Entries(tmp_->path()), IsEmpty());
 }
 
+// A leased batch is loaded in one query, its stored metadata bytes only up
+// to kMaxBatchStoredBytes (3 x 3 MB here: the first comes along, the other
+// two are read alone), and each is pinned from the bytes it was stored with.
+TEST_F(PinnerPgTest, StoredBytesOverTheBatchBudgetAreReadAlone) {
+  std::vector<int64_t> ids;
+  std::vector<std::string> docs;
+  for (int i = 0; i < 3; ++i) {
+    docs.push_back(std::string(3'000'000, static_cast<char>('a' + i)));
+    const int64_t id = AddResource(
+        absl::StrCat(server_->http_url(), "/stored-", i, ".json"), "http");
+    ASSERT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      txn.exec_params(
+                          "INSERT INTO metadata (resource_id, sha256, size, "
+                          "raw) VALUES ($1, sha256($2), $3, $2)",
+                          id, pqxx::binarystring(docs.back()),
+                          static_cast<int64_t>(docs.back().size()));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    ids.push_back(id);
+  }
+  absl::StatusOr<std::map<int64_t, ResourceToPin>> batch =
+      repo_->LoadResources(ids);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 3u);
+  EXPECT_EQ(batch->at(ids[0]).stored_bytes.value_or(""), docs[0]);
+  for (int i : {1, 2}) {
+    EXPECT_FALSE(batch->at(ids[i]).stored_bytes.has_value());
+    EXPECT_TRUE(batch->at(ids[i]).stored_bytes_deferred);
+  }
+
+  EXPECT_THAT(RunPinner({car_store_}, 1),
+              ElementsAre("car-store:requested", "car-store:requested",
+                          "car-store:requested"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Load(ids[i]).pinned_cid, CidOf(docs[i], ipfs::IpfsCarProfile()));
+  }
+}
+
 TEST_F(PinnerPgTest, PermanentFailureSkipsToTheNextBackend) {
   // Content the IPFS node holds; the CAR store cannot fetch it.
   absl::StatusOr<std::string> cid =

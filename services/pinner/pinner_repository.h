@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,12 +24,15 @@ class PinnerRepository {
   virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
       const std::vector<int64_t>& ids) = 0;
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
+  // The leased batch's resources, by id, in one query (ids whose resource is
+  // gone are absent). Stored metadata bytes come along while the batch's
+  // total stays within kMaxBatchStoredBytes; past it they are marked
+  // deferred, for LoadResource.
+  static constexpr int64_t kMaxBatchStoredBytes = 4 << 20;
+  virtual absl::StatusOr<std::map<int64_t, ResourceToPin>> LoadResources(
+      const std::vector<int64_t>& ids) = 0;
   virtual absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) = 0;
-  // The live pins (status other than 'failed') of any of `cids`, so a
-  // retried or replayed request does not ask a backend for a second one.
-  virtual absl::StatusOr<std::set<ExistingPin>> ExistingPins(
-      const std::vector<std::string>& cids) = 0;
   // Before a backend is asked for `cid`: claims the (CID, backend) for
   // `claimer`'s lease, in its own committed transaction, so exactly one
   // request per (CID, backend) goes out whoever works resources sharing the

@@ -58,8 +58,30 @@ ResourcePinner::ResourcePinner(PinnerRepository& repo,
       observer_(std::move(observer)) {}
 
 int ResourcePinner::Step() {
-  return db::HandleLeased(repo_.Lease(options_.batch_size),
-                          [this](const db::QueueItem& item) { Handle(item); });
+  absl::StatusOr<std::vector<db::QueueItem>> leased =
+      repo_.Lease(options_.batch_size);
+  if (!leased.ok()) {
+    log::Warn("cannot lease work",
+              {{"error", std::string(leased.status().message())}});
+    return 0;
+  }
+  if (leased->empty()) return 0;
+  std::vector<int64_t> ids;
+  for (const db::QueueItem& item : *leased) ids.push_back(item.id);
+  // The batch's records in one query; when it fails the leases run out and
+  // the items come back.
+  absl::StatusOr<std::map<int64_t, ResourceToPin>> resources =
+      repo_.LoadResources(ids);
+  if (!resources.ok()) {
+    log::Warn("cannot load resources to pin",
+              {{"error", std::string(resources.status().message())}});
+    return 0;
+  }
+  for (const db::QueueItem& item : *leased) {
+    auto it = resources->find(item.id);
+    Handle(item, it == resources->end() ? nullptr : &it->second);
+  }
+  return static_cast<int>(leased->size());
 }
 
 std::string ResourcePinner::TempPath(int64_t resource_id) const {
@@ -93,16 +115,13 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
     const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
         ipfs::PinBackend&, const std::string& cid)>& request) {
   Outcome out;
-  // Each backend's CID first (uploads: per import profile), so the pins
-  // already recorded can be looked up in one query.
+  // Each backend's CID (uploads: per import profile). A live pin already
+  // recorded for it (a retried or replayed request) is found by the claim,
+  // so no backend is asked for a second one.
   std::vector<absl::StatusOr<std::string>> cids;
-  std::vector<std::string> lookup;
   for (ipfs::PinBackend* backend : backends_) {
     cids.push_back(cid_for(*backend));
-    if (cids.back().ok()) lookup.push_back(*cids.back());
   }
-  absl::StatusOr<std::set<ExistingPin>> existing = repo_.ExistingPins(lookup);
-  if (!existing.ok()) return existing.status();
   const int wanted =
       std::min<int>(options_.replication, static_cast<int>(backends_.size()));
   for (size_t i = 0; i < backends_.size() && out.pins < wanted; ++i) {
@@ -114,10 +133,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
       continue;
     }
     const std::string& cid = *cids[i];
-    absl::StatusOr<PinClaim> claim =
-        existing->count(ExistingPin{cid, name, ""}) > 0
-            ? PinClaim::kPinned
-            : Claim(item, cid, name);
+    absl::StatusOr<PinClaim> claim = Claim(item, cid, name);
     if (!claim.ok()) return claim.status();
     if (*claim == PinClaim::kPinned) {
       observer_.finished(name, "exists", "");
@@ -297,15 +313,26 @@ absl::Status CheckSameCid(const uri::Cid& expected,
                    ", the bytes hash to ", ipfs::CidText(expected)));
 }
 
-void ResourcePinner::Handle(const db::QueueItem& item) {
-  absl::StatusOr<std::optional<ResourceToPin>> resource =
-      repo_.LoadResource(item.id);
-  if (!resource.ok()) return;  // the lease runs out and the item comes back
-  if (!resource->has_value() || (*resource)->status == "pinned") {
+void ResourcePinner::Handle(const db::QueueItem& item,
+                            const ResourceToPin* loaded) {
+  if (loaded == nullptr || loaded->status == "pinned") {
     (void)repo_.Drop(item);
     return;
   }
-  absl::StatusOr<Outcome> outcome = Pin(item, **resource);
+  std::optional<ResourceToPin> full;
+  if (loaded->stored_bytes_deferred) {
+    // Its stored bytes did not fit the batch load: read them alone.
+    absl::StatusOr<std::optional<ResourceToPin>> one =
+        repo_.LoadResource(item.id);
+    if (!one.ok()) return;  // the lease runs out and the item comes back
+    if (!one->has_value()) {
+      (void)repo_.Drop(item);
+      return;
+    }
+    full = **std::move(one);
+    loaded = &*full;
+  }
+  absl::StatusOr<Outcome> outcome = Pin(item, *loaded);
   const int wanted =
       std::min<int>(options_.replication, static_cast<int>(backends_.size()));
   absl::Status saved;

@@ -144,7 +144,8 @@ class ResourcePinner {
                                  const std::string& backend);
   absl::StatusOr<uri::Cid> LocalCid(const Content& content,
                                     const std::string& profile_name) const;
-  void Handle(const db::QueueItem& item);
+  // `loaded`: the batch load's record, nullptr when the resource is gone.
+  void Handle(const db::QueueItem& item, const ResourceToPin* loaded);
   std::string TempPath(int64_t resource_id) const;
 
   PinnerRepository& repo_;

@@ -5,8 +5,10 @@
 #include "services/pinner/resource_pinner.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/fetch/content_fetcher.h"
@@ -19,6 +21,16 @@
 namespace niftysave::pinner {
 namespace {
 
+// A pin the fake holds: one per (CID, backend).
+struct ExistingPin {
+  std::string cid;
+  std::string backend;
+  std::string status;
+  bool operator<(const ExistingPin& o) const {
+    return std::tie(cid, backend) < std::tie(o.cid, o.backend);
+  }
+};
+
 class FakeRepository final : public PinnerRepository {
  public:
   absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
@@ -30,6 +42,12 @@ class FakeRepository final : public PinnerRepository {
     if (!leased_) items.push_back({.id = 1, .attempts = 1});
     leased_ = true;
     return items;
+  }
+  absl::StatusOr<std::map<int64_t, ResourceToPin>> LoadResources(
+      const std::vector<int64_t>& ids) override {
+    std::map<int64_t, ResourceToPin> out;
+    for (int64_t id : ids) out[id] = **LoadResource(id);
+    return out;
   }
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) override {
@@ -45,16 +63,6 @@ class FakeRepository final : public PinnerRepository {
                          .normalized = "https://example.com/a.json",
                          .status = "queued",
                          .stored_bytes = bytes};
-  }
-  absl::StatusOr<std::set<ExistingPin>> ExistingPins(
-      const std::vector<std::string>& cids) override {
-    std::set<ExistingPin> out;
-    for (const ExistingPin& p : pins) {
-      if (std::find(cids.begin(), cids.end(), p.cid) != cids.end()) {
-        out.insert(p);
-      }
-    }
-    return out;
   }
   absl::StatusOr<PinClaim> ClaimPin(const db::QueueItem&,
                                     const std::string& cid,
