@@ -22,7 +22,7 @@
 using namespace niftysave;
 
 int main(int argc, char** argv) {
-  SetQueueWorkerDefaults({.workers = 4,
+  SetQueueWorkerDefaults({.workers = 16,
                           .batch_size = 8,
                           .max_attempts = 8,
                           .poll = absl::Seconds(2)});

@@ -31,6 +31,9 @@ ABSL_FLAG(int, low_speed_seconds, 30,
           "(1-3600)");
 ABSL_FLAG(std::string, tracker_addr, "",
           "tracker gRPC host:port to notify (optional)");
+ABSL_FLAG(int, max_per_host, 8,
+          "downloads running at once against one host:port, whatever "
+          "--workers is (1-1000)");
 ABSL_FLAG(int, replication, 1,
           "pins per resource, on the first --pin_backend entries that accept "
           "it (1..number of backends)");
@@ -131,6 +134,7 @@ PinnerConfig ReadPinnerConfig() {
       .tmp_dir = ReadTmpDir(),
       .max_upload_bytes = static_cast<size_t>(max_bytes),
       .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes),
+      .max_per_host = GetFlagInRange(FLAGS_max_per_host, 1, 1000),
       // Outlasts another replica's backend call; with a
       // download before it, still inside the lease.
       .claim_wait = absl::Seconds(std::max(pin_timeout, timeout) + 30)};

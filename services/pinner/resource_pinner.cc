@@ -55,7 +55,8 @@ ResourcePinner::ResourcePinner(PinnerRepository& repo,
       blocks_(std::move(blocks)),
       backends_(std::move(backends)),
       options_(std::move(options)),
-      observer_(std::move(observer)) {}
+      observer_(std::move(observer)),
+      host_slots_(options_.max_per_host) {}
 
 int ResourcePinner::Step() {
   absl::StatusOr<std::vector<db::QueueItem>> leased =
@@ -228,8 +229,11 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
     // file on every path out of here.
     const std::string path = TempPath(r.id);
     guard.emplace(path);
-    absl::StatusOr<fetch::FetchedFile> file =
-        fetcher_.FetchToFile(uri::ResolveUri(r.normalized), path);
+    absl::StatusOr<fetch::FetchedFile> file;
+    {
+      http::HostSlots::Slot slot = host_slots_.Acquire(r.normalized);
+      file = fetcher_.FetchToFile(uri::ResolveUri(r.normalized), path);
+    }
     if (!file.ok()) return file.status();
     content.file = file->path;
     content.size = file->size;

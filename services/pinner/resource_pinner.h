@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/fetch/content_fetcher.h"
+#include "common/http/host_slots.h"
 #include "common/ipfs/dag_walk.h"
 #include "common/ipfs/pin_backend.h"
 #include "common/uri/cid.h"
@@ -57,6 +58,8 @@ struct PinnerOptions {
   // The most a pin by CID may hold (the DAG's cumulative size from its
   // root block's links): see ipfs::PlanCidPin.
   uint64_t max_pin_bytes = uint64_t{1} << 30;
+  // Downloads running at once against one host:port (http::HostSlots).
+  int max_per_host = 8;
   // On an item's last attempt, how long to wait (polling every claim_poll)
   // for another lease's claim on a (CID, backend) to end before failing
   // `pin_in_flight`: longer than one backend call, so a slow pin by another
@@ -154,6 +157,7 @@ class ResourcePinner {
   const std::vector<ipfs::PinBackend*> backends_;
   const PinnerOptions options_;
   const PinObserver observer_;
+  http::HostSlots host_slots_;
 };
 
 }  // namespace niftysave::pinner
