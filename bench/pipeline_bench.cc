@@ -520,6 +520,9 @@ int main(int argc, char** argv) {
   mint_clock.join();
   const Counts status = Query(*pool, kTokenCounts);
   const Counts failures = Query(*pool, kFailures);
+  // What the records take on disk, tables and indexes, for sizing.
+  const Counts db_size =
+      Query(*pool, "SELECT 'bytes', pg_database_size(current_database())");
   if (absl::GetFlag(FLAGS_pg_statements)) {
     OrDie(harness::WriteFile(out + "/pg_statements.txt", TopStatements(*pool)),
           "pg_statements");
@@ -558,6 +561,12 @@ int main(int argc, char** argv) {
                                 absl::StrFormat("%.2f", 1000 * total / n), ""}),
                   "\n");
   absl::StrAppend(&summary, "(peak RSS: the largest process of the group)\n");
+  if (auto it = db_size.find("bytes"); it != db_size.end()) {
+    absl::StrAppend(&summary,
+                    absl::StrFormat("Postgres database: %.1f MB, %.1f KB a "
+                                    "token\n",
+                                    it->second / 1e6, it->second / 1e3 / n));
+  }
   std::printf("\n%s", summary.c_str());
   OrDie(harness::WriteFile(out + "/summary.txt", summary), "summary");
   return settled >= n ? 0 : 1;
