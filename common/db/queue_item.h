@@ -5,11 +5,11 @@
 // include this header, not the work queue (common/db/work_queue.h).
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/runtime/backoff.h"
 
@@ -48,11 +48,13 @@ struct QueuePolicy {
   BackoffPolicy backoff;
 };
 
-// The one worker-step shape: lease a batch, handle each item, report how
-// many were handled (0 when leasing failed: the worker then waits its poll
-// interval). Handlers record their own outcome; an item a handler leaves
-// alone comes back when its lease runs out.
-int HandleLeased(const absl::StatusOr<std::vector<QueueItem>>& leased,
-                 const std::function<void(const QueueItem&)>& handle);
+// How a worker step starts: the leased batch; when leasing failed (Postgres
+// down or failing), the failure logged, said rather than swallowed, and an
+// empty batch, so the worker waits its poll interval and tries again.
+std::vector<QueueItem> LeasedOrLogged(
+    absl::StatusOr<std::vector<QueueItem>> leased, absl::string_view what);
+
+// The record ids of a leased batch, for the step's one batch load.
+std::vector<int64_t> IdsOf(const std::vector<QueueItem>& items);
 
 }  // namespace niftysave::db

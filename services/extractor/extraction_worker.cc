@@ -113,15 +113,10 @@ bool ExtractionWorker::Drain(absl::Duration timeout) {
 }
 
 int ExtractionWorker::Lease(int limit) {
-  absl::StatusOr<std::vector<db::QueueItem>> leased = repo_.Lease(limit);
-  if (!leased.ok()) {
-    log::Warn("cannot lease",
-              {{"error", std::string(leased.status().message())}});
-    return 0;
-  }
-  if (leased->empty()) return 0;
-  std::vector<int64_t> pks;
-  for (const db::QueueItem& item : *leased) pks.push_back(item.id);
+  const std::vector<db::QueueItem> leased =
+      db::LeasedOrLogged(repo_.Lease(limit), "tokens to extract");
+  if (leased.empty()) return 0;
+  const std::vector<int64_t> pks = db::IdsOf(leased);
   absl::StatusOr<std::vector<TokenToExtract>> tokens = repo_.LoadTokens(pks);
   if (!tokens.ok()) {
     log::Warn("cannot load tokens",
@@ -136,10 +131,10 @@ int ExtractionWorker::Lease(int limit) {
       options_.max_buffered_bytes > 0 ? options_.max_item_bytes : 0;
   {
     absl::MutexLock lock(&mu_);
-    in_flight_ += static_cast<int64_t>(leased->size());
-    reserved_bytes_ += each * static_cast<int64_t>(leased->size());
+    in_flight_ += static_cast<int64_t>(leased.size());
+    reserved_bytes_ += each * static_cast<int64_t>(leased.size());
   }
-  for (const db::QueueItem& queued : *leased) {
+  for (const db::QueueItem& queued : leased) {
     auto it = by_pk.find(queued.id);
     if (it == by_pk.end() || !it->second->token_uri) {
       ItemOutcome drop;  // the token vanished (or never had a URI)
@@ -155,7 +150,7 @@ int ExtractionWorker::Lease(int limit) {
     item->reserved = each;
     StartItem(std::move(item));
   }
-  return static_cast<int>(leased->size());
+  return static_cast<int>(leased.size());
 }
 
 void ExtractionWorker::StartItem(std::shared_ptr<Item> item) {

@@ -59,30 +59,23 @@ ResourcePinner::ResourcePinner(PinnerRepository& repo,
       host_slots_(options_.max_per_host) {}
 
 int ResourcePinner::Step() {
-  absl::StatusOr<std::vector<db::QueueItem>> leased =
-      repo_.Lease(options_.batch_size);
-  if (!leased.ok()) {
-    log::Warn("cannot lease work",
-              {{"error", std::string(leased.status().message())}});
-    return 0;
-  }
-  if (leased->empty()) return 0;
-  std::vector<int64_t> ids;
-  for (const db::QueueItem& item : *leased) ids.push_back(item.id);
+  const std::vector<db::QueueItem> leased =
+      db::LeasedOrLogged(repo_.Lease(options_.batch_size), "resources to pin");
+  if (leased.empty()) return 0;
   // The batch's records in one query; when it fails the leases run out and
   // the items come back.
   absl::StatusOr<std::map<int64_t, ResourceToPin>> resources =
-      repo_.LoadResources(ids);
+      repo_.LoadResources(db::IdsOf(leased));
   if (!resources.ok()) {
     log::Warn("cannot load resources to pin",
               {{"error", std::string(resources.status().message())}});
     return 0;
   }
-  for (const db::QueueItem& item : *leased) {
+  for (const db::QueueItem& item : leased) {
     auto it = resources->find(item.id);
     Handle(item, it == resources->end() ? nullptr : &it->second);
   }
-  return static_cast<int>(leased->size());
+  return static_cast<int>(leased.size());
 }
 
 std::string ResourcePinner::TempPath(int64_t resource_id) const {

@@ -40,17 +40,11 @@ int PinTracker::LeaseLimit() {
 int PinTracker::Step() {
   const int limit = LeaseLimit();
   if (limit <= 0) return 0;  // every budget is spent: the worker waits
-  absl::StatusOr<std::vector<db::QueueItem>> leased = repo_.Lease(limit);
-  if (!leased.ok()) {
-    // Postgres down or failing: said, not swallowed; the loop polls again.
-    log::Warn("cannot lease pins to check",
-              {{"error", std::string(leased.status().message())}});
-    return 0;
-  }
-  if (leased->empty()) return 0;
-  std::vector<int64_t> ids;
-  for (const db::QueueItem& item : *leased) ids.push_back(item.id);
-  absl::StatusOr<std::map<int64_t, PinToCheck>> pins = repo_.LoadPins(ids);
+  const std::vector<db::QueueItem> leased =
+      db::LeasedOrLogged(repo_.Lease(limit), "pins to check");
+  if (leased.empty()) return 0;
+  absl::StatusOr<std::map<int64_t, PinToCheck>> pins =
+      repo_.LoadPins(db::IdsOf(leased));
   if (!pins.ok()) {
     // The leases run out and the items come back.
     log::Warn("cannot load pins",
@@ -58,7 +52,7 @@ int PinTracker::Step() {
     return 0;
   }
   std::map<std::string, std::vector<Leased>> by_backend;
-  for (const db::QueueItem& item : *leased) {
+  for (const db::QueueItem& item : leased) {
     auto pin = pins->find(item.id);
     if (pin == pins->end()) {
       (void)repo_.Drop(item);
@@ -78,7 +72,7 @@ int PinTracker::Step() {
   for (const auto& [name, group] : by_backend) {
     CheckAll(name, backends_.at(name), group);
   }
-  return static_cast<int>(leased->size());
+  return static_cast<int>(leased.size());
 }
 
 bool PinTracker::Spend(Backend& b, absl::Duration* wait_instead) {
