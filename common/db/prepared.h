@@ -8,8 +8,10 @@
 
 namespace niftysave::db {
 
-// The name a constant statement is prepared under: "ns_" and the hex hash of
-// its text, so two texts never share a name and the same text always does.
+// The name a constant statement is prepared under: "ns_" and the hex of a
+// 64-bit hash (FNV-1a) of its text, so the same text always has the same
+// name. Two texts sharing a name would make pqxx refuse the second
+// definition (an Internal status), not run the wrong statement.
 std::string PreparedName(absl::string_view sql);
 
 // Runs one of the repositories' constant SQL statements (never text built

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <tuple>
 
 #include "absl/time/time.h"
 
@@ -33,7 +32,6 @@ struct PinFailure {
   std::optional<absl::Duration> retry_after;
 };
 
-// A pin already recorded for a CID.
 // What claiming a (CID, backend) before calling the backend found.
 enum class PinClaim {
   kClaimed,  // ours: ask the backend, then SavePin (or ReleasePin)

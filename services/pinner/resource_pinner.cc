@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <set>
 #include <system_error>
 #include <utility>
 
