@@ -3,36 +3,23 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
+#include "common/http/curl_common.h"
 
 namespace niftysave::http {
 
-std::string HostKey(absl::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos) return absl::AsciiStrToLower(url);
-  const std::string scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
-  absl::string_view rest = url.substr(scheme_end + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (const size_t at = rest.rfind('@'); at != absl::string_view::npos) {
-    rest = rest.substr(at + 1);
-  }
-  std::string host = absl::AsciiStrToLower(rest);
-  // A port is what follows the last ':' outside an IPv6 literal's brackets.
-  const size_t colon = host.rfind(':');
-  const size_t bracket = host.rfind(']');
-  const bool has_port = colon != std::string::npos &&
-                        (bracket == std::string::npos || colon > bracket);
-  if (!has_port) {
-    absl::StrAppend(&host, scheme == "https" ? ":443" : ":80");
-  }
-  return absl::StrCat(scheme, "://", host);
+namespace {
+
+std::string KeyOf(absl::string_view url) {
+  absl::StatusOr<std::string> key = HostKeyOf(std::string(url));
+  return key.ok() ? *std::move(key) : absl::AsciiStrToLower(url);
 }
+
+}  // namespace
 
 HostSlots::HostSlots(int per_host) : per_host_(std::max(1, per_host)) {}
 
 HostSlots::Slot HostSlots::Acquire(absl::string_view url) {
-  std::string key = HostKey(url);
+  std::string key = KeyOf(url);
   absl::MutexLock lock(&mu_);
   auto free = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     auto it = running_.find(key);
@@ -45,7 +32,7 @@ HostSlots::Slot HostSlots::Acquire(absl::string_view url) {
 
 int HostSlots::Running(absl::string_view url) const {
   absl::MutexLock lock(&mu_);
-  auto it = running_.find(HostKey(url));
+  auto it = running_.find(KeyOf(url));
   return it == running_.end() ? 0 : it->second;
 }
 

@@ -8,11 +8,6 @@
 
 namespace niftysave::http {
 
-// "scheme://host:port" of a URL, lower-cased, the port made explicit (80,
-// 443 by scheme); the whole text when it has no "scheme://". User info is
-// dropped. The key MultiClient's per-host cap also counts by.
-std::string HostKey(absl::string_view url);
-
 // A cap on blocking transfers running at once against one host:port, for a
 // service whose many workers each fetch with HttpClient (the pinner): one
 // collection's server never sees more than `per_host` of them at a time
@@ -41,6 +36,8 @@ class HostSlots {
   };
 
   // Waits while `per_host` transfers to the URL's host:port are running.
+  // Counted by HostKeyOf (curl_common.h), as MultiClient's per-host cap is;
+  // a URL curl does not parse (ipns://, ar://) counts by its own text.
   Slot Acquire(absl::string_view url);
 
   // Transfers running against `url`'s host:port now.

@@ -11,16 +11,6 @@
 namespace niftysave::http {
 namespace {
 
-TEST(HostKeyTest, SchemeHostAndPortLowerCasedWithTheDefaultPort) {
-  EXPECT_EQ(HostKey("https://Example.COM/a/b?c"), "https://example.com:443");
-  EXPECT_EQ(HostKey("http://example.com"), "http://example.com:80");
-  EXPECT_EQ(HostKey("http://user:pw@example.com:8080/x"),
-            "http://example.com:8080");
-  EXPECT_EQ(HostKey("https://[::1]/x"), "https://[::1]:443");
-  EXPECT_EQ(HostKey("https://[::1]:9443#f"), "https://[::1]:9443");
-  EXPECT_EQ(HostKey("not a url"), "not a url");
-}
-
 // Eight workers fetching from one host with a cap of 3: never more than 3
 // at once; a worker on another host is not held up behind them.
 TEST(HostSlotsTest, NoMoreThanTheCapRunAgainstOneHost) {
