@@ -29,6 +29,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
@@ -45,6 +46,8 @@ ABSL_FLAG(int, retry_percent, 10,
           "(0-100)");
 ABSL_FLAG(int, feed_per_second, 500,
           "new ids handed off a second while draining (0-100000)");
+ABSL_FLAG(std::string, postgres_settings, "",
+          "more Postgres settings, name=value separated by spaces (A/B runs)");
 ABSL_FLAG(std::string, out_dir, "bench-out/queue",
           "where queue_bench.csv goes");
 
@@ -184,7 +187,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(out);
   g_start = absl::Now();
 
-  auto pg = OrDie(harness::PostgresServer::Start(), "postgres");
+  std::vector<std::string> settings = absl::StrSplit(
+      absl::GetFlag(FLAGS_postgres_settings), ' ', absl::SkipEmpty());
+  auto pg = OrDie(harness::PostgresServer::Start("", settings), "postgres");
   const std::string url = pg->ConnectionString();
   OrDie(db::Migrate(url).status(), "migrate");
   auto pool = OrDie(db::Pool::Create(url, workers + 2), "pool");
