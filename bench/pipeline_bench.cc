@@ -4,17 +4,20 @@
 //
 // Workload (deterministic from --seed): --tokens tokens over --contracts
 // collections (even ones DemoNFT ERC-721, odd ones DemoMulti ERC-1155),
-// minted 50 to a transaction. Each token has a metadata document and one
-// image of 10-200 KB of pseudo-random bytes. About 30% are ipfs:// (both
+// minted --per_tx (50) to a transaction. Each token has a metadata document and
+// one image of 10-200 KB of pseudo-random bytes. About 30% are ipfs:// (both
 // documents added to the IPFS node beforehand, and for car-store also put
 // in the pinner's CAR store, since that backend cannot fetch a CID it does
 // not hold); the rest are https:// or http:// on --hosts loopback addresses
 // (127.0.0.2, ...) served by one fixture server that holds each answer
 // --delay_ms.
 //
-// Output in --out_dir: queue_depth.csv (one row a second), cpu.csv and
-// summary.txt (also printed): tokens/s from the first mint to the last token
-// settled, CPU seconds of every process group from /proc, peak RSS.
+// Output in --out_dir: queue_depth.csv (one row a second; the token and
+// resource counts every max(1, tokens / 20,000) seconds), cpu.csv (CPU
+// seconds of every process group from /proc), rss.csv (resident MB of each
+// group's largest process), each a row a second, and summary.txt (also
+// printed): tokens/s from the first mint to the last token settled, CPU a
+// token, peak RSS.
 #include <dirent.h>
 #include <unistd.h>
 
@@ -47,6 +50,16 @@ ABSL_FLAG(int, hosts, 50, "web hosts 127.0.0.2 .. (1-60)");
 ABSL_FLAG(int, delay_ms, 100, "each web answer is held this long (0-10000)");
 ABSL_FLAG(int, ipfs_percent, 30, "share of ipfs:// tokens (0-100)");
 ABSL_FLAG(uint64_t, seed, 1, "workload seed");
+ABSL_FLAG(std::string, image_bytes, "10000-200000",
+          "each image's size, uniform in MIN-MAX (1-10000000); small images "
+          "for runs of hundreds of thousands of tokens");
+ABSL_FLAG(int, per_tx, 50,
+          "tokens minted a transaction (1-2000; anvil mines a block a "
+          "transaction, and its cost a block grows with its state)");
+ABSL_FLAG(bool, mint_only, false,
+          "only mint (no services), saying anvil's rate every 10,000 tokens");
+ABSL_FLAG(std::string, anvil_flags, "",
+          "more anvil flags, space-separated, e.g. --prune-history 2000");
 ABSL_FLAG(int, timeout_seconds, 7200, "give up after this long");
 ABSL_FLAG(std::string, indexer_flags, "",
           "more indexer flags, space-separated");
@@ -65,7 +78,6 @@ using namespace niftysave;
 namespace {
 
 constexpr char kOwner[] = "f39fd6e51aad88f6f4ce6ab8827279cfffb92266";
-constexpr size_t kPerTx = 50;
 
 absl::Time g_start;
 
@@ -96,8 +108,14 @@ struct Token {
 
 // ---- the workload ----
 
+struct Range {
+  size_t min, max;
+};
+Range g_image_bytes;
+
 std::string Image(std::mt19937_64& rng, int token) {
-  const size_t size = 10'000 + rng() % 190'001;
+  const size_t size =
+      g_image_bytes.min + rng() % (g_image_bytes.max - g_image_bytes.min + 1);
   std::string bytes = absl::StrCat("\x89PNG\r\n\x1a\n", token, "\n");
   bytes.reserve(size);
   while (bytes.size() < size) {
@@ -181,6 +199,7 @@ struct Proc {
   std::string group;
   double cpu = 0;  // utime + stime + reaped children's, seconds
   int64_t hwm_kb = -1;
+  int64_t rss_kb = -1;
 };
 
 std::string Slurp(const std::string& path) {
@@ -243,6 +262,7 @@ std::map<pid_t, Proc> Scan() {
     for (pid_t up = p.ppid; up > 1 && all.count(up); up = all[up].ppid) {
       if (up == self) {
         p.hwm_kb = harness::PeakRssKb(pid);
+        p.rss_kb = harness::RssKb(pid);
         mine[pid] = p;
         break;
       }
@@ -258,12 +278,14 @@ const std::vector<std::string> kGroups = {"indexer",   "extractor",  "pinner",
 struct Usage {
   std::map<std::string, double> cpu;
   std::map<std::string, int64_t> hwm_kb;  // the largest process's
+  std::map<std::string, int64_t> rss_kb;  // the largest process's, now
 };
 Usage Measure() {
   Usage u;
   for (const auto& [pid, p] : Scan()) {
     u.cpu[p.group] += p.cpu;
     u.hwm_kb[p.group] = std::max(u.hwm_kb[p.group], p.hwm_kb);
+    u.rss_kb[p.group] = std::max(u.rss_kb[p.group], p.rss_kb);
   }
   return u;
 }
@@ -339,17 +361,21 @@ std::string TopStatements(db::Pool& pool) {
 
 void Mint(pipeline::LocalPipeline& p, const std::vector<std::string>& contracts,
           const std::vector<Token>& tokens) {
+  const size_t per_tx = GetFlagInRange(FLAGS_per_tx, 1, 2000);
   std::map<int, std::vector<const Token*>> by_contract;
   for (const Token& t : tokens) by_contract[t.contract].push_back(&t);
   // Round-robin over the collections, 50 tokens a transaction, so every
-  // collection is being minted from the start.
-  for (size_t start = 0;; start += kPerTx) {
+  // collection is being minted from the start. The rate is said every 10,000
+  // tokens: anvil's own cost grows with its state.
+  size_t minted = 0, said = 0;
+  absl::Time since = absl::Now();
+  for (size_t start = 0;; start += per_tx) {
     bool any = false;
     for (auto& [c, list] : by_contract) {
       if (start >= list.size()) continue;
       any = true;
       std::vector<std::string> ids, uris;
-      for (size_t i = start; i < std::min(list.size(), start + kPerTx); ++i) {
+      for (size_t i = start; i < std::min(list.size(), start + per_tx); ++i) {
         ids.push_back(list[i]->id);
         uris.push_back(list[i]->uri);
       }
@@ -358,6 +384,17 @@ void Mint(pipeline::LocalPipeline& p, const std::vector<std::string>& contracts,
                     : p.chain().MultiMintBatchWithUris(contracts[c], kOwner,
                                                        ids, uris);
       OrDie(tx, "mint");
+      minted += ids.size();
+    }
+    if (minted >= said + 10'000) {
+      const absl::Time now = absl::Now();
+      Say(absl::StrFormat("  minted %d (%.0f tokens/s over the last %d)",
+                          minted,
+                          static_cast<double>(minted - said) /
+                              absl::ToDoubleSeconds(now - since),
+                          minted - said));
+      said = minted;
+      since = now;
     }
     if (!any) break;
   }
@@ -381,6 +418,17 @@ int main(int argc, char** argv) {
   const int hosts = GetFlagInRange(FLAGS_hosts, 1, 60);
   const int delay_ms = GetFlagInRange(FLAGS_delay_ms, 0, 10'000);
   const int ipfs_percent = GetFlagInRange(FLAGS_ipfs_percent, 0, 100);
+  {
+    std::vector<std::string> range =
+        absl::StrSplit(absl::GetFlag(FLAGS_image_bytes), '-');
+    size_t lo = 0, hi = 0;
+    if (range.size() != 2 || !absl::SimpleAtoi(range[0], &lo) ||
+        !absl::SimpleAtoi(range[1], &hi) || lo < 1 || lo > hi ||
+        hi > 10'000'000) {
+      DieWithConfigError("image_bytes", "must be MIN-MAX within 1-10000000");
+    }
+    g_image_bytes = {lo, hi};
+  }
   const std::string backend = absl::GetFlag(FLAGS_backend);
   if (backend != "car-store" && backend != "ipfs")
     DieWithConfigError("backend", "must be car-store or ipfs");
@@ -430,12 +478,15 @@ int main(int argc, char** argv) {
     pg_settings.push_back("pg_stat_statements.track_planning=on");
   }
   auto p =
-      OrDie(pipeline::LocalPipeline::Start({.log_dir = out + "/logs",
-                                            .extra_args = {{"indexer", index},
-                                                           {"extractor", fetch},
-                                                           {"pinner", pin},
-                                                           {"tracker", track}},
-                                            .postgres_settings = pg_settings}),
+      OrDie(pipeline::LocalPipeline::Start(
+                {.log_dir = out + "/logs",
+                 .extra_args = {{"indexer", index},
+                                {"extractor", fetch},
+                                {"pinner", pin},
+                                {"tracker", track}},
+                 .postgres_settings = pg_settings,
+                 .anvil_args = absl::StrSplit(absl::GetFlag(FLAGS_anvil_flags),
+                                              ' ', absl::SkipEmpty())}),
             "local pipeline");
   std::unique_ptr<ipfs::CarStoreBackend> car_store;
   if (backend == "car-store") {
@@ -451,6 +502,13 @@ int main(int argc, char** argv) {
   for (int c = 0; c < contracts; ++c) {
     addresses.push_back(OrDie(
         p->chain().Deploy(c % 2 == 0 ? "DemoNFT" : "DemoMulti"), "deploy"));
+  }
+  if (absl::GetFlag(FLAGS_mint_only)) {
+    const absl::Time start = absl::Now();
+    Mint(*p, addresses, tokens);
+    Say(absl::StrFormat("minted %d tokens in %.1f s", n,
+                        absl::ToDoubleSeconds(absl::Now() - start)));
+    return 0;
   }
   OrDie(p->StartAllServices(), "start services");
   Say(absl::StrCat("services up (", backend, "); minting"));
@@ -482,6 +540,14 @@ int main(int argc, char** argv) {
          "resources_pending\n";
   std::ofstream cpu_csv(out + "/cpu.csv");
   cpu_csv << "seconds," << absl::StrJoin(kGroups, ",") << "\n";
+  std::ofstream rss_csv(out + "/rss.csv");
+  rss_csv << "seconds," << absl::StrJoin(kGroups, ",") << "\n";
+  // Counting tokens and resources by status reads both tables whole, so
+  // large runs count less often (every second up to 20,000 tokens, every 10
+  // s at 200,000); the queue depths are read every second.
+  const int count_every = std::max(1, n / 20'000);
+  int tick = 0;
+  int64_t seen = 0, pending = 0;
   const absl::Time deadline =
       absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds));
   int64_t settled = 0;
@@ -491,12 +557,14 @@ int main(int argc, char** argv) {
     next += absl::Seconds(1);
     const double t = absl::ToDoubleSeconds(absl::Now() - mint_start);
     Counts depth = Query(*pool, kQueueDepths);
-    Counts status = Query(*pool, kTokenCounts);
-    Counts resources = Query(*pool, kResourceCounts);
-    int64_t seen = 0;
-    for (const auto& [s, c] : status) seen += c;
-    settled = status["archived"] + status["failed"] + status["partial"];
-    const int64_t pending = resources["queued"] + resources["pinning"];
+    if (tick++ % count_every == 0) {
+      Counts status = Query(*pool, kTokenCounts);
+      Counts resources = Query(*pool, kResourceCounts);
+      seen = 0;
+      for (const auto& [s, c] : status) seen += c;
+      settled = status["archived"] + status["failed"] + status["partial"];
+      pending = resources["queued"] + resources["pinning"];
+    }
     csv << absl::StrFormat("%.1f,%d,%d,%d,%d,%d,%d,%d\n", t, depth["read_uri"],
                            depth["extract"], depth["pin"], depth["track"], seen,
                            settled, pending);
@@ -506,6 +574,10 @@ int main(int argc, char** argv) {
     for (const std::string& g : kGroups)
       cpu_csv << absl::StrFormat(",%.2f", Get(u.cpu, g) - Get(before.cpu, g));
     cpu_csv << "\n";
+    rss_csv << absl::StrFormat("%.1f", t);
+    for (const std::string& g : kGroups)
+      rss_csv << absl::StrFormat(",%.1f", Get(u.rss_kb, g) / 1024.0);
+    rss_csv << "\n";
     if (static_cast<int>(t) % 5 == 0) {
       Say(absl::StrFormat(
           "queues read_uri %d extract %d pin %d track %d | tokens seen %d "

@@ -46,6 +46,7 @@ absl::StatusOr<std::unique_ptr<AnvilNode>> AnvilNode::Start(Options options) {
     argv.push_back("--block-time");
     argv.push_back(absl::StrCat(options.block_time_seconds));
   }
+  argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   absl::StatusOr<std::unique_ptr<Subprocess>> anvil =
       Subprocess::Start(std::move(argv), {}, node->dir_.path() + "/anvil.log");
   if (!anvil.ok()) {

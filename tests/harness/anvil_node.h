@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,6 +20,8 @@ class AnvilNode {
   struct Options {
     int block_time_seconds = 0;  // 0: mine one block per transaction
     uint64_t chain_id = 31337;
+    // More anvil flags, e.g. {"--prune-history", "1000"}.
+    std::vector<std::string> extra_args;
   };
 
   // The first of anvil's funded default accounts, and its private key.

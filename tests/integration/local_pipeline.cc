@@ -56,7 +56,8 @@ absl::StatusOr<std::unique_ptr<LocalPipeline>> LocalPipeline::Start(
       harness::PostgresServer::Start("", p->options_.postgres_settings);
   if (!postgres.ok()) return postgres.status();
   p->postgres_ = std::move(*postgres);
-  auto anvil = harness::AnvilNode::Start({.chain_id = kChainId});
+  auto anvil = harness::AnvilNode::Start(
+      {.chain_id = kChainId, .extra_args = p->options_.anvil_args});
   if (!anvil.ok()) return anvil.status();
   p->anvil_ = std::move(*anvil);
   auto ipfs = harness::IpfsNode::Start(

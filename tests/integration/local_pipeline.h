@@ -60,6 +60,8 @@ class LocalPipeline {
     bool rpc_proxy = false;
     // More Postgres server settings ("name=value"), e.g. for a profile.
     std::vector<std::string> postgres_settings;
+    // More anvil flags (AnvilNode::Options::extra_args).
+    std::vector<std::string> anvil_args;
     // Ports that end up inside content and token URIs (the fixture web
     // server's and the IPFS gateway's); 0: free ones. Two runs on the same
     // ports write the same bytes, so their CIDs and records compare equal.
