@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -38,12 +39,19 @@ template <typename Item, typename Request, typename Response>
 class CoalescingNotifier {
  public:
   using Inner = ChunkingNotifier<Item, Request, Response>;
+  // For metrics; either may be empty. Called on the sender thread or in
+  // Notify, sometimes under the notifier's lock: keep them cheap.
+  struct Observer {
+    std::function<void(bool ok)> call;           // each call made
+    std::function<void(int64_t items)> dropped;  // items dropped
+  };
 
   CoalescingNotifier(Inner inner, absl::Duration window,
-                     size_t max_pending = 100000)
+                     size_t max_pending = 100000, Observer observer = {})
       : inner_(std::move(inner)),
         window_(window),
         max_pending_(std::max<size_t>(1, max_pending)),
+        observer_(std::move(observer)),
         coalescing_(inner_.enabled() && window_ > absl::ZeroDuration()) {
     if (coalescing_) thread_ = std::thread([this] { Run(); });
   }
@@ -55,14 +63,15 @@ class CoalescingNotifier {
   // (then it sends on the caller's thread, as ChunkingNotifier does).
   void Notify(const std::vector<Item>& items) {
     if (!inner_.enabled() || items.empty()) return;
+    bool queued = false;
+    int64_t dropped = 0;
     {
       absl::MutexLock lock(&mu_);
-      if (coalescing_ && !stopping_) {
-        Queue(items);
-        return;
-      }
+      queued = coalescing_ && !stopping_;
+      if (queued) dropped = Queue(items);
     }
-    Send(items);
+    if (dropped > 0) Drop(dropped);
+    if (!queued) Send(items);
   }
 
   // Sends what is waiting (one attempt; after a failed call the rest is
@@ -83,18 +92,26 @@ class CoalescingNotifier {
   int64_t dropped() const { return dropped_; }
 
  private:
-  void Queue(const std::vector<Item>& items)
+  // Returns how many items did not fit.
+  int64_t Queue(const std::vector<Item>& items)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    int64_t dropped = 0;
     for (const Item& item : items) {
       if (waiting_.contains(item)) continue;
       if (pending_.size() >= max_pending_) {
-        ++dropped_;
+        ++dropped;
         continue;
       }
       if (pending_.empty()) first_at_ = absl::Now();
       pending_.push_back(item);
       waiting_.insert(item);
     }
+    return dropped;
+  }
+
+  void Drop(int64_t n) {
+    dropped_ += n;
+    if (observer_.dropped) observer_.dropped(n);
   }
 
   // Sends `items` through the inner notifier, one call per cap's worth;
@@ -104,11 +121,12 @@ class CoalescingNotifier {
     bool ok = true;
     for (size_t start = 0; start < items.size(); start += per_call) {
       const size_t end = std::min(items.size(), start + per_call);
-      ++calls_;
-      if (!inner_.Notify({items.begin() + start, items.begin() + end})) {
-        ++failed_calls_;
-        ok = false;
-      }
+      ++calls_;  // before the call: the peer may be seen to have it first
+      const bool sent =
+          inner_.Notify({items.begin() + start, items.begin() + end});
+      if (!sent) ++failed_calls_;
+      if (observer_.call) observer_.call(sent);
+      ok &= sent;
     }
     return ok;
   }
@@ -134,8 +152,8 @@ class CoalescingNotifier {
       mu_.Unlock();
       const bool ok = Send(batch);
       mu_.Lock();
-      if (!ok && stopping_) {
-        dropped_ += static_cast<int64_t>(pending_.size());
+      if (!ok && stopping_ && !pending_.empty()) {
+        Drop(static_cast<int64_t>(pending_.size()));
         pending_.clear();
         waiting_.clear();
       }
@@ -145,6 +163,7 @@ class CoalescingNotifier {
   const Inner inner_;
   const absl::Duration window_;
   const size_t max_pending_;
+  const Observer observer_;
   const bool coalescing_;  // else each Notify is sent on the caller's thread
   absl::Mutex mu_;
   std::deque<Item> pending_ ABSL_GUARDED_BY(mu_);           // in arrival order

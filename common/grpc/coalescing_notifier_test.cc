@@ -5,6 +5,7 @@
 // each wait has a generous timeout and only bounds a hang.
 #include "common/grpc/coalescing_notifier.h"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -155,12 +156,15 @@ TEST_F(CoalescingNotifierTest, AWholeCallsWorthGoesOutWithoutWaiting) {
 
 TEST_F(CoalescingNotifierTest, ItemsOverThePendingCapAreDroppedAndCounted) {
   RecordingPinner& pinner = StartServer();
+  std::atomic<int64_t> observed_dropped = 0;
   Coalescing notifier(MakeInner(target(), 1000), absl::Hours(1),
-                      /*max_pending=*/100);
+                      /*max_pending=*/100,
+                      {.dropped = [&](int64_t n) { observed_dropped += n; }});
   std::vector<int64_t> ids;
   for (int64_t id = 1; id <= 150; ++id) ids.push_back(id);
   notifier.Notify(ids);
   EXPECT_EQ(notifier.dropped(), 50);
+  EXPECT_EQ(observed_dropped, 50);
   EXPECT_EQ(notifier.calls(), 0);
 
   notifier.Stop();
@@ -218,9 +222,12 @@ TEST_F(CoalescingNotifierTest, AStuckPeerNeverHoldsUpTheCallers) {
 
 TEST(CoalescingNotifierDeadPeerTest, CostsALoggedFailureAndNothingElse) {
   // Nothing listens on port 1 of loopback.
-  Coalescing notifier(MakeInner("127.0.0.1:1", 10), absl::Hours(1));
+  std::atomic<int64_t> observed_failures = 0;
+  Coalescing notifier(MakeInner("127.0.0.1:1", 10), absl::Hours(1), 100000,
+                      {.call = [&](bool ok) { observed_failures += !ok; }});
   for (int64_t id = 1; id <= 100; ++id) notifier.Notify({id});
   notifier.Stop();
+  EXPECT_EQ(observed_failures, notifier.failed_calls());
   // Every call made failed, and was counted; whatever the failed calls
   // carried, or Stop gave up on, is the tracker poll's to find.
   EXPECT_GE(notifier.calls(), 1);

@@ -52,7 +52,9 @@ int main(int argc, char** argv) {
   // its destructor sends the hand-offs still waiting.
   pinner::CoalescingTrackerNotifier tracker(
       pinner::MakeTrackerNotifier(config.tracker_addr, base.grpc_client),
-      config.notify_window);
+      config.notify_window, /*max_pending=*/100000,
+      {.call = metrics.NotificationCall(),
+       .dropped = metrics.NotificationsDropped()});
   pinner::PinObserver observer = metrics.Observer();
   observer.pins_requested = [&tracker](const std::vector<int64_t>& ids) {
     tracker.Notify(ids);
