@@ -40,7 +40,7 @@ class CoalescingNotifier {
  public:
   using Inner = ChunkingNotifier<Item, Request, Response>;
   // For metrics; either may be empty. Called on the sender thread or in
-  // Notify, sometimes under the notifier's lock: keep them cheap.
+  // Notify, never under the notifier's lock.
   struct Observer {
     std::function<void(bool ok)> call;           // each call made
     std::function<void(int64_t items)> dropped;  // items dropped
@@ -131,33 +131,48 @@ class CoalescingNotifier {
     return ok;
   }
 
+  // The sender thread.
   void Run() {
-    const size_t per_call = inner_.max_per_call();
-    absl::MutexLock lock(&mu_);
-    while (true) {
-      auto ready = [this, per_call]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || pending_.size() >= per_call;
-      };
-      auto any = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !pending_.empty();
-      };
-      mu_.Await(absl::Condition(&any));
-      if (pending_.empty()) return;  // stopping, nothing left
-      mu_.AwaitWithDeadline(absl::Condition(&ready), first_at_ + window_);
-      // One call's worth; what stays behind has waited its window already.
-      const size_t n = std::min(per_call, pending_.size());
-      std::vector<Item> batch(pending_.begin(), pending_.begin() + n);
-      pending_.erase(pending_.begin(), pending_.begin() + n);
-      for (const Item& item : batch) waiting_.erase(item);
-      mu_.Unlock();
-      const bool ok = Send(batch);
-      mu_.Lock();
-      if (!ok && stopping_ && !pending_.empty()) {
-        Drop(static_cast<int64_t>(pending_.size()));
-        pending_.clear();
-        waiting_.clear();
-      }
+    for (std::vector<Item> batch = NextBatch(); !batch.empty();
+         batch = NextBatch()) {
+      if (!Send(batch)) GiveUpIfStopping();
     }
+  }
+
+  // Waits for a call's worth, or for the window to end, or for Stop, and
+  // takes at most one call's worth; empty once stopped with nothing left.
+  std::vector<Item> NextBatch() {
+    const size_t per_call = inner_.max_per_call();
+    auto any = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return stopping_ || !pending_.empty();
+    };
+    auto ready = [this, per_call]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return stopping_ || pending_.size() >= per_call;
+    };
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&any));
+    if (pending_.empty()) return {};
+    // What a previous batch left behind has waited its window already.
+    mu_.AwaitWithDeadline(absl::Condition(&ready), first_at_ + window_);
+    const size_t n = std::min(per_call, pending_.size());
+    std::vector<Item> batch(pending_.begin(), pending_.begin() + n);
+    pending_.erase(pending_.begin(), pending_.begin() + n);
+    for (const Item& item : batch) waiting_.erase(item);
+    return batch;
+  }
+
+  // At Stop a failed call ends the last attempt: the peer is likely down,
+  // and each further call could cost a whole deadline.
+  void GiveUpIfStopping() {
+    int64_t left = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) return;
+      left = static_cast<int64_t>(pending_.size());
+      pending_.clear();
+      waiting_.clear();
+    }
+    if (left > 0) Drop(left);
   }
 
   const Inner inner_;
