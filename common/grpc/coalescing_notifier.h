@@ -75,8 +75,9 @@ class CoalescingNotifier {
   }
 
   // Sends what is waiting (one attempt; after a failed call the rest is
-  // dropped, so a dead peer delays the exit by one call's deadline at most)
-  // and joins the sender thread. Later Notify calls are sent directly.
+  // dropped, so a dead peer delays the exit by the deadlines of the call in
+  // progress and one more at most, 2 s each) and joins the sender thread.
+  // Later Notify calls are sent directly.
   void Stop() {
     {
       absl::MutexLock lock(&mu_);
