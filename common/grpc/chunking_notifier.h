@@ -53,6 +53,7 @@ class ChunkingNotifier {
   }
 
   bool enabled() const { return static_cast<bool>(call_); }
+  size_t max_per_call() const { return max_per_call_; }
 
  private:
   const std::string peer_;

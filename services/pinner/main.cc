@@ -48,8 +48,13 @@ int main(int argc, char** argv) {
   TakeBackLeases(queue);
   DropStaleClaims(*base.pool, queue);
   LeaseKeeper heartbeat(queue);
-  const pinner::TrackerNotifier tracker =
-      pinner::MakeTrackerNotifier(config.tracker_addr, base.grpc_client);
+  // Made before the workers, so it outlives them: once they have stopped,
+  // its destructor sends the hand-offs still waiting.
+  pinner::CoalescingTrackerNotifier tracker(
+      pinner::MakeTrackerNotifier(config.tracker_addr, base.grpc_client),
+      config.notify_window, /*max_pending=*/100000,
+      {.call = metrics.NotificationCall(),
+       .dropped = metrics.NotificationsDropped()});
   pinner::PinObserver observer = metrics.Observer();
   observer.pins_requested = [&tracker](const std::vector<int64_t>& ids) {
     tracker.Notify(ids);

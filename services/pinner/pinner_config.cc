@@ -31,6 +31,9 @@ ABSL_FLAG(int, low_speed_seconds, 30,
           "(1-3600)");
 ABSL_FLAG(std::string, tracker_addr, "",
           "tracker gRPC host:port to notify (optional)");
+ABSL_FLAG(int, notify_window_ms, 100,
+          "the tracker hand-offs of this long, from the first, go out as one "
+          "call (0: one call per resource, from its worker) (0-5000)");
 ABSL_FLAG(int, max_per_host, 8,
           "downloads running at once against one host:port, whatever "
           "--workers is (1-1000)");
@@ -139,6 +142,8 @@ PinnerConfig ReadPinnerConfig() {
       // download before it, still inside the lease.
       .claim_wait = absl::Seconds(std::max(pin_timeout, timeout) + 30)};
   config.tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
+  config.notify_window =
+      absl::Milliseconds(GetFlagInRange(FLAGS_notify_window_ms, 0, 5000));
   return config;
 }
 

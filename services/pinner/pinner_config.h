@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "common/db/queue_item.h"
 #include "common/fetch/content_fetcher.h"
 #include "common/http/http_client.h"
@@ -28,6 +29,7 @@ struct PinnerConfig {
   ipfs::BackendConfig backends;   // --pin_backend ..., --pin_timeout_seconds
   PinnerOptions pinner;           // batch, replication, tmp_dir, byte limits
   std::string tracker_addr;       // "" = no hand-off (the tracker polls)
+  absl::Duration notify_window;   // hand-offs gathered into one call
 };
 
 // Reads and checks the flags; a bad value exits 2 naming the flag. Call after

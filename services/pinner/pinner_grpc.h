@@ -6,6 +6,7 @@
 
 #include "common/grpc/api_limits.h"
 #include "common/grpc/chunking_notifier.h"
+#include "common/grpc/coalescing_notifier.h"
 #include "common/grpc/grpc_security.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
@@ -28,6 +29,11 @@ class PinnerServiceImpl final : public v1::Pinner::Service {
 // The pinner -> tracker hand-off: the ids of newly requested pins.
 using TrackerNotifier =
     ChunkingNotifier<int64_t, v1::TrackRequest, v1::TrackResponse>;
+
+// The same, gathered over a window (--notify_window_ms) off the workers'
+// threads.
+using CoalescingTrackerNotifier =
+    CoalescingNotifier<int64_t, v1::TrackRequest, v1::TrackResponse>;
 
 // Notifies the tracker at `target` (host:port); an empty target turns the
 // notifications off (the tracker polls its queue).

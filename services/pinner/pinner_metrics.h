@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 #include "common/fetch/fetch_metrics.h"
 #include "common/metrics/metrics.h"
 #include "prometheus/counter.h"
@@ -16,6 +19,9 @@ namespace niftysave::pinner {
 //   upload_duration_seconds{backend}     one upload's time
 //   under_replicated_total{reason}       resources left short of --replication
 //   cid_verifications_total{result}      gateway answers to a bare CID
+//   notifications_total{outcome}         Track calls to the tracker: ok|failed
+//   notification_ids_dropped_total       hand-offs dropped while the tracker
+//                                        lagged (it polls for them)
 class PinnerMetrics {
  public:
   explicit PinnerMetrics(Metrics& metrics);
@@ -27,6 +33,10 @@ class PinnerMetrics {
   // Reports to these metrics; pins_requested (the tracker hand-off) is left
   // to the caller. Valid while this object lives.
   PinObserver Observer();
+  // For the tracker hand-off (CoalescingNotifier::Observer): one call made,
+  // and `n` ids dropped.
+  std::function<void(bool ok)> NotificationCall();
+  std::function<void(int64_t n)> NotificationsDropped();
 
  private:
   fetch::FetchMetrics fetch_;
@@ -35,6 +45,8 @@ class PinnerMetrics {
   prometheus::Family<prometheus::Counter>& bytes_;
   prometheus::Family<prometheus::Histogram>& upload_seconds_;
   prometheus::Family<prometheus::Counter>& under_replicated_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Counter& notifications_dropped_;
 };
 
 }  // namespace niftysave::pinner
