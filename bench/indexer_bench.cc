@@ -564,12 +564,16 @@ int Main(int argc, char** argv) {
   }
 
   const int anvil_port = harness::PickFreePort();
+  // anvil spills older blocks' states under $HOME and never removes them;
+  // a home of its own is removed with the run (see harness::AnvilNode).
+  const harness::TempDir anvil_home =
+      OrDie(harness::TempDir::Create("niftysave-anvil"), "anvil home");
   auto anvil = OrDie(
       harness::Subprocess::Start(
           {kAnvil, "--host", "127.0.0.1", "--port", std::to_string(anvil_port),
            "--chain-id", std::to_string(kChainId), "--gas-limit", "1000000000",
            "--accounts", "10", "--quiet"},
-          {}, log_dir + "/anvil.log"),
+          {{"HOME", anvil_home.path()}}, log_dir + "/anvil.log"),
       "start anvil");
   if (absl::Status s = harness::WaitForTcp(anvil_port, absl::Seconds(30));
       !s.ok()) {

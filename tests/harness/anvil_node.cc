@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<AnvilNode>> AnvilNode::Start(Options options) {
   }
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   absl::StatusOr<std::unique_ptr<Subprocess>> anvil =
-      Subprocess::Start(std::move(argv), {}, node->dir_.path() + "/anvil.log");
+      Subprocess::Start(std::move(argv), {{"HOME", node->dir_.path()}},
+                        node->dir_.path() + "/anvil.log");
   if (!anvil.ok()) {
     return absl::Status(anvil.status().code(),
                         absl::StrCat("AnvilNode: ", anvil.status().message()));

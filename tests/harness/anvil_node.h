@@ -40,11 +40,16 @@ class AnvilNode {
   int port() const { return port_; }
   std::string rpc_url() const;  // http://127.0.0.1:PORT
   absl::Status Stop();          // idempotent
+  // anvil's own directory: its log, and its HOME. anvil writes the state of
+  // each block it no longer holds in memory under $HOME/.foundry/anvil/tmp
+  // and leaves it there when stopped (a 200,000-token bench left 35 GB), so
+  // its HOME is here, removed with the node.
+  const std::string& dir() const { return dir_.path(); }
 
  private:
   AnvilNode(TempDir dir, int port) : dir_(std::move(dir)), port_(port) {}
 
-  TempDir dir_;  // holds anvil.log
+  TempDir dir_;  // holds anvil.log and anvil's spilled states
   int port_;
   std::unique_ptr<Subprocess> anvil_;
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -273,6 +274,34 @@ TEST(AnvilNodeTest, AnswersJsonRpc) {
   ASSERT_FALSE(accounts->empty());
   EXPECT_EQ((*accounts)[0].get<std::string>(),
             absl::AsciiStrToLower(AnvilNode::kDevAccount));
+  EXPECT_TRUE((*anvil)->Stop().ok());
+}
+
+// anvil spills the states of older blocks to $HOME/.foundry/anvil/tmp and
+// never removes them; AnvilNode makes its HOME its own directory, so they go
+// with the node instead of filling the disk run after run.
+TEST(AnvilNodeTest, SpillsOldStatesIntoItsOwnDirectory) {
+  absl::StatusOr<TempDir> home = TempDir::Create("anvil-home");
+  ASSERT_TRUE(home.ok()) << home.status();
+  const char* was = std::getenv("HOME");
+  const std::string saved = was == nullptr ? "" : was;
+  setenv("HOME", home->path().c_str(), 1);
+  auto anvil = AnvilNode::Start();
+  setenv("HOME", saved.c_str(), 1);
+  ASSERT_TRUE(anvil.ok()) << anvil.status();
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<HttpResponse> mined =
+        Fetch({.method = "POST",
+               .url = (*anvil)->rpc_url(),
+               .body = R"({"jsonrpc":"2.0","id":1,"method":"anvil_mine",)"
+                       R"("params":["0xfa"]})",
+               .headers = {"Content-Type: application/json"}});
+    ASSERT_TRUE(mined.ok()) << mined.status();
+    ASSERT_EQ(mined->status, 200) << mined->body;
+  }
+  // 1,000 blocks are more than anvil keeps in memory: it spilled, and there.
+  EXPECT_TRUE(std::filesystem::exists((*anvil)->dir() + "/.foundry/anvil/tmp"));
+  EXPECT_FALSE(std::filesystem::exists(home->path() + "/.foundry"));
   EXPECT_TRUE((*anvil)->Stop().ok());
 }
 
