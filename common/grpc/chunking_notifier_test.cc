@@ -3,10 +3,10 @@
 // else, and an empty target turns it off.
 #include "common/grpc/chunking_notifier.h"
 
-#include <mutex>
 #include <vector>
 
 #include "common/grpc/grpc_server.h"
+#include "common/grpc/recording_pinner.h"
 #include "common/metrics/metrics.h"
 #include "gtest/gtest.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
@@ -14,35 +14,9 @@
 namespace niftysave {
 namespace {
 
-class RecordingPinner final : public v1::Pinner::Service {
- public:
-  grpc::Status Pin(grpc::ServerContext*, const v1::PinRequest* request,
-                   v1::PinResponse*) override {
-    std::lock_guard lock(mu);
-    calls.emplace_back(request->resource_ids().begin(),
-                       request->resource_ids().end());
-    return grpc::Status::OK;
-  }
-  std::mutex mu;
-  std::vector<std::vector<uint64_t>> calls;
-};
-
-using PinNotifier = ChunkingNotifier<int64_t, v1::PinRequest, v1::PinResponse>;
-
-PinNotifier MakeNotifier(const std::string& target, size_t cap) {
-  if (target.empty()) return PinNotifier("pinner", cap, nullptr, nullptr);
-  std::shared_ptr<v1::Pinner::Stub> stub =
-      v1::Pinner::NewStub(MakeChannel(target, {}));
-  return PinNotifier(
-      "pinner", cap,
-      [](v1::PinRequest& request, const int64_t& id) {
-        request.add_resource_ids(static_cast<uint64_t>(id));
-      },
-      [stub](grpc::ClientContext* context, const v1::PinRequest& request,
-             v1::PinResponse* response) {
-        return stub->Pin(context, request, response);
-      });
-}
+using test_support::MakePinNotifier;
+using test_support::PinNotifier;
+using test_support::RecordingPinner;
 
 TEST(ChunkingNotifierTest, SplitsAtTheCapAndKeepsEveryItemInOrder) {
   auto metrics = Metrics::Start("127.0.0.1:0", "notifier_test");
@@ -54,16 +28,16 @@ TEST(ChunkingNotifierTest, SplitsAtTheCapAndKeepsEveryItemInOrder) {
   for (int64_t i = 1; i <= 2500; ++i) ids.push_back(i);
 
   PinNotifier notifier =
-      MakeNotifier("127.0.0.1:" + std::to_string((*server)->port()), 1000);
+      MakePinNotifier("127.0.0.1:" + std::to_string((*server)->port()), 1000);
   EXPECT_TRUE(notifier.Notify(ids));
 
-  std::lock_guard lock(pinner.mu);
-  ASSERT_EQ(pinner.calls.size(), 3u);
-  EXPECT_EQ(pinner.calls[0].size(), 1000u);
-  EXPECT_EQ(pinner.calls[1].size(), 1000u);
-  EXPECT_EQ(pinner.calls[2].size(), 500u);
+  const std::vector<std::vector<uint64_t>> calls = pinner.Calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].size(), 1000u);
+  EXPECT_EQ(calls[1].size(), 1000u);
+  EXPECT_EQ(calls[2].size(), 500u);
   std::vector<int64_t> seen;
-  for (const auto& call : pinner.calls)
+  for (const auto& call : calls)
     for (uint64_t id : call) seen.push_back(static_cast<int64_t>(id));
   EXPECT_EQ(seen, ids);
   (*server)->Shutdown(absl::ZeroDuration());
@@ -71,13 +45,13 @@ TEST(ChunkingNotifierTest, SplitsAtTheCapAndKeepsEveryItemInOrder) {
 
 TEST(ChunkingNotifierTest, AnUnreachablePeerFailsWithoutThrowingOrHanging) {
   // Nothing listens on port 1 of loopback: the call fails fast.
-  PinNotifier notifier = MakeNotifier("127.0.0.1:1", 1000);
+  PinNotifier notifier = MakePinNotifier("127.0.0.1:1", 1000);
   EXPECT_TRUE(notifier.enabled());
   EXPECT_FALSE(notifier.Notify({1, 2, 3}));
 }
 
 TEST(ChunkingNotifierTest, AnEmptyTargetIsOff) {
-  PinNotifier notifier = MakeNotifier("", 1000);
+  PinNotifier notifier = MakePinNotifier("", 1000);
   EXPECT_FALSE(notifier.enabled());
   EXPECT_TRUE(notifier.Notify({1, 2, 3}));
 }

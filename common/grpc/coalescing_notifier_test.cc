@@ -16,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/grpc/grpc_server.h"
+#include "common/grpc/recording_pinner.h"
 #include "common/metrics/metrics.h"
 #include "gtest/gtest.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
@@ -23,60 +24,11 @@
 namespace niftysave {
 namespace {
 
-// Records each call's ids; with `hold` set, each call waits until released.
-class RecordingPinner final : public v1::Pinner::Service {
- public:
-  explicit RecordingPinner(bool hold = false) : held_(hold) {}
+using test_support::MakePinNotifier;
+using test_support::PinNotifier;
+using test_support::RecordingPinner;
 
-  grpc::Status Pin(grpc::ServerContext*, const v1::PinRequest* request,
-                   v1::PinResponse*) override {
-    absl::MutexLock lock(&mu_);
-    calls_.emplace_back(request->resource_ids().begin(),
-                        request->resource_ids().end());
-    auto released = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !held_; };
-    mu_.Await(absl::Condition(&released));
-    return grpc::Status::OK;
-  }
-
-  void Release() {
-    absl::MutexLock lock(&mu_);
-    held_ = false;
-  }
-
-  // The calls so far, once there are at least `n` (or 60 s have passed).
-  std::vector<std::vector<uint64_t>> WaitForCalls(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return calls_.size() >= n;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(60));
-    return calls_;
-  }
-
-  std::vector<std::vector<uint64_t>> Calls() { return WaitForCalls(0); }
-
- private:
-  absl::Mutex mu_;
-  bool held_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::vector<uint64_t>> calls_ ABSL_GUARDED_BY(mu_);
-};
-
-using PinNotifier = ChunkingNotifier<int64_t, v1::PinRequest, v1::PinResponse>;
 using Coalescing = CoalescingNotifier<int64_t, v1::PinRequest, v1::PinResponse>;
-
-PinNotifier MakeInner(const std::string& target, size_t cap) {
-  std::shared_ptr<v1::Pinner::Stub> stub =
-      v1::Pinner::NewStub(MakeChannel(target, {}));
-  return PinNotifier(
-      "pinner", cap,
-      [](v1::PinRequest& request, const int64_t& id) {
-        request.add_resource_ids(static_cast<uint64_t>(id));
-      },
-      [stub](grpc::ClientContext* context, const v1::PinRequest& request,
-             v1::PinResponse* response) {
-        return stub->Pin(context, request, response);
-      });
-}
 
 std::vector<uint64_t> Ids(uint64_t first, uint64_t last) {
   std::vector<uint64_t> ids;
@@ -113,7 +65,7 @@ class CoalescingNotifierTest : public ::testing::Test {
 
 TEST_F(CoalescingNotifierTest, OneWindowOfNotifiesIsOneCallInOrder) {
   RecordingPinner& pinner = StartServer();
-  Coalescing notifier(MakeInner(target(), 1000), absl::Seconds(3));
+  Coalescing notifier(MakePinNotifier(target(), 1000), absl::Seconds(3));
   // 50 workers' hand-offs, a duplicate among them, well inside the window.
   for (int64_t id = 1; id <= 50; ++id) notifier.Notify({id});
   notifier.Notify({7});
@@ -127,7 +79,7 @@ TEST_F(CoalescingNotifierTest, OneWindowOfNotifiesIsOneCallInOrder) {
 
 TEST_F(CoalescingNotifierTest, AWindowOfZeroPassesEachNotifyThrough) {
   RecordingPinner& pinner = StartServer();
-  Coalescing notifier(MakeInner(target(), 1000), absl::ZeroDuration());
+  Coalescing notifier(MakePinNotifier(target(), 1000), absl::ZeroDuration());
   for (int64_t id = 1; id <= 50; ++id) notifier.Notify({id});
   // Synchronous: every call has arrived when Notify returns.
   EXPECT_EQ(pinner.Calls().size(), 50u);
@@ -137,7 +89,7 @@ TEST_F(CoalescingNotifierTest, AWindowOfZeroPassesEachNotifyThrough) {
 TEST_F(CoalescingNotifierTest, AWholeCallsWorthGoesOutWithoutWaiting) {
   RecordingPinner& pinner = StartServer();
   // The window would hold the items for an hour; the cap sends them now.
-  Coalescing notifier(MakeInner(target(), 10), absl::Hours(1));
+  Coalescing notifier(MakePinNotifier(target(), 10), absl::Hours(1));
   std::vector<int64_t> ids;
   for (int64_t id = 1; id <= 25; ++id) ids.push_back(id);
   notifier.Notify(ids);
@@ -157,7 +109,7 @@ TEST_F(CoalescingNotifierTest, AWholeCallsWorthGoesOutWithoutWaiting) {
 TEST_F(CoalescingNotifierTest, ItemsOverThePendingCapAreDroppedAndCounted) {
   RecordingPinner& pinner = StartServer();
   std::atomic<int64_t> observed_dropped = 0;
-  Coalescing notifier(MakeInner(target(), 1000), absl::Hours(1),
+  Coalescing notifier(MakePinNotifier(target(), 1000), absl::Hours(1),
                       /*max_pending=*/100,
                       {.dropped = [&](int64_t n) { observed_dropped += n; }});
   std::vector<int64_t> ids;
@@ -176,7 +128,7 @@ TEST_F(CoalescingNotifierTest, ItemsOverThePendingCapAreDroppedAndCounted) {
 TEST_F(CoalescingNotifierTest, DestructionSendsWhatIsWaiting) {
   RecordingPinner& pinner = StartServer();
   {
-    Coalescing notifier(MakeInner(target(), 1000), absl::Hours(1));
+    Coalescing notifier(MakePinNotifier(target(), 1000), absl::Hours(1));
     notifier.Notify({3, 1, 2});
   }
   const auto calls = pinner.Calls();
@@ -186,7 +138,7 @@ TEST_F(CoalescingNotifierTest, DestructionSendsWhatIsWaiting) {
 
 TEST_F(CoalescingNotifierTest, AStuckPeerNeverHoldsUpTheCallers) {
   RecordingPinner& pinner = StartServer(/*hold=*/true);
-  Coalescing notifier(MakeInner(target(), 10), absl::Hours(1),
+  Coalescing notifier(MakePinNotifier(target(), 10), absl::Hours(1),
                       /*max_pending=*/100);
   // The first call reaches the peer and hangs there...
   std::vector<int64_t> first;
@@ -223,7 +175,8 @@ TEST_F(CoalescingNotifierTest, AStuckPeerNeverHoldsUpTheCallers) {
 TEST(CoalescingNotifierDeadPeerTest, CostsALoggedFailureAndNothingElse) {
   // Nothing listens on port 1 of loopback.
   std::atomic<int64_t> observed_failures = 0;
-  Coalescing notifier(MakeInner("127.0.0.1:1", 10), absl::Hours(1), 100000,
+  Coalescing notifier(MakePinNotifier("127.0.0.1:1", 10), absl::Hours(1),
+                      100000,
                       {.call = [&](bool ok) { observed_failures += !ok; }});
   for (int64_t id = 1; id <= 100; ++id) notifier.Notify({id});
   notifier.Stop();
