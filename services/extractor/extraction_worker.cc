@@ -272,6 +272,7 @@ void ExtractionWorker::Decide(
 
 void ExtractionWorker::Record(ItemOutcome outcome) {
   absl::MutexLock lock(&mu_);
+  if (write_queue_.empty()) write_queue_since_ = absl::Now();
   write_queue_.push_back(std::move(outcome));
   // Its fetch slot is free now; the write is counted apart.
   --in_flight_;
@@ -304,9 +305,20 @@ void ExtractionWorker::WriteLoop() {
         return stopping_ || !write_queue_.empty();
       };
       mu_.Await(absl::Condition(&ready));
-      if (write_queue_.empty()) return;  // stopping
-      const size_t n = std::min<size_t>(write_queue_.size(),
-                                        std::max(1, options_.write_batch));
+      const size_t most = std::max(1, options_.write_batch);
+      if (options_.write_gather > absl::ZeroDuration()) {
+        // Outcomes left by a previous write have waited their window.
+        auto full = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return stopping_ || write_queue_.size() >= most;
+        };
+        mu_.AwaitWithDeadline(absl::Condition(&full),
+                              write_queue_since_ + options_.write_gather);
+      }
+      if (write_queue_.empty()) {
+        if (stopping_) return;
+        continue;  // another writer took them while this one waited
+      }
+      const size_t n = std::min<size_t>(write_queue_.size(), most);
       batch.assign(std::make_move_iterator(write_queue_.begin()),
                    std::make_move_iterator(write_queue_.begin() + n));
       write_queue_.erase(write_queue_.begin(), write_queue_.begin() + n);

@@ -45,6 +45,11 @@ struct ExtractionWorkerOptions {
   // (each holds a database connection).
   int write_batch = 128;
   int writers = 3;
+  // How long a write waits, from when the oldest outcome waiting was
+  // recorded, for a whole write_batch to gather (0: it writes what it finds).
+  // Fetches finish one by one, so without it each transaction records one or
+  // two tokens, each with its roll-up and hand-off.
+  absl::Duration write_gather = absl::ZeroDuration();
   // Bytes all leased items may hold at once (0: no budget). An item
   // reserves max_item_bytes (the most a fetch may hold) when leased, keeps
   // what its body took once fetched, and frees it when written; the feeder
@@ -120,6 +125,8 @@ class ExtractionWorker {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::function<void()>> parse_queue_ ABSL_GUARDED_BY(mu_);
   std::vector<ItemOutcome> write_queue_ ABSL_GUARDED_BY(mu_);
+  // When the oldest outcome in write_queue_ was recorded.
+  absl::Time write_queue_since_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> notify_queue_ ABSL_GUARDED_BY(mu_);
 
   std::vector<std::thread> threads_;

@@ -25,6 +25,10 @@ ABSL_FLAG(double, per_host_rps, 0,
           "fetches started per second per host:port; 0 = unlimited (0-100000)");
 ABSL_FLAG(double, first_byte_timeout_seconds, 15,
           "time allowed until a response's first byte (1-600)");
+ABSL_FLAG(int, write_gather_ms, 100,
+          "how long a write waits for a whole --batch_size of finished tokens "
+          "to gather, from the oldest waiting (0-10000; 0: it writes what it "
+          "finds)");
 ABSL_FLAG(std::string, pinner_addr, "",
           "pinner gRPC host:port to notify (optional)");
 
@@ -86,6 +90,8 @@ ExtractorConfig ReadExtractorConfig() {
       .lease_when_free = std::max(1, std::min(batch, in_flight / 16)),
       .parse_threads = config.queue.workers,
       .write_batch = batch,
+      .write_gather =
+          absl::Milliseconds(GetFlagInRange(FLAGS_write_gather_ms, 0, 10000)),
       .max_buffered_bytes =
           int64_t{GetFlagInRange(FLAGS_max_buffered_mb, 16, 65536)} << 20,
       .max_item_bytes = max_bytes};

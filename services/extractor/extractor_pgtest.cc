@@ -69,7 +69,22 @@ class GatedRepository : public ExtractorRepository {
   std::vector<SavedOutcome> SaveOutcomes(
       const std::vector<ItemOutcome>& outcomes) override {
     open.WaitForNotification();
-    return repo_.SaveOutcomes(outcomes);
+    std::vector<SavedOutcome> saved = repo_.SaveOutcomes(outcomes);
+    absl::MutexLock lock(&mu_);
+    write_sizes_.push_back(outcomes.size());
+    return saved;
+  }
+  // The size of each write so far, once `n` outcomes are written (or 30 s
+  // have passed).
+  std::vector<size_t> WriteSizes(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto written = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      size_t sum = 0;
+      for (size_t s : write_sizes_) sum += s;
+      return sum >= n;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&written), absl::Seconds(30));
+    return write_sizes_;
   }
   absl::StatusOr<EnqueueCounts> Enqueue(
       const std::vector<eth::TokenKey>& keys) override {
@@ -88,6 +103,8 @@ class GatedRepository : public ExtractorRepository {
 
  private:
   PgExtractorRepository& repo_;
+  absl::Mutex mu_;
+  std::vector<size_t> write_sizes_ ABSL_GUARDED_BY(mu_);
 };
 
 struct TokenState {
@@ -949,6 +966,42 @@ TEST_F(ExtractorPgTest, WritesDoNotHoldFetchSlotsAndStayBounded) {
   }
   for (int64_t pk : pks) EXPECT_EQ(Token(pk).status, "extracted") << pk;
   EXPECT_EQ(Requests("wb"), 12);
+}
+
+// Fetches finish one by one; a write waits (write_gather) for a whole
+// write_batch to gather, so six outcomes, three of them finishing 400 ms
+// after the others, are recorded in one transaction instead of two or more.
+TEST_F(ExtractorPgTest, FinishedTokensGatherIntoOneWrite) {
+  WriteFile("ga.json", Metadata(kImageA));
+  for (int i = 0; i < 3; ++i)
+    AddToken(absl::StrCat(700 + i), Url("/sequence?key=ga&body=ga.json"));
+  for (int i = 3; i < 6; ++i)
+    AddToken(absl::StrCat(700 + i), Url("/slow?ms=400"));
+  GatedRepository gated(*repo_);
+  gated.open.Notify();
+  std::atomic<bool> stop{false};
+  std::vector<size_t> sizes;
+  {
+    ExtractionWorker worker(
+        gated, *fetcher_, ExtractorLimits{.max_json_depth = 64},
+        ExtractionWorkerOptions{.max_in_flight = 10,
+                                .lease_batch = 6,
+                                .write_batch = 6,
+                                .writers = 2,
+                                .write_gather = absl::Seconds(30)},
+        ExtractionObserver{});
+    std::thread feeder([&] {
+      while (!stop) {
+        if (worker.Feed() == 0) absl::SleepFor(absl::Milliseconds(20));
+      }
+    });
+    sizes = gated.WriteSizes(6);
+    stop = true;
+    feeder.join();
+    EXPECT_TRUE(worker.Drain(absl::Seconds(10)));
+  }
+  EXPECT_EQ(sizes, std::vector<size_t>{6});
+  EXPECT_EQ(Count("SELECT count(*) FROM tokens WHERE status = 'extracted'"), 3);
 }
 
 }  // namespace
