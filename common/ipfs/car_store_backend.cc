@@ -182,13 +182,28 @@ absl::StatusOr<PinState> CarStoreBackend::Status(const std::string& cid) {
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   {
     absl::MutexLock lock(&mu_);
-    auto it = verified_.find(*path);
+    auto it = verified_.find(cid);
     if (it != verified_.end() && it->second == size) return PinState::kPinned;
   }
   if (!Verify(*path, cid).ok()) return PinState::kFailed;
   absl::MutexLock lock(&mu_);
-  verified_[*path] = size;
+  RememberVerified(cid, size);
   return PinState::kPinned;
+}
+
+void CarStoreBackend::RememberVerified(const std::string& cid, uint64_t size) {
+  auto [it, added] = verified_.insert_or_assign(cid, size);
+  if (!added) return;
+  verified_order_.push_back(cid);
+  while (verified_.size() > std::max<size_t>(1, options_.max_verified_cached)) {
+    verified_.erase(verified_order_.front());
+    verified_order_.pop_front();
+  }
+}
+
+size_t CarStoreBackend::verified_cached() const {
+  absl::MutexLock lock(&mu_);
+  return verified_.size();
 }
 
 absl::StatusOr<PinReceipt> CarStoreBackend::PinCid(const std::string& cid) {

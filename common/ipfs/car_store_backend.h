@@ -1,11 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <map>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/ipfs/pin_backend.h"
@@ -31,6 +32,10 @@ class CarStoreBackend final : public PinBackend {
   struct Options {
     std::string dir;  // created if missing
     size_t max_upload_bytes = size_t{4} << 30;
+    // CARs remembered as verified (CID and size), the oldest forgotten
+    // first: about 100 bytes each, so at most about 6.5 MB. A forgotten one
+    // is read and verified again at its next status check.
+    size_t max_verified_cached = 65536;
   };
   // Creates the directory (not its parents) when it does not exist.
   static absl::StatusOr<std::unique_ptr<CarStoreBackend>> Open(Options options);
@@ -46,6 +51,9 @@ class CarStoreBackend final : public PinBackend {
   // kPinned when the CID's CAR is present and complete; kFailed otherwise
   // (nothing here would ever make it appear by itself).
   absl::StatusOr<PinState> Status(const std::string& cid) override;
+
+  // CARs remembered as verified now (at most max_verified_cached).
+  size_t verified_cached() const;
   std::string upload_profile() const override { return "ipfs-car"; }
 
   // Where the CAR of `cid` lives (whether or not it exists).
@@ -62,10 +70,14 @@ class CarStoreBackend final : public PinBackend {
   absl::Status Verify(const std::string& path, const std::string& cid) const;
 
   const Options options_;
-  absl::Mutex mu_;
-  // CARs already verified, by path, with the size they had then: a status
-  // check re-reads a file only when it changed.
-  std::map<std::string, uint64_t> verified_ ABSL_GUARDED_BY(mu_);
+  // CARs already verified, by CID, with the size they had then: a status
+  // check re-reads a file only when it changed. Bounded: the tracker checks
+  // every pin it is told of, and an unbounded map grew by one entry a pin.
+  void RememberVerified(const std::string& cid, uint64_t size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, uint64_t> verified_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> verified_order_ ABSL_GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace niftysave::ipfs

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -130,6 +131,37 @@ TEST_F(CarStoreBackendTest, TruncatedCarIsNotPinned) {
   EXPECT_EQ(*store_->Status(*cid), PinState::kFailed);
   EXPECT_EQ(*Open()->Status(*cid), PinState::kFailed);
   EXPECT_FALSE(store_->PinCid(*cid).ok());
+}
+
+// What is remembered as verified is bounded: the oldest is forgotten, and a
+// forgotten CAR is read again at its next check (here it was damaged in
+// place, same size, meanwhile, which only a read can see).
+TEST_F(CarStoreBackendTest, RemembersABoundedNumberOfVerifiedCars) {
+  absl::StatusOr<std::unique_ptr<CarStoreBackend>> store =
+      CarStoreBackend::Open({.dir = store_dir_, .max_verified_cached = 2});
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<std::string> cids;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::string> cid =
+        (*store)->Upload(absl::StrCat("content number ", i), "f");
+    ASSERT_TRUE(cid.ok()) << cid.status();
+    cids.push_back(*cid);
+    EXPECT_EQ(*(*store)->Status(*cid), PinState::kPinned);
+    EXPECT_LE((*store)->verified_cached(), 2u);
+  }
+  EXPECT_EQ((*store)->verified_cached(), 2u);
+  absl::StatusOr<std::string> first = (*store)->CarPath(cids[0]);
+  ASSERT_TRUE(first.ok());
+  const uint64_t size = std::filesystem::file_size(*first);
+  {
+    std::fstream f(*first, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size - 3));
+    const char byte = static_cast<char>(f.get() ^ 0xff);
+    f.seekp(static_cast<std::streamoff>(size - 3));
+    f.put(byte);
+  }
+  ASSERT_EQ(std::filesystem::file_size(*first), size);
+  EXPECT_EQ(*(*store)->Status(cids[0]), PinState::kFailed);
 }
 
 TEST_F(CarStoreBackendTest, PinCidOfAbsentContentIsFailedPrecondition) {
