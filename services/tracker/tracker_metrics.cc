@@ -17,7 +17,12 @@ TrackerMetrics::TrackerMetrics(Metrics& metrics)
           "status_deferred_total",
           "Pins not checked when due because the request budget was spent")),
       records_(metrics.Gauge("records",
-                             "Records by kind, status and failure reason")) {}
+                             "Records by kind, status and failure reason")),
+      recount_seconds_(
+          metrics
+              .Gauge("records_recount_seconds",
+                     "How long the last recount of the records gauges took")
+              .Add({})) {}
 
 PinTrackerObserver TrackerMetrics::PinTracker() const {
   // prometheus-cpp families are thread-safe; Add() returns the same child

@@ -22,6 +22,9 @@ namespace niftysave::tracker {
 // The funnel:
 //   records{record,status,reason}   tokens, resources and pins by status,
 //                                   failures by reason (SetRecords)
+//   records_recount_seconds         how long the last recount took: it
+//                                   reads whole tables, so it grows with the
+//                                   archive and sets how often it runs
 class TrackerMetrics {
  public:
   explicit TrackerMetrics(Metrics& metrics);
@@ -33,6 +36,7 @@ class TrackerMetrics {
   // zero is absent from the recount: it is set to 0 rather than left at its
   // last value. Called from one thread (the recount's worker).
   void SetRecords(const std::vector<StatusCount>& counts);
+  void SetRecountSeconds(double seconds) { recount_seconds_.Set(seconds); }
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -40,6 +44,7 @@ class TrackerMetrics {
   prometheus::Family<prometheus::Counter>& repins_;
   prometheus::Family<prometheus::Counter>& deferred_;
   prometheus::Family<prometheus::Gauge>& records_;
+  prometheus::Gauge& recount_seconds_;
   std::set<std::map<std::string, std::string>> exported_;
 };
 
