@@ -968,6 +968,49 @@ TEST_F(ExtractorPgTest, WritesDoNotHoldFetchSlotsAndStayBounded) {
   EXPECT_EQ(Requests("wb"), 12);
 }
 
+// The indexer's hand-off of token keys: the known ones are queued (once,
+// however often named), the rest counted unknown; one statement for the
+// lot, by the (chain, contract, token id) index.
+TEST_F(ExtractorPgTest, HandOffOfKeysQueuesKnownTokensAndCountsTheRest) {
+  const int64_t a = AddToken("801", Url("/a.json"));
+  const int64_t b = AddToken(
+      "115792089237316195423570985008687907853269984665640564039457584007913129"
+      "639935",
+      Url("/b.json"));
+  ASSERT_TRUE(pool_
+                  ->Run([](pqxx::work& txn) {
+                    txn.exec("DELETE FROM work_queue");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  const eth::TokenKey ka{
+      .chain_id = 1, .contract = kContractHex, .token_id = "801"};
+  const eth::TokenKey kb{.chain_id = 1,
+                         .contract = kContractHex,
+                         .token_id =
+                             "1157920892373161954235709850086879078532699846656"
+                             "40564039457584007913129639935"};
+  const eth::TokenKey other_chain{
+      .chain_id = 2, .contract = kContractHex, .token_id = "801"};
+  const eth::TokenKey absent{
+      .chain_id = 1, .contract = kContractHex, .token_id = "802"};
+  absl::StatusOr<EnqueueCounts> counts =
+      repo_->Enqueue({ka, absent, kb, ka, other_chain});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->queued, 3u);
+  EXPECT_EQ(counts->unknown, 2u);
+  EXPECT_EQ(Count("SELECT count(*) FROM work_queue WHERE queue = 'extract'"),
+            2);
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT count(*) FROM work_queue WHERE item_id IN (",
+                         a, ", ", b, ")")),
+      2);
+  counts = repo_->Enqueue({});
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->queued, 0u);
+  EXPECT_EQ(counts->unknown, 0u);
+}
+
 // Fetches finish one by one; a write waits (write_gather) for a whole
 // write_batch to gather, so six outcomes, three of them finishing 400 ms
 // after the others, are recorded in one transaction instead of two or more.

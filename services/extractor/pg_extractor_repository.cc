@@ -23,8 +23,19 @@
 namespace niftysave::extractor {
 namespace {
 
-constexpr char kFindToken[] = R"sql(
-SELECT id FROM tokens WHERE chain_id = $1 AND contract = decode($2, 'hex') AND token_id = $3::numeric)sql";
+// The tokens of a hand-off's keys, in one statement: each key is looked up
+// by the (chain_id, contract, token_id) index through a LATERAL probe, so
+// the cost is the hand-off's size whatever the table's size and statistics
+// (a join could be planned as a hash join over every token). It was one
+// statement per key: 200,000 round trips for 200,000 tokens.
+constexpr char kFindTokens[] = R"sql(
+SELECT t.id
+FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(chain_id, contract, token_id)
+CROSS JOIN LATERAL (
+  SELECT id FROM tokens
+  WHERE chain_id = k.chain_id AND contract = decode(k.contract, 'hex')
+    AND token_id = k.token_id::numeric
+  LIMIT 1) t)sql";
 
 constexpr char kLoadTokens[] = R"sql(
 SELECT id, token_id::text, token_uri, metadata_uri,
@@ -129,17 +140,20 @@ absl::StatusOr<EnqueueCounts> PgExtractorRepository::Enqueue(
   EnqueueCounts counts;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     counts = {};
-    std::vector<int64_t> pks;
+    std::vector<int64_t> chains, pks;
+    std::vector<std::string> contracts, token_ids;
     for (const eth::TokenKey& key : keys) {
-      pqxx::result r =
-          db::Exec(txn, kFindToken, static_cast<int64_t>(key.chain_id),
-                   key.contract, key.token_id);
-      if (r.empty()) {
-        ++counts.unknown;
-      } else {
-        pks.push_back(r[0][0].as<int64_t>());
-      }
+      chains.push_back(static_cast<int64_t>(key.chain_id));
+      contracts.push_back(key.contract);
+      token_ids.push_back(key.token_id);
     }
+    for (const auto& row :
+         db::Exec(txn, kFindTokens, db::BigintArray(chains),
+                  db::TextArray(contracts), db::TextArray(token_ids))) {
+      pks.push_back(row[0].as<int64_t>());
+    }
+    // One row a key found (a key named twice is counted twice, as before).
+    counts.unknown = static_cast<uint32_t>(keys.size() - pks.size());
     db::WorkQueue::Enqueue(txn, queue_.name(), pks);
     counts.queued = static_cast<uint32_t>(pks.size());
     return absl::OkStatus();
