@@ -48,8 +48,10 @@ void PrintTo(const TokenKey& key, std::ostream* os) {
 namespace niftysave::indexer {
 namespace {
 
+using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
@@ -1726,7 +1728,13 @@ TEST_F(IndexerPgTest, FollowerDeposedDuringItsWriteCommitsNoCursor) {
     if (step.ok() && *step == 0) break;
   }
   EXPECT_TRUE(deposed);
-  EXPECT_THAT(failures, ElementsAre("follower_lost"));
+  // The write runs on the writer thread. If the next step's lease check
+  // sees the takeover before that write is waited for, the write's
+  // follower_lost is dropped with it (HoldFollowerRole: what is in flight
+  // fails to commit); otherwise the step reports it. Under load either comes
+  // first, so both are right; what must hold is that nothing was committed.
+  EXPECT_THAT(failures,
+              AnyOf(IsEmpty(), ElementsAre(std::string("follower_lost"))));
   EXPECT_FALSE(a->Snapshot().follower);
   EXPECT_EQ(Sql("SELECT next_block FROM chains")[0][0].as<int64_t>(), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM blocks"), 0);
