@@ -34,6 +34,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_util.h"
 #include "common/db/pool.h"
 #include "common/ipfs/car_store_backend.h"
 #include "common/runtime/flags.h"
@@ -79,26 +80,8 @@ namespace {
 
 constexpr char kOwner[] = "f39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 
-absl::Time g_start;
-
-void Say(const std::string& line) {
-  std::printf("[%7.1fs] %s\n", absl::ToDoubleSeconds(absl::Now() - g_start),
-              line.c_str());
-  std::fflush(stdout);
-}
-
-template <typename T>
-T OrDie(absl::StatusOr<T> v, const std::string& what) {
-  if (!v.ok()) {
-    std::fprintf(stderr, "pipeline_bench: %s: %s\n", what.c_str(),
-                 std::string(v.status().message()).c_str());
-    std::exit(1);
-  }
-  return *std::move(v);
-}
-void OrDie(const absl::Status& s, const std::string& what) {
-  if (!s.ok()) OrDie(absl::StatusOr<int>(s), what);
-}
+using bench::OrDie;
+using bench::Say;
 
 struct Token {
   int contract;
@@ -436,7 +419,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(out + "/web/m");
   std::filesystem::create_directories(out + "/web/i");
   std::filesystem::create_directories(out + "/logs");
-  g_start = absl::Now();
+  Say("starting");
 
   std::vector<std::string> host_list;
   for (int h = 0; h < hosts; ++h)

@@ -30,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/bench_util.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
 #include "common/db/work_queue.h"
@@ -55,25 +56,8 @@ using namespace niftysave;
 
 namespace {
 
-absl::Time g_start;
-
-void Say(const std::string& line) {
-  std::printf("[%7.1fs] %s\n", absl::ToDoubleSeconds(absl::Now() - g_start),
-              line.c_str());
-  std::fflush(stdout);
-}
-
-void OrDie(const absl::Status& s, const std::string& what) {
-  if (s.ok()) return;
-  std::fprintf(stderr, "queue_bench: %s: %s\n", what.c_str(),
-               std::string(s.message()).c_str());
-  std::exit(1);
-}
-template <typename T>
-T OrDie(absl::StatusOr<T> v, const std::string& what) {
-  OrDie(v.status(), what);
-  return *std::move(v);
-}
+using bench::OrDie;
+using bench::Say;
 
 // One timed call: the queue's depth when it started, what it took.
 struct Sample {
@@ -185,7 +169,7 @@ int main(int argc, char** argv) {
   const int feed = GetFlagInRange(FLAGS_feed_per_second, 0, 100'000);
   const std::string out = absl::GetFlag(FLAGS_out_dir);
   std::filesystem::create_directories(out);
-  g_start = absl::Now();
+  Say("starting");
 
   std::vector<std::string> settings = absl::StrSplit(
       absl::GetFlag(FLAGS_postgres_settings), ' ', absl::SkipEmpty());
