@@ -16,6 +16,7 @@ struct AsyncFetcher::GatewayAttempt {
   size_t next = 0;
   GatewayFailures failures;
   Callback done;
+  AdmitBody admit_body;
 };
 
 AsyncFetcher::AsyncFetcher(http::MultiClient& user_http,
@@ -26,11 +27,12 @@ AsyncFetcher::AsyncFetcher(http::MultiClient& user_http,
       options_(std::move(options)) {}
 
 void AsyncFetcher::Get(http::MultiClient& http, const std::string& url,
-                       Callback done) const {
+                       Callback done, AdmitBody admit_body) const {
   http::HttpLimits limits = http.options().http.limits;
   limits.max_body_bytes = options_.max_bytes;
   http.Fetch(
-      http::HttpRequest{.url = url, .limits = limits},
+      http::HttpRequest{
+          .url = url, .limits = limits, .admit_body = std::move(admit_body)},
       [done = std::move(done)](absl::StatusOr<http::HttpResponse> response) {
         if (!response.ok()) return done(response.status());
         done(FetchedContent{std::move(response->body),
@@ -44,7 +46,8 @@ void AsyncFetcher::TryGateway(std::shared_ptr<GatewayAttempt> attempt) const {
     return attempt->done(attempt->failures.Verdict(attempt->path));
   }
   const std::string& gateway = options_.ipfs_gateways[attempt->next++];
-  Get(gateway_http_, gateway + attempt->path,
+  Get(
+      gateway_http_, gateway + attempt->path,
       [this, attempt, gateway](absl::StatusOr<FetchedContent> content) {
         if (content.ok() && attempt->verifiable) {
           absl::StatusOr<CidVerification> checked = CheckGatewayAnswer(
@@ -63,10 +66,12 @@ void AsyncFetcher::TryGateway(std::shared_ptr<GatewayAttempt> attempt) const {
         }
         attempt->failures.Add(gateway, content.status());
         TryGateway(attempt);
-      });
+      },
+      attempt->admit_body);
 }
 
-void AsyncFetcher::Fetch(const uri::ResolvedUri& uri, Callback done) const {
+void AsyncFetcher::Fetch(const uri::ResolvedUri& uri, Callback done,
+                         AdmitBody admit_body) const {
   auto from_gateways = [&](std::string path, std::string cid, bool verifiable) {
     if (options_.ipfs_gateways.empty()) {
       return done(ErrorWithReason(absl::StatusCode::kFailedPrecondition,
@@ -77,6 +82,7 @@ void AsyncFetcher::Fetch(const uri::ResolvedUri& uri, Callback done) const {
     attempt->cid = std::move(cid);
     attempt->verifiable = verifiable;
     attempt->done = std::move(done);
+    attempt->admit_body = std::move(admit_body);
     TryGateway(std::move(attempt));
   };
   switch (uri.kind) {
@@ -106,26 +112,31 @@ void AsyncFetcher::Fetch(const uri::ResolvedUri& uri, Callback done) const {
           options_.ipfs_api_url, uri.name, gateway_http_.options().http.limits);
       return gateway_http_.Do(
           std::move(resolve),
-          [this, uri, done = std::move(done)](
+          [this, uri, done = std::move(done),
+           admit_body = std::move(admit_body)](
               absl::StatusOr<http::HttpResponse> answer) mutable {
             absl::StatusOr<uri::ResolvedUri> target =
                 ParseNameResolve(answer, uri);
             if (!target.ok()) return done(target.status());
             std::string cid = target->cid;
-            Fetch(*target, [cid = std::move(cid), done = std::move(done)](
-                               absl::StatusOr<FetchedContent> content) {
-              if (content.ok()) content->resolved_cid = cid;
-              done(std::move(content));
-            });
+            Fetch(
+                *target,
+                [cid = std::move(cid), done = std::move(done)](
+                    absl::StatusOr<FetchedContent> content) {
+                  if (content.ok()) content->resolved_cid = cid;
+                  done(std::move(content));
+                },
+                std::move(admit_body));
           });
     }
     case uri::UriKind::kArweave:
       return Get(
           gateway_http_,
           absl::StrCat(options_.arweave_gateway, "/", uri.name, uri.path),
-          std::move(done));
+          std::move(done), std::move(admit_body));
     case uri::UriKind::kHttp:
-      return Get(user_http_, uri.normalized, std::move(done));
+      return Get(user_http_, uri.normalized, std::move(done),
+                 std::move(admit_body));
     case uri::UriKind::kInvalid:
       break;
   }

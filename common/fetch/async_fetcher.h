@@ -20,18 +20,22 @@ namespace niftysave::fetch {
 class AsyncFetcher {
  public:
   using Callback = std::function<void(absl::StatusOr<FetchedContent>)>;
+  // HttpRequest::admit_body, for every HTTP fetch of the content's bytes
+  // (not for data: URIs, whose bytes are already in memory).
+  using AdmitBody = std::function<bool(size_t body_bytes)>;
 
   AsyncFetcher(http::MultiClient& user_http, http::MultiClient& gateway_http,
                FetcherOptions options);
 
-  void Fetch(const uri::ResolvedUri& uri, Callback done) const;
+  void Fetch(const uri::ResolvedUri& uri, Callback done,
+             AdmitBody admit_body = nullptr) const;
 
   const FetcherOptions& options() const { return options_; }
 
  private:
   struct GatewayAttempt;
-  void Get(http::MultiClient& http, const std::string& url,
-           Callback done) const;
+  void Get(http::MultiClient& http, const std::string& url, Callback done,
+           AdmitBody admit_body) const;
   void TryGateway(std::shared_ptr<GatewayAttempt> attempt) const;
 
   http::MultiClient& user_http_;

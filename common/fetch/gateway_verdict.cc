@@ -66,8 +66,8 @@ absl::StatusOr<CidVerification> CheckGatewayAnswer(const std::string& cid,
 
 bool EndsFailover(const absl::Status& failure) {
   const std::string reason = ReasonOf(failure);
-  return reason == "too_large" || reason == "write_failed" ||
-         reason == "read_failed";
+  return reason == "too_large" || reason == "memory_budget" ||
+         reason == "write_failed" || reason == "read_failed";
 }
 
 void GatewayFailures::Add(const std::string& gateway,

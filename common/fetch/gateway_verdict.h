@@ -29,8 +29,8 @@ absl::StatusOr<CidVerification> CheckGatewayAnswer(const std::string& cid,
                                                    FetchMetrics* metrics);
 
 // True for a failure that would be the same on every gateway (`too_large`)
-// or that is ours, not the gateway's (`write_failed`, `read_failed`): the
-// failover stops with it.
+// or that is ours, not the gateway's (`memory_budget`, `write_failed`,
+// `read_failed`): the failover stops with it.
 bool EndsFailover(const absl::Status& failure);
 
 // The verdict over every IPFS gateway's failure, as ContentFetcher

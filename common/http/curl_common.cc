@@ -43,6 +43,11 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     state->too_large = true;
     return 0;  // aborts the transfer: the cap holds while streaming
   }
+  if (state->admit_body != nullptr &&
+      !(*state->admit_body)(response.body_bytes + len)) {
+    state->refused = true;
+    return 0;
+  }
   if (ToFile(*state)) {
     CurlStreams& streams = *state->streams;
     if (streams.out == nullptr) {
@@ -207,6 +212,7 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
   state->policy = &options.address_policy;
   state->trust_first_hop = options.trust_first_hop;
   state->max_body = limits.max_body_bytes;
+  state->admit_body = request.admit_body ? &request.admit_body : nullptr;
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, state->errbuf);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -299,6 +305,12 @@ absl::Status CurlFailure(CURLcode code, const CurlTransferState& state,
     return ErrorWithReason(
         absl::StatusCode::kResourceExhausted, "too_large",
         absl::StrCat("body over the limit of ", state.max_body, " bytes"));
+  }
+  if (state.refused) {
+    return ErrorWithReason(
+        absl::StatusCode::kUnavailable, "memory_budget",
+        absl::StrCat("no room in the byte budget for more than ",
+                     state.response->body_bytes, " bytes of the body"));
   }
   if (state.first_byte_timeout) {
     return ErrorWithReason(absl::StatusCode::kDeadlineExceeded, "timeout",

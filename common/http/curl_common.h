@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -41,6 +42,7 @@ struct CurlTransferState {
   const AddressPolicy* policy = nullptr;
   bool trust_first_hop = false;  // HttpClientOptions::trust_first_hop
   size_t max_body = 0;
+  const std::function<bool(size_t)>* admit_body = nullptr;  // may be null
   HttpResponse* response = nullptr;
   // 0 disables the first-byte deadline (see CurlOnProgress).
   absl::Time first_byte_deadline = absl::InfiniteFuture();
@@ -48,6 +50,7 @@ struct CurlTransferState {
   // Why the transfer was cut short, when it was us who cut it.
   bool blocked = false;
   bool too_large = false;
+  bool refused = false;  // HttpRequest::admit_body said no
   bool first_byte_timeout = false;
   // Null unless the caller streams files (the blocking HttpClient).
   CurlStreams* streams = nullptr;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +68,12 @@ struct HttpRequest {
   // empty; HttpResponse::body_bytes says how much was written.
   std::string response_file;
   std::optional<HttpLimits> limits;  // overrides the client's for this call
+  // When set, asked before each piece of the body is kept, with the size
+  // the body would then reach: false cuts the transfer with reason
+  // `memory_budget` (temporary). A caller holding many bodies at once uses
+  // it to grow a byte reservation as a body arrives instead of reserving
+  // max_body_bytes up front. Runs on the transfer's thread.
+  std::function<bool(size_t body_bytes)> admit_body;
 };
 
 struct HttpResponse {

@@ -3,6 +3,7 @@
 // connections), HTTP/2 multiplexing over TLS, and every limit's reason while
 // the body streams.
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <memory>
@@ -176,6 +177,37 @@ TEST_F(MultiClientTest, LimitsHoldWhileStreaming) {
   EXPECT_EQ(Fail(base + "/gzip-bomb?mb=64", client), "too_large");
   EXPECT_EQ(Fail(base + "/drip?bytes=100&ms=100", client), "timeout");
   EXPECT_EQ(Fail(base + "/redirect-loop", client), "too_many_redirects");
+}
+
+TEST_F(MultiClientTest, AdmitBodyIsAskedAsTheBodyGrowsAndCanCutIt) {
+  MultiClient client(Options());
+  // Admits up to 300,000 bytes of an endless body (gzip-decoded bytes too).
+  for (const std::string path : {"/endless", "/gzip-bomb?mb=64"}) {
+    std::vector<size_t> asked;
+    absl::StatusOr<HttpResponse> r =
+        client
+            .Fetch(HttpRequest{.url = server_->http_url() + path,
+                               .admit_body =
+                                   [&](size_t bytes) {
+                                     asked.push_back(bytes);
+                                     return bytes <= 300000;
+                                   }})
+            .get();
+    ASSERT_FALSE(r.ok()) << path;
+    EXPECT_EQ(ReasonOf(r.status()), "memory_budget") << r.status();
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+    ASSERT_GE(asked.size(), 2u) << path;
+    EXPECT_TRUE(std::is_sorted(asked.begin(), asked.end())) << path;
+    EXPECT_GT(asked.back(), 300000u) << path;
+    EXPECT_LE(asked[asked.size() - 2], 300000u) << path;
+  }
+  // Admitted whole, the body arrives as without it.
+  absl::StatusOr<HttpResponse> small =
+      client
+          .Fetch(HttpRequest{.url = server_->http_url() + "/status/200",
+                             .admit_body = [](size_t) { return true; }})
+          .get();
+  EXPECT_TRUE(small.ok()) << small.status();
 }
 
 TEST_F(MultiClientTest, SsrfGuardOnEveryHop) {

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_join.h"
 #include "common/runtime/log.h"
+#include "common/runtime/reason.h"
 #include "services/extractor/token_plan.h"
 
 namespace niftysave::extractor {
@@ -19,7 +20,21 @@ struct ExtractionWorker::Item {
   // The content's fetch, when the plan checks its hash.
   std::optional<absl::StatusOr<fetch::FetchedContent>> content;
   int64_t reserved = 0;  // bytes of the budget it holds
+  // Bytes of bodies it keeps while fetching another (the metadata while
+  // the content is fetched).
+  int64_t kept = 0;
+  // It holds a whole reservation (FullReservation): it outgrew the budget
+  // once.
+  bool full = false;
 };
+
+namespace {
+
+bool OverBudget(const absl::Status& status) {
+  return ReasonOf(status) == "memory_budget";
+}
+
+}  // namespace
 
 ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
                                    const fetch::AsyncFetcher& fetcher,
@@ -81,15 +96,102 @@ int ExtractionWorker::Feed() {
   return Lease(static_cast<int>(std::min<int64_t>(free, options_.lease_batch)));
 }
 
-int64_t ExtractionWorker::BudgetRoom() const {
-  if (options_.max_buffered_bytes <= 0) return options_.max_in_flight;
-  return (options_.max_buffered_bytes - reserved_bytes_) /
-         std::max<int64_t>(1, options_.max_item_bytes);
+int64_t ExtractionWorker::buffered_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return reserved_bytes_;
 }
 
-void ExtractionWorker::Rereserve(int64_t from, int64_t to) {
+int64_t ExtractionWorker::peak_buffered_bytes() const {
   absl::MutexLock lock(&mu_);
-  reserved_bytes_ += to - from;
+  return peak_reserved_bytes_;
+}
+
+int64_t ExtractionWorker::awaiting_budget() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(awaiting_budget_.size());
+}
+
+int64_t ExtractionWorker::FirstReservation() const {
+  if (options_.max_buffered_bytes <= 0) return 0;
+  return std::clamp<int64_t>(options_.first_reservation, 1,
+                             std::max<int64_t>(1, options_.max_item_bytes));
+}
+
+int64_t ExtractionWorker::FullReservation(const Item& item) const {
+  const int64_t bodies = item.token_plan.content_sha256 ? 2 : 1;
+  return std::min(bodies * options_.max_item_bytes,
+                  options_.max_buffered_bytes);
+}
+
+int64_t ExtractionWorker::BudgetRoom() const {
+  if (options_.max_buffered_bytes <= 0) return options_.max_in_flight;
+  if (!awaiting_budget_.empty()) return 0;  // they go first
+  return (options_.max_buffered_bytes - reserved_bytes_) / FirstReservation();
+}
+
+bool ExtractionWorker::AdmitBody(Item& item, size_t body_bytes) {
+  const int64_t need = item.kept + static_cast<int64_t>(body_bytes);
+  if (options_.max_buffered_bytes <= 0 || need <= item.reserved) return true;
+  absl::MutexLock lock(&mu_);
+  if (!awaiting_budget_.empty()) return false;  // they go first
+  const int64_t free = options_.max_buffered_bytes - reserved_bytes_;
+  // Doubling, so a body of n bytes asks about log2(n / first) times; the
+  // HTTP cap stops a body at max_item_bytes.
+  int64_t grow = std::max(need, std::min(2 * item.reserved,
+                                         item.kept + options_.max_item_bytes)) -
+                 item.reserved;
+  if (grow > free) grow = need - item.reserved;
+  if (grow > free) return false;
+  item.reserved += grow;
+  reserved_bytes_ += grow;
+  peak_reserved_bytes_ = std::max(peak_reserved_bytes_, reserved_bytes_);
+  return true;
+}
+
+void ExtractionWorker::HoldOnly(Item& item, int64_t bytes) {
+  if (options_.max_buffered_bytes <= 0) return;
+  {
+    absl::MutexLock lock(&mu_);
+    reserved_bytes_ += bytes - item.reserved;
+    item.reserved = bytes;
+  }
+  StartAwaiting();
+}
+
+void ExtractionWorker::AwaitBudget(std::shared_ptr<Item> item) {
+  observer_.budget_wait();
+  log::Info(
+      "metadata outgrew the byte budget: it starts over when a whole "
+      "reservation is free",
+      {{"token_pk", std::to_string(item->queued.id)}});
+  {
+    absl::MutexLock lock(&mu_);
+    reserved_bytes_ -= item->reserved;
+    item->reserved = 0;
+    item->kept = 0;
+    item->content.reset();
+    item->full = true;
+    awaiting_budget_.push_back(std::move(item));
+  }
+  StartAwaiting();
+}
+
+void ExtractionWorker::StartAwaiting() {
+  std::vector<std::shared_ptr<Item>> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!awaiting_budget_.empty()) {
+      std::shared_ptr<Item>& next = awaiting_budget_.front();
+      const int64_t whole = FullReservation(*next);
+      if (reserved_bytes_ + whole > options_.max_buffered_bytes) break;
+      next->reserved = whole;
+      reserved_bytes_ += whole;
+      peak_reserved_bytes_ = std::max(peak_reserved_bytes_, reserved_bytes_);
+      ready.push_back(std::move(next));
+      awaiting_budget_.pop_front();
+    }
+  }
+  for (std::shared_ptr<Item>& item : ready) StartItem(std::move(item));
 }
 
 int ExtractionWorker::Step() {
@@ -126,13 +228,13 @@ int ExtractionWorker::Lease(int limit) {
   }
   absl::flat_hash_map<int64_t, TokenToExtract*> by_pk;
   for (TokenToExtract& t : *tokens) by_pk[t.pk] = &t;
-  // Reserved before any fetch starts: an item may hold a whole body.
-  const int64_t each =
-      options_.max_buffered_bytes > 0 ? options_.max_item_bytes : 0;
+  // Reserved before any fetch starts; it grows as a body arrives.
+  const int64_t each = FirstReservation();
   {
     absl::MutexLock lock(&mu_);
     in_flight_ += static_cast<int64_t>(leased.size());
     reserved_bytes_ += each * static_cast<int64_t>(leased.size());
+    peak_reserved_bytes_ = std::max(peak_reserved_bytes_, reserved_bytes_);
   }
   for (const db::QueueItem& queued : leased) {
     auto it = by_pk.find(queued.id);
@@ -161,59 +263,70 @@ void ExtractionWorker::StartItem(std::shared_ptr<Item> item) {
     return Decide(std::move(item), std::move(*failure));
   }
   item->plan = std::get<MetadataFetchPlan>(std::move(planned));
+  // The item outlives its fetches (their callbacks hold it).
+  auto admit = [this, raw = item.get()](size_t bytes) {
+    return AdmitBody(*raw, bytes);
+  };
   fetcher_.Fetch(
       item->plan.first,
-      [this, item](absl::StatusOr<fetch::FetchedContent> content) {
+      [this, item, admit](absl::StatusOr<fetch::FetchedContent> content) {
         const MetadataFetchPlan& plan = item->plan;
         if (plan.decimal &&
             content.status().code() == absl::StatusCode::kNotFound) {
           // The spec's hex form is not there; many contracts serve decimal ids.
           fetcher_.Fetch(
-              *plan.decimal, [this, item, hex = content.status()](
-                                 absl::StatusOr<fetch::FetchedContent> retry) {
-                if (retry.ok()) {
+              *plan.decimal,
+              [this, item, hex = content.status()](
+                  absl::StatusOr<fetch::FetchedContent> retry) {
+                if (retry.ok() || OverBudget(retry.status())) {
                   Fetched(item, *item->plan.decimal, "decimal",
                           std::move(retry));
                 } else {
                   Fetched(item, item->plan.first, item->plan.id_form, hex);
                 }
-              });
+              },
+              admit);
           return;
         }
         Fetched(item, plan.first, plan.id_form, std::move(content));
-      });
+      },
+      admit);
 }
 
 void ExtractionWorker::Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
                                std::string id_form,
                                absl::StatusOr<fetch::FetchedContent> content) {
   // Runs on the HTTP engine's thread: parsing goes to the pool.
+  if (!item->full && !content.ok() && OverBudget(content.status())) {
+    return AwaitBudget(std::move(item));
+  }
   const TokenPlan& token_plan = item->token_plan;
   if (content.ok() && token_plan.content_sha256 && !item->content) {
-    // The content is checked against its on-chain hash: fetched too, with
-    // room for its body in the budget.
-    if (item->reserved > 0) {
-      Rereserve(item->reserved, item->reserved + options_.max_item_bytes);
-      item->reserved += options_.max_item_bytes;
-    }
-    fetcher_.Fetch(token_plan.content->resolved,
-                   [this, item, uri, id_form,
-                    content](absl::StatusOr<fetch::FetchedContent> media) {
-                     item->content = std::move(media);
-                     Fetched(item, uri, id_form, content);
-                   });
+    // The content is checked against its on-chain hash: fetched too, its
+    // body growing the reservation beside the metadata's.
+    item->kept = static_cast<int64_t>(content->bytes.size());
+    if (!item->full) HoldOnly(*item, item->kept);
+    fetcher_.Fetch(
+        token_plan.content->resolved,
+        [this, item, uri, id_form,
+         content](absl::StatusOr<fetch::FetchedContent> media) {
+          if (!item->full && !media.ok() && OverBudget(media.status())) {
+            return AwaitBudget(item);
+          }
+          item->content = std::move(media);
+          Fetched(item, uri, id_form, content);
+        },
+        [this, raw = item.get()](size_t bytes) {
+          return AdmitBody(*raw, bytes);
+        });
     return;
   }
   // From here the item holds its bodies, not the most they might have held.
-  if (item->reserved > 0) {
-    int64_t body =
-        content.ok() ? static_cast<int64_t>(content->bytes.size()) : 0;
-    if (item->content && item->content->ok()) {
-      body += static_cast<int64_t>((*item->content)->bytes.size());
-    }
-    Rereserve(item->reserved, body);
-    item->reserved = body;
+  int64_t body = content.ok() ? static_cast<int64_t>(content->bytes.size()) : 0;
+  if (item->content && item->content->ok()) {
+    body += static_cast<int64_t>((*item->content)->bytes.size());
   }
+  HoldOnly(*item, body);
   auto task = [this, item, uri = std::move(uri), id_form = std::move(id_form),
                content = std::move(content)]() mutable {
     auto result = ExtractFetched(
@@ -360,10 +473,13 @@ void ExtractionWorker::Write(std::vector<ItemOutcome> batch) {
   }
   int64_t freed = 0;
   for (const ItemOutcome& o : batch) freed += o.reserved_bytes;
-  absl::MutexLock lock(&mu_);
-  notify_queue_.insert(notify_queue_.end(), to_pin.begin(), to_pin.end());
-  unwritten_ -= static_cast<int64_t>(batch.size());
-  reserved_bytes_ -= freed;
+  {
+    absl::MutexLock lock(&mu_);
+    notify_queue_.insert(notify_queue_.end(), to_pin.begin(), to_pin.end());
+    unwritten_ -= static_cast<int64_t>(batch.size());
+    reserved_bytes_ -= freed;
+  }
+  StartAwaiting();
 }
 
 void ExtractionWorker::NotifyLoop() {

@@ -26,6 +26,9 @@ struct ExtractionObserver {
   // Which form of an ERC-1155 `{id}` template was found ("hex", "decimal").
   std::function<void(const std::string& form)> erc1155_id_form =
       [](const std::string&) {};
+  // A body outgrew what the byte budget had free: its item starts over once
+  // a whole max_item_bytes is free.
+  std::function<void()> budget_wait = [] {};
 };
 
 struct ExtractionWorkerOptions {
@@ -50,13 +53,22 @@ struct ExtractionWorkerOptions {
   // Fetches finish one by one, so without it each transaction records one or
   // two tokens, each with its roll-up and hand-off.
   absl::Duration write_gather = absl::ZeroDuration();
-  // Bytes all leased items may hold at once (0: no budget). An item
-  // reserves max_item_bytes (the most a fetch may hold) when leased, keeps
-  // what its body took once fetched, and frees it when written; the feeder
-  // leases no more than the budget's free part covers. So max_in_flight
-  // hostile 16 MiB bodies cannot add up past the pod's memory.
+  // Bytes all leased items may hold at once (0: no budget), so
+  // max_in_flight hostile 16 MiB bodies cannot add up past the pod's memory.
+  // An item reserves first_reservation when leased and grows its
+  // reservation as its body arrives (doubling, up to max_item_bytes, the
+  // most a fetch may hold); it keeps what its body took once fetched and
+  // frees it when written. The feeder leases while first_reservation is
+  // free. A body that outgrows what is free is cut, and its item waits for
+  // a whole max_item_bytes (twice that when it also fetches content to
+  // check against an on-chain hash), which it then cannot outgrow; waiting
+  // items go before new leases and before other bodies grow. So typical
+  // small documents keep every fetch slot busy, and a hostile 16 MiB body
+  // costs a retry from the start, never a failure. max_buffered_bytes must
+  // be at least that whole reservation.
   int64_t max_buffered_bytes = 0;
   int64_t max_item_bytes = 16 << 20;
+  int64_t first_reservation = 64 << 10;
 };
 
 // Keeps up to max_in_flight tokens moving through: lease (in batches, as
@@ -90,14 +102,30 @@ class ExtractionWorker {
   bool Drain(absl::Duration timeout);
   // Leased items not yet recorded (in flight or waiting for their write).
   int64_t in_flight() const;
+  // Bytes of the budget reserved now, and the most at once since start.
+  int64_t buffered_bytes() const;
+  int64_t peak_buffered_bytes() const;
+  // Items waiting for a whole max_item_bytes of the budget.
+  int64_t awaiting_budget() const;
 
  private:
   struct Item;
   int Lease(int limit);
   // Items the byte budget lets the feeder lease now.
   int64_t BudgetRoom() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // An item's reservation changes from `from` to `to` bytes.
-  void Rereserve(int64_t from, int64_t to);
+  int64_t FirstReservation() const;
+  int64_t FullReservation(const Item& item) const;
+  // HttpRequest::admit_body for the item's fetches: grows its reservation
+  // to cover `body_bytes` more than it keeps, if the budget allows.
+  bool AdmitBody(Item& item, size_t body_bytes);
+  // The item's reservation becomes what it holds; waiting items may start.
+  void HoldOnly(Item& item, int64_t bytes);
+  // The item's body outgrew the budget: it starts over with a whole
+  // reservation (FullReservation) when that is free.
+  void AwaitBudget(std::shared_ptr<Item> item);
+  // Starts waiting items, first come first served, while the budget has
+  // room for their whole reservation.
+  void StartAwaiting();
   void StartItem(std::shared_ptr<Item> item);
   void Fetched(std::shared_ptr<Item> item, uri::ResolvedUri uri,
                std::string id_form,
@@ -122,6 +150,8 @@ class ExtractionWorker {
   int64_t unwritten_ ABSL_GUARDED_BY(mu_) = 0;  // decided, not yet recorded
   // Bytes the leased items hold or may hold (see max_buffered_bytes).
   int64_t reserved_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t peak_reserved_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::shared_ptr<Item>> awaiting_budget_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<std::function<void()>> parse_queue_ ABSL_GUARDED_BY(mu_);
   std::vector<ItemOutcome> write_queue_ ABSL_GUARDED_BY(mu_);

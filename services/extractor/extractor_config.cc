@@ -13,9 +13,11 @@ ABSL_FLAG(double, fetch_timeout_seconds, 30,
 ABSL_FLAG(int, max_redirects, 5, "redirects followed per fetch (0-20)");
 ABSL_FLAG(int, max_buffered_mb, 384,
           "MiB the bodies being fetched and the results waiting for their "
-          "write may hold at once: each leased item reserves "
-          "--max_metadata_bytes until fetched, then its body's size until "
-          "written (16-65536)");
+          "write may hold at once: each leased item reserves 64 KiB, grown "
+          "as its body arrives, then its body's size until written; a body "
+          "that outgrows what is free starts over once a whole "
+          "--max_metadata_bytes is free (16-65536, at least twice "
+          "--max_metadata_bytes)");
 ABSL_FLAG(int, max_in_flight, 256,
           "tokens being fetched or parsed at once; as many more may wait "
           "for their write (1-10000)");
@@ -95,6 +97,12 @@ ExtractorConfig ReadExtractorConfig() {
       .max_buffered_bytes =
           int64_t{GetFlagInRange(FLAGS_max_buffered_mb, 16, 65536)} << 20,
       .max_item_bytes = max_bytes};
+  // An item checking content against an on-chain hash may need two whole
+  // bodies at once; with less, it could never start.
+  if (config.worker.max_buffered_bytes < 2 * max_bytes) {
+    DieWithConfigError("max_buffered_mb",
+                       "must be at least twice --max_metadata_bytes");
+  }
   config.pinner_addr = absl::GetFlag(FLAGS_pinner_addr);
   return config;
 }

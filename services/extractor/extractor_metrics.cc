@@ -16,7 +16,14 @@ ExtractorMetrics::ExtractorMetrics(Metrics& metrics)
       id_forms_(metrics.Counter(
           "erc1155_id_form_total",
           "ERC-1155 {id} metadata found, by form (hex: the spec's; decimal: "
-          "the fallback)")) {}
+          "the fallback)")),
+      budget_waits_(
+          metrics
+              .Counter("budget_waits_total",
+                       "Metadata bodies that outgrew the free byte budget "
+                       "(--max_buffered_mb): each starts over once a whole "
+                       "--max_metadata_bytes is free")
+              .Add({})) {}
 
 ExtractionObserver ExtractorMetrics::Observer(
     std::function<bool(const std::vector<int64_t>&)> notify) {
@@ -33,7 +40,8 @@ ExtractionObserver ExtractorMetrics::Observer(
       .erc1155_id_form =
           [this](const std::string& form) {
             id_forms_.Add({{"form", form}}).Increment();
-          }};
+          },
+      .budget_wait = [this] { budget_waits_.Increment(); }};
 }
 
 }  // namespace niftysave::extractor

@@ -15,6 +15,7 @@ namespace niftysave::extractor {
 //   niftysave_extractor_notifications_total{outcome}
 //   niftysave_extractor_erc1155_id_form_total{form}
 //   niftysave_extractor_cid_verifications_total{result}
+//   niftysave_extractor_budget_waits_total
 class ExtractorMetrics {
  public:
   explicit ExtractorMetrics(Metrics& metrics);
@@ -33,6 +34,7 @@ class ExtractorMetrics {
   prometheus::Family<prometheus::Counter>& tokens_;
   prometheus::Family<prometheus::Counter>& notifications_;
   prometheus::Family<prometheus::Counter>& id_forms_;
+  prometheus::Counter& budget_waits_;
 };
 
 }  // namespace niftysave::extractor

@@ -27,9 +27,10 @@
 //   /bom-json                 application/json starting with a UTF-8 BOM
 //   /deep-json?depth=N        [[[...]]] nested N deep (default 10000)
 //   /wrong-type               JSON metadata served as image/png
-//   /sequence?key=K&codes=503,200&body=<file>
+//   /sequence?key=K&codes=503,200&body=<file>[&ms=N]
 //                             per key, the i-th request answers codes[i] (the
-//                             last code repeats); 2xx serves <file> from root
+//                             last code repeats); 2xx serves <file> from root;
+//                             ms holds the answer that long
 //   /counter?key=K            how many /sequence requests K has seen
 //   /connections?scheme=S     how many TCP connections the S (http or https)
 //                             server has accepted so far
@@ -225,12 +226,16 @@ function handle (root, req, res) {
       const seen = sequences.get(key) || 0
       sequences.set(key, seen + 1)
       const code = codes.length ? codes[Math.min(seen, codes.length - 1)] : 200
-      if (code >= 300) {
-        const headers = {}
-        if (code === 429) headers['retry-after'] = url.searchParams.get('retry-after') || '1'
-        return plain(res, code, `status ${code}`, headers)
+      const holdMs = Math.min(60000, intParam(url, 'ms', 0))
+      const answer = () => {
+        if (code >= 300) {
+          const headers = {}
+          if (code === 429) headers['retry-after'] = url.searchParams.get('retry-after') || '1'
+          return plain(res, code, `status ${code}`, headers)
+        }
+        return serveFile(root, url, res, '/' + (url.searchParams.get('body') || ''))
       }
-      return serveFile(root, url, res, '/' + (url.searchParams.get('body') || ''))
+      return holdMs > 0 ? later(holdMs, answer) : answer()
     }
     case '/counter':
       return plain(res, 200, String(sequences.get(url.searchParams.get('key') || '') || 0))
