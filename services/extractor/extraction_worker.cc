@@ -52,7 +52,6 @@ ExtractionWorker::ExtractionWorker(ExtractorRepository& repo,
   for (int i = 0; i < std::max(1, options_.writers); ++i) {
     threads_.emplace_back([this] { WriteLoop(); });
   }
-  threads_.emplace_back([this] { NotifyLoop(); });
 }
 
 ExtractionWorker::~ExtractionWorker() {
@@ -473,31 +472,13 @@ void ExtractionWorker::Write(std::vector<ItemOutcome> batch) {
   }
   int64_t freed = 0;
   for (const ItemOutcome& o : batch) freed += o.reserved_bytes;
+  if (!to_pin.empty()) observer_.resources_queued(to_pin);
   {
     absl::MutexLock lock(&mu_);
-    notify_queue_.insert(notify_queue_.end(), to_pin.begin(), to_pin.end());
     unwritten_ -= static_cast<int64_t>(batch.size());
     reserved_bytes_ -= freed;
   }
   StartAwaiting();
-}
-
-void ExtractionWorker::NotifyLoop() {
-  for (;;) {
-    std::vector<int64_t> ids;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !notify_queue_.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (notify_queue_.empty()) return;  // stopping
-      ids.swap(notify_queue_);
-    }
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    observer_.resources_queued(ids);
-  }
 }
 
 }  // namespace niftysave::extractor

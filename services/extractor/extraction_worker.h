@@ -19,8 +19,9 @@ namespace niftysave::extractor {
 struct ExtractionObserver {
   std::function<void(const std::string& outcome, const std::string& reason)>
       finished = [](const std::string&, const std::string&) {};
-  // Called from a thread of its own, with the ids of several items at once,
-  // so a slow pinner never holds up extraction.
+  // Called on a writer thread after each write, with the resources it
+  // queued for pinning: it must not wait on the pinner (main.cc gives it a
+  // CoalescingNotifier, which only queues them).
   std::function<void(const std::vector<int64_t>&)> resources_queued =
       [](const std::vector<int64_t>&) {};
   // Which form of an ERC-1155 `{id}` template was found ("hex", "decimal").
@@ -74,9 +75,9 @@ struct ExtractionWorkerOptions {
 // Keeps up to max_in_flight tokens moving through: lease (in batches, as
 // slots free up) → fetch (asynchronously, AsyncFetcher) → parse and walk
 // (a small CPU pool) → record (writer threads, batched set-based writes) →
-// notify the pinner (its own thread). A temporary failure is rescheduled
-// with back-off, never sooner than the server's Retry-After, until the
-// queue's last attempt; then it, like every permanent one, ends as failed.
+// hand the resources queued for pinning to the observer. A temporary failure is
+// rescheduled with back-off, never sooner than the server's Retry-After, until
+// the queue's last attempt; then it, like every permanent one, ends as failed.
 class ExtractionWorker {
  public:
   ExtractionWorker(ExtractorRepository& repo,
@@ -135,7 +136,6 @@ class ExtractionWorker {
   void Record(ItemOutcome outcome);
   void ParseLoop();
   void WriteLoop();
-  void NotifyLoop();
   void Write(std::vector<ItemOutcome> batch);
 
   ExtractorRepository& repo_;
@@ -157,7 +157,6 @@ class ExtractionWorker {
   std::vector<ItemOutcome> write_queue_ ABSL_GUARDED_BY(mu_);
   // When the oldest outcome in write_queue_ was recorded.
   absl::Time write_queue_since_ ABSL_GUARDED_BY(mu_);
-  std::vector<int64_t> notify_queue_ ABSL_GUARDED_BY(mu_);
 
   std::vector<std::thread> threads_;
 };

@@ -33,6 +33,9 @@ ABSL_FLAG(int, write_gather_ms, 100,
           "finds)");
 ABSL_FLAG(std::string, pinner_addr, "",
           "pinner gRPC host:port to notify (optional)");
+ABSL_FLAG(int, notify_window_ms, 100,
+          "the pinner hand-offs of this long, from the first, go out as one "
+          "call (0: one call per write, from its writer) (0-5000)");
 
 namespace niftysave::extractor {
 namespace {
@@ -104,6 +107,8 @@ ExtractorConfig ReadExtractorConfig() {
                        "must be at least twice --max_metadata_bytes");
   }
   config.pinner_addr = absl::GetFlag(FLAGS_pinner_addr);
+  config.notify_window =
+      absl::Milliseconds(GetFlagInRange(FLAGS_notify_window_ms, 0, 5000));
   return config;
 }
 

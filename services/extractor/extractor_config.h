@@ -25,7 +25,8 @@ struct ExtractorConfig {
   // All but `writers`, which depends on the database pool's size.
   ExtractionWorkerOptions worker;
   absl::Duration fetch_timeout;
-  std::string pinner_addr;  // "" = no notifications
+  std::string pinner_addr;       // "" = no notifications
+  absl::Duration notify_window;  // pinner hand-offs gathered this long
 };
 
 ExtractorConfig ReadExtractorConfig();

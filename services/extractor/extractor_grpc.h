@@ -6,6 +6,7 @@
 
 #include "common/grpc/api_limits.h"
 #include "common/grpc/chunking_notifier.h"
+#include "common/grpc/coalescing_notifier.h"
 #include "common/grpc/grpc_security.h"
 #include "niftysave/v1/extractor.grpc.pb.h"
 #include "niftysave/v1/pinner.grpc.pb.h"
@@ -33,6 +34,8 @@ class ExtractorServiceImpl final : public v1::Extractor::Service {
 // queue is durable).
 using PinnerNotifier =
     ChunkingNotifier<int64_t, v1::PinRequest, v1::PinResponse>;
+using CoalescingPinnerNotifier =
+    CoalescingNotifier<int64_t, v1::PinRequest, v1::PinResponse>;
 
 // `target` "" turns notifications off (the pinner polls).
 PinnerNotifier MakePinnerNotifier(const std::string& target,

@@ -23,20 +23,34 @@ ExtractorMetrics::ExtractorMetrics(Metrics& metrics)
                        "Metadata bodies that outgrew the free byte budget "
                        "(--max_buffered_mb): each starts over once a whole "
                        "--max_metadata_bytes is free")
+              .Add({})),
+      notifications_dropped_(
+          metrics
+              .Counter("notification_ids_dropped_total",
+                       "Resource ids not handed to the pinner (it polls for "
+                       "them): too many were waiting")
               .Add({})) {}
 
+std::function<void(bool)> ExtractorMetrics::NotificationCall() {
+  return [this](bool ok) {
+    notifications_.Add({{"outcome", ok ? "ok" : "failed"}}).Increment();
+  };
+}
+
+std::function<void(int64_t)> ExtractorMetrics::NotificationsDropped() {
+  return [this](int64_t n) {
+    notifications_dropped_.Increment(static_cast<double>(n));
+  };
+}
+
 ExtractionObserver ExtractorMetrics::Observer(
-    std::function<bool(const std::vector<int64_t>&)> notify) {
+    std::function<void(const std::vector<int64_t>&)> notify) {
   return {
       .finished =
           [this](const std::string& outcome, const std::string& reason) {
             tokens_.Add({{"outcome", outcome}, {"reason", reason}}).Increment();
           },
-      .resources_queued =
-          [this, notify = std::move(notify)](const std::vector<int64_t>& ids) {
-            notifications_.Add({{"outcome", notify(ids) ? "ok" : "failed"}})
-                .Increment();
-          },
+      .resources_queued = std::move(notify),
       .erc1155_id_form =
           [this](const std::string& form) {
             id_forms_.Add({{"form", form}}).Increment();

@@ -12,7 +12,10 @@ namespace niftysave::extractor {
 
 // What the extractor exports beside the common families:
 //   niftysave_extractor_tokens_total{outcome,reason}
-//   niftysave_extractor_notifications_total{outcome}
+//   niftysave_extractor_notifications_total{outcome}   Enqueue calls to the
+//                                                      pinner: ok|failed
+//   niftysave_extractor_notification_ids_dropped_total resources not handed
+//                                                      to the pinner (it polls)
 //   niftysave_extractor_erc1155_id_form_total{form}
 //   niftysave_extractor_cid_verifications_total{result}
 //   niftysave_extractor_budget_waits_total
@@ -23,11 +26,14 @@ class ExtractorMetrics {
   // For FetcherOptions::metrics.
   fetch::FetchMetrics& fetch() { return fetch_; }
 
-  // The worker's observer: counts outcomes and ERC-1155 `{id}` forms, and
-  // hands the resources queued for pinning to `notify` (false: the call
-  // failed), counting how that went.
+  // The worker's observer: counts outcomes, ERC-1155 `{id}` forms and
+  // budget waits, and hands the resources queued for pinning to `notify`.
   ExtractionObserver Observer(
-      std::function<bool(const std::vector<int64_t>&)> notify);
+      std::function<void(const std::vector<int64_t>&)> notify);
+  // For the pinner hand-off (CoalescingNotifier::Observer): one call made,
+  // and resource ids dropped.
+  std::function<void(bool ok)> NotificationCall();
+  std::function<void(int64_t n)> NotificationsDropped();
 
  private:
   fetch::FetchMetrics fetch_;
@@ -35,6 +41,7 @@ class ExtractorMetrics {
   prometheus::Family<prometheus::Counter>& notifications_;
   prometheus::Family<prometheus::Counter>& id_forms_;
   prometheus::Counter& budget_waits_;
+  prometheus::Counter& notifications_dropped_;
 };
 
 }  // namespace niftysave::extractor

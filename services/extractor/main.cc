@@ -64,16 +64,20 @@ int main(int argc, char** argv) {
   extractor::PgExtractorRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
   LeaseKeeper heartbeat(queue);
-  const extractor::PinnerNotifier notifier =
-      extractor::MakePinnerNotifier(config.pinner_addr, base.grpc_client);
+  // Made before the engine, so it outlives it: once the engine has
+  // drained, its destructor sends the hand-offs still waiting.
+  extractor::CoalescingPinnerNotifier notifier(
+      extractor::MakePinnerNotifier(config.pinner_addr, base.grpc_client),
+      config.notify_window, /*max_pending=*/100000,
+      {.call = metrics.NotificationCall(),
+       .dropped = metrics.NotificationsDropped()});
   extractor::ExtractionWorkerOptions options = config.worker;
   // Leave a connection for leasing.
   options.writers = std::max(1, std::min(4, base.db_pool_size - 1));
   extractor::ExtractionWorker engine(
       repo, fetcher, {}, options,
-      metrics.Observer([&](const std::vector<int64_t>& ids) {
-        return notifier.Notify(ids);
-      }));
+      metrics.Observer(
+          [&](const std::vector<int64_t>& ids) { notifier.Notify(ids); }));
   // One feeder leases as slots free up; the engine does the rest.
   WorkerPool feeder("extract", 1, config.queue.poll,
                     [&] { return engine.Feed(); });
