@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/http/curl_common.h"
@@ -187,8 +188,12 @@ void MultiClient::Start(std::unique_ptr<Transfer> transfer, Host& host) {
   }
   curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
   curl_easy_setopt(t.easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  // Wait for a connection that can multiplex rather than open another.
-  curl_easy_setopt(t.easy, CURLOPT_PIPEWAIT, 1L);
+  // Over TLS, wait for a connection that can multiplex rather than open
+  // another. Not over plain http, which never multiplexes here: there curl
+  // would hold a host's new transfers until its first one is answered, so a
+  // host slow to answer would fetch one document at a time at the start.
+  const bool tls = absl::StartsWithIgnoreCase(t.request.url, "https:");
+  curl_easy_setopt(t.easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);
   if (curl_multi_add_handle(Multi(multi_), t.easy) != CURLM_OK) {
     t.done(absl::InternalError("curl_multi_add_handle failed"));
     return;

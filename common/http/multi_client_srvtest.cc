@@ -92,6 +92,19 @@ TEST_F(MultiClientTest, PerHostCapHoldsAtTheServer) {
   EXPECT_EQ(client.stats().peak_in_flight, 4);
 }
 
+TEST_F(MultiClientTest, PlainHttpDoesNotWaitForTheFirstAnswer) {
+  // Over http:// nothing multiplexes: the first transfers to a host all go
+  // out at once, not one first while the rest wait for its answer.
+  MultiClient client(Options());
+  ASSERT_TRUE(server_->Reset().ok());
+  std::vector<std::string> urls(8, server_->http_url() + "/slow?ms=1000");
+  for (const auto& r : FetchAll(client, urls))
+    ASSERT_TRUE(r.ok()) << r.status();
+  auto stats = server_->GetStats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->peak_active, 8);
+}
+
 TEST_F(MultiClientTest, GlobalCapHoldsAcrossHosts) {
   MultiClientOptions o = Options();
   o.max_in_flight = 6;

@@ -951,10 +951,6 @@ TEST_F(ExtractorPgTest, SmallDocumentsKeepEveryFetchSlotBusy) {
     AddToken(absl::StrCat(700 + i),
              Url("/sequence?key=small&ms=3000&body=small.json"));
   }
-  // curl holds new transfers to a host back until it knows whether the
-  // first connection multiplexes: one answered request tells it.
-  ASSERT_TRUE(
-      user_multi_->Fetch({.url = Url("/counter?key=small")}).get().ok());
   std::atomic<bool> stop{false};
   {
     ExtractionWorker worker(
