@@ -133,19 +133,28 @@ PgPinnerRepository::LoadResources(const std::vector<int64_t>& ids) {
   return out;
 }
 
+namespace {
+
+int64_t RecordPin(pqxx::work& txn, const NewPin& p) {
+  // The request id is the backend's text: stored valid and bounded.
+  pqxx::row pin = db::Exec1(txn, kUpsertPin, p.cid, p.backend,
+                            ValidUtf8(p.request_id, 1024));
+  const int64_t pin_id = pin[0].as<int64_t>();
+  db::DropPinClaim(txn, p.cid, p.backend);
+  if (pin[1].as<std::string>() != "pinned") {
+    db::WorkQueue::Enqueue(txn, kTrackQueue, {pin_id});
+  }
+  return pin_id;
+}
+
+}  // namespace
+
 absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
     const std::string& cid, const std::string& backend,
     const std::string& request_id) {
   int64_t pin_id = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    // The request id is the backend's text: stored valid and bounded.
-    pqxx::row pin =
-        db::Exec1(txn, kUpsertPin, cid, backend, ValidUtf8(request_id, 1024));
-    pin_id = pin[0].as<int64_t>();
-    db::DropPinClaim(txn, cid, backend);
-    if (pin[1].as<std::string>() != "pinned") {
-      db::WorkQueue::Enqueue(txn, kTrackQueue, {pin_id});
-    }
+    pin_id = RecordPin(txn, {cid, backend, request_id});
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -188,9 +197,16 @@ absl::Status PgPinnerRepository::ReleasePin(const db::QueueItem& claimer,
   });
 }
 
-absl::Status PgPinnerRepository::SaveResourcePinning(const db::QueueItem& item,
-                                                     const std::string& cid) {
-  return pool_.Run([&](pqxx::work& txn) {
+absl::Status PgPinnerRepository::SaveResourcePinning(
+    const db::QueueItem& item, const std::string& cid,
+    const std::vector<NewPin>& new_pins, std::vector<int64_t>& pin_ids) {
+  bool lease_lost = false;
+  absl::Status s = pool_.Run([&](pqxx::work& txn) {
+    pin_ids.clear();
+    lease_lost = false;
+    for (const NewPin& p : new_pins) pin_ids.push_back(RecordPin(txn, p));
+    // The pins commit whoever holds the item; the rest only under its lease.
+    txn.exec0("SAVEPOINT resource");
     // Locking the CID's pins orders this against the tracker confirming one
     // of them: either the tracker's next statement sees this resource
     // 'pinning' (with its pinned_cid) and confirms it too, or this sees the
@@ -203,9 +219,18 @@ absl::Status PgPinnerRepository::SaveResourcePinning(const db::QueueItem& item,
     } else {
       db::Exec(txn, kResourcePinning, item.id, cid);
     }
-    if (!queue_.Complete(txn, item)) return absl::AbortedError("lease lost");
+    if (!queue_.Complete(txn, item)) {
+      lease_lost = true;
+      txn.exec0("ROLLBACK TO SAVEPOINT resource");
+    }
     return absl::OkStatus();
   });
+  if (!s.ok()) {
+    pin_ids.clear();
+    return s;
+  }
+  if (lease_lost) return absl::AbortedError("lease lost");
+  return absl::OkStatus();
 }
 
 absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,

@@ -36,7 +36,9 @@ class PgPinnerRepository final : public PinnerRepository {
                                   const std::string& backend,
                                   const std::string& request_id) override;
   absl::Status SaveResourcePinning(const db::QueueItem& item,
-                                   const std::string& cid) override;
+                                   const std::string& cid,
+                                   const std::vector<NewPin>& new_pins,
+                                   std::vector<int64_t>& pin_ids) override;
   absl::Status SaveFailure(const db::QueueItem& item,
                            const PinFailure& failure) override;
   absl::Status Retry(const db::QueueItem& item,

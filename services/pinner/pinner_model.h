@@ -32,6 +32,13 @@ struct PinFailure {
   std::optional<absl::Duration> retry_after;
 };
 
+// A pin a backend accepted, not recorded yet.
+struct NewPin {
+  std::string cid;
+  std::string backend;
+  std::string request_id;  // the backend's (Pinning Service requestid)
+};
+
 // What claiming a (CID, backend) before calling the backend found.
 enum class PinClaim {
   kClaimed,  // ours: ask the backend, then SavePin (or ReleasePin)

@@ -646,5 +646,82 @@ TEST_F(PinnerPgTest, APinClaimLivesAsLongAsItsLease) {
   ASSERT_TRUE(repo_->Drop(live).ok());
 }
 
+// A pin the backend accepted and the resource's outcome commit together;
+// with the lease lost, the pin still commits (the backend holds it whoever
+// holds the item) and the resource is left to the new holder.
+TEST_F(PinnerPgTest,
+       ThePinAndTheOutcomeCommitTogetherAndThePinOutlivesTheLease) {
+  auto lease = [&](int64_t id) {
+    absl::StatusOr<std::vector<db::QueueItem>> leased = queue_->Lease(100);
+    EXPECT_TRUE(leased.ok()) << leased.status();
+    for (const db::QueueItem& i : *leased) {
+      if (i.id == id) return i;
+    }
+    ADD_FAILURE() << "resource " << id << " not leased";
+    return db::QueueItem{};
+  };
+  auto queued = [&](const std::string& queue, int64_t id) {
+    int64_t n = -1;
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      n = txn.exec_params1(
+                                 "SELECT count(*) FROM work_queue "
+                                 "WHERE queue = $1 AND item_id = $2",
+                                 queue, id)[0]
+                              .as<int64_t>();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return n;
+  };
+  const std::string cid = "bafkreipinandoutcometogether";
+  const int64_t id = AddResource("https://example.com/together.png", "http");
+  const db::QueueItem item = lease(id);
+  ASSERT_EQ(repo_->ClaimPin(item, cid, "b").value_or(PinClaim::kBusy),
+            PinClaim::kClaimed);
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(
+      repo_->SaveResourcePinning(item, cid, {{cid, "b", "req-1"}}, ids).ok());
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(Pins({cid}), std::vector<std::string>{"b " + cid});
+  EXPECT_EQ(Load(id).status, "pinning");
+  EXPECT_EQ(Load(id).pinned_cid, cid);
+  EXPECT_EQ(ClaimHolder(cid), 0);
+  EXPECT_EQ(queued("pin", id), 0);        // completed
+  EXPECT_EQ(queued("track", ids[0]), 1);  // handed to the tracker
+
+  const std::string lost_cid = "bafkreipinoutliveslostlease";
+  const int64_t lost = AddResource("https://example.com/lost.png", "http");
+  const db::QueueItem stale = lease(lost);
+  ASSERT_EQ(repo_->ClaimPin(stale, lost_cid, "b").value_or(PinClaim::kBusy),
+            PinClaim::kClaimed);
+  // Its lease runs out and another worker takes the item.
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    txn.exec_params(
+                        "UPDATE work_queue SET run_after = now() - "
+                        "interval '1 second' WHERE queue = 'pin' AND "
+                        "item_id = $1",
+                        lost);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  const db::QueueItem taker = lease(lost);
+  ASSERT_GT(taker.attempts, stale.attempts);
+  ids.clear();
+  absl::Status s =
+      repo_->SaveResourcePinning(stale, lost_cid, {{lost_cid, "b", ""}}, ids);
+  EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(Pins({lost_cid}), std::vector<std::string>{"b " + lost_cid});
+  EXPECT_EQ(queued("track", ids[0]), 1);
+  EXPECT_EQ(Load(lost).status, "queued");  // the taker's to record
+  EXPECT_EQ(queued("pin", lost), 1);
+  // The taker finds the pin and asks nothing.
+  EXPECT_EQ(repo_->ClaimPin(taker, lost_cid, "b").value_or(PinClaim::kBusy),
+            PinClaim::kPinned);
+  ASSERT_TRUE(repo_->Drop(taker).ok());
+}
+
 }  // namespace
 }  // namespace niftysave::pinner

@@ -127,7 +127,11 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
     }
     const std::string& cid = *cids[i];
     absl::StatusOr<PinClaim> claim = Claim(item, cid, name);
-    if (!claim.ok()) return claim.status();
+    if (!claim.ok()) {
+      // What the backends before it accepted is recorded first.
+      (void)SaveNewPins(out);
+      return claim.status();
+    }
     if (*claim == PinClaim::kPinned) {
       observer_.finished(name, "exists", "");
       ++out.pins;
@@ -163,17 +167,28 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
                  {"detail", std::string(error.message())}});
       continue;
     }
-    absl::StatusOr<int64_t> pin_id =
-        repo_.SavePin(pinned->first, name, pinned->second);
-    // The backend holds the pin but we could not record it: retry the whole
-    // resource (a second request to this backend re-pins the same CID).
-    if (!pin_id.ok()) return pin_id.status();
+    // Recorded with the resource's outcome (Handle), one transaction
+    // instead of two.
+    out.unsaved.push_back({pinned->first, name, pinned->second});
     observer_.finished(name, "requested", "");
-    out.new_pin_ids.push_back(*pin_id);
     ++out.pins;
     if (out.primary_cid.empty()) out.primary_cid = pinned->first;
   }
   return out;
+}
+
+absl::Status ResourcePinner::SaveNewPins(Outcome& out) {
+  for (size_t i = 0; i < out.unsaved.size(); ++i) {
+    const NewPin& p = out.unsaved[i];
+    absl::StatusOr<int64_t> id = repo_.SavePin(p.cid, p.backend, p.request_id);
+    if (!id.ok()) {
+      out.unsaved.erase(out.unsaved.begin(), out.unsaved.begin() + i);
+      return id.status();
+    }
+    out.new_pin_ids.push_back(*id);
+  }
+  out.unsaved.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
@@ -309,6 +324,16 @@ absl::Status CheckSameCid(const uri::Cid& expected,
                    ", the bytes hash to ", ipfs::CidText(expected)));
 }
 
+absl::Status ResourcePinner::SavePinning(const db::QueueItem& item,
+                                         Outcome& out) {
+  std::vector<int64_t> ids;
+  absl::Status saved =
+      repo_.SaveResourcePinning(item, out.primary_cid, out.unsaved, ids);
+  if (!ids.empty()) out.unsaved.clear();  // recorded, the lease lost or not
+  out.new_pin_ids.insert(out.new_pin_ids.end(), ids.begin(), ids.end());
+  return saved;
+}
+
 void ResourcePinner::Handle(const db::QueueItem& item,
                             const ResourceToPin* loaded) {
   if (loaded == nullptr || loaded->status == "pinned") {
@@ -355,17 +380,26 @@ void ResourcePinner::Handle(const db::QueueItem& item,
                                      {"wanted", std::to_string(wanted)},
                                      {"reason", ReasonOf(why)}});
     }
-    saved = repo_.SaveResourcePinning(item, outcome->primary_cid);
+    saved = SavePinning(item, *outcome);
   } else if (outcome->pins > 0 && repo_.IsLastAttempt(item)) {
     // Out of attempts with some pins: keep what we have.
     observer_.under_replicated(ReasonOf(*outcome->temporary));
-    saved = repo_.SaveResourcePinning(item, outcome->primary_cid);
+    saved = SavePinning(item, *outcome);
   } else {
     // No pin at all, or a backend that may still accept: try again later.
     // A temporary failure wins over a permanent one (the content may yet
     // get its pins once the struggling backend recovers).
     error = outcome->temporary ? *outcome->temporary : *outcome->permanent;
     retry_after = outcome->retry_after;
+  }
+  if (outcome.ok() && !outcome->unsaved.empty()) {
+    // Not complete (or its write failed): the pins the backends accepted are
+    // recorded alone. If that fails too, the whole resource is retried (a
+    // second request to a backend re-pins the same CID).
+    if (absl::Status pins = SaveNewPins(*outcome); !pins.ok()) {
+      error = pins;
+      retry_after.reset();
+    }
   }
   if (outcome.ok() && !outcome->new_pin_ids.empty()) {
     observer_.pins_requested(outcome->new_pin_ids);

@@ -118,6 +118,9 @@ class ResourcePinner {
     std::string primary_cid;  // the CID on the first backend that holds it
     int pins = 0;             // backends holding a pin now
     std::vector<int64_t> new_pin_ids;
+    // Pins the backends accepted, recorded with the resource's outcome in
+    // one transaction (or alone, by SaveNewPins, when it is not complete).
+    std::vector<NewPin> unsaved;
     std::optional<absl::Status> temporary;      // first temporary failure
     std::optional<absl::Status> permanent;      // first permanent failure
     std::optional<absl::Duration> retry_after;  // the longest asked for
@@ -131,6 +134,10 @@ class ResourcePinner {
 
   absl::StatusOr<Outcome> Pin(const db::QueueItem& item,
                               const ResourceToPin& resource);
+  // Records out.unsaved pin by pin, moving their ids to out.new_pin_ids.
+  absl::Status SaveNewPins(Outcome& out);
+  // The resource is done: its new pins and its outcome in one transaction.
+  absl::Status SavePinning(const db::QueueItem& item, Outcome& out);
   // Asks each backend in turn, through `request` (which returns the CID
   // pinned and the backend's request id), each under a claim of its
   // (CID, backend) held by `item`'s lease.

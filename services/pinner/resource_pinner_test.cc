@@ -91,8 +91,12 @@ class FakeRepository final : public PinnerRepository {
     ++saved_pins;
     return static_cast<int64_t>(pins.size());
   }
-  absl::Status SaveResourcePinning(const db::QueueItem&,
-                                   const std::string& cid) override {
+  absl::Status SaveResourcePinning(const db::QueueItem&, const std::string& cid,
+                                   const std::vector<NewPin>& new_pins,
+                                   std::vector<int64_t>& pin_ids) override {
+    for (const NewPin& p : new_pins) {
+      pin_ids.push_back(*SavePin(p.cid, p.backend, p.request_id));
+    }
     pinned_cid = cid;
     return absl::OkStatus();
   }
