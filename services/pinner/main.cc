@@ -22,7 +22,7 @@
 using namespace niftysave;
 
 int main(int argc, char** argv) {
-  SetQueueWorkerDefaults({.workers = 16,
+  SetQueueWorkerDefaults({.workers = 32,
                           .batch_size = 8,
                           .max_attempts = 8,
                           .poll = absl::Seconds(2)});
