@@ -949,7 +949,7 @@ TEST_F(ExtractorPgTest, SmallDocumentsKeepEveryFetchSlotBusy) {
   WriteFile("small.json", Metadata(kImageA));
   for (int i = 0; i < 40; ++i) {
     AddToken(absl::StrCat(700 + i),
-             Url("/sequence?key=small&ms=3000&body=small.json"));
+             Url("/sequence?key=small&ms=4000&body=small.json"));
   }
   std::atomic<bool> stop{false};
   {
@@ -966,8 +966,8 @@ TEST_F(ExtractorPgTest, SmallDocumentsKeepEveryFetchSlotBusy) {
         if (worker.Feed() == 0) absl::SleepFor(absl::Milliseconds(20));
       }
     });
-    // Requests are counted when they arrive; answers take 3 s.
-    const absl::Time deadline = absl::Now() + absl::Milliseconds(2500);
+    // Requests are counted when they arrive; answers take 4 s.
+    const absl::Time deadline = absl::Now() + absl::Milliseconds(3500);
     while (Requests("small") < 32 && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(50));
     }
