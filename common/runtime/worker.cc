@@ -24,6 +24,11 @@ void Worker::Nudge() {
   nudged_ = true;
 }
 
+bool Worker::Idle() const {
+  absl::MutexLock lock(&mu_);
+  return idle_ && !nudged_;  // a nudged one is as good as awake
+}
+
 void Worker::Stop() {
   {
     absl::MutexLock lock(&mu_);
@@ -52,7 +57,9 @@ void Worker::Run() {
     auto wake = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
       return nudged_ || stopping_;
     };
+    idle_ = true;
     mu_.AwaitWithTimeout(absl::Condition(&wake), poll_interval_);
+    idle_ = false;
     if (nudged_ && !stopping_ && gather_ > absl::ZeroDuration()) {
       auto stop = [this]()
                       ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };

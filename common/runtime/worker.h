@@ -27,6 +27,9 @@ class Worker {
 
   void Start();
   void Nudge();
+  // Asleep between polls: a nudge would wake it. A busy worker comes back
+  // for more by itself after a step that handled something.
+  bool Idle() const;
   // Lets the batch in progress finish, then joins the thread.
   void Stop();
 
@@ -37,8 +40,9 @@ class Worker {
   const absl::Duration poll_interval_;
   const absl::Duration gather_;
   const std::function<int()> step_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool nudged_ ABSL_GUARDED_BY(mu_) = false;
+  bool idle_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

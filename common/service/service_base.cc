@@ -221,8 +221,33 @@ void WorkerPool::Start() {
   for (auto& w : workers_) w->Start();
 }
 
-void WorkerPool::NudgeAll() {
-  for (auto& w : workers_) w->Nudge();
+void WorkerPool::Nudge(int64_t items, int per_worker) {
+  const int64_t want = std::clamp<int64_t>(
+      (items + std::max(1, per_worker) - 1) / std::max(1, per_worker), 1,
+      static_cast<int64_t>(workers_.size()));
+  int64_t nudged = 0;
+  for (auto& w : workers_) {
+    if (nudged == want) return;
+    if (w->Idle()) {
+      w->Nudge();
+      ++nudged;
+    }
+  }
+  // Not enough asleep: the rest are busy and lease again when their step
+  // ends; a nudge makes sure one that just found nothing does not sleep.
+  for (auto& w : workers_) {
+    if (nudged == want) return;
+    if (!w->Idle()) {
+      w->Nudge();
+      ++nudged;
+    }
+  }
+}
+
+int WorkerPool::idle() const {
+  int n = 0;
+  for (const auto& w : workers_) n += w->Idle() ? 1 : 0;
+  return n;
 }
 
 void WorkerPool::Stop() {

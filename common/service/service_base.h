@@ -90,7 +90,7 @@ void WaitForShutdown(ServiceBase& base);
 
 namespace niftysave {
 
-// N workers running the same step, nudged together by the gRPC hand-off.
+// N workers running the same step, nudged by the gRPC hand-off.
 class WorkerPool {
  public:
   // `gather`: see Worker.
@@ -98,7 +98,12 @@ class WorkerPool {
              const std::function<int()>& step,
              absl::Duration gather = absl::ZeroDuration());
   void Start();
-  void NudgeAll();
+  // A hand-off of `items` arrived: wakes as many workers as leasing them
+  // takes (`per_worker` a step), idle ones first, at least one. Waking all
+  // of them for each hand-off had most lease nothing.
+  void Nudge(int64_t items, int per_worker);
+  // Workers asleep between polls now.
+  int idle() const;
   void Stop();  // lets each worker's batch in progress finish
 
  private:

@@ -18,7 +18,7 @@ grpc::Status ExtractorServiceImpl::Enqueue(grpc::ServerContext*,
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_queued(counts->queued);
   response->set_unknown(counts->unknown);
-  if (counts->queued > 0) wake_();
+  if (counts->queued > 0) wake_(counts->queued);
   return grpc::Status::OK;
 }
 

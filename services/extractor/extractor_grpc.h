@@ -17,7 +17,8 @@ namespace niftysave::extractor {
 // gRPC adapter: validates and converts; the queue write is the repository's.
 class ExtractorServiceImpl final : public v1::Extractor::Service {
  public:
-  ExtractorServiceImpl(ExtractorRepository& repo, std::function<void()> wake)
+  ExtractorServiceImpl(ExtractorRepository& repo,
+                       std::function<void(int64_t queued)> wake)
       : repo_(repo), wake_(std::move(wake)) {}
 
   grpc::Status Enqueue(grpc::ServerContext* context,
@@ -26,7 +27,7 @@ class ExtractorServiceImpl final : public v1::Extractor::Service {
 
  private:
   ExtractorRepository& repo_;
-  const std::function<void()> wake_;
+  const std::function<void(int64_t queued)> wake_;
 };
 
 // The fast path to the pinner: the ids of resources just queued for

@@ -56,7 +56,7 @@ v1::EnqueueRequest RequestOf(int tokens) {
 TEST(ExtractorGrpcTest, EnqueueQueuesAndWakesTheFeeder) {
   FakeRepository repo;
   int wakes = 0;
-  ExtractorServiceImpl service(repo, [&] { ++wakes; });
+  ExtractorServiceImpl service(repo, [&](int64_t) { ++wakes; });
   grpc::ServerContext context;
   const v1::EnqueueRequest request = RequestOf(api::kMaxEnqueueTokensPerCall);
   v1::EnqueueResponse response;
@@ -71,7 +71,7 @@ TEST(ExtractorGrpcTest, EnqueueQueuesAndWakesTheFeeder) {
 TEST(ExtractorGrpcTest, EnqueueRefusesMoreThanTheCapBeforeTheRepository) {
   FakeRepository repo;
   int wakes = 0;
-  ExtractorServiceImpl service(repo, [&] { ++wakes; });
+  ExtractorServiceImpl service(repo, [&](int64_t) { ++wakes; });
   grpc::ServerContext context;
   const v1::EnqueueRequest request =
       RequestOf(api::kMaxEnqueueTokensPerCall + 1);

@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
   // One feeder leases as slots free up; the engine does the rest.
   WorkerPool feeder("extract", 1, config.queue.poll,
                     [&] { return engine.Feed(); });
-  extractor::ExtractorServiceImpl service(repo, [&] { feeder.NudgeAll(); });
+  extractor::ExtractorServiceImpl service(
+      repo, [&](int64_t n) { feeder.Nudge(n, config.queue.batch_size); });
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
   const int code = ServeUntilShutdown(base, {&service}, feeder);
   if (!engine.Drain(absl::Seconds(base.drain_seconds))) {

@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
                               config.pinner, observer);
   WorkerPool pool("pin", config.queue.workers, config.queue.poll,
                   [&] { return step.Step(); });
-  pinner::PinnerServiceImpl service(repo, [&] { pool.NudgeAll(); });
+  pinner::PinnerServiceImpl service(
+      repo, [&](int64_t n) { pool.Nudge(n, config.queue.batch_size); });
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
   return ServeUntilShutdown(base, {&service}, pool);
 }

@@ -19,7 +19,7 @@ grpc::Status PinnerServiceImpl::Pin(grpc::ServerContext*,
   if (!counts.ok()) return ToGrpcStatus(counts.status());
   response->set_queued(counts->first);
   response->set_unknown(counts->second);
-  if (counts->first > 0) wake_();
+  if (counts->first > 0) wake_(counts->first);
   return grpc::Status::OK;
 }
 

@@ -16,14 +16,15 @@ namespace niftysave::pinner {
 
 class PinnerServiceImpl final : public v1::Pinner::Service {
  public:
-  PinnerServiceImpl(PinnerRepository& repo, std::function<void()> wake)
+  PinnerServiceImpl(PinnerRepository& repo,
+                    std::function<void(int64_t queued)> wake)
       : repo_(repo), wake_(std::move(wake)) {}
   grpc::Status Pin(grpc::ServerContext* context, const v1::PinRequest* request,
                    v1::PinResponse* response) override;
 
  private:
   PinnerRepository& repo_;
-  const std::function<void()> wake_;
+  const std::function<void(int64_t queued)> wake_;
 };
 
 // The pinner -> tracker hand-off: the ids of newly requested pins.

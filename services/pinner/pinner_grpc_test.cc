@@ -103,7 +103,11 @@ v1::PinRequest RequestOf(int n) {
 TEST_F(PinnerGrpcTest, PinTakesUpToTheCapAndRefusesOneMore) {
   EnqueueOnlyRepository repo;
   int wakes = 0;
-  PinnerServiceImpl service(repo, [&] { ++wakes; });
+  int64_t woken_for = 0;
+  PinnerServiceImpl service(repo, [&](int64_t queued) {
+    ++wakes;
+    woken_for += queued;
+  });
   auto stub = v1::Pinner::NewStub(MakeChannel(Serve(&service), {}));
 
   grpc::ClientContext full_context;
@@ -115,6 +119,7 @@ TEST_F(PinnerGrpcTest, PinTakesUpToTheCapAndRefusesOneMore) {
             static_cast<uint32_t>(api::kMaxPinResourceIdsPerCall - 1));
   EXPECT_EQ(response.unknown(), 1u);
   EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(woken_for, api::kMaxPinResourceIdsPerCall - 1);  // sizes the wake
 
   grpc::ClientContext over_context;
   grpc::Status over = stub->Pin(

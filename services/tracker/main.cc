@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       "track", config.queue.workers, config.queue.poll,
       [&] { return step.Step(); }, config.gather);
   tracker::TrackerServiceImpl service(
-      repo, [&] { pool.NudgeAll(); },
+      repo, [&](int64_t n) { pool.Nudge(n, config.queue.batch_size); },
       {.shutdown = base.shutdown, .contract_status = &repo});
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
   // The funnel gauges, recounted on an interval, never per scrape, and

@@ -525,7 +525,7 @@ TEST_F(PinTrackerPgTest, OneAssetPinnedOneFailedEndsPartial) {
 
   auto metrics = Metrics::Start("127.0.0.1:0", "pin_tracker_pgtest");
   ASSERT_TRUE(metrics.ok()) << metrics.status();
-  TrackerServiceImpl service(*repo_, [] {});
+  TrackerServiceImpl service(*repo_, [](int64_t) {});
   auto server = GrpcServer::Start("127.0.0.1:0", {&service}, **metrics, {});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = v1::Tracker::NewStub(

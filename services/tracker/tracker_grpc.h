@@ -34,10 +34,11 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
     absl::Duration stats_ttl = absl::Seconds(5);
   };
 
-  TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake)
+  TrackerServiceImpl(TrackerRepository& repo,
+                     std::function<void(int64_t queued)> wake)
       : TrackerServiceImpl(repo, std::move(wake), Options()) {}
-  TrackerServiceImpl(TrackerRepository& repo, std::function<void()> wake,
-                     Options options)
+  TrackerServiceImpl(TrackerRepository& repo,
+                     std::function<void(int64_t queued)> wake, Options options)
       : repo_(repo),
         wake_(std::move(wake)),
         options_(options),
@@ -73,7 +74,7 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   bool WaitWhileWatched(grpc::ServerContext& context, absl::Duration d);
 
   TrackerRepository& repo_;
-  const std::function<void()> wake_;
+  const std::function<void(int64_t queued)> wake_;
   const Options options_;
   std::atomic<int> watch_streams_{0};
   FunnelStatsCache stats_;

@@ -106,7 +106,8 @@ class TrackerPgTest : public ::testing::Test {
                                {.lease = absl::Minutes(2)});
     repo_ = new PgTrackerRepository(*pool_, *queue_);
     service_ = new TrackerServiceImpl(
-        *repo_, [] {}, {.max_watch_streams = 2, .contract_status = repo_});
+        *repo_, [](int64_t) {},
+        {.max_watch_streams = 2, .contract_status = repo_});
     auto metrics = Metrics::Start("127.0.0.1:0", "tracker_pgtest");
     if (!metrics.ok()) return metrics.status();
     metrics_ = metrics->release();
@@ -566,7 +567,7 @@ TEST_F(TrackerPgTest, GetContractStatusFromPythonGrpc) {
 }
 
 TEST_F(TrackerPgTest, GetContractStatusIsUnimplementedWithoutASource) {
-  TrackerServiceImpl bare(*repo_, [] {});
+  TrackerServiceImpl bare(*repo_, [](int64_t) {});
   grpc::ServerContext context;
   v1::GetContractStatusRequest request;
   request.set_chain_id(3);
