@@ -1,5 +1,7 @@
 #include "tests/chaos/chaos_run.h"
 
+#include <deque>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -69,6 +71,36 @@ void WaitIndexed(LocalPipeline& p) {
 // live chain does: the indexer notices a reorg only once a block comes after
 // the reorged height, and no record depends on these blocks.
 void KeepChainMoving(LocalPipeline& p) { (void)p.chain().Mine(1); }
+
+// For a run that did not settle: what waits in which queue, and the last
+// lines of each service's log, so a failure in CI says where it stuck.
+std::string StuckReport(LocalPipeline& p) {
+  std::string out = "\nqueues (queue/state/attempts: items):";
+  auto pool = db::Pool::Create(p.database_url(), 1);
+  if (pool.ok()) {
+    (void)(*pool)->Run([&](pqxx::work& txn) {
+      for (const auto& row :
+           txn.exec("SELECT queue, state, attempts, count(*) FROM work_queue "
+                    "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")) {
+        absl::StrAppend(&out, " ", row[0].as<std::string>(), "/",
+                        row[1].as<std::string>(), "/", row[2].as<int>(), ": ",
+                        row[3].as<int64_t>());
+      }
+      return absl::OkStatus();
+    });
+  }
+  for (const char* service : LocalPipeline::kServices) {
+    std::ifstream log(p.log_path(service));
+    std::deque<std::string> tail;
+    for (std::string line; std::getline(log, line);) {
+      tail.push_back(line.substr(0, 400));
+      if (tail.size() > 6) tail.pop_front();
+    }
+    absl::StrAppend(&out, "\n--- ", service, " log, last lines:");
+    for (const std::string& line : tail) absl::StrAppend(&out, "\n", line);
+  }
+  return out;
+}
 
 std::string Seconds(absl::Duration d) {
   return absl::StrFormat("%.1fs", absl::ToDoubleSeconds(d));
@@ -337,7 +369,8 @@ absl::StatusOr<Reference> RunReference(const Profile& profile) {
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the fault-free run did not settle: ", (*records)["tokens"].size(),
-          " of ", workload.tokens(), " tokens; ", inv->ToString()));
+          " of ", workload.tokens(), " tokens; ", inv->ToString(),
+          StuckReport(p)));
     }
     last = *std::move(records);
     KeepChainMoving(p);
