@@ -11,8 +11,6 @@ ExtractorMetrics::ExtractorMetrics(Metrics& metrics)
           "IPFS gateway answers to a bare CID, by verification result")),
       tokens_(metrics.Counter("tokens_total",
                               "Tokens handled, by outcome and reason")),
-      notifications_(metrics.Counter("notifications_total",
-                                     "Pinner notifications, by outcome")),
       id_forms_(metrics.Counter(
           "erc1155_id_form_total",
           "ERC-1155 {id} metadata found, by form (hex: the spec's; decimal: "
@@ -24,24 +22,7 @@ ExtractorMetrics::ExtractorMetrics(Metrics& metrics)
                        "(--max_buffered_mb): each starts over once a whole "
                        "--max_metadata_bytes is free")
               .Add({})),
-      notifications_dropped_(
-          metrics
-              .Counter("notification_ids_dropped_total",
-                       "Resource ids not handed to the pinner (it polls for "
-                       "them): too many were waiting")
-              .Add({})) {}
-
-std::function<void(bool)> ExtractorMetrics::NotificationCall() {
-  return [this](bool ok) {
-    notifications_.Add({{"outcome", ok ? "ok" : "failed"}}).Increment();
-  };
-}
-
-std::function<void(int64_t)> ExtractorMetrics::NotificationsDropped() {
-  return [this](int64_t n) {
-    notifications_dropped_.Increment(static_cast<double>(n));
-  };
-}
+      notifications_(metrics, "pinner") {}
 
 ExtractionObserver ExtractorMetrics::Observer(
     std::function<void(const std::vector<int64_t>&)> notify) {

@@ -6,6 +6,7 @@
 
 #include "common/fetch/fetch_metrics.h"
 #include "common/metrics/metrics.h"
+#include "common/metrics/notification_metrics.h"
 #include "services/extractor/extraction_worker.h"
 
 namespace niftysave::extractor {
@@ -32,16 +33,19 @@ class ExtractorMetrics {
       std::function<void(const std::vector<int64_t>&)> notify);
   // For the pinner hand-off (CoalescingNotifier::Observer): one call made,
   // and resource ids dropped.
-  std::function<void(bool ok)> NotificationCall();
-  std::function<void(int64_t n)> NotificationsDropped();
+  std::function<void(bool ok)> NotificationCall() {
+    return notifications_.Call();
+  }
+  std::function<void(int64_t n)> NotificationsDropped() {
+    return notifications_.Dropped();
+  }
 
  private:
   fetch::FetchMetrics fetch_;
   prometheus::Family<prometheus::Counter>& tokens_;
-  prometheus::Family<prometheus::Counter>& notifications_;
   prometheus::Family<prometheus::Counter>& id_forms_;
   prometheus::Counter& budget_waits_;
-  prometheus::Counter& notifications_dropped_;
+  NotificationMetrics notifications_;
 };
 
 }  // namespace niftysave::extractor

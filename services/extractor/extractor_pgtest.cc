@@ -112,6 +112,26 @@ struct TokenState {
   std::string reason;
 };
 
+// Feeds `worker` from a thread of its own, as the service's feeder does,
+// until destroyed.
+class Feeding {
+ public:
+  explicit Feeding(ExtractionWorker& worker)
+      : thread_([this, &worker] {
+          while (!stop_) {
+            if (worker.Feed() == 0) absl::SleepFor(absl::Milliseconds(20));
+          }
+        }) {}
+  ~Feeding() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 class ExtractorPgTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -275,6 +295,16 @@ class ExtractorPgTest : public ::testing::Test {
     });
     EXPECT_TRUE(s.ok()) << s;
     return uri;
+  }
+
+  // Waits until `n` tokens are extracted, at most `timeout`.
+  void WaitForExtracted(int64_t n, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (Count("SELECT count(*) FROM tokens WHERE status = 'extracted'") <
+               n &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
   }
 
   // How many requests the fixture's /sequence?key=<key> has answered.
@@ -870,7 +900,6 @@ TEST_F(ExtractorPgTest, ByteBudgetBoundsBodiesInFlightAndUnwritten) {
       if (!g.open.HasBeenNotified()) g.open.Notify();
     }
   } open_at_exit{gated};
-  std::atomic<bool> stop{false};
   std::atomic<int> waits{0};
   absl::Mutex outcomes_mu;
   std::map<std::string, int> outcomes;
@@ -893,11 +922,7 @@ TEST_F(ExtractorPgTest, ByteBudgetBoundsBodiesInFlightAndUnwritten) {
                                 .max_buffered_bytes = budget,
                                 .max_item_bytes = 1 << 20},
         observer);
-    std::thread feeder([&] {
-      while (!stop) {
-        if (worker.Feed() == 0) absl::SleepFor(absl::Milliseconds(20));
-      }
-    });
+    std::optional<Feeding> feeding(std::in_place, worker);
     // Settled: each leased item is either held whole or waiting (32, or a
     // few more when bodies finished before the first had to wait).
     auto settled = [&] {
@@ -918,14 +943,8 @@ TEST_F(ExtractorPgTest, ByteBudgetBoundsBodiesInFlightAndUnwritten) {
     EXPECT_LE(worker.peak_buffered_bytes(), budget);
     EXPECT_GE(waits.load(), 28);
     gated.open.Notify();
-    const absl::Time done = absl::Now() + absl::Seconds(60);
-    while (Count("SELECT count(*) FROM tokens WHERE status = 'extracted'") <
-               40 &&
-           absl::Now() < done) {
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    stop = true;
-    feeder.join();
+    WaitForExtracted(40, absl::Seconds(60));
+    feeding.reset();
     EXPECT_TRUE(worker.Drain(absl::Seconds(10)));
     EXPECT_LE(worker.peak_buffered_bytes(), budget);
     EXPECT_EQ(worker.buffered_bytes(), 0);
@@ -951,7 +970,6 @@ TEST_F(ExtractorPgTest, SmallDocumentsKeepEveryFetchSlotBusy) {
     AddToken(absl::StrCat(700 + i),
              Url("/sequence?key=small&ms=4000&body=small.json"));
   }
-  std::atomic<bool> stop{false};
   {
     ExtractionWorker worker(
         *repo_, *fetcher_, ExtractorLimits{.max_json_depth = 64},
@@ -961,25 +979,15 @@ TEST_F(ExtractorPgTest, SmallDocumentsKeepEveryFetchSlotBusy) {
                                 .max_buffered_bytes = 4 << 20,
                                 .max_item_bytes = 1 << 20},
         ExtractionObserver{});
-    std::thread feeder([&] {
-      while (!stop) {
-        if (worker.Feed() == 0) absl::SleepFor(absl::Milliseconds(20));
-      }
-    });
+    std::optional<Feeding> feeding(std::in_place, worker);
     // Requests are counted when they arrive; answers take 4 s.
     const absl::Time deadline = absl::Now() + absl::Milliseconds(3500);
     while (Requests("small") < 32 && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(50));
     }
     EXPECT_EQ(Requests("small"), 32);
-    const absl::Time done = absl::Now() + absl::Seconds(30);
-    while (Count("SELECT count(*) FROM tokens WHERE status = 'extracted'") <
-               40 &&
-           absl::Now() < done) {
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    stop = true;
-    feeder.join();
+    WaitForExtracted(40, absl::Seconds(30));
+    feeding.reset();
     EXPECT_TRUE(worker.Drain(absl::Seconds(10)));
   }
   EXPECT_EQ(Count("SELECT count(*) FROM tokens WHERE status = 'extracted'"),

@@ -35,26 +35,7 @@ PinnerMetrics::PinnerMetrics(Metrics& metrics)
       under_replicated_(metrics.Counter(
           "under_replicated_total",
           "Resources left with fewer than --replication pins, by reason")),
-      notifications_(metrics.Counter("notifications_total",
-                                     "Tracker notifications, by outcome")),
-      notifications_dropped_(
-          metrics
-              .Counter("notification_ids_dropped_total",
-                       "Pin ids not handed to the tracker (it polls for "
-                       "them): too many were waiting")
-              .Add({})) {}
-
-std::function<void(bool)> PinnerMetrics::NotificationCall() {
-  return [this](bool ok) {
-    notifications_.Add({{"outcome", ok ? "ok" : "failed"}}).Increment();
-  };
-}
-
-std::function<void(int64_t)> PinnerMetrics::NotificationsDropped() {
-  return [this](int64_t n) {
-    notifications_dropped_.Increment(static_cast<double>(n));
-  };
-}
+      notifications_(metrics, "tracker") {}
 
 PinObserver PinnerMetrics::Observer() {
   return PinObserver{

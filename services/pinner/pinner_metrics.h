@@ -5,6 +5,7 @@
 
 #include "common/fetch/fetch_metrics.h"
 #include "common/metrics/metrics.h"
+#include "common/metrics/notification_metrics.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
@@ -35,8 +36,12 @@ class PinnerMetrics {
   PinObserver Observer();
   // For the tracker hand-off (CoalescingNotifier::Observer): one call made,
   // and `n` ids dropped.
-  std::function<void(bool ok)> NotificationCall();
-  std::function<void(int64_t n)> NotificationsDropped();
+  std::function<void(bool ok)> NotificationCall() {
+    return notifications_.Call();
+  }
+  std::function<void(int64_t n)> NotificationsDropped() {
+    return notifications_.Dropped();
+  }
 
  private:
   fetch::FetchMetrics fetch_;
@@ -45,8 +50,7 @@ class PinnerMetrics {
   prometheus::Family<prometheus::Counter>& bytes_;
   prometheus::Family<prometheus::Histogram>& upload_seconds_;
   prometheus::Family<prometheus::Counter>& under_replicated_;
-  prometheus::Family<prometheus::Counter>& notifications_;
-  prometheus::Counter& notifications_dropped_;
+  NotificationMetrics notifications_;
 };
 
 }  // namespace niftysave::pinner

@@ -233,6 +233,20 @@ class PinnerPgTest : public ::testing::Test {
     return out;
   }
 
+  // The lease on resource `id`'s pin item runs out now.
+  static void ExpireLease(int64_t id) {
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      txn.exec_params(
+                          "UPDATE work_queue SET run_after = now() - "
+                          "interval '1 second' WHERE queue = 'pin' AND "
+                          "item_id = $1",
+                          id);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+
   // The item holding the claim of (cid, "b"), 0 when unclaimed.
   static int64_t ClaimHolder(const std::string& cid) {
     int64_t holder = -1;
@@ -622,16 +636,7 @@ TEST_F(PinnerPgTest, APinClaimLivesAsLongAsItsLease) {
   EXPECT_EQ(claim(other), PinClaim::kBusy);    // live's lease runs
   EXPECT_EQ(claim(live), PinClaim::kClaimed);  // its own claim, again
   // live's lease runs out (its worker was killed mid-request).
-  ASSERT_TRUE(pool_
-                  ->Run([&](pqxx::work& txn) {
-                    txn.exec_params(
-                        "UPDATE work_queue SET run_after = now() - "
-                        "interval '1 second' WHERE queue = 'pin' AND "
-                        "item_id = $1",
-                        id);
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  ExpireLease(id);
   EXPECT_EQ(claim(other), PinClaim::kClaimed);
   // A refused request drops its claim; only its own lease can drop it.
   ASSERT_TRUE(repo_->ReleasePin(live, cid, "b").ok());
@@ -696,16 +701,7 @@ TEST_F(PinnerPgTest,
   ASSERT_EQ(repo_->ClaimPin(stale, lost_cid, "b").value_or(PinClaim::kBusy),
             PinClaim::kClaimed);
   // Its lease runs out and another worker takes the item.
-  ASSERT_TRUE(pool_
-                  ->Run([&](pqxx::work& txn) {
-                    txn.exec_params(
-                        "UPDATE work_queue SET run_after = now() - "
-                        "interval '1 second' WHERE queue = 'pin' AND "
-                        "item_id = $1",
-                        lost);
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  ExpireLease(lost);
   const db::QueueItem taker = lease(lost);
   ASSERT_GT(taker.attempts, stale.attempts);
   ids.clear();
