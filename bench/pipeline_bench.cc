@@ -12,8 +12,14 @@
 // (127.0.0.2, ...) served by one fixture server that holds each answer
 // --delay_ms.
 //
+// With --computed_uris the collections are BenchSiteNFT / BenchSiteMulti
+// (testdata/contracts/BenchNFT.sol): URIs computed on chain, mints as events
+// only, so a million tokens leave anvil's state a few slots.
+//
 // Output in --out_dir: queue_depth.csv (one row a second; the counts in it
-// taken every max(1, tokens / 20,000) seconds), cpu.csv (CPU
+// taken every max(1, tokens / 20,000) seconds), lease.csv (with
+// --pg_statements: every 30 s, the work-queue lease statement's calls and
+// mean execution time in that window, from pg_stat_statements), cpu.csv (CPU
 // seconds of every process group from /proc), rss.csv (resident MB of each
 // group's largest process), each a row a second, and summary.txt (also
 // printed): tokens/s from the first mint to the last token settled, CPU a
@@ -57,6 +63,11 @@ ABSL_FLAG(std::string, image_bytes, "10000-200000",
 ABSL_FLAG(int, per_tx, 50,
           "tokens minted a transaction (1-2000; anvil mines a block a "
           "transaction, and its cost a block grows with its state)");
+ABSL_FLAG(bool, computed_uris, false,
+          "mint with BenchSiteNFT / BenchSiteMulti: each token's URI is "
+          "computed from its id (one of --hosts bases a collection), and "
+          "mints are events only, so anvil's state and memory stay flat; "
+          "for runs of a million tokens. Needs --ipfs_percent=0");
 ABSL_FLAG(bool, mint_only, false,
           "only mint (no services), saying anvil's rate every 10,000 tokens");
 ABSL_FLAG(std::string, anvil_flags, "",
@@ -116,34 +127,56 @@ class Workload {
       : p_(p), web_(web), car_store_(car_store) {}
 
   // Files on the web server, content on IPFS (and the CAR store); the URIs.
+  // `computed`: each collection's URIs are bases(c)[id % hosts] + id +
+  // ".json" (BenchSite), every token on the web server.
   std::vector<Token> Prepare(int n, int contracts, int hosts, int ipfs_percent,
-                             uint64_t seed) {
+                             uint64_t seed, bool computed) {
+    if (computed) {
+      std::mt19937_64 rng(seed);
+      bases_.assign(contracts, {});
+      for (int c = 0; c < contracts; ++c) {
+        for (int h = 0; h < hosts; ++h)
+          bases_[c].push_back(absl::StrCat(Base(rng, hosts), "/m/", c, "-"));
+      }
+    }
     std::vector<Token> tokens;
     for (int i = 0; i < n; ++i) {
       std::mt19937_64 rng(seed * 1'000'003 + i);
-      Token t{.contract = i % contracts, .id = absl::StrCat(i / contracts + 1)};
+      const int id = i / contracts + 1;
+      Token t{.contract = i % contracts, .id = absl::StrCat(id)};
       const std::string name = absl::StrCat(t.contract, "-", t.id);
       const std::string image = Image(rng, i);
-      if (static_cast<int>(rng() % 100) < ipfs_percent) {
+      if (computed) {
+        t.uri = absl::StrCat(bases_[t.contract][id % hosts], id, ".json");
+        WriteWebToken(name, image, Base(rng, hosts));
+      } else if (static_cast<int>(rng() % 100) < ipfs_percent) {
         const std::string img = Add(image);
         t.uri = "ipfs://" + Add(Meta(name, "ipfs://" + img));
       } else {
         t.uri = Base(rng, hosts) + "/m/" + name + ".json";
-        OrDie(
-            harness::WriteFile(web_.root_dir() + "/i/" + name + ".png", image),
-            "write image");
-        OrDie(harness::WriteFile(
-                  web_.root_dir() + "/m/" + name + ".json",
-                  Meta(name, Base(rng, hosts) + "/i/" + name + ".png")),
-              "write metadata");
+        WriteWebToken(name, image, Base(rng, hosts));
       }
       tokens.push_back(std::move(t));
-      if ((i + 1) % 1000 == 0) Say(absl::StrCat("  prepared ", i + 1));
+      if ((i + 1) % (n > 100'000 ? 50'000 : 1'000) == 0)
+        Say(absl::StrCat("  prepared ", i + 1));
     }
     return tokens;
   }
 
+  // With `computed`, collection c's URI bases, for BenchSite.setBases.
+  const std::vector<std::string>& bases(int c) const { return bases_[c]; }
+
  private:
+  // /m/<name>.json naming /i/<name>.png on `image_base`.
+  void WriteWebToken(const std::string& name, const std::string& image,
+                     const std::string& image_base) {
+    OrDie(harness::WriteFile(web_.root_dir() + "/i/" + name + ".png", image),
+          "write image");
+    OrDie(harness::WriteFile(web_.root_dir() + "/m/" + name + ".json",
+                             Meta(name, image_base + "/i/" + name + ".png")),
+          "write metadata");
+  }
+
   // http or https on one of the hosts, half and half.
   std::string Base(std::mt19937_64& rng, int hosts) {
     const bool https = rng() % 2;
@@ -173,6 +206,7 @@ class Workload {
   pipeline::LocalPipeline& p_;
   harness::FixtureHttpServer& web_;
   ipfs::CarStoreBackend* car_store_;
+  std::vector<std::vector<std::string>> bases_;
 };
 
 // ---- /proc ----
@@ -316,6 +350,30 @@ FROM pg_stat_statements
 ORDER BY total_exec_time + total_plan_time DESC
 LIMIT 25)sql";
 
+// The work queue's lease statement (db::WorkQueue::Lease, every queue and
+// service: one normalised statement) so far: calls, execution ms, rows.
+constexpr char kLeaseTotals[] = R"sql(
+SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0)::float8,
+       coalesce(sum(rows), 0)::bigint
+FROM pg_stat_statements
+WHERE query LIKE '%FOR UPDATE SKIP LOCKED%' AND query LIKE '%leased AS%')sql";
+
+struct LeaseTotals {
+  int64_t calls = 0;
+  double exec_ms = 0;
+  int64_t rows = 0;
+};
+LeaseTotals QueryLeaseTotals(db::Pool& pool) {
+  LeaseTotals t;
+  absl::Status s = pool.Run([&](pqxx::work& txn) {
+    const pqxx::row r = txn.exec1(kLeaseTotals);
+    t = {r[0].as<int64_t>(), r[1].as<double>(), r[2].as<int64_t>()};
+    return absl::OkStatus();
+  });
+  if (!s.ok()) Say(absl::StrCat("lease totals: ", s.message()));
+  return t;
+}
+
 std::string TopStatements(db::Pool& pool) {
   std::string out =
       absl::StrFormat("%8s %10s %9s %8s %9s  %s\n", "calls", "exec ms",
@@ -342,9 +400,17 @@ std::string TopStatements(db::Pool& pool) {
 
 // ---- the run ----
 
+// The artifact of collection c.
+std::string ArtifactOf(int c) {
+  if (absl::GetFlag(FLAGS_computed_uris))
+    return c % 2 == 0 ? "BenchSiteNFT" : "BenchSiteMulti";
+  return c % 2 == 0 ? "DemoNFT" : "DemoMulti";
+}
+
 void Mint(pipeline::LocalPipeline& p, const std::vector<std::string>& contracts,
           const std::vector<Token>& tokens) {
   const size_t per_tx = GetFlagInRange(FLAGS_per_tx, 1, 2000);
+  const bool computed = absl::GetFlag(FLAGS_computed_uris);
   std::map<int, std::vector<const Token*>> by_contract;
   for (const Token& t : tokens) by_contract[t.contract].push_back(&t);
   // Round-robin over the collections, 50 tokens a transaction, so every
@@ -357,8 +423,17 @@ void Mint(pipeline::LocalPipeline& p, const std::vector<std::string>& contracts,
     for (auto& [c, list] : by_contract) {
       if (start >= list.size()) continue;
       any = true;
+      const size_t end = std::min(list.size(), start + per_tx);
+      if (computed) {
+        // Prepare numbers a collection's tokens 1, 2, ... in order.
+        OrDie(p.chain().SiteMint(ArtifactOf(c), contracts[c], kOwner, start + 1,
+                                 end - start),
+              "mint");
+        minted += end - start;
+        continue;
+      }
       std::vector<std::string> ids, uris;
-      for (size_t i = start; i < std::min(list.size(), start + per_tx); ++i) {
+      for (size_t i = start; i < end; ++i) {
         ids.push_back(list[i]->id);
         uris.push_back(list[i]->uri);
       }
@@ -401,6 +476,12 @@ int main(int argc, char** argv) {
   const int hosts = GetFlagInRange(FLAGS_hosts, 1, 60);
   const int delay_ms = GetFlagInRange(FLAGS_delay_ms, 0, 10'000);
   const int ipfs_percent = GetFlagInRange(FLAGS_ipfs_percent, 0, 100);
+  const bool computed = absl::GetFlag(FLAGS_computed_uris);
+  if (computed && ipfs_percent != 0) {
+    DieWithConfigError("computed_uris",
+                       "needs --ipfs_percent=0 (a computed URI cannot name "
+                       "each token's own CID)");
+  }
   {
     std::vector<std::string> range =
         absl::StrSplit(absl::GetFlag(FLAGS_image_bytes), '-');
@@ -482,11 +563,15 @@ int main(int argc, char** argv) {
                    " collections (seed ", absl::GetFlag(FLAGS_seed), ")"));
   Workload workload(*p, *web, car_store.get());
   const std::vector<Token> tokens = workload.Prepare(
-      n, contracts, hosts, ipfs_percent, absl::GetFlag(FLAGS_seed));
+      n, contracts, hosts, ipfs_percent, absl::GetFlag(FLAGS_seed), computed);
   std::vector<std::string> addresses;
   for (int c = 0; c < contracts; ++c) {
-    addresses.push_back(OrDie(
-        p->chain().Deploy(c % 2 == 0 ? "DemoNFT" : "DemoMulti"), "deploy"));
+    addresses.push_back(OrDie(p->chain().Deploy(ArtifactOf(c)), "deploy"));
+    if (computed) {
+      OrDie(p->chain().SiteSetBases(ArtifactOf(c), addresses.back(),
+                                    workload.bases(c)),
+            "setBases");
+    }
   }
   if (absl::GetFlag(FLAGS_mint_only)) {
     const absl::Time start = absl::Now();
@@ -532,6 +617,15 @@ int main(int argc, char** argv) {
   // second up to 20,000 tokens, every 10 s at 200,000: at 200,000 counting
   // every second was 106 s of Postgres's time).
   const int count_every = std::max(1, n / 20'000);
+  // Lease times against queue depth, in 30 s windows (--pg_statements).
+  const bool leases = absl::GetFlag(FLAGS_pg_statements);
+  std::ofstream lease_csv;
+  LeaseTotals lease_before;
+  if (leases) {
+    lease_csv.open(out + "/lease.csv");
+    lease_csv << "seconds,leases,mean_ms,rows_a_lease,extract_ready,"
+                 "pin_ready\n";
+  }
   int tick = 0;
   int64_t seen = 0, pending = 0;
   Counts depth;
@@ -556,6 +650,19 @@ int main(int argc, char** argv) {
                            depth["extract"], depth["pin"], depth["track"], seen,
                            settled, pending);
     csv.flush();
+    const bool done = minted && settled >= n;
+    if (leases && (tick % 30 == 0 || done)) {
+      const LeaseTotals now = QueryLeaseTotals(*pool);
+      const int64_t calls = now.calls - lease_before.calls;
+      lease_csv << absl::StrFormat(
+          "%.1f,%d,%.3f,%.1f,%d,%d\n", t, calls,
+          calls > 0 ? (now.exec_ms - lease_before.exec_ms) / calls : 0.0,
+          calls > 0 ? static_cast<double>(now.rows - lease_before.rows) / calls
+                    : 0.0,
+          depth["extract"], depth["pin"]);
+      lease_csv.flush();
+      lease_before = now;
+    }
     const Usage u = Measure();
     cpu_csv << absl::StrFormat("%.1f", t);
     for (const std::string& g : kGroups)
@@ -572,7 +679,7 @@ int main(int argc, char** argv) {
           depth["read_uri"], depth["extract"], depth["pin"], depth["track"],
           seen, settled, n));
     }
-    if (minted && settled >= n) break;
+    if (done) break;
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - mint_start);
   const Usage after = Measure();

@@ -7,8 +7,13 @@
 # failed. Writes to OUT (default bench-out/<backend>-<N>): summary.txt
 # (tokens/s, CPU seconds of every process group and CPU ms per token, peak
 # RSS), queue_depth.csv and queue_depth.png (each stage's ready queue, once
-# a second), cpu.csv (cumulative CPU seconds per group, once a second), and
-# the services' logs.
+# a second), cpu.csv (cumulative CPU seconds per group, once a second),
+# with --pg_statements lease.csv and lease.png (the work queue's lease time
+# in 30 s windows against the queue depth), and the services' logs.
+# A million tokens: --computed_uris (URIs computed on chain, mints as events
+# only, so anvil stays flat), e.g.
+#   bench/pipeline_bench.sh --tokens=1000000 --computed_uris --ipfs_percent=0 \
+#     --image_bytes=1000-4000 --per_tx=2000 --pg_statements
 # Usage: bench/pipeline_bench.sh [--tokens=20000] [--backend=car-store|ipfs]
 #        [--out_dir=DIR] [--build=build] [other pipeline_bench flags]
 set -euo pipefail
@@ -62,5 +67,24 @@ plot "$OUT/queue_depth.csv" using 1:2 with lines lw 2 title "read_uri", \
      "" using 1:7 axes x1y2 with lines dt 4 lw 2 title "tokens settled (right)"
 GNUPLOT
   echo "plot: $OUT/queue_depth.png"
+fi
+if [[ -s $OUT/lease.csv ]]; then
+  gnuplot <<GNUPLOT
+set terminal pngcairo size 1200,700
+set output "$OUT/lease.png"
+set datafile separator ","
+set termoption noenhanced
+set title "pipeline_bench: $TOKENS tokens, $BACKEND: work-queue lease time against queue depth"
+set xlabel "seconds since the first mint"
+set ylabel "lease statement, mean ms (30 s windows)"
+set y2label "ready items"
+set y2tics
+set yrange [0:*]
+set key top left
+plot "$OUT/lease.csv" using 1:3 with linespoints lw 2 title "lease mean ms", \
+     "" using 1:5 axes x1y2 with lines dt 2 title "extract ready (right)", \
+     "" using 1:6 axes x1y2 with lines dt 3 title "pin ready (right)"
+GNUPLOT
+  echo "plot: $OUT/lease.png"
 fi
 exit $status

@@ -95,3 +95,81 @@ contract BenchMulti {
         }
     }
 }
+
+// For bench/pipeline_bench's runs of a million tokens (--computed_uris): a
+// token's URI is computed from its id and a few bases set once, and mints are
+// events only, so anvil's state stays a few slots however many tokens there
+// are (DemoNFT stores an owner and a URI a token, and anvil's cost a block,
+// and its memory, grow with that state). Anyone may set the bases.
+abstract contract BenchSite {
+    string[] private _bases;
+
+    function setBases(string[] calldata bases) external {
+        require(bases.length > 0, "no bases");
+        delete _bases;
+        for (uint256 i = 0; i < bases.length; i++) _bases.push(bases[i]);
+    }
+
+    // bases[id % bases.length] + id + ".json"
+    function _uri(uint256 id) internal view returns (string memory) {
+        require(_bases.length > 0, "no bases");
+        return string.concat(_bases[id % _bases.length], _decimalOf(id), ".json");
+    }
+
+    function _decimalOf(uint256 v) internal pure returns (string memory) {
+        if (v == 0) return "0";
+        uint256 digits;
+        for (uint256 t = v; t != 0; t /= 10) digits++;
+        bytes memory out = new bytes(digits);
+        for (; v != 0; v /= 10) out[--digits] = bytes1(uint8(48 + (v % 10)));
+        return string(out);
+    }
+}
+
+// ERC-721 with computed URIs: Transfer(0, to, id) for firstId .. firstId + n - 1.
+contract BenchSiteNFT is BenchSite {
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+
+    string public name = "Bench Site NFT";
+    string public symbol = "BSITE";
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0x80ac58cd // ERC-721
+            || interfaceId == 0x5b5e139f; // ERC-721 metadata
+    }
+
+    function tokenURI(uint256 id) external view returns (string memory) {
+        return _uri(id);
+    }
+
+    function mintBatch(address to, uint256 firstId, uint256 n) external {
+        for (uint256 i = 0; i < n; i++) emit Transfer(address(0), to, firstId + i);
+    }
+}
+
+// ERC-1155 with computed URIs (no {id} template): one TransferSingle of one
+// unit for each of firstId .. firstId + n - 1.
+contract BenchSiteMulti is BenchSite {
+    event TransferSingle(address indexed operator, address indexed from, address indexed to,
+                         uint256 id, uint256 value);
+
+    string public name = "Bench Site Multi";
+    string public symbol = "BSMULTI";
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0xd9b67a26 // ERC-1155
+            || interfaceId == 0x0e89341c; // ERC-1155 metadata URI
+    }
+
+    function uri(uint256 id) external view returns (string memory) {
+        return _uri(id);
+    }
+
+    function mintBatch(address to, uint256 firstId, uint256 n) external {
+        for (uint256 i = 0; i < n; i++) {
+            emit TransferSingle(msg.sender, address(0), to, firstId + i, 1);
+        }
+    }
+}

@@ -231,6 +231,32 @@ absl::StatusOr<std::string> DevChain::MintBatch(
               contract, *data);
 }
 
+absl::StatusOr<std::string> DevChain::SiteSetBases(
+    const std::string& artifact, const std::string& contract,
+    const std::vector<std::string>& bases) {
+  std::vector<AbiValue> values;
+  for (const std::string& b : bases) values.push_back(AbiString(b));
+  absl::StatusOr<std::string> data =
+      CallData(artifact, "setBases(string[])", ArgsHex({AbiArray(values)}));
+  if (!data.ok()) return data.status();
+  return Send("setBases", kDevAccount, contract, *data);
+}
+
+absl::StatusOr<std::string> DevChain::SiteMint(const std::string& artifact,
+                                               const std::string& contract,
+                                               const std::string& to,
+                                               uint64_t first_id, uint64_t n) {
+  absl::StatusOr<AbiValue> to_arg = AbiAddress(to);
+  if (!to_arg.ok()) return to_arg.status();
+  absl::StatusOr<std::string> data =
+      CallData(artifact, "mintBatch(address,uint256,uint256)",
+               ArgsHex({*to_arg, AbiUint(eth::Uint256(first_id)),
+                        AbiUint(eth::Uint256(n))}));
+  if (!data.ok()) return data.status();
+  return Send(absl::StrCat("mintBatch ", first_id, "+", n), kDevAccount,
+              contract, *data);
+}
+
 absl::StatusOr<std::string> DevChain::SetTokenUri(const std::string& contract,
                                                   const std::string& token_id,
                                                   const std::string& uri) {

@@ -121,6 +121,17 @@ class DevChain {
                                                uint64_t first_id,
                                                uint64_t per_log, uint64_t logs);
 
+  // BenchSiteNFT / BenchSiteMulti (`artifact`): setBases, after which a
+  // token's URI is bases[id % bases.size()] + id + ".json"; and mintBatch,
+  // `n` mints of ids first_id .. first_id + n - 1 to `to`, as events only.
+  absl::StatusOr<std::string> SiteSetBases(
+      const std::string& artifact, const std::string& contract,
+      const std::vector<std::string>& bases);
+  absl::StatusOr<std::string> SiteMint(const std::string& artifact,
+                                       const std::string& contract,
+                                       const std::string& to, uint64_t first_id,
+                                       uint64_t n);
+
   // evm_snapshot / evm_revert: the chain state (and head) back to the
   // snapshot; blocks mined after a revert replace the reverted ones.
   absl::StatusOr<std::string> Snapshot();
