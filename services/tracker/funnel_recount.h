@@ -13,7 +13,7 @@ namespace niftysave::tracker {
 // recount that took d, not again before d * (1 - share) / share has passed,
 // so counting never takes more than `share` of the time (2%: a recount of
 // 322 ms waits 15.8 s; one of 3 minutes waits 2.5 hours). Not thread-safe:
-// one worker uses it.
+// FunnelCounter holds it under its mutex.
 class FunnelRecount {
  public:
   explicit FunnelRecount(absl::Duration interval, double share = 0.02)

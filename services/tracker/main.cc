@@ -13,7 +13,7 @@
 #include "common/runtime/worker.h"
 #include "common/service/queue_worker_flags.h"
 #include "common/service/service_base.h"
-#include "services/tracker/funnel_recount.h"
+#include "services/tracker/funnel_counter.h"
 #include "services/tracker/pg_tracker_repository.h"
 #include "services/tracker/pin_tracker.h"
 #include "services/tracker/tracker_config.h"
@@ -57,25 +57,29 @@ int main(int argc, char** argv) {
   WorkerPool pool(
       "track", config.queue.workers, config.queue.poll,
       [&] { return step.Step(); }, config.gather);
+  // One count of the funnel for the gauges, GetStats and WatchProgress:
+  // recounted every --stats_seconds, never per scrape or call, and never
+  // more than 2% of the time (FunnelCounter).
+  tracker::FunnelCounter funnel_counts([&repo] { return repo.CountFunnel(); },
+                                       config.stats_interval);
   tracker::TrackerServiceImpl service(
       repo, [&](int64_t n) { pool.Nudge(n, config.queue.batch_size); },
-      {.shutdown = base.shutdown, .contract_status = &repo});
+      {.shutdown = base.shutdown,
+       .contract_status = &repo,
+       .funnel = &funnel_counts});
   QueueDepthGauge depth(*base.metrics, queue, absl::Seconds(10));
-  // The funnel gauges, recounted on an interval, never per scrape, and
-  // never more than 2% of the time (FunnelRecount).
-  tracker::FunnelRecount recount(config.stats_interval);
-  Worker funnel(
-      "funnel", std::min(config.stats_interval, absl::Seconds(1)), [&] {
-        if (!recount.Due(absl::Now())) return 0;
-        const absl::Time start = absl::Now();
-        auto counts = repo.CountByStatus();
-        recount.Ran(start, absl::Now());
-        if (counts.ok()) {
-          metrics.SetRecords(*counts);
-          metrics.SetRecountSeconds(absl::ToDoubleSeconds(recount.last()));
-        }
-        return 0;
-      });
+  std::shared_ptr<const tracker::FunnelCounts> exported;
+  Worker funnel("funnel", std::min(config.stats_interval, absl::Seconds(1)),
+                [&] {
+                  auto counts = funnel_counts.Get();
+                  if (counts.ok() && *counts != exported) {
+                    exported = *counts;
+                    metrics.SetRecords(tracker::RecordCounts(*exported));
+                    metrics.SetRecountSeconds(
+                        absl::ToDoubleSeconds(funnel_counts.last_count()));
+                  }
+                  return 0;
+                });
   funnel.Start();
   return ServeUntilShutdown(base, {&service}, pool);
 }

@@ -8,6 +8,7 @@
 #include "common/db/prepared.h"
 #include "common/db/rollup.h"
 #include "common/runtime/utf8.h"
+#include "services/tracker/funnel_counter.h"
 #include "services/tracker/token_query.h"
 
 namespace niftysave::tracker {
@@ -84,13 +85,17 @@ RETURNING id)sql";
 // Served by the status indexes; run on an interval (--stats_seconds), never
 // per scrape, and by `niftysave summary`. Ordered tokens, resources, pins,
 // then by status and reason (a few dozen rows).
-constexpr char kCountByStatus[] = R"sql(
-SELECT 'tokens', status, coalesce(reason, ''), count(*) FROM tokens GROUP BY 2, 3
+// The whole funnel in one statement (one snapshot): tokens by chain, status
+// and reason (an index-only scan of tokens_contract_status when the
+// visibility map allows), resources and pins by status and reason. It reads
+// the three tables whole; FunnelCounter runs it at most 2% of the time.
+constexpr char kCountFunnel[] = R"sql(
+SELECT 'tokens', chain_id, status, coalesce(reason, ''), count(*) FROM tokens GROUP BY 2, 3, 4
 UNION ALL
-SELECT 'resources', status, coalesce(reason, ''), count(*) FROM resources GROUP BY 2, 3
+SELECT 'resources', 0, status, coalesce(reason, ''), count(*) FROM resources GROUP BY 3, 4
 UNION ALL
-SELECT 'pins', status, coalesce(reason, ''), count(*) FROM pins GROUP BY 2, 3
-ORDER BY 1 DESC, 2, 3)sql";
+SELECT 'pins', 0, status, coalesce(reason, ''), count(*) FROM pins GROUP BY 3, 4
+ORDER BY 1 DESC, 2, 3, 4)sql";
 
 // GetTokenStatus in one statement: one round trip (three inside BEGIN/COMMIT,
 // instead of five for three separate queries) and, prepared once per
@@ -145,19 +150,6 @@ WHERE chain_id = $1 AND id > $2
   AND ($4::text = '' OR status = $4::text)
 ORDER BY id
 LIMIT $5)sql";
-
-// GetStats: an operator's query (it reads the whole table); the
-// funnel gauges are recounted on an interval instead (kCountByStatus).
-constexpr char kTokenFunnel[] = R"sql(
-SELECT status, coalesce(reason, ''), count(*) FROM tokens
-WHERE $1::bigint = 0 OR chain_id = $1::bigint
-GROUP BY 1, 2)sql";
-
-constexpr char kResourcesByStatus[] =
-    "SELECT status, count(*) FROM resources GROUP BY 1 ORDER BY 1";
-
-constexpr char kPinsByStatus[] =
-    "SELECT status, count(*) FROM pins GROUP BY 1 ORDER BY 1";
 
 constexpr char kNow[] =
     R"sql(SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql";
@@ -503,51 +495,35 @@ absl::StatusOr<TokenPage> PgTrackerRepository::ListTokens(
   return page;
 }
 
-absl::StatusOr<FunnelStats> PgTrackerRepository::GetStats(uint64_t chain_id) {
-  FunnelStats stats;
-  absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    stats = {};
-    std::map<std::string, int64_t> failures;
-    for (const auto& row :
-         db::Exec(txn, kTokenFunnel, static_cast<int64_t>(chain_id))) {
-      const std::string status = row[0].as<std::string>();
-      const int64_t n = row[2].as<int64_t>();
-      stats.indexed += n;
-      if (status == "extracted" || status == "partial" || status == "archived")
-        stats.metadata_fetched += n;
-      if (status == "archived") stats.archived += n;
-      if (status == "partial") stats.partial += n;
-      if (status == "failed") {
-        stats.failed += n;
-        failures[row[1].as<std::string>()] += n;
+absl::StatusOr<FunnelCounts> PgTrackerRepository::CountFunnel(db::Pool& pool) {
+  FunnelCounts counts;
+  absl::Status s = pool.Run([&](pqxx::work& txn) {
+    counts = {};
+    for (const auto& row : txn.exec(kCountFunnel)) {
+      const std::string record = row[0].as<std::string>();
+      if (record == "tokens") {
+        counts.tokens.push_back({static_cast<uint64_t>(row[1].as<int64_t>()),
+                                 row[2].as<std::string>(),
+                                 row[3].as<std::string>(),
+                                 row[4].as<int64_t>()});
+      } else {
+        counts.shared.push_back({record, row[2].as<std::string>(),
+                                 row[3].as<std::string>(),
+                                 row[4].as<int64_t>()});
       }
     }
-    stats.failures = MostFirst(failures);
-    for (const auto& row : txn.exec(kResourcesByStatus))
-      stats.resources.emplace_back(row[0].as<std::string>(),
-                                   row[1].as<int64_t>());
-    for (const auto& row : txn.exec(kPinsByStatus))
-      stats.pins.emplace_back(row[0].as<std::string>(), row[1].as<int64_t>());
-    stats.computed_at = txn.exec(kNow)[0][0].as<std::string>();
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return stats;
-}
-
-absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountRecords(
-    db::Pool& pool) {
-  std::vector<StatusCount> counts;
-  absl::Status s = pool.Run([&](pqxx::work& txn) {
-    counts.clear();
-    for (const auto& row : txn.exec(kCountByStatus)) {
-      counts.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
-                        row[2].as<std::string>(), row[3].as<int64_t>()});
-    }
+    counts.computed_at = txn.exec(kNow)[0][0].as<std::string>();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return counts;
+}
+
+absl::StatusOr<std::vector<StatusCount>> PgTrackerRepository::CountRecords(
+    db::Pool& pool) {
+  absl::StatusOr<FunnelCounts> counts = CountFunnel(pool);
+  if (!counts.ok()) return counts.status();
+  return RecordCounts(*counts);
 }
 
 const char* PgTrackerRepository::ContractStatusSql() { return kContractStatus; }

@@ -55,16 +55,18 @@ class PgTrackerRepository final : public TrackerRepository,
   absl::StatusOr<std::vector<std::optional<TokenReport>>> GetTokenReports(
       const std::vector<eth::TokenKey>& keys) override;
   absl::StatusOr<TokenPage> ListTokens(const TokenListQuery& query) override;
-  absl::StatusOr<FunnelStats> GetStats(uint64_t chain_id) override;
-  absl::StatusOr<std::vector<StatusCount>> CountByStatus() override {
-    return CountRecords(pool_);
+  absl::StatusOr<FunnelCounts> CountFunnel() override {
+    return CountFunnel(pool_);
   }
   // ContractStatusSource.
   absl::StatusOr<std::optional<ContractStatus>> Get(
       const ContractRef& ref) override;
 
-  // CountByStatus on a pool alone (no queue): what `niftysave summary`
-  // prints, from the same statement as the funnel gauges.
+  // CountFunnel on a pool alone (no queue).
+  static absl::StatusOr<FunnelCounts> CountFunnel(db::Pool& pool);
+  // Records by status and reason, tokens of every chain summed, ordered by
+  // record (tokens, resources, pins), status, reason: what `niftysave
+  // summary` prints, from the same statement as the funnel gauges.
   static absl::StatusOr<std::vector<StatusCount>> CountRecords(db::Pool& pool);
   // The contract status statement ($1 chain_id, $2 40 hex digits), for tests
   // that check its plan.

@@ -314,9 +314,9 @@ grpc::Status TrackerServiceImpl::GetStats(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "chain_id: out of range");
   }
-  absl::StatusOr<FunnelStats> stats = stats_.Get(request->chain_id());
-  if (!stats.ok()) return ToGrpcStatus(stats.status());
-  StatsToProto(*stats, response);
+  absl::StatusOr<std::shared_ptr<const FunnelCounts>> counts = funnel_.Get();
+  if (!counts.ok()) return ToGrpcStatus(counts.status());
+  StatsToProto(StatsFor(**counts, request->chain_id()), response);
   return grpc::Status::OK;
 }
 
@@ -334,10 +334,10 @@ grpc::Status TrackerServiceImpl::WatchProgress(
                      " WatchProgress streams at a time; try again later"));
   }
   do {
-    absl::StatusOr<FunnelStats> stats = stats_.Get(0);
-    if (!stats.ok()) return ToGrpcStatus(stats.status());
+    absl::StatusOr<std::shared_ptr<const FunnelCounts>> counts = funnel_.Get();
+    if (!counts.ok()) return ToGrpcStatus(counts.status());
     v1::Stats out;
-    StatsToProto(*stats, &out);
+    StatsToProto(StatsFor(**counts, 0), &out);
     if (!writer->Write(out)) break;  // the client went away
   } while (WaitWhileWatched(*context, *interval));
   return grpc::Status::OK;

@@ -2,12 +2,13 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/grpc/api_limits.h"
 #include "niftysave/v1/tracker.grpc.pb.h"
-#include "services/tracker/funnel_stats_cache.h"
+#include "services/tracker/funnel_counter.h"
 #include "services/tracker/tracker_repository.h"
 
 namespace niftysave::tracker {
@@ -28,10 +29,12 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
     absl::Notification* shutdown = nullptr;
     // Serves GetContractStatus; without it the call is UNIMPLEMENTED.
     ContractStatusSource* contract_status = nullptr;
-    // GetStats and WatchProgress count whole tables: the counts are
-    // computed at most once per this interval (per chain filter) and shared
-    // by every call and stream; zero computes each time.
-    absl::Duration stats_ttl = absl::Seconds(5);
+    // GetStats and WatchProgress answer from this count of the funnel,
+    // shared with the funnel gauges (main.cc). Without one the service
+    // keeps its own, counted at most every `stats_interval` (and at most 2%
+    // of the time: FunnelCounter).
+    FunnelCounter* funnel = nullptr;
+    absl::Duration stats_interval = absl::Seconds(5);
   };
 
   TrackerServiceImpl(TrackerRepository& repo,
@@ -42,8 +45,12 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
       : repo_(repo),
         wake_(std::move(wake)),
         options_(options),
-        stats_([&repo](uint64_t chain_id) { return repo.GetStats(chain_id); },
-               options.stats_ttl) {}
+        own_funnel_(options.funnel != nullptr
+                        ? nullptr
+                        : std::make_unique<FunnelCounter>(
+                              [&repo] { return repo.CountFunnel(); },
+                              options.stats_interval)),
+        funnel_(options.funnel != nullptr ? *options.funnel : *own_funnel_) {}
 
   grpc::Status Track(grpc::ServerContext* context,
                      const v1::TrackRequest* request,
@@ -77,7 +84,8 @@ class TrackerServiceImpl final : public v1::Tracker::Service {
   const std::function<void(int64_t queued)> wake_;
   const Options options_;
   std::atomic<int> watch_streams_{0};
-  FunnelStatsCache stats_;
+  const std::unique_ptr<FunnelCounter> own_funnel_;
+  FunnelCounter& funnel_;
 };
 
 // Domain report → proto (exposed for the command-line client's tests).

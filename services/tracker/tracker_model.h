@@ -100,6 +100,24 @@ struct TokenPage {
   int64_t next_after_id = 0;  // 0: this was the last page
 };
 
+// One chain's tokens in one status (and reason), for FunnelCounts.
+struct ChainStatusCount {
+  uint64_t chain_id = 0;
+  std::string status;
+  std::string reason;  // "" unless failed or partial
+  int64_t count = 0;
+};
+
+// The whole funnel counted at one moment, in one statement: tokens by chain,
+// status and reason; resources and pins by status and reason. Every chain
+// filter of GetStats and the funnel gauges are derived from it
+// (funnel_counter.h).
+struct FunnelCounts {
+  std::vector<ChainStatusCount> tokens;
+  std::vector<StatusCount> shared;  // record "resources" and "pins"
+  std::string computed_at;          // RFC 3339, Postgres's now()
+};
+
 // What GetStats reports. Token counts honour the chain filter; resources and
 // pins are shared across chains and counted in full.
 struct FunnelStats {

@@ -328,13 +328,14 @@ TEST_F(TrackerPgTest, GetStatsCountsTheSeed) {
   EXPECT_EQ(stats(2).indexed(), 5u);
 }
 
-// GetStats is computed once per stats_ttl (5 s) and chain filter and shared:
-// answers inside the interval carry the same computed_at and do not see a
-// token added meanwhile, so a thousand callers cost one scan.
+// GetStats is counted once per interval (5 s) for every chain filter and
+// shared: answers inside the interval carry the same computed_at and do not
+// see a token added meanwhile, so a thousand callers on any filters cost one
+// scan.
 TEST_F(TrackerPgTest, GetStatsIsComputedOncePerIntervalAndShared) {
-  auto stats = [] {
+  auto stats = [](uint64_t chain = 2) {
     v1::GetStatsRequest request;
-    request.set_chain_id(2);
+    request.set_chain_id(chain);
     v1::Stats out;
     grpc::ClientContext context;
     grpc::Status s = stub_->GetStats(&context, request, &out);
@@ -358,6 +359,10 @@ TEST_F(TrackerPgTest, GetStatsIsComputedOncePerIntervalAndShared) {
     EXPECT_EQ(again.computed_at(), first.computed_at());
     EXPECT_EQ(again.indexed(), 5u);
   }
+  for (uint64_t chain : {0, 1, 3, 99}) {
+    EXPECT_EQ(stats(chain).computed_at(), first.computed_at()) << chain;
+  }
+  EXPECT_EQ(stats(0).indexed(), 298u);
   run("DELETE FROM tokens WHERE chain_id = 2 AND token_id = 6");
 }
 
@@ -464,8 +469,8 @@ TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
 
 // The funnel counts, in the order `niftysave summary` prints them: tokens,
 // resources, pins, then by status and reason.
-TEST_F(TrackerPgTest, CountByStatusOrdersTokensResourcesPins) {
-  auto counts = repo_->CountByStatus();
+TEST_F(TrackerPgTest, CountRecordsOrdersTokensResourcesPins) {
+  auto counts = PgTrackerRepository::CountRecords(*pool_);
   ASSERT_TRUE(counts.ok()) << counts.status();
   std::vector<std::string> rows;
   for (const StatusCount& c : *counts)

@@ -91,10 +91,9 @@ class TrackerRepository {
   virtual absl::StatusOr<std::vector<std::optional<TokenReport>>>
   GetTokenReports(const std::vector<eth::TokenKey>& keys) = 0;
   virtual absl::StatusOr<TokenPage> ListTokens(const TokenListQuery& query) = 0;
-  // chain_id 0: every chain.
-  virtual absl::StatusOr<FunnelStats> GetStats(uint64_t chain_id) = 0;
-  // Ordered by record (tokens, resources, pins), status, reason.
-  virtual absl::StatusOr<std::vector<StatusCount>> CountByStatus() = 0;
+  // The whole funnel, one statement (it reads the three tables whole: a
+  // FunnelCounter decides when).
+  virtual absl::StatusOr<FunnelCounts> CountFunnel() = 0;
 };
 
 // Where GetContractStatus reads from (apart, so the gRPC adapter can be built
