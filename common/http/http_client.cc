@@ -5,61 +5,109 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/http/curl_common.h"
 #include "common/runtime/reason.h"
 
 namespace niftysave::http {
 
-// Idle curl handles, kept for the next call. A handle keeps its open
-// connections (at most kConnectionsPerHandle each), TLS session ids, DNS
-// cache and parsed CA store across curl_easy_reset. Bounded: past
-// kMaxIdle idle handles (more calls at once than that) a returned handle
-// is closed, with its connections.
+namespace {
+
+// The scheme and authority of a URL ("https://host:port"), which is what a
+// kept-alive connection serves; "" when there is none.
+absl::string_view OriginOf(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return "";
+  const size_t end = url.find_first_of("/?#", scheme_end + 3);
+  return url.substr(0, end);
+}
+
+}  // namespace
+
+// The curl handles of one client, each idle one with the origin of the last
+// request it made. A handle keeps its open connections (at most
+// kConnectionsPerHandle), TLS session ids, DNS cache and parsed CA store
+// across curl_easy_reset, so a call takes an idle handle that last talked to
+// its origin: its connection is still open. A call with no such handle gets
+// a new one while fewer than kMaxHandles exist, else the longest idle one.
+//
+// Handles are kept, not closed and made again: a new handle parses the CA
+// bundle on its first TLS connection (OpenSSL 3: ~140 certificates through
+// its decoders, milliseconds). When the pool closed what it could not keep
+// idle (16 at most, with 32 workers), that parse was 46% of the pinner's CPU
+// (perf, bench/pipeline_bench.sh). And taking any idle handle made a
+// connection per 1.6 requests against 50 hosts (100 origins with their http
+// and https ports; 32 connections a handle), counted by the bench's web
+// server. Bounded: at most kMaxHandles handles and kMaxHandles *
+// kConnectionsPerHandle idle connections; a handle made past kMaxHandles (more
+// calls at once than that) is closed when it comes back.
 class HttpClient::HandlePool {
  public:
-  static constexpr size_t kMaxIdle = 16;
-  static constexpr long kConnectionsPerHandle = 32;
+  static constexpr size_t kMaxHandles = 64;
+  static constexpr long kConnectionsPerHandle = 4;
 
   ~HandlePool() {
-    for (CURL* curl : idle_) curl_easy_cleanup(curl);
+    for (const Idle& idle : idle_) curl_easy_cleanup(idle.curl);
   }
 
-  CURL* Take() {
+  CURL* Take(absl::string_view origin) {
     {
       absl::MutexLock lock(&mu_);
-      if (!idle_.empty()) {
-        CURL* curl = idle_.back();
-        idle_.pop_back();
+      // Newest first: the connection most likely still open.
+      for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+        if (it->origin == origin) {
+          CURL* curl = it->curl;
+          idle_.erase(std::next(it).base());
+          return curl;
+        }
+      }
+      if (!idle_.empty() && live_ >= kMaxHandles) {
+        CURL* curl = idle_.front().curl;
+        idle_.pop_front();
         return curl;
       }
+      ++live_;
     }
-    return curl_easy_init();
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) {
+      absl::MutexLock lock(&mu_);
+      --live_;
+    }
+    return curl;
   }
 
   // Every option of the finished call is cleared (curl_easy_reset), so
   // nothing of one request (body, headers, callbacks, limits) leaks into
   // the next.
-  void Give(CURL* curl) {
+  void Give(CURL* curl, absl::string_view origin) {
     curl_easy_reset(curl);
     {
       absl::MutexLock lock(&mu_);
-      if (idle_.size() < kMaxIdle) {
-        idle_.push_back(curl);
+      if (live_ <= kMaxHandles) {
+        idle_.push_back({curl, std::string(origin)});
         return;
       }
+      --live_;
     }
     curl_easy_cleanup(curl);
   }
 
  private:
+  struct Idle {
+    CURL* curl;
+    std::string origin;
+  };
   absl::Mutex mu_;
-  std::vector<CURL*> idle_ ABSL_GUARDED_BY(mu_);
+  size_t live_ ABSL_GUARDED_BY(mu_) = 0;        // idle and in use
+  std::deque<Idle> idle_ ABSL_GUARDED_BY(mu_);  // oldest first
 };
 
 HttpClient::HttpClient(HttpClientOptions options)
@@ -113,7 +161,8 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
     }
   }
 
-  CURL* curl = handles_->Take();
+  const absl::string_view origin = OriginOf(request.url);
+  CURL* curl = handles_->Take(origin);
   if (curl == nullptr) {
     if (streams.in != nullptr) std::fclose(streams.in);
     return absl::InternalError("curl_easy_init failed");
@@ -121,10 +170,9 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   curl_slist* headers = nullptr;
   absl::Status status = ApplyCurlOptions(curl, request, limits, options_,
                                          ca_bundle_.path(), &state, &headers);
-  // Asset hosts are many: keep more idle connections per handle than
-  // curl's 5, so a host seen a moment ago needs no new TCP and TLS setup
-  // (OpenSSL 3 spends milliseconds of CPU on each). The server's idle
-  // timeout still closes them; HandlePool::kMaxIdle bounds the total.
+  // A handle mostly serves one origin (HandlePool): a few connections each
+  // (a redirect's target, an origin it served before) bound the total. The
+  // server's idle timeout still closes them.
   curl_easy_setopt(curl, CURLOPT_MAXCONNECTS,
                    HandlePool::kConnectionsPerHandle);
   if (status.ok()) {
@@ -152,7 +200,7 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   }
   if (streams.mime != nullptr) curl_mime_free(streams.mime);
   curl_slist_free_all(headers);
-  handles_->Give(curl);
+  handles_->Give(curl, origin);
   if (streams.in != nullptr) std::fclose(streams.in);
   if (!status.ok() ||
       (to_file && !(response.status >= 200 && response.status < 300))) {

@@ -369,6 +369,40 @@ TEST_F(HttpClientTest, CallsReuseOneTlsConnectionAndACutOneIsNotReused) {
   EXPECT_EQ(ConnectionsAccepted(server_->http_url(), "https") - before, 2);
 }
 
+// Calls over more origins than one handle keeps connections to go back to
+// the handle that last talked to each origin: one TLS handshake per origin,
+// however the calls interleave. (A pool that handed out any idle handle
+// made a connection for every call here: one handle, 40 origins, its few
+// connections always to the wrong ones.)
+TEST(HttpClientPoolTest, CallsGoBackToTheConnectionOfTheirOrigin) {
+  absl::StatusOr<harness::TempDir> root =
+      harness::TempDir::Create("http-client-origins");
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::ofstream(root->path() + "/meta.json") << kMetadata;
+  std::vector<std::string> hosts;
+  for (int h = 0; h < 40; ++h) hosts.push_back(absl::StrCat("127.0.0.", 2 + h));
+  auto server =
+      harness::FixtureHttpServer::Start(root->path(), {.hosts = hosts});
+  ASSERT_TRUE(server.ok()) << server.status();
+  HttpClientOptions options;
+  options.ca_file = (*server)->ca_file();
+  options.limits.total_timeout = absl::Seconds(10);
+  HttpClient client(options);
+
+  const int before = ConnectionsAccepted((*server)->http_url(), "https");
+  ASSERT_GE(before, 0);
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& host : hosts) {
+      absl::StatusOr<HttpResponse> r = client.Fetch(
+          {.url = absl::StrCat("https://", host, ":", (*server)->https_port(),
+                               "/meta.json")});
+      ASSERT_TRUE(r.ok()) << host << ": " << r.status();
+      EXPECT_EQ(r->body, kMetadata);
+    }
+  }
+  EXPECT_EQ(ConnectionsAccepted((*server)->http_url(), "https") - before, 40);
+}
+
 TEST_F(HttpClientTest, FetchMapsHttpStatuses) {
   HttpClient client(Options());
   absl::StatusOr<HttpResponse> not_found =
