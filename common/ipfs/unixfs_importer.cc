@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -214,9 +216,19 @@ absl::StatusOr<uri::Cid> ImportFile(const std::string& path,
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   UnixfsImporter importer(profile, std::move(sink));
   absl::Status status;
-  std::string buffer(std::max<size_t>(profile.chunk_size, 1 << 20), '\0');
+  // Reads of up to 1 MiB (or a chunk), but never a buffer larger than the
+  // file (+1, so the read that finds its end needs no second call), and not
+  // zero-filled: most assets are kilobytes, and a zeroed 1 MiB buffer per
+  // file was a tenth of the pinner's CPU.
+  size_t buffer_size = std::max<size_t>(profile.chunk_size, 1 << 20);
+  if (struct stat st; ::fstat(fd, &st) == 0 && st.st_size >= 0) {
+    buffer_size = static_cast<size_t>(
+        std::min<uint64_t>(buffer_size, static_cast<uint64_t>(st.st_size) + 1));
+  }
+  const std::unique_ptr<char[]> buffer =
+      std::make_unique_for_overwrite<char[]>(buffer_size);
   while (status.ok()) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    const ssize_t n = ::read(fd, buffer.get(), buffer_size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       status = absl::InternalError(
@@ -224,7 +236,7 @@ absl::StatusOr<uri::Cid> ImportFile(const std::string& path,
       break;
     }
     if (n == 0) break;
-    status = importer.Update(absl::string_view(buffer.data(), n));
+    status = importer.Update(absl::string_view(buffer.get(), n));
   }
   ::close(fd);
   if (!status.ok()) return status;
