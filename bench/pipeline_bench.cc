@@ -36,6 +36,8 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -45,6 +47,7 @@
 #include "common/ipfs/car_store_backend.h"
 #include "common/runtime/flags.h"
 #include "nlohmann/json.hpp"
+#include "tests/harness/net.h"
 #include "tests/harness/peak_rss.h"
 #include "tests/harness/temp_dir.h"
 #include "tests/integration/local_pipeline.h"
@@ -694,6 +697,21 @@ int main(int argc, char** argv) {
           "pg_statements");
   }
   OrDie(p->StopAllServices(), "stop services");
+  // TCP connections the web server accepted: with connections kept alive,
+  // far fewer than the requests (each https one is a TLS handshake on both
+  // sides).
+  auto connections = [&](const std::string& scheme) -> int64_t {
+    absl::StatusOr<harness::HttpResponse> r = harness::Fetch(
+        {.url = absl::StrCat(web->http_url(), "/connections?scheme=", scheme)});
+    int64_t count = -1;
+    if (r.ok() && r->status == 200 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(r->body), &count)) {
+      return count;
+    }
+    return -1;
+  };
+  const int64_t http_connections = connections("http");
+  const int64_t https_connections = connections("https");
 
   std::string summary = absl::StrFormat(
       "pipeline_bench: %d tokens, backend %s, %d collections, %d hosts at %d "
@@ -733,6 +751,14 @@ int main(int argc, char** argv) {
                                     "token\n",
                                     it->second / 1e6, it->second / 1e3 / n));
   }
+  absl::StrAppend(
+      &summary,
+      absl::StrFormat(
+          "web server: %d connections accepted (http %d, https "
+          "%d), %.2f a token\n",
+          http_connections + https_connections, http_connections,
+          https_connections,
+          static_cast<double>(http_connections + https_connections) / n));
   std::printf("\n%s", summary.c_str());
   OrDie(harness::WriteFile(out + "/summary.txt", summary), "summary");
   return settled >= n ? 0 : 1;
