@@ -8,6 +8,16 @@ pragma solidity ^0.8.28;
 // logs are byte for byte what a real ERC-721 / ERC-1155 emits, and the
 // metadata functions answer the way a real collection does.
 
+// The decimal digits of v, as tokenURI builds them.
+function decimalString(uint256 v) pure returns (string memory) {
+    if (v == 0) return "0";
+    uint256 digits;
+    for (uint256 t = v; t != 0; t /= 10) digits++;
+    bytes memory out = new bytes(digits);
+    for (; v != 0; v /= 10) out[--digits] = bytes1(uint8(48 + (v % 10)));
+    return string(out);
+}
+
 // ERC-721: Transfer(from, to, tokenId), tokenURI(id) = base + id + ".json".
 contract BenchNFT {
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
@@ -24,16 +34,7 @@ contract BenchNFT {
     }
 
     function tokenURI(uint256 id) external pure returns (string memory) {
-        return string.concat(BASE, _decimal(id), ".json");
-    }
-
-    function _decimal(uint256 v) private pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 digits;
-        for (uint256 t = v; t != 0; t /= 10) digits++;
-        bytes memory out = new bytes(digits);
-        for (; v != 0; v /= 10) out[--digits] = bytes1(uint8(48 + (v % 10)));
-        return string(out);
+        return string.concat(BASE, decimalString(id), ".json");
     }
 
     // Mints firstId .. firstId + n - 1 to `to`: n Transfer logs.
@@ -113,16 +114,7 @@ abstract contract BenchSite {
     // bases[id % bases.length] + id + ".json"
     function _uri(uint256 id) internal view returns (string memory) {
         require(_bases.length > 0, "no bases");
-        return string.concat(_bases[id % _bases.length], _decimalOf(id), ".json");
-    }
-
-    function _decimalOf(uint256 v) internal pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 digits;
-        for (uint256 t = v; t != 0; t /= 10) digits++;
-        bytes memory out = new bytes(digits);
-        for (; v != 0; v /= 10) out[--digits] = bytes1(uint8(48 + (v % 10)));
-        return string(out);
+        return string.concat(_bases[id % _bases.length], decimalString(id), ".json");
     }
 }
 
