@@ -17,8 +17,12 @@ std::string Lower(std::string s, const std::string& prefix) {
   return s;
 }
 
-void PrintResource(const char* label, const v1::Resource& r) {
+void PrintResource(const char* label, const v1::Resource& r,
+                   bool sha256_verified) {
   std::printf("  %-22s %s\n", label, r.uri().substr(0, 100).c_str());
+  if (sha256_verified) {
+    std::printf("  %-22s sha256 matches the chain's\n", "");
+  }
   std::printf(
       "  %-22s %s%s\n", "",
       Lower(v1::ResourceStatus_Name(r.status()), "RESOURCE_STATUS_").c_str(),
@@ -82,9 +86,12 @@ int Status(const std::vector<std::string>& args) {
   std::printf("  %-22s %s\n", "owner", report.owner().c_str());
   std::printf("  %-22s %s\n", "token URI",
               report.token_uri().substr(0, 100).c_str());
-  if (report.has_metadata()) PrintResource("metadata", report.metadata());
+  if (report.has_metadata()) {
+    PrintResource("metadata", report.metadata(),
+                  report.metadata_sha256_verified());
+  }
   for (const v1::Asset& a : report.assets())
-    PrintResource(a.json_path().c_str(), a.resource());
+    PrintResource(a.json_path().c_str(), a.resource(), a.sha256_verified());
   return 0;
 }
 

@@ -121,7 +121,8 @@ SELECT substr(coalesce(t.token_uri, ''), 1, $4), t.status, coalesce(t.reason, ''
        to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        octet_length(t.token_uri),
        CASE WHEN octet_length(t.token_uri) > $4
-            THEN encode(sha256(convert_to(t.token_uri, 'UTF8')), 'hex') END
+            THEN encode(sha256(convert_to(t.token_uri, 'UTF8')), 'hex') END,
+       tr.verified
 FROM tokens t
 LEFT JOIN token_resources tr ON tr.token_pk = t.id
 LEFT JOIN resources r ON r.id = tr.resource_id
@@ -403,6 +404,7 @@ std::optional<TokenReport> LoadReport(pqxx::work& txn,
       row.has_resource = true;
       row.json_path = r[6].as<std::string>();
       row.role = r[7].as<std::string>();
+      row.verified = r[25].as<bool>();
       row.resource = {.uri = r[8].as<std::string>(),
                       .normalized = r[9].as<std::string>(),
                       .cid = r[10].as<std::string>(),

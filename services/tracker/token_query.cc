@@ -34,9 +34,11 @@ TokenReport AssembleTokenReport(const eth::TokenKey& key,
     if (current == nullptr || *current_path != row.json_path) {
       if (row.role == "metadata") {
         report.metadata = std::move(row.resource);
+        report.metadata_verified = row.verified;
         current = &*report.metadata;
       } else {
-        report.assets.push_back({row.json_path, std::move(row.resource)});
+        report.assets.push_back(
+            {row.json_path, std::move(row.resource), row.verified});
         current = &report.assets.back().resource;
       }
       current_path = &row.json_path;

@@ -104,6 +104,24 @@ TEST(TokenQueryTest, ReportGroupsRowsByResource) {
   EXPECT_TRUE(report.assets[1].resource.pins.empty());
 }
 
+// A link checked against the token's on-chain SHA-256 says so, the
+// metadata's on the report, an asset's on its entry; each once, whatever
+// the number of pins.
+TEST(TokenQueryTest, ReportCarriesWhichLinksWereVerified) {
+  std::vector<TokenReportRow> rows;
+  rows.push_back(Row("", "metadata", "https://meta", "kubo"));
+  rows.back().verified = true;
+  rows.push_back(Row("$.image", "asset", "https://img", "cluster"));
+  rows.push_back(Row("$.image", "asset", "https://img", "kubo"));
+  rows.push_back(Row("tokenURI()", "asset", "https://c", "kubo"));
+  rows.back().verified = true;
+  TokenReport report = AssembleTokenReport({1, "ab", "9"}, std::move(rows));
+  EXPECT_TRUE(report.metadata_verified);
+  ASSERT_EQ(report.assets.size(), 2u);
+  EXPECT_FALSE(report.assets[0].verified);
+  EXPECT_TRUE(report.assets[1].verified);
+}
+
 TEST(TokenQueryTest, ReportOfATokenWithoutResources) {
   TokenReportRow only{.token_uri = "https://x", .status = "queued"};
   std::vector<TokenReportRow> rows;

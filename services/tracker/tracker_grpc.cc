@@ -179,9 +179,11 @@ void ToProto(const TokenReport& report, v1::TokenStatusReport* out) {
     SetFailure(report.reason, report.detail, out->mutable_failure());
   if (report.metadata)
     ResourceToProto(*report.metadata, out->mutable_metadata());
+  out->set_metadata_sha256_verified(report.metadata_verified);
   for (const AssetView& a : report.assets) {
     v1::Asset* asset = out->add_assets();
     asset->set_json_path(a.json_path);
+    asset->set_sha256_verified(a.verified);
     ResourceToProto(a.resource, asset->mutable_resource());
   }
   if (!report.owner.empty()) out->set_owner("0x" + report.owner);

@@ -58,6 +58,8 @@ struct ResourceView {
 struct AssetView {
   std::string json_path;
   ResourceView resource;
+  // Its bytes matched the SHA-256 the token committed to on chain.
+  bool verified = false;
 };
 
 // What one answer carries of a token URI (they may be 1 MiB): the first
@@ -79,6 +81,7 @@ struct TokenReport {
   std::string owner;  // 40 hex digits
   uint64_t mint_block = 0;
   std::optional<ResourceView> metadata;
+  bool metadata_verified = false;  // as AssetView::verified
   std::vector<AssetView> assets;
 };
 
@@ -158,6 +161,7 @@ struct TokenReportRow {
   bool has_resource = false;
   std::string json_path;
   std::string role;         // metadata or asset
+  bool verified = false;    // the link's token_resources.verified
   ResourceView resource{};  // without pins
   // The pin, unless the resource has none.
   std::optional<PinView> pin{};

@@ -468,10 +468,11 @@ absl::Status LocalPipeline::Confirm() {
 }
 
 absl::StatusOr<v1::TokenStatusReport> LocalPipeline::GetTokenStatus(
-    const std::string& token_id) {
+    const std::string& token_id, const std::string& contract) {
   v1::GetTokenStatusRequest request;
   request.mutable_token()->set_chain_id(kChainId);
-  request.mutable_token()->set_contract(contract_hex());
+  request.mutable_token()->set_contract(contract.empty() ? contract_hex()
+                                                         : "0x" + contract);
   request.mutable_token()->set_token_id(token_id);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +

@@ -105,8 +105,10 @@ class LocalPipeline {
   // Mines `confirmations` empty blocks so the last mints are deep enough.
   absl::Status Confirm();
 
+  // The tracker's report of a token of `contract` (40 hex digits; empty:
+  // the pipeline's DemoNFT).
   absl::StatusOr<v1::TokenStatusReport> GetTokenStatus(
-      const std::string& token_id);
+      const std::string& token_id, const std::string& contract = "");
   // Polls until every token reached its final status (archived or failed),
   // calling `on_tick` about once a second.
   absl::Status WaitUntilSettled(

@@ -126,6 +126,20 @@ TEST(ZoraE2ETest, ContentAndMetadataArchivedAndCheckedAgainstOnChainHashes) {
   EXPECT_EQ(status1, "failed hash_mismatch");
   EXPECT_EQ(links1["tokenURI()"], "asset failed false hash_mismatch -");
   EXPECT_EQ(links1.size(), 1u);
+
+  // GetTokenStatus says which links were checked against the chain.
+  auto report0 = p.GetTokenStatus("0", *media);
+  ASSERT_TRUE(report0.ok()) << report0.status();
+  EXPECT_EQ(report0->status(), v1::TOKEN_STATUS_ARCHIVED);
+  EXPECT_TRUE(report0->metadata_sha256_verified());
+  ASSERT_EQ(report0->assets_size(), 1);
+  EXPECT_EQ(report0->assets(0).json_path(), "tokenURI()");
+  EXPECT_TRUE(report0->assets(0).sha256_verified());
+  auto report1 = p.GetTokenStatus("1", *media);
+  ASSERT_TRUE(report1.ok()) << report1.status();
+  EXPECT_EQ(report1->status(), v1::TOKEN_STATUS_FAILED);
+  ASSERT_EQ(report1->assets_size(), 1);
+  EXPECT_FALSE(report1->assets(0).sha256_verified());
   ASSERT_OK(p.StopAllServices());
 }
 
