@@ -72,8 +72,16 @@ int main(int argc, char** argv) {
     return Serve(base, config, metrics, source.Open(), "subgraph page failed",
                  [&] { return source.Step(); });
   }
+  // A back-off between attempts (up to 10 s; a Retry-After up to 30 s) ends
+  // at a stop signal: the call's last attempts go out at once and it
+  // returns, instead of holding the drain past the pod's grace period.
   eth::JsonRpcClient rpc(
-      http, {.urls = config.rpc_urls, .observe = metrics.RpcObserver()});
+      http, {.urls = config.rpc_urls,
+             .sleep =
+                 [&base](absl::Duration d) {
+                   base.shutdown->WaitForNotificationWithTimeout(d);
+                 },
+             .observe = metrics.RpcObserver()});
   RpcChainSource source(rpc, {});
   PgIndexerRepository repo(*base.pool);
   PgBackfillLeases backfill(*base.pool);
