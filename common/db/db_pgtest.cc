@@ -29,6 +29,7 @@
 namespace niftysave::db {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
 
@@ -251,6 +252,47 @@ TEST_F(PoolTest, ReconnectsAfterBackendsAreTerminated) {
   absl::Status after = pool->Run(select);
   EXPECT_TRUE(after.ok()) << "first call after terminate: " << next
                           << "; second: " << after;
+}
+
+// The pool says when Postgres stops answering and when it answers again,
+// once each (what niftysave_<service>_postgres_up follows); an SQL error is
+// an answer. Its own server, so stopping it leaves the suite's alone.
+TEST(PoolReachabilityTest, ListenerHearsTheOutageStartAndEndOnce) {
+  auto server = harness::PostgresServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto pool = Pool::Create((*server)->ConnectionString("postgres"), 2);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::vector<std::string> heard;
+  (*pool)->SetReachabilityListener(
+      [&heard](bool reachable, const std::string& error) {
+        heard.push_back(reachable ? "up" : "down: " + error);
+      });
+  auto select = [](pqxx::work& txn) {
+    txn.exec("SELECT 1");
+    return absl::OkStatus();
+  };
+  auto sql_error = [](pqxx::work& txn) {
+    txn.exec("SELECT * FROM no_such_table");
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE((*pool)->Run(select).ok());
+  EXPECT_FALSE((*pool)->Run(sql_error).ok());
+  EXPECT_TRUE(heard.empty());
+
+  ASSERT_TRUE((*server)->Stop().ok());
+  for (int i = 0; i < 3; ++i) {
+    absl::Status down = (*pool)->Run(select);
+    EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+  }
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_THAT(heard[0], HasSubstr("down: postgres: "));
+
+  ASSERT_TRUE((*server)->RestartImmediately().ok());
+  absl::Status back = (*pool)->Run(select);
+  if (!back.ok()) back = (*pool)->Run(select);  // one idle socket was dead
+  ASSERT_TRUE(back.ok()) << back;
+  EXPECT_FALSE((*pool)->Run(sql_error).ok());
+  EXPECT_THAT(heard, ElementsAre(HasSubstr("down: "), "up"));
 }
 
 TEST_F(PoolTest, EveryConnectionOfALargerPoolReconnects) {

@@ -66,6 +66,20 @@ void Pool::Release(std::unique_ptr<pqxx::connection> conn) {
   if (conn != nullptr && conn->is_open()) idle_.push_back(std::move(conn));
 }
 
+void Pool::SetReachabilityListener(
+    std::function<void(bool, const std::string&)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void Pool::NoteReachable(bool reachable, const std::string& error) {
+  // The common case, no change, takes no lock.
+  if (reachable_.load(std::memory_order_relaxed) == reachable) return;
+  absl::MutexLock lock(&listener_mu_);
+  if (reachable_.exchange(reachable) == reachable) return;
+  if (listener_) listener_(reachable, error);
+}
+
 absl::Status Pool::Run(const std::function<absl::Status(pqxx::work&)>& fn) {
   std::unique_ptr<pqxx::connection> conn;
   if (!TakeSlot(conn)) {
@@ -76,6 +90,7 @@ absl::Status Pool::Run(const std::function<absl::Status(pqxx::work&)>& fn) {
                      " (pool of ", size_, ")"));
   }
   absl::Status status;
+  bool reached = true;
   try {
     conn = Connect(std::move(conn));
     pqxx::work txn(*conn);
@@ -84,10 +99,12 @@ absl::Status Pool::Run(const std::function<absl::Status(pqxx::work&)>& fn) {
   } catch (const pqxx::broken_connection& e) {
     conn.reset();
     status = StatusFromException(e);
+    reached = false;
   } catch (const std::exception& e) {
     status = StatusFromException(e);
   }
   Release(std::move(conn));
+  NoteReachable(reached, reached ? "" : std::string(status.message()));
   return status;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -43,6 +44,14 @@ class Pool {
 
   const std::string& conninfo() const { return conninfo_; }
 
+  // Follows whether Postgres answers: `listener` is called with false when
+  // a connection to it fails or breaks, and with true when a transaction
+  // next reaches it (whatever its outcome), on each change only, one call
+  // at a time and in the order the changes happened. Set it once, before
+  // the pool is shared; it starts from "reachable" (Create connected).
+  void SetReachabilityListener(
+      std::function<void(bool reachable, const std::string& error)> listener);
+
  private:
   Pool(std::string conninfo, int size, PoolOptions options);
   // Takes a slot (false when none frees up in time); then Connect returns
@@ -51,6 +60,8 @@ class Pool {
   std::unique_ptr<pqxx::connection> Connect(
       std::unique_ptr<pqxx::connection> conn);
   void Release(std::unique_ptr<pqxx::connection> conn);
+  // Records the outcome of reaching Postgres; calls the listener on a change.
+  void NoteReachable(bool reachable, const std::string& error);
 
   const std::string conninfo_;
   const int size_;
@@ -58,6 +69,10 @@ class Pool {
   absl::Mutex mu_;
   int available_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> reachable_{true};
+  absl::Mutex listener_mu_;  // orders the listener's calls
+  std::function<void(bool, const std::string&)> listener_
+      ABSL_GUARDED_BY(listener_mu_);
 };
 
 // Maps a caught exception (from pqxx or elsewhere) to a Status.

@@ -120,8 +120,9 @@ void ConnectOrDie(ServiceBase& base) {
   prometheus::Gauge& up =
       base.metrics
           ->Gauge("postgres_up",
-                  "1 once connected to Postgres; 0 while waiting for it at "
-                  "start-up")
+                  "1 while Postgres answers; 0 while waiting for it at "
+                  "start-up, and from a connection to it that failed or "
+                  "broke until a transaction reaches it again")
           .Add({});
   // Postgres down (a restart, a failover, a pod started first) is waited
   // for with back-off, said in the log each time, never a reason to exit;
@@ -148,6 +149,18 @@ void ConnectOrDie(ServiceBase& base) {
   }
   base.pool = std::move(*pool);
   up.Set(1);
+  // Past start-up an outage is waited out call by call (each fails
+  // Unavailable and is retried by its caller); the gauge and the log say
+  // when it starts and ends.
+  base.pool->SetReachabilityListener(
+      [&up](bool reachable, const std::string& error) {
+        up.Set(reachable ? 1 : 0);
+        if (reachable) {
+          log::Info("Postgres answers again", {});
+        } else {
+          log::Warn("lost Postgres", {{"error", error}});
+        }
+      });
 }
 
 void TakeBackLeases(db::WorkQueue& queue) {

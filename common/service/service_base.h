@@ -59,7 +59,9 @@ std::vector<char*> InitService(int argc, char** argv, absl::string_view name,
 // connects the Postgres pool, waiting with back-off while Postgres is
 // unreachable; exits 1 with a clear message on a schema that is not ready
 // or an address it cannot serve on. niftysave_<service>_postgres_up is 0
-// while it waits, 1 once connected.
+// while it waits, 1 once connected; after that it follows the pool (0 from
+// a connection that failed or broke until a transaction reaches Postgres
+// again), and each change is logged.
 void ConnectOrDie(ServiceBase& base);
 
 // At start-up, after ConnectOrDie: makes the leases this replica's

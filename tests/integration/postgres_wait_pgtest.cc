@@ -2,7 +2,8 @@
 // process that is not ready. Each real service binary, pointed at a stopped
 // Postgres, answers grpc.health.v1 NOT_SERVING (for the server and for its
 // service name) and serves /metrics with postgres_up 0; once Postgres is
-// back, it answers SERVING on the same port with postgres_up 1.
+// back, it answers SERVING on the same port with postgres_up 1. Postgres
+// lost later turns postgres_up to 0 until it answers again.
 
 #include <map>
 #include <memory>
@@ -116,6 +117,20 @@ std::string PostgresUp(int metrics_port, const std::string& service) {
   return response->body.substr(at + name.size(), 1);
 }
 
+// Polls postgres_up until it reads `want` (at most `deadline`); the last
+// value read.
+std::string WaitForPostgresUp(int metrics_port, const std::string& service,
+                              const std::string& want,
+                              absl::Duration deadline) {
+  const absl::Time end = absl::Now() + deadline;
+  std::string last = PostgresUp(metrics_port, service);
+  while (last != want && absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(200));
+    last = PostgresUp(metrics_port, service);
+  }
+  return last;
+}
+
 // Polls until the server and `service` both report `want` (at most
 // `deadline`); the last status seen otherwise.
 absl::Status WaitForHealth(int port, const std::string& service, int want,
@@ -197,6 +212,25 @@ TEST(PostgresWaitTest, EveryServiceIsNotServingUntilPostgresAnswers) {
     absl::StatusOr<int> alive = HealthCheck(r.grpc_port, "liveness");
     ASSERT_TRUE(alive.ok()) << r.service->name << ": " << alive.status();
     EXPECT_EQ(*alive, kServing) << r.service->name;
+  }
+
+  // Postgres lost after start-up: each says so on /metrics once its next
+  // transaction fails, and again when one reaches Postgres; it keeps
+  // running through the outage.
+  ASSERT_TRUE((*pg)->Stop().ok());
+  for (Running& r : running) {
+    EXPECT_EQ(WaitForPostgresUp(r.metrics_port, r.service->name, "0",
+                                absl::Seconds(30)),
+              "0")
+        << r.service->name;
+    EXPECT_TRUE(r.proc->Running()) << r.service->name;
+  }
+  ASSERT_TRUE((*pg)->RestartImmediately().ok());
+  for (Running& r : running) {
+    EXPECT_EQ(WaitForPostgresUp(r.metrics_port, r.service->name, "1",
+                                absl::Seconds(30)),
+              "1")
+        << r.service->name;
   }
   for (Running& r : running) {
     absl::StatusOr<int> code = r.proc->Terminate();
