@@ -16,9 +16,19 @@ constexpr char kTrackQueue[] = "track";
 constexpr char kExisting[] = R"sql(
 SELECT id FROM resources WHERE id = ANY($1::bigint[]))sql";
 
+// The content hash a verified link committed to (a token's on-chain
+// contentHash its bytes matched when the extractor fetched them), for the
+// pinner to check the bytes it fetches again; served by
+// token_resources_resource.
+#define NIFTYSAVE_EXPECTED_SHA256                                        \
+  "(SELECT encode(t.content_sha256, 'hex') FROM token_resources tr "     \
+  "JOIN tokens t ON t.id = tr.token_pk WHERE tr.resource_id = r.id AND " \
+  "tr.role = 'asset' AND tr.verified AND t.content_sha256 IS NOT NULL "  \
+  "LIMIT 1)"
+
 constexpr char kLoadResource[] = R"sql(
 SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, m.raw,
-       r.path
+       r.path, coalesce()sql" NIFTYSAVE_EXPECTED_SHA256 R"sql(, '')
 FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = $1)sql";
 
@@ -28,9 +38,11 @@ WHERE r.id = $1)sql";
 constexpr char kLoadResources[] = R"sql(
 SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, r.path,
        m.resource_id IS NOT NULL,
-       CASE WHEN sum(octet_length(m.raw)) OVER (ORDER BY r.id) <= $2 THEN m.raw END
+       CASE WHEN sum(octet_length(m.raw)) OVER (ORDER BY r.id) <= $2 THEN m.raw END,
+       coalesce()sql" NIFTYSAVE_EXPECTED_SHA256 R"sql(, '')
 FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = ANY($1::bigint[]))sql";
+#undef NIFTYSAVE_EXPECTED_SHA256
 
 constexpr char kUpsertPin[] = R"sql(
 INSERT INTO pins (cid, backend, request_id, status)
@@ -96,7 +108,8 @@ absl::StatusOr<std::optional<ResourceToPin>> PgPinnerRepository::LoadResource(
                         .normalized = r[0][2].as<std::string>(),
                         .cid = r[0][3].as<std::string>(),
                         .path = r[0][6].as<std::string>(),
-                        .status = r[0][4].as<std::string>()};
+                        .status = r[0][4].as<std::string>(),
+                        .expected_sha256 = r[0][7].as<std::string>()};
     if (!r[0][5].is_null()) {
       out->stored_bytes = pqxx::binarystring(r[0][5]).str();
     }
@@ -119,7 +132,8 @@ PgPinnerRepository::LoadResources(const std::vector<int64_t>& ids) {
                       .normalized = row[2].as<std::string>(),
                       .cid = row[3].as<std::string>(),
                       .path = row[5].as<std::string>(),
-                      .status = row[4].as<std::string>()};
+                      .status = row[4].as<std::string>(),
+                      .expected_sha256 = row[8].as<std::string>()};
       if (!row[7].is_null()) {
         r.stored_bytes = pqxx::binarystring(row[7]).str();
       } else {

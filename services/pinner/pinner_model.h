@@ -23,6 +23,10 @@ struct ResourceToPin {
   // Kept, but left out of a batch load over its byte budget: LoadResource
   // reads them.
   bool stored_bytes_deferred = false;
+  // The SHA-256 (64 lower-case hex digits) a token committed to on chain
+  // for these bytes, which the extractor found them to match (Zora's
+  // contentHash): the bytes fetched to pin must match it too. "" for none.
+  std::string expected_sha256;
 };
 
 struct PinFailure {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -441,6 +442,70 @@ TEST_F(PinnerPgTest, StoredBytesOverTheBatchBudgetAreReadAlone) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(Load(ids[i]).pinned_cid, CidOf(docs[i], ipfs::IpfsCarProfile()));
   }
+}
+
+// A Zora-style token's content, which the extractor found to match the
+// token's on-chain hash, is checked again when the pinner fetches it to pin:
+// bytes the server changed since are not archived as that content. A link
+// the extractor did not verify is not checked.
+TEST_F(PinnerPgTest, VerifiedContentMustStillMatchItsOnChainHashWhenPinned) {
+  const std::string same = "zora content, as minted\n";
+  ASSERT_TRUE(harness::WriteFile(root_->path() + "/zora-same.txt", same).ok());
+  ASSERT_TRUE(
+      harness::WriteFile(root_->path() + "/zora-changed.txt", "replaced\n")
+          .ok());
+  ASSERT_TRUE(
+      harness::WriteFile(root_->path() + "/zora-unchecked.txt", "other\n")
+          .ok());
+  const int64_t kept =
+      AddResource(server_->http_url() + "/zora-same.txt", "http");
+  const int64_t changed =
+      AddResource(server_->http_url() + "/zora-changed.txt", "http");
+  const int64_t unchecked =
+      AddResource(server_->http_url() + "/zora-unchecked.txt", "http");
+  // token_id, the content hash it committed to, its link's resource and
+  // whether the extractor verified it.
+  auto link = [](int token_id, const std::string& committed_to,
+                 int64_t resource, bool verified) {
+    EXPECT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      const int64_t pk =
+                          txn.exec_params1(
+                                 "INSERT INTO tokens (chain_id, contract, "
+                                 "token_id, content_sha256) VALUES (1, "
+                                 "decode(repeat('ee', 20), 'hex'), $1, "
+                                 "sha256(convert_to($2, 'UTF8'))) "
+                                 "RETURNING id",
+                                 token_id, committed_to)[0]
+                              .as<int64_t>();
+                      txn.exec_params(
+                          "INSERT INTO token_resources (token_pk, json_path, "
+                          "resource_id, role, uri, verified) VALUES ($1, "
+                          "'tokenURI()', $2, 'asset', 'u', $3)",
+                          pk, resource, verified);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  };
+  link(1, same, kept, true);
+  link(2, "zora content, as minted, before the server changed it\n", changed,
+       true);
+  link(3, "not what is served\n", unchecked, false);
+  absl::StatusOr<std::map<int64_t, ResourceToPin>> batch =
+      repo_->LoadResources({kept, changed, unchecked});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->at(kept).expected_sha256,
+            absl::BytesToHexString(ipfs::Sha256(same)));
+  EXPECT_EQ(batch->at(unchecked).expected_sha256, "");
+
+  RunPinner({kubo_}, 1);
+  const std::string cid = CidOf(same, ipfs::KuboV1Profile());
+  EXPECT_EQ(Load(kept).status, "pinning") << Load(kept).reason;
+  EXPECT_EQ(Load(kept).pinned_cid, cid);
+  EXPECT_EQ(Load(changed).status, "failed");
+  EXPECT_EQ(Load(changed).reason, "hash_mismatch");
+  EXPECT_THAT(Pins({CidOf("replaced\n", ipfs::KuboV1Profile())}), IsEmpty());
+  EXPECT_EQ(Load(unchecked).status, "pinning") << Load(unchecked).reason;
 }
 
 TEST_F(PinnerPgTest, PermanentFailureSkipsToTheNextBackend) {
