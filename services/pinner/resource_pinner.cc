@@ -4,21 +4,19 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/fetch/cid_verifier.h"
 #include "common/http/http_client.h"
 #include "common/ipfs/dag_walk.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/log.h"
 #include "common/runtime/reason.h"
 #include "common/uri/token_uri.h"
-#include "openssl/evp.h"
 
 namespace niftysave::pinner {
 namespace {
@@ -37,33 +35,6 @@ class TempFileGuard {
  private:
   std::string path_;
 };
-
-// The SHA-256 of `path`'s bytes, 64 lower-case hex digits, read 1 MiB at a
-// time.
-absl::StatusOr<std::string> FileSha256Hex(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
-                           "cannot open the downloaded file");
-  }
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                              &EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  auto buffer = std::make_unique_for_overwrite<char[]>(1 << 20);
-  while (in) {
-    in.read(buffer.get(), 1 << 20);
-    EVP_DigestUpdate(ctx.get(), buffer.get(), static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) {
-    return ErrorWithReason(absl::StatusCode::kUnavailable, "read_failed",
-                           "cannot read the downloaded file");
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), len));
-}
 
 void NoteFailure(const absl::Status& error, std::optional<absl::Status>& first,
                  std::optional<absl::Duration>& retry_after) {
@@ -280,18 +251,29 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
   if (!r.expected_sha256.empty()) {
     // The extractor checked these bytes against the token's on-chain hash;
     // the server may serve others by now, which must not be archived as
-    // the token's content.
-    absl::StatusOr<std::string> got =
+    // the token's content. A SHA-256 is a raw CID's digest, so the
+    // fetcher's CID check (streamed for a file) does the comparison.
+    const std::string raw_cid =
+        uri::Cid::FromDigest(1, uri::kCodecRaw, uri::kHashSha2_256,
+                             absl::HexStringToBytes(r.expected_sha256))
+            .ToString();
+    absl::StatusOr<fetch::CidVerification> checked =
         content.bytes != nullptr
-            ? absl::BytesToHexString(ipfs::Sha256(*content.bytes))
-            : FileSha256Hex(content.file);
-    if (!got.ok()) return got.status();
-    if (*got != r.expected_sha256) {
+            ? fetch::CheckAgainstCid(raw_cid, *content.bytes)
+            : fetch::CheckFileAgainstCid(raw_cid, content.file);
+    if (!checked.ok() && ReasonOf(checked.status()) == "cid_mismatch") {
       return ErrorWithReason(
           absl::StatusCode::kDataLoss, "hash_mismatch",
-          absl::StrCat("the bytes fetched to pin have sha256 ", *got,
-                       "; the token committed to ", r.expected_sha256,
-                       " on chain (the extractor's fetch matched it)"));
+          absl::StrCat("the bytes fetched to pin do not match the sha256 ",
+                       r.expected_sha256,
+                       " the token committed to on chain (the extractor's "
+                       "fetch matched it)"));
+    }
+    if (!checked.ok()) return checked.status();
+    if (*checked != fetch::CidVerification::kVerified) {
+      return ErrorWithReason(absl::StatusCode::kInternal, "internal",
+                             "the sha256 of the fetched bytes could not be "
+                             "computed");
     }
   }
 
