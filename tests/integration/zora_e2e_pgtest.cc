@@ -7,9 +7,11 @@
 // its on-chain sha256.
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/db/pool.h"
 #include "gtest/gtest.h"
 #include "openssl/sha.h"
@@ -135,6 +137,15 @@ TEST(ZoraE2ETest, ContentAndMetadataArchivedAndCheckedAgainstOnChainHashes) {
   ASSERT_EQ(report0->assets_size(), 1);
   EXPECT_EQ(report0->assets(0).json_path(), "tokenURI()");
   EXPECT_TRUE(report0->assets(0).sha256_verified());
+  // The operator's CLI says so under each checked link.
+  auto printed = harness::RunCommand(
+      {NIFTYSAVE_CLI_BIN, "status", "--tracker_addr=" + p.grpc_addr("tracker"),
+       "31337", "0x" + *media, "0"},
+      absl::Seconds(20));
+  ASSERT_TRUE(printed.ok()) << printed.status();
+  const std::vector<absl::string_view> around =
+      absl::StrSplit(*printed, "sha256 matches the chain's");
+  EXPECT_EQ(around.size(), 3u) << *printed;  // the metadata and the content
   auto report1 = p.GetTokenStatus("1", *media);
   ASSERT_TRUE(report1.ok()) << report1.status();
   EXPECT_EQ(report1->status(), v1::TOKEN_STATUS_FAILED);
