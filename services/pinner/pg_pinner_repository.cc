@@ -1,5 +1,8 @@
 #include "services/pinner/pg_pinner_repository.h"
 
+#include <algorithm>
+#include <set>
+
 #include "common/db/pin_claims.h"
 #include "common/db/pool.h"
 #include "common/db/prepared.h"
@@ -32,7 +35,6 @@ SELECT r.id, r.kind, r.normalized, coalesce(r.cid, ''), r.status, m.raw,
 FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = $1)sql";
 
-// One pin per (CID, backend): a retried or replayed request finds it.
 // The batch form of kLoadResource: raw bytes only while the running total
 // (in id order) stays within $2; past it, `stored` says they exist.
 constexpr char kLoadResources[] = R"sql(
@@ -44,6 +46,7 @@ FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = ANY($1::bigint[]))sql";
 #undef NIFTYSAVE_EXPECTED_SHA256
 
+// One pin per (CID, backend): a retried or replayed request finds it.
 constexpr char kUpsertPin[] = R"sql(
 INSERT INTO pins (cid, backend, request_id, status)
 VALUES ($1, $2, NULLIF($3, ''), 'pinning')
@@ -58,21 +61,39 @@ constexpr char kLivePin[] = R"sql(
 SELECT EXISTS (SELECT 1 FROM pins
                WHERE cid = $1 AND backend = $2 AND status <> 'failed'))sql";
 
-// Locks the CID's pins (in id order, like every other locker) and says
-// whether any is confirmed.
-constexpr char kLockPinsOfCid[] = R"sql(
-SELECT coalesce(bool_or(status = 'pinned'), false) FROM (
-  SELECT status FROM pins WHERE cid = $1 ORDER BY id FOR UPDATE) p)sql";
+// The batch form of kUpsertPin ((CID, backend) pairs distinct, in order).
+constexpr char kUpsertPins[] = R"sql(
+INSERT INTO pins (cid, backend, request_id, status)
+SELECT u.cid, u.backend, NULLIF(u.request_id, ''), 'pinning'
+FROM unnest($1::text[], $2::text[], $3::text[]) AS u(cid, backend, request_id)
+ORDER BY u.cid, u.backend
+ON CONFLICT (cid, backend) DO UPDATE
+SET request_id = coalesce(EXCLUDED.request_id, pins.request_id),
+    status = CASE WHEN pins.status = 'pinned' THEN 'pinned' ELSE 'pinning' END,
+    updated_at = now()
+RETURNING id, cid, backend, status)sql";
 
-constexpr char kResourcePinning[] = R"sql(
-UPDATE resources SET status = 'pinning', pinned_cid = $2, reason = NULL, detail = NULL,
-                     updated_at = now()
-WHERE id = $1 AND status <> 'pinned')sql";
+// The claims on pins now recorded.
+constexpr char kDropClaims[] = R"sql(
+DELETE FROM pin_claims c
+USING unnest($1::text[], $2::text[]) AS u(cid, backend)
+WHERE c.cid = u.cid AND c.backend = u.backend)sql";
 
-constexpr char kResourcePinned[] = R"sql(
-UPDATE resources SET status = 'pinned', pinned_cid = $2, reason = NULL, detail = NULL,
-                     updated_at = now()
-WHERE id = $1)sql";
+// Locks the CIDs' pins (in id order, like every other locker) and returns
+// the CIDs of which a pin is confirmed.
+constexpr char kLockPinsOfCids[] = R"sql(
+SELECT cid FROM (
+  SELECT cid, status FROM pins WHERE cid = ANY($1::text[]) ORDER BY id FOR UPDATE) p
+GROUP BY cid HAVING bool_or(status = 'pinned'))sql";
+
+// Each resource ($1) to 'pinning' with its CID ($2), or 'pinned' when its
+// CID is among the confirmed ($3). A resource already 'pinned' stays so.
+constexpr char kResourcesPinning[] = R"sql(
+UPDATE resources r
+SET status = CASE WHEN u.cid = ANY($3::text[]) THEN 'pinned' ELSE 'pinning' END,
+    pinned_cid = u.cid, reason = NULL, detail = NULL, updated_at = now()
+FROM unnest($1::bigint[], $2::text[]) AS u(id, cid)
+WHERE r.id = u.id AND (u.cid = ANY($3::text[]) OR r.status <> 'pinned'))sql";
 
 constexpr char kResourceFailed[] = R"sql(
 UPDATE resources SET status = 'failed', reason = $2, detail = $3, updated_at = now()
@@ -211,40 +232,96 @@ absl::Status PgPinnerRepository::ReleasePin(const db::QueueItem& claimer,
   });
 }
 
-absl::Status PgPinnerRepository::SaveResourcePinning(
-    const db::QueueItem& item, const std::string& cid,
-    const std::vector<NewPin>& new_pins, std::vector<int64_t>& pin_ids) {
-  bool lease_lost = false;
+absl::StatusOr<std::vector<SavedPinning>>
+PgPinnerRepository::SaveResourcesPinning(
+    const std::vector<ResourcePinning>& batch) {
+  std::vector<SavedPinning> saved(batch.size());
+  if (batch.empty()) return saved;
+  // Each (CID, backend) once, in order: one upsert may not touch a row
+  // twice, and every pinner takes the rows' locks in the same order.
+  std::map<std::pair<std::string, std::string>, std::string> pins;
+  for (const ResourcePinning& r : batch) {
+    for (const NewPin& p : r.new_pins) {
+      // The request id is the backend's text: stored valid and bounded.
+      std::string& request_id = pins[{p.cid, p.backend}];
+      if (request_id.empty()) request_id = ValidUtf8(p.request_id, 1024);
+    }
+  }
+  std::vector<std::string> cids, backends, request_ids;
+  for (const auto& [key, request_id] : pins) {
+    cids.push_back(key.first);
+    backends.push_back(key.second);
+    request_ids.push_back(request_id);
+  }
+  std::vector<db::QueueItem> items;
+  for (const ResourcePinning& r : batch) items.push_back(r.item);
+
+  std::map<std::pair<std::string, std::string>, int64_t> pin_ids;
+  std::vector<int64_t> completed;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pin_ids.clear();
-    lease_lost = false;
-    for (const NewPin& p : new_pins) pin_ids.push_back(RecordPin(txn, p));
-    // The pins commit whoever holds the item; the rest only under its lease.
-    txn.exec0("SAVEPOINT resource");
-    // Locking the CID's pins orders this against the tracker confirming one
-    // of them: either the tracker's next statement sees this resource
-    // 'pinning' (with its pinned_cid) and confirms it too, or this sees the
-    // pin already 'pinned' and confirms the resource here. Either way no
+    // The pins commit whoever holds the items; the rest only under a lease.
+    std::vector<int64_t> to_track;
+    if (!pins.empty()) {
+      const std::string cid_array = db::TextArray(cids);
+      const std::string backend_array = db::TextArray(backends);
+      for (const auto& row :
+           db::Exec(txn, kUpsertPins, cid_array, backend_array,
+                    db::TextArray(request_ids))) {
+        const int64_t id = row[0].as<int64_t>();
+        pin_ids[{row[1].as<std::string>(), row[2].as<std::string>()}] = id;
+        if (row[3].as<std::string>() != "pinned") to_track.push_back(id);
+      }
+      db::Exec(txn, kDropClaims, cid_array, backend_array);
+      db::WorkQueue::Enqueue(txn, kTrackQueue, to_track);
+    }
+    completed = queue_.CompleteMany(txn, items);
+    if (completed.empty()) return absl::OkStatus();
+    const std::set<int64_t> held(completed.begin(), completed.end());
+    // Ordered by id, so concurrent batches lock resources alike.
+    std::map<int64_t, std::string> resources;
+    std::set<std::string> resource_cids;
+    for (const ResourcePinning& r : batch) {
+      if (held.count(r.item.id) == 0) continue;
+      resources[r.item.id] = r.cid;
+      resource_cids.insert(r.cid);
+    }
+    // Locking the CIDs' pins orders this against the tracker confirming one
+    // of them: either the tracker's next statement sees these resources
+    // 'pinning' (with their pinned_cid) and confirms them too, or this sees
+    // the pin already 'pinned' and confirms the resource here. Either way no
     // resource is left pinning behind a finished pin.
-    const bool pinned = db::Exec1(txn, kLockPinsOfCid, cid)[0].as<bool>();
-    if (pinned) {
-      db::Exec(txn, kResourcePinned, item.id, cid);
-      db::RollUpTokensOfResources(txn, {item.id});
-    } else {
-      db::Exec(txn, kResourcePinning, item.id, cid);
+    std::vector<std::string> confirmed;
+    for (const auto& row :
+         db::Exec(txn, kLockPinsOfCids,
+                  db::TextArray(std::vector<std::string>(
+                      resource_cids.begin(), resource_cids.end())))) {
+      confirmed.push_back(row[0].as<std::string>());
     }
-    if (!queue_.Complete(txn, item)) {
-      lease_lost = true;
-      txn.exec0("ROLLBACK TO SAVEPOINT resource");
+    std::vector<int64_t> ids, now_pinned;
+    std::vector<std::string> resource_cid;
+    for (const auto& [id, cid] : resources) {
+      ids.push_back(id);
+      resource_cid.push_back(cid);
+      if (std::find(confirmed.begin(), confirmed.end(), cid) !=
+          confirmed.end()) {
+        now_pinned.push_back(id);
+      }
     }
+    db::Exec(txn, kResourcesPinning, db::BigintArray(ids),
+             db::TextArray(resource_cid), db::TextArray(confirmed));
+    db::RollUpTokensOfResources(txn, now_pinned);
     return absl::OkStatus();
   });
-  if (!s.ok()) {
-    pin_ids.clear();
-    return s;
+  if (!s.ok()) return s;
+  const std::set<int64_t> held(completed.begin(), completed.end());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    for (const NewPin& p : batch[i].new_pins) {
+      saved[i].pin_ids.push_back(pin_ids[{p.cid, p.backend}]);
+    }
+    saved[i].lease_lost = held.count(batch[i].item.id) == 0;
   }
-  if (lease_lost) return absl::AbortedError("lease lost");
-  return absl::OkStatus();
+  return saved;
 }
 
 absl::Status PgPinnerRepository::SaveFailure(const db::QueueItem& item,

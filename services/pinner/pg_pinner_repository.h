@@ -35,10 +35,8 @@ class PgPinnerRepository final : public PinnerRepository {
   absl::StatusOr<int64_t> SavePin(const std::string& cid,
                                   const std::string& backend,
                                   const std::string& request_id) override;
-  absl::Status SaveResourcePinning(const db::QueueItem& item,
-                                   const std::string& cid,
-                                   const std::vector<NewPin>& new_pins,
-                                   std::vector<int64_t>& pin_ids) override;
+  absl::StatusOr<std::vector<SavedPinning>> SaveResourcesPinning(
+      const std::vector<ResourcePinning>& batch) override;
   absl::Status SaveFailure(const db::QueueItem& item,
                            const PinFailure& failure) override;
   absl::Status Retry(const db::QueueItem& item,

@@ -45,10 +45,9 @@ class EnqueueOnlyRepository final : public PinnerRepository {
                                   const std::string&) override {
     return 0;
   }
-  absl::Status SaveResourcePinning(const db::QueueItem&, const std::string&,
-                                   const std::vector<NewPin>&,
-                                   std::vector<int64_t>&) override {
-    return absl::OkStatus();
+  absl::StatusOr<std::vector<SavedPinning>> SaveResourcesPinning(
+      const std::vector<ResourcePinning>& batch) override {
+    return std::vector<SavedPinning>(batch.size());
   }
   absl::Status SaveFailure(const db::QueueItem&, const PinFailure&) override {
     return absl::OkStatus();

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
+#include "common/db/queue_item.h"
 
 namespace niftysave::pinner {
 
@@ -41,6 +43,21 @@ struct NewPin {
   std::string cid;
   std::string backend;
   std::string request_id;  // the backend's (Pinning Service requestid)
+};
+
+// A resource whose every pin is requested (or already recorded): the CID
+// its pins hold and the pins the backends accepted, not recorded yet.
+struct ResourcePinning {
+  db::QueueItem item;
+  std::string cid;
+  std::vector<NewPin> new_pins;
+};
+
+// How recording one ResourcePinning went: the ids of its new pins (in
+// order), and whether its lease was lost (then only they were recorded).
+struct SavedPinning {
+  bool lease_lost = false;
+  std::vector<int64_t> pin_ids;
 };
 
 // What claiming a (CID, backend) before calling the backend found.

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -248,15 +249,16 @@ class PinnerPgTest : public ::testing::Test {
                     .ok());
   }
 
-  // The item holding the claim of (cid, "b"), 0 when unclaimed.
-  static int64_t ClaimHolder(const std::string& cid) {
+  // The item holding the claim of (cid, backend), 0 when unclaimed.
+  static int64_t ClaimHolder(const std::string& cid,
+                             const std::string& backend = "b") {
     int64_t holder = -1;
     EXPECT_TRUE(pool_
                     ->Run([&](pqxx::work& txn) {
                       pqxx::result r = txn.exec_params(
                           "SELECT item_id FROM pin_claims WHERE cid = $1 "
-                          "AND backend = 'b'",
-                          cid);
+                          "AND backend = $2",
+                          cid, backend);
                       holder = r.empty() ? 0 : r[0][0].as<int64_t>();
                       return absl::OkStatus();
                     })
@@ -402,6 +404,28 @@ TEST_F(PinnerPgTest, ReplicatesOncePerBackendAndReplaysAddNothing) {
   EXPECT_THAT(Pins({kubo_cid, car_cid}),
               ElementsAre("kubo " + kubo_cid, "car-store " + car_cid));
   EXPECT_THAT(Entries(tmp_->path()), IsEmpty());
+}
+
+// Two resources of one batch with the same bytes: the backend is asked
+// once, and the pin it accepted is recorded once, with both resources.
+TEST_F(PinnerPgTest, ResourcesOfABatchSharingBytesShareOneRequest) {
+  const std::string bytes(300'000, 'q');
+  std::ofstream(root_->path() + "/same-a.bin", std::ios::binary) << bytes;
+  std::ofstream(root_->path() + "/same-b.bin", std::ios::binary) << bytes;
+  const std::string cid = CidOf(bytes, ipfs::IpfsCarProfile());
+  const int64_t a = AddResource(server_->http_url() + "/same-a.bin", "http");
+  const int64_t b = AddResource(server_->http_url() + "/same-b.bin", "http");
+
+  EXPECT_THAT(RunPinner({car_store_}, 1),
+              ElementsAre("car-store:requested", "car-store:exists"));
+  EXPECT_EQ(bytes_["downloaded"], 2 * bytes.size());
+  EXPECT_EQ(bytes_["uploaded"], bytes.size());  // asked once
+  EXPECT_THAT(Pins({cid}), ElementsAre("car-store " + cid));
+  for (int64_t id : {a, b}) {
+    EXPECT_EQ(Load(id).status, "pinning") << id;
+    EXPECT_EQ(Load(id).pinned_cid, cid) << id;
+  }
+  EXPECT_EQ(ClaimHolder(cid, "car-store"), 0);
 }
 
 // A leased batch is loaded in one query, its stored metadata bytes only up
@@ -716,11 +740,10 @@ TEST_F(PinnerPgTest, APinClaimLivesAsLongAsItsLease) {
   ASSERT_TRUE(repo_->Drop(live).ok());
 }
 
-// A pin the backend accepted and the resource's outcome commit together;
-// with the lease lost, the pin still commits (the backend holds it whoever
-// holds the item) and the resource is left to the new holder.
-TEST_F(PinnerPgTest,
-       ThePinAndTheOutcomeCommitTogetherAndThePinOutlivesTheLease) {
+// A batch's pins and its resources' outcomes commit together; an item
+// whose lease was lost still has its pin recorded (the backend holds it
+// whoever holds the item) and its resource is left to the new holder.
+TEST_F(PinnerPgTest, ABatchsPinsAndOutcomesCommitTogetherAndPinsOutliveLeases) {
   auto lease = [&](int64_t id) {
     absl::StatusOr<std::vector<db::QueueItem>> leased = queue_->Lease(100);
     EXPECT_TRUE(leased.ok()) << leased.status();
@@ -744,38 +767,75 @@ TEST_F(PinnerPgTest,
                     .ok());
     return n;
   };
-  const std::string cid = "bafkreipinandoutcometogether";
-  const int64_t id = AddResource("https://example.com/together.png", "http");
-  const db::QueueItem item = lease(id);
-  ASSERT_EQ(repo_->ClaimPin(item, cid, "b").value_or(PinClaim::kBusy),
+  // Two resources with the same bytes (one pin, accepted for the first and
+  // carried by both), one whose CID's pin is already confirmed, and one
+  // whose lease runs out before the batch is recorded.
+  const std::string cid = "bafkreibatchsharedpin";
+  const std::string confirmed_cid = "bafkreibatchconfirmedpin";
+  const std::string lost_cid = "bafkreibatchpinoutliveslease";
+  const int64_t first = AddResource("https://example.com/b1.png", "http");
+  const int64_t second = AddResource("https://example.com/b2.png", "http");
+  const int64_t confirmed = AddResource("https://example.com/b3.png", "http");
+  const int64_t lost = AddResource("https://example.com/b4.png", "http");
+  ASSERT_TRUE(pool_
+                  ->Run([&](pqxx::work& txn) {
+                    txn.exec_params(
+                        "INSERT INTO pins (cid, backend, status) "
+                        "VALUES ($1, 'b', 'pinned')",
+                        confirmed_cid);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  absl::StatusOr<std::vector<db::QueueItem>> leased = queue_->Lease(100);
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  std::map<int64_t, db::QueueItem> items;
+  for (const db::QueueItem& i : *leased) items[i.id] = i;
+  ASSERT_EQ(items.count(first) + items.count(second) + items.count(confirmed) +
+                items.count(lost),
+            4u);
+  ASSERT_EQ(repo_->ClaimPin(items[first], cid, "b").value_or(PinClaim::kBusy),
             PinClaim::kClaimed);
-  std::vector<int64_t> ids;
-  ASSERT_TRUE(
-      repo_->SaveResourcePinning(item, cid, {{cid, "b", "req-1"}}, ids).ok());
-  ASSERT_EQ(ids.size(), 1u);
-  EXPECT_EQ(Pins({cid}), std::vector<std::string>{"b " + cid});
-  EXPECT_EQ(Load(id).status, "pinning");
-  EXPECT_EQ(Load(id).pinned_cid, cid);
-  EXPECT_EQ(ClaimHolder(cid), 0);
-  EXPECT_EQ(queued("pin", id), 0);        // completed
-  EXPECT_EQ(queued("track", ids[0]), 1);  // handed to the tracker
-
-  const std::string lost_cid = "bafkreipinoutliveslostlease";
-  const int64_t lost = AddResource("https://example.com/lost.png", "http");
-  const db::QueueItem stale = lease(lost);
-  ASSERT_EQ(repo_->ClaimPin(stale, lost_cid, "b").value_or(PinClaim::kBusy),
-            PinClaim::kClaimed);
-  // Its lease runs out and another worker takes the item.
+  ASSERT_EQ(
+      repo_->ClaimPin(items[lost], lost_cid, "b").value_or(PinClaim::kBusy),
+      PinClaim::kClaimed);
+  // The lost item's lease runs out and another worker takes it.
   ExpireLease(lost);
   const db::QueueItem taker = lease(lost);
-  ASSERT_GT(taker.attempts, stale.attempts);
-  ids.clear();
-  absl::Status s =
-      repo_->SaveResourcePinning(stale, lost_cid, {{lost_cid, "b", ""}}, ids);
-  EXPECT_EQ(s.code(), absl::StatusCode::kAborted) << s;
-  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_GT(taker.attempts, items[lost].attempts);
+
+  absl::StatusOr<std::vector<SavedPinning>> saved =
+      repo_->SaveResourcesPinning({
+          {items[first], cid, {{cid, "b", "req-1"}}},
+          {items[second], cid, {{cid, "b", "req-1"}}},
+          {items[confirmed], confirmed_cid, {}},
+          {items[lost], lost_cid, {{lost_cid, "b", ""}}},
+      });
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  ASSERT_EQ(saved->size(), 4u);
+  ASSERT_EQ((*saved)[0].pin_ids.size(), 1u);
+  EXPECT_EQ((*saved)[1].pin_ids, (*saved)[0].pin_ids);  // one pin for both
+  EXPECT_TRUE((*saved)[2].pin_ids.empty());
+  ASSERT_EQ((*saved)[3].pin_ids.size(), 1u);
+  EXPECT_FALSE((*saved)[0].lease_lost);
+  EXPECT_FALSE((*saved)[1].lease_lost);
+  EXPECT_FALSE((*saved)[2].lease_lost);
+  EXPECT_TRUE((*saved)[3].lease_lost);
+
+  EXPECT_EQ(Pins({cid}), std::vector<std::string>{"b " + cid});
+  EXPECT_EQ(ClaimHolder(cid), 0);
+  EXPECT_EQ(queued("track", (*saved)[0].pin_ids[0]), 1);
+  for (int64_t id : {first, second}) {
+    EXPECT_EQ(Load(id).status, "pinning") << id;
+    EXPECT_EQ(Load(id).pinned_cid, cid) << id;
+    EXPECT_EQ(queued("pin", id), 0) << id;  // completed
+  }
+  EXPECT_EQ(Load(confirmed).status, "pinned");
+  EXPECT_EQ(Load(confirmed).pinned_cid, confirmed_cid);
+  EXPECT_EQ(queued("pin", confirmed), 0);
+
   EXPECT_EQ(Pins({lost_cid}), std::vector<std::string>{"b " + lost_cid});
-  EXPECT_EQ(queued("track", ids[0]), 1);
+  EXPECT_EQ(ClaimHolder(lost_cid), 0);
+  EXPECT_EQ(queued("track", (*saved)[3].pin_ids[0]), 1);
   EXPECT_EQ(Load(lost).status, "queued");  // the taker's to record
   EXPECT_EQ(queued("pin", lost), 1);
   // The taker finds the pin and asks nothing.

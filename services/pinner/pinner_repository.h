@@ -53,16 +53,16 @@ class PinnerRepository {
   virtual absl::StatusOr<int64_t> SavePin(const std::string& cid,
                                           const std::string& backend,
                                           const std::string& request_id) = 0;
-  // Every pin the resource needs is requested: records `new_pins` as
-  // SavePin does, then the resource moves to 'pinning' with pinned_cid =
-  // `cid` ('pinned' when a pin of `cid` is already confirmed) and the item
-  // completes, in one transaction. The pins are recorded even when the lease
-  // was lost (then only they are, and the result is Aborted); their ids go
-  // to `pin_ids`.
-  virtual absl::Status SaveResourcePinning(const db::QueueItem& item,
-                                           const std::string& cid,
-                                           const std::vector<NewPin>& new_pins,
-                                           std::vector<int64_t>& pin_ids) = 0;
+  // Resources whose every pin is requested, recorded in one transaction:
+  // each entry's `new_pins` as SavePin records them (a (CID, backend) in
+  // several entries once), then the items whose lease is still held
+  // complete and their resources move to 'pinning' with pinned_cid = `cid`
+  // ('pinned' when a pin of `cid` is already confirmed). One SavedPinning
+  // per entry, in order; an entry whose lease was lost has its pins
+  // recorded all the same (the backend holds them whoever holds the item).
+  // An error: nothing was recorded.
+  virtual absl::StatusOr<std::vector<SavedPinning>> SaveResourcesPinning(
+      const std::vector<ResourcePinning>& batch) = 0;
   virtual absl::Status SaveFailure(const db::QueueItem& item,
                                    const PinFailure& failure) = 0;
   virtual absl::Status Retry(const db::QueueItem& item,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <system_error>
@@ -72,10 +73,12 @@ int ResourcePinner::Step() {
               {{"error", std::string(resources.status().message())}});
     return 0;
   }
+  Batch batch;
   for (const db::QueueItem& item : leased) {
     auto it = resources->find(item.id);
-    Handle(item, it == resources->end() ? nullptr : &it->second);
+    Handle(item, it == resources->end() ? nullptr : &it->second, batch);
   }
+  Record(batch);
   return static_cast<int>(leased.size());
 }
 
@@ -104,7 +107,7 @@ absl::StatusOr<PinClaim> ResourcePinner::Claim(const db::QueueItem& item,
 }
 
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
-    const db::QueueItem& item,
+    const db::QueueItem& item, Batch& batch,
     const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
         cid_for,
     const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
@@ -128,6 +131,16 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
       continue;
     }
     const std::string& cid = *cids[i];
+    if (auto accepted = batch.accepted.find({cid, name});
+        accepted != batch.accepted.end()) {
+      // Accepted for an earlier resource of this batch and recorded with
+      // the batch (with this one too, should that one's record fail).
+      observer_.finished(name, "exists", "");
+      out.unsaved.push_back({cid, name, accepted->second});
+      ++out.pins;
+      if (out.primary_cid.empty()) out.primary_cid = cid;
+      continue;
+    }
     absl::StatusOr<PinClaim> claim = Claim(item, cid, name);
     if (!claim.ok()) {
       // What the backends before it accepted is recorded first.
@@ -169,9 +182,10 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Replicate(
                  {"detail", std::string(error.message())}});
       continue;
     }
-    // Recorded with the resource's outcome (Handle), one transaction
-    // instead of two.
+    // Recorded with the batch's outcomes (Record): one transaction a batch
+    // instead of one a resource.
     out.unsaved.push_back({pinned->first, name, pinned->second});
+    batch.accepted.emplace(std::make_pair(cid, name), pinned->second);
     observer_.finished(name, "requested", "");
     ++out.pins;
     if (out.primary_cid.empty()) out.primary_cid = pinned->first;
@@ -194,7 +208,7 @@ absl::Status ResourcePinner::SaveNewPins(Outcome& out) {
 }
 
 absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
-    const db::QueueItem& item, const ResourceToPin& r) {
+    const db::QueueItem& item, const ResourceToPin& r, Batch& batch) {
   if (r.kind == "ipfs" && !r.cid.empty()) {
     // Before anything is pinned: the path must exist under the root, and
     // what is pinned must fit max_pin_bytes (the root, or only what the
@@ -215,7 +229,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
                  {"bytes", std::to_string(plan->bytes)}});
     }
     return Replicate(
-        item,
+        item, batch,
         // The root keeps the text it was recorded with.
         [&](ipfs::PinBackend&) -> absl::StatusOr<std::string> {
           return plan->whole_root ? r.cid : plan->cid;
@@ -291,7 +305,7 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
   };
   const std::string filename = "resource-" + std::to_string(r.id);
   return Replicate(
-      item,
+      item, batch,
       [&](ipfs::PinBackend& backend) -> absl::StatusOr<std::string> {
         const absl::StatusOr<uri::Cid>& cid = expected_for(backend);
         if (!cid.ok()) return cid.status();
@@ -354,18 +368,76 @@ absl::Status CheckSameCid(const uri::Cid& expected,
                    ", the bytes hash to ", ipfs::CidText(expected)));
 }
 
-absl::Status ResourcePinner::SavePinning(const db::QueueItem& item,
-                                         Outcome& out) {
-  std::vector<int64_t> ids;
-  absl::Status saved =
-      repo_.SaveResourcePinning(item, out.primary_cid, out.unsaved, ids);
-  if (!ids.empty()) out.unsaved.clear();  // recorded, the lease lost or not
-  out.new_pin_ids.insert(out.new_pin_ids.end(), ids.begin(), ids.end());
-  return saved;
+void ResourcePinner::Record(Batch& batch) {
+  if (batch.done.empty()) return;
+  std::vector<std::optional<SavedPinning>> saved(batch.done.size());
+  absl::StatusOr<std::vector<SavedPinning>> together =
+      repo_.SaveResourcesPinning(batch.done);
+  if (together.ok()) {
+    for (size_t i = 0; i < saved.size(); ++i) saved[i] = (*together)[i];
+  } else {
+    // Each on its own, so one that cannot be recorded holds back no other.
+    log::Warn("cannot record the batch's pins together: recording each alone",
+              {{"resources", std::to_string(batch.done.size())},
+               {"error", std::string(together.status().message())}});
+    for (size_t i = 0; i < saved.size(); ++i) {
+      absl::StatusOr<std::vector<SavedPinning>> alone =
+          repo_.SaveResourcesPinning({batch.done[i]});
+      if (alone.ok()) {
+        saved[i] = (*alone)[0];
+        continue;
+      }
+      // The pins the backends accepted are recorded without the outcome;
+      // the lease runs out and the item comes back to find them. If that
+      // fails too, the resource is retried (a second request to a backend
+      // re-pins the same CID).
+      Outcome pins{.unsaved = batch.done[i].new_pins};
+      absl::Status recorded = SaveNewPins(pins);
+      if (!pins.new_pin_ids.empty()) observer_.pins_requested(pins.new_pin_ids);
+      log::Warn("cannot record pin",
+                {{"resource", std::to_string(batch.done[i].item.id)},
+                 {"error", std::string(alone.status().message())}});
+      if (!recorded.ok()) Fail(batch.done[i].item, recorded, std::nullopt);
+    }
+  }
+  std::vector<int64_t> pin_ids;
+  for (size_t i = 0; i < saved.size(); ++i) {
+    if (!saved[i]) continue;
+    pin_ids.insert(pin_ids.end(), saved[i]->pin_ids.begin(),
+                   saved[i]->pin_ids.end());
+    if (saved[i]->lease_lost) {
+      log::Warn("cannot record pin",
+                {{"resource", std::to_string(batch.done[i].item.id)},
+                 {"error", "lease lost"}});
+    }
+  }
+  // Resources of the batch sharing a pin carry its id each.
+  std::sort(pin_ids.begin(), pin_ids.end());
+  pin_ids.erase(std::unique(pin_ids.begin(), pin_ids.end()), pin_ids.end());
+  if (!pin_ids.empty()) observer_.pins_requested(pin_ids);
+}
+
+void ResourcePinner::Fail(const db::QueueItem& item, const absl::Status& error,
+                          std::optional<absl::Duration> retry_after) {
+  PinFailure failure{ReasonOf(error), std::string(error.message()),
+                     retry_after ? retry_after : RetryAfterOf(error)};
+  absl::Status saved;
+  if (http::IsTemporary(error) && !repo_.IsLastAttempt(item)) {
+    saved = repo_.Retry(item, failure);
+  } else {
+    saved = repo_.SaveFailure(item, failure);
+  }
+  log::Info("pin failed", {{"resource", std::to_string(item.id)},
+                           {"reason", failure.reason},
+                           {"detail", failure.detail}});
+  if (!saved.ok()) {
+    log::Warn("cannot record pin", {{"resource", std::to_string(item.id)},
+                                    {"error", std::string(saved.message())}});
+  }
 }
 
 void ResourcePinner::Handle(const db::QueueItem& item,
-                            const ResourceToPin* loaded) {
+                            const ResourceToPin* loaded, Batch& batch) {
   if (loaded == nullptr || loaded->status == "pinned") {
     (void)repo_.Drop(item);
     return;
@@ -383,12 +455,12 @@ void ResourcePinner::Handle(const db::QueueItem& item,
     full = **std::move(one);
     loaded = &*full;
   }
-  absl::StatusOr<Outcome> outcome = Pin(item, *loaded);
+  absl::StatusOr<Outcome> outcome = Pin(item, *loaded, batch);
   const int wanted =
       std::min<int>(options_.replication, static_cast<int>(backends_.size()));
-  absl::Status saved;
   std::optional<absl::Status> error;
   std::optional<absl::Duration> retry_after;
+  bool done = false;
   if (outcome.ok() && outcome->pins < wanted && !outcome->temporary &&
       !outcome->permanent) {
     outcome = ErrorWithReason(absl::StatusCode::kFailedPrecondition,
@@ -410,11 +482,11 @@ void ResourcePinner::Handle(const db::QueueItem& item,
                                      {"wanted", std::to_string(wanted)},
                                      {"reason", ReasonOf(why)}});
     }
-    saved = SavePinning(item, *outcome);
+    done = true;
   } else if (outcome->pins > 0 && repo_.IsLastAttempt(item)) {
     // Out of attempts with some pins: keep what we have.
     observer_.under_replicated(ReasonOf(*outcome->temporary));
-    saved = SavePinning(item, *outcome);
+    done = true;
   } else {
     // No pin at all, or a backend that may still accept: try again later.
     // A temporary failure wins over a permanent one (the content may yet
@@ -422,10 +494,16 @@ void ResourcePinner::Handle(const db::QueueItem& item,
     error = outcome->temporary ? *outcome->temporary : *outcome->permanent;
     retry_after = outcome->retry_after;
   }
+  if (done) {
+    // Recorded with the rest of the batch, its new pins with it.
+    batch.done.push_back(
+        {item, outcome->primary_cid, std::move(outcome->unsaved)});
+    outcome->unsaved.clear();
+  }
   if (outcome.ok() && !outcome->unsaved.empty()) {
-    // Not complete (or its write failed): the pins the backends accepted are
-    // recorded alone. If that fails too, the whole resource is retried (a
-    // second request to a backend re-pins the same CID).
+    // Not complete: the pins the backends accepted are recorded alone. If
+    // that fails too, the whole resource is retried (a second request to a
+    // backend re-pins the same CID).
     if (absl::Status pins = SaveNewPins(*outcome); !pins.ok()) {
       error = pins;
       retry_after.reset();
@@ -434,22 +512,7 @@ void ResourcePinner::Handle(const db::QueueItem& item,
   if (outcome.ok() && !outcome->new_pin_ids.empty()) {
     observer_.pins_requested(outcome->new_pin_ids);
   }
-  if (error) {
-    PinFailure failure{ReasonOf(*error), std::string(error->message()),
-                       retry_after ? retry_after : RetryAfterOf(*error)};
-    if (http::IsTemporary(*error) && !repo_.IsLastAttempt(item)) {
-      saved = repo_.Retry(item, failure);
-    } else {
-      saved = repo_.SaveFailure(item, failure);
-    }
-    log::Info("pin failed", {{"resource", std::to_string(item.id)},
-                             {"reason", failure.reason},
-                             {"detail", failure.detail}});
-  }
-  if (!saved.ok()) {
-    log::Warn("cannot record pin", {{"resource", std::to_string(item.id)},
-                                    {"error", std::string(saved.message())}});
-  }
+  if (error) Fail(item, *error, retry_after);
 }
 
 }  // namespace niftysave::pinner

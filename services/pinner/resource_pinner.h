@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -90,10 +91,13 @@ absl::Status CheckSameCid(const uri::Cid& expected,
 // Replication: backends are asked in order until `replication` hold a pin.
 // A backend that fails permanently is skipped for the next; one that fails
 // temporarily is skipped too, and the resource is retried later (never
-// sooner than a Retry-After) unless enough others accepted. Each pin is
-// recorded as soon as its backend accepts it, and a backend that already has
-// a recorded pin of the CID is not asked again, so a retried or replayed
-// request never creates a second pin per (CID, backend).
+// sooner than a Retry-After) unless enough others accepted. The pins a
+// batch's backends accepted are recorded with the batch's outcomes, in one
+// transaction once its last resource is worked (a resource that does not
+// complete records its own at once), and a backend that already has a
+// recorded pin of the CID (or one accepted earlier in the batch) is not
+// asked again, so a retried or replayed request never creates a second pin
+// per (CID, backend).
 //
 // Fencing: a backend is asked only under a claim of the (CID, backend)
 // (PinnerRepository::ClaimPin), committed before the request and dropped
@@ -119,11 +123,21 @@ class ResourcePinner {
     int pins = 0;             // backends holding a pin now
     std::vector<int64_t> new_pin_ids;
     // Pins the backends accepted, recorded with the resource's outcome in
-    // one transaction (or alone, by SaveNewPins, when it is not complete).
+    // its batch's transaction (or alone, by SaveNewPins, when it is not
+    // complete).
     std::vector<NewPin> unsaved;
     std::optional<absl::Status> temporary;      // first temporary failure
     std::optional<absl::Status> permanent;      // first permanent failure
     std::optional<absl::Duration> retry_after;  // the longest asked for
+  };
+  // What one Step gathers while it works its leased resources one by one:
+  // the resources whose pins are all requested, recorded together once the
+  // last is worked (Record), and the (CID, backend) pairs backends accepted
+  // for them, with the request ids. A later resource of the batch with the
+  // same CID asks nothing: the pin is recorded with the batch.
+  struct Batch {
+    std::vector<ResourcePinning> done;
+    std::map<std::pair<std::string, std::string>, std::string> accepted;
   };
   // The bytes to upload: in memory (stored metadata) or a downloaded file.
   struct Content {
@@ -133,16 +147,21 @@ class ResourcePinner {
   };
 
   absl::StatusOr<Outcome> Pin(const db::QueueItem& item,
-                              const ResourceToPin& resource);
+                              const ResourceToPin& resource, Batch& batch);
   // Records out.unsaved pin by pin, moving their ids to out.new_pin_ids.
   absl::Status SaveNewPins(Outcome& out);
-  // The resource is done: its new pins and its outcome in one transaction.
-  absl::Status SavePinning(const db::QueueItem& item, Outcome& out);
+  // Records the batch's done resources in one transaction (each alone when
+  // that fails), then hands their new pins to the tracker.
+  void Record(Batch& batch);
+  // The item failed: retried later when the error is temporary and it has
+  // attempts left, else its resource ends failed.
+  void Fail(const db::QueueItem& item, const absl::Status& error,
+            std::optional<absl::Duration> retry_after);
   // Asks each backend in turn, through `request` (which returns the CID
   // pinned and the backend's request id), each under a claim of its
   // (CID, backend) held by `item`'s lease.
   absl::StatusOr<Outcome> Replicate(
-      const db::QueueItem& item,
+      const db::QueueItem& item, Batch& batch,
       const std::function<absl::StatusOr<std::string>(ipfs::PinBackend&)>&
           cid_for,
       const std::function<absl::StatusOr<std::pair<std::string, std::string>>(
@@ -155,7 +174,8 @@ class ResourcePinner {
   absl::StatusOr<uri::Cid> LocalCid(const Content& content,
                                     const std::string& profile_name) const;
   // `loaded`: the batch load's record, nullptr when the resource is gone.
-  void Handle(const db::QueueItem& item, const ResourceToPin* loaded);
+  void Handle(const db::QueueItem& item, const ResourceToPin* loaded,
+              Batch& batch);
   std::string TempPath(int64_t resource_id) const;
 
   PinnerRepository& repo_;

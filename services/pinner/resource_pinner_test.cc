@@ -91,14 +91,16 @@ class FakeRepository final : public PinnerRepository {
     ++saved_pins;
     return static_cast<int64_t>(pins.size());
   }
-  absl::Status SaveResourcePinning(const db::QueueItem&, const std::string& cid,
-                                   const std::vector<NewPin>& new_pins,
-                                   std::vector<int64_t>& pin_ids) override {
-    for (const NewPin& p : new_pins) {
-      pin_ids.push_back(*SavePin(p.cid, p.backend, p.request_id));
+  absl::StatusOr<std::vector<SavedPinning>> SaveResourcesPinning(
+      const std::vector<ResourcePinning>& batch) override {
+    std::vector<SavedPinning> saved(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      for (const NewPin& p : batch[i].new_pins) {
+        saved[i].pin_ids.push_back(*SavePin(p.cid, p.backend, p.request_id));
+      }
+      pinned_cid = batch[i].cid;
     }
-    pinned_cid = cid;
-    return absl::OkStatus();
+    return saved;
   }
   absl::Status SaveFailure(const db::QueueItem&, const PinFailure& f) override {
     failure = f;
