@@ -12,18 +12,36 @@ namespace {
   ".queue AND w.item_id = " c ".item_id AND w.generation = " c \
   ".generation AND w.state = 'ready' AND w.run_after > now())"
 
-// Another lease's claim is taken over only once that lease is gone. Returns
-// a row when the claim is ours.
+// Another lease's claim is taken over only once that lease is gone.
+#define NS_CLAIM_CONFLICT \
+  "ON CONFLICT (cid, backend) DO UPDATE "                                     \
+  "SET queue = EXCLUDED.queue, item_id = EXCLUDED.item_id, "                  \
+  "generation = EXCLUDED.generation, claimed_at = now() "                     \
+  "WHERE (c.queue = EXCLUDED.queue AND c.item_id = EXCLUDED.item_id "         \
+  "AND c.generation = EXCLUDED.generation) OR NOT " NS_LEASE_LIVE("c") " "    \
+  "RETURNING c.item_id"
+
+// Returns a row when the claim is ours.
 constexpr char kClaim[] = R"sql(
 INSERT INTO pin_claims AS c (cid, backend, queue, item_id, generation)
 VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (cid, backend) DO UPDATE
-SET queue = EXCLUDED.queue, item_id = EXCLUDED.item_id,
-    generation = EXCLUDED.generation, claimed_at = now()
-WHERE (c.queue = EXCLUDED.queue AND c.item_id = EXCLUDED.item_id
-       AND c.generation = EXCLUDED.generation)
-   OR NOT )sql" NS_LEASE_LIVE("c") R"sql(
-RETURNING c.item_id)sql";
+)sql" NS_CLAIM_CONFLICT;
+
+// kClaim, made only when no live pin of the pair is recorded; one row:
+// (a live pin exists, the claim is ours).
+constexpr char kClaimUnlessLive[] = R"sql(
+WITH live AS (
+  SELECT EXISTS (SELECT 1 FROM pins
+                 WHERE cid = $1::text AND backend = $2::text
+                   AND status <> 'failed') AS live),
+claimed AS (
+  INSERT INTO pin_claims AS c (cid, backend, queue, item_id, generation)
+  SELECT $1::text, $2::text, $3::text, $4::bigint, $5::bigint
+  WHERE NOT (SELECT live FROM live)
+  )sql" NS_CLAIM_CONFLICT R"sql()
+SELECT (SELECT live FROM live), EXISTS (SELECT 1 FROM claimed))sql";
+
+#undef NS_CLAIM_CONFLICT
 
 constexpr char kRelease[] = R"sql(
 DELETE FROM pin_claims
@@ -46,6 +64,16 @@ bool ClaimPin(pqxx::work& txn, const std::string& queue,
               const std::string& backend) {
   return !Exec(txn, kClaim, cid, backend, queue, claimer.id, claimer.generation)
               .empty();
+}
+
+PinClaimResult ClaimPinUnlessLive(pqxx::work& txn, const std::string& queue,
+                                  const QueueItem& claimer,
+                                  const std::string& cid,
+                                  const std::string& backend) {
+  pqxx::row row = Exec1(txn, kClaimUnlessLive, cid, backend, queue, claimer.id,
+                        claimer.generation);
+  if (row[0].as<bool>()) return PinClaimResult::kLivePin;
+  return row[1].as<bool>() ? PinClaimResult::kClaimed : PinClaimResult::kBusy;
 }
 
 void ReleasePinClaim(pqxx::work& txn, const std::string& queue,

@@ -26,6 +26,24 @@ bool ClaimPin(pqxx::work& txn, const std::string& queue,
               const QueueItem& claimer, const std::string& cid,
               const std::string& backend);
 
+// What ClaimPinUnlessLive found.
+enum class PinClaimResult {
+  kLivePin,  // a pin of (cid, backend) is recorded, not failed: no claim
+  kClaimed,  // ours (as ClaimPin)
+  kBusy,     // another live lease holds it
+};
+
+// ClaimPin, made only while no live pin (any status but 'failed') of
+// (cid, backend) is recorded, in one statement. Its snapshot is taken before
+// the claim may wait on another claimer's transaction: a claimer that has
+// just recorded its pin and dropped its claim is seen only by the caller's
+// next statement, so the caller must look for a live pin again after
+// kClaimed before it asks the backend.
+PinClaimResult ClaimPinUnlessLive(pqxx::work& txn, const std::string& queue,
+                                  const QueueItem& claimer,
+                                  const std::string& cid,
+                                  const std::string& backend);
+
 // Gives up our claim (the request failed or was not sent).
 void ReleasePinClaim(pqxx::work& txn, const std::string& queue,
                      const QueueItem& claimer, const std::string& cid,

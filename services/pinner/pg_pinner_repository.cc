@@ -201,15 +201,17 @@ absl::StatusOr<PinClaim> PgPinnerRepository::ClaimPin(
     const std::string& backend) {
   PinClaim claim = PinClaim::kBusy;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    if (db::Exec1(txn, kLivePin, cid, backend)[0].as<bool>()) {
-      claim = PinClaim::kPinned;
-      return absl::OkStatus();
+    switch (db::ClaimPinUnlessLive(txn, queue_.name(), claimer, cid, backend)) {
+      case db::PinClaimResult::kLivePin:
+        claim = PinClaim::kPinned;
+        return absl::OkStatus();
+      case db::PinClaimResult::kBusy:
+        claim = PinClaim::kBusy;
+        return absl::OkStatus();
+      case db::PinClaimResult::kClaimed:
+        break;
     }
-    if (!db::ClaimPin(txn, queue_.name(), claimer, cid, backend)) {
-      claim = PinClaim::kBusy;
-      return absl::OkStatus();
-    }
-    // The insert may have waited for a claimer that has just recorded its
+    // The claim may have waited for a claimer that has just recorded its
     // pin and dropped its claim: this statement's snapshot sees that pin.
     if (db::Exec1(txn, kLivePin, cid, backend)[0].as<bool>()) {
       db::ReleasePinClaim(txn, queue_.name(), claimer, cid, backend);

@@ -740,6 +740,47 @@ TEST_F(PinnerPgTest, APinClaimLivesAsLongAsItsLease) {
   ASSERT_TRUE(repo_->Drop(live).ok());
 }
 
+// A recorded live pin answers the claim whoever holds a claim on the pair
+// (the tracker re-pinning it, say): nothing is asked and no claim is taken.
+// A failed pin is not live: the claim decides.
+TEST_F(PinnerPgTest, ALivePinAnswersTheClaimEvenWhileAnotherLeaseHoldsOne) {
+  const std::string cid = "bafkreilivepinwinsoverclaim";
+  const int64_t id = AddResource("ipfs://" + cid, "ipfs", cid);
+  absl::StatusOr<std::vector<db::QueueItem>> leased = queue_->Lease(100);
+  ASSERT_TRUE(leased.ok()) << leased.status();
+  auto it = std::find_if(leased->begin(), leased->end(),
+                         [&](const db::QueueItem& i) { return i.id == id; });
+  ASSERT_NE(it, leased->end());
+  const db::QueueItem holder = *it;
+  const db::QueueItem other{.id = 987656, .attempts = 1, .generation = 1};
+  ASSERT_EQ(repo_->ClaimPin(holder, cid, "b").value_or(PinClaim::kBusy),
+            PinClaim::kClaimed);
+  auto set_pin = [&](const std::string& status) {
+    ASSERT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      txn.exec_params(
+                          "INSERT INTO pins (cid, backend, status) "
+                          "VALUES ($1, 'b', $2) ON CONFLICT (cid, backend) "
+                          "DO UPDATE SET status = EXCLUDED.status",
+                          cid, status);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  };
+  set_pin("failed");
+  EXPECT_EQ(repo_->ClaimPin(other, cid, "b").value_or(PinClaim::kClaimed),
+            PinClaim::kBusy);  // holder's lease runs
+  set_pin("pinning");
+  EXPECT_EQ(repo_->ClaimPin(other, cid, "b").value_or(PinClaim::kBusy),
+            PinClaim::kPinned);
+  EXPECT_EQ(ClaimHolder(cid), holder.id);  // untouched
+  ASSERT_TRUE(repo_->ReleasePin(holder, cid, "b").ok());
+  EXPECT_EQ(repo_->ClaimPin(other, cid, "b").value_or(PinClaim::kBusy),
+            PinClaim::kPinned);
+  EXPECT_EQ(ClaimHolder(cid), 0);  // none taken
+  ASSERT_TRUE(repo_->Drop(holder).ok());
+}
+
 // A batch's pins and its resources' outcomes commit together; an item
 // whose lease was lost still has its pin recorded (the backend holds it
 // whoever holds the item) and its resource is left to the new holder.
