@@ -93,6 +93,11 @@ class FakeRepository final : public PinnerRepository {
   }
   absl::StatusOr<std::vector<SavedPinning>> SaveResourcesPinning(
       const std::vector<ResourcePinning>& batch) override {
+    ++batch_saves;
+    if (failing_batch_saves > 0) {
+      --failing_batch_saves;
+      return absl::UnavailableError("connection lost");
+    }
     std::vector<SavedPinning> saved(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       for (const NewPin& p : batch[i].new_pins) {
@@ -125,6 +130,8 @@ class FakeRepository final : public PinnerRepository {
   int claims = 0;
   int releases = 0;
   int saved_pins = 0;
+  int batch_saves = 0;
+  int failing_batch_saves = 0;  // the next this many fail
   std::string pinned_cid;
   std::optional<PinFailure> failure;
   std::optional<PinFailure> retried;
@@ -229,6 +236,35 @@ TEST_F(ResourcePinnerTest, SameCidInAnotherTextFormIsNotAMismatch) {
   EXPECT_TRUE(CheckSameCid(*cid, cid->ToV0String()).ok());
   EXPECT_TRUE(CheckSameCid(*cid, cid->ToString()).ok());
   EXPECT_EQ(ReasonOf(CheckSameCid(*cid, "not a cid")), "cid_mismatch");
+}
+
+// The batch's transaction fails: the resource is recorded alone. When that
+// fails too, its pin is still recorded on its own (the item comes back when
+// its lease runs out and finds it), and nothing is marked failed or retried.
+TEST_F(ResourcePinnerTest,
+       ABatchThatCannotBeRecordedIsRecordedAloneThenItsPins) {
+  repo_.bytes = std::string(1000, 'f');
+  FixedCidBackend backend("");
+  repo_.failing_batch_saves = 1;
+  Run(backend);
+  EXPECT_EQ(repo_.batch_saves, 2);  // together, then alone
+  EXPECT_EQ(repo_.pinned_cid, KuboV1Cid(repo_.bytes));
+  EXPECT_EQ(repo_.saved_pins, 1);
+
+  FakeRepository again;
+  again.bytes = repo_.bytes;
+  again.failing_batch_saves = 2;
+  ResourcePinner pinner(
+      again, fetcher_,
+      [](const uri::Cid&) -> absl::StatusOr<std::string> { return ""; },
+      {&backend}, {.batch_size = 1}, PinObserver{});
+  EXPECT_EQ(pinner.Step(), 1);
+  EXPECT_EQ(again.batch_saves, 2);
+  EXPECT_TRUE(again.pinned_cid.empty());  // the outcome was not recorded
+  EXPECT_EQ(again.saved_pins, 1);         // the pin was
+  EXPECT_FALSE(again.failure.has_value());
+  EXPECT_FALSE(again.retried.has_value());
+  EXPECT_EQ(backend.uploads, 2);
 }
 
 absl::Status Unavailable(int retry_after_seconds) {
