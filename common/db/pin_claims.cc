@@ -27,13 +27,17 @@ INSERT INTO pin_claims AS c (cid, backend, queue, item_id, generation)
 VALUES ($1, $2, $3, $4, $5)
 )sql" NS_CLAIM_CONFLICT;
 
+// A live pin of ($1, $2) is recorded: any status but 'failed'.
+#define NS_LIVE_PIN                                                         \
+  "EXISTS (SELECT 1 FROM pins WHERE cid = $1::text AND backend = $2::text " \
+  "AND status <> 'failed')"
+
+constexpr char kLivePin[] = "SELECT " NS_LIVE_PIN;
+
 // kClaim, made only when no live pin of the pair is recorded; one row:
 // (a live pin exists, the claim is ours).
 constexpr char kClaimUnlessLive[] = R"sql(
-WITH live AS (
-  SELECT EXISTS (SELECT 1 FROM pins
-                 WHERE cid = $1::text AND backend = $2::text
-                   AND status <> 'failed') AS live),
+WITH live AS (SELECT )sql" NS_LIVE_PIN R"sql( AS live),
 claimed AS (
   INSERT INTO pin_claims AS c (cid, backend, queue, item_id, generation)
   SELECT $1::text, $2::text, $3::text, $4::bigint, $5::bigint
@@ -42,6 +46,7 @@ claimed AS (
 SELECT (SELECT live FROM live), EXISTS (SELECT 1 FROM claimed))sql";
 
 #undef NS_CLAIM_CONFLICT
+#undef NS_LIVE_PIN
 
 constexpr char kRelease[] = R"sql(
 DELETE FROM pin_claims
@@ -73,7 +78,14 @@ PinClaimResult ClaimPinUnlessLive(pqxx::work& txn, const std::string& queue,
   pqxx::row row = Exec1(txn, kClaimUnlessLive, cid, backend, queue, claimer.id,
                         claimer.generation);
   if (row[0].as<bool>()) return PinClaimResult::kLivePin;
-  return row[1].as<bool>() ? PinClaimResult::kClaimed : PinClaimResult::kBusy;
+  if (!row[1].as<bool>()) return PinClaimResult::kBusy;
+  // The claim may have waited for a claimer that has just recorded its pin
+  // and dropped its claim: only a new statement's snapshot sees that pin.
+  if (Exec1(txn, kLivePin, cid, backend)[0].as<bool>()) {
+    ReleasePinClaim(txn, queue, claimer, cid, backend);
+    return PinClaimResult::kLivePin;
+  }
+  return PinClaimResult::kClaimed;
 }
 
 void ReleasePinClaim(pqxx::work& txn, const std::string& queue,

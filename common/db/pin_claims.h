@@ -34,11 +34,11 @@ enum class PinClaimResult {
 };
 
 // ClaimPin, made only while no live pin (any status but 'failed') of
-// (cid, backend) is recorded, in one statement. Its snapshot is taken before
-// the claim may wait on another claimer's transaction: a claimer that has
-// just recorded its pin and dropped its claim is seen only by the caller's
-// next statement, so the caller must look for a live pin again after
-// kClaimed before it asks the backend.
+// (cid, backend) is recorded: one statement looks and claims, and a second
+// looks again after a claim, since the claim may have waited on a claimer
+// that has just recorded its pin and dropped its claim (which only a new
+// statement's snapshot sees); then the claim is given up and kLivePin
+// returned. So kClaimed means: ask the backend.
 PinClaimResult ClaimPinUnlessLive(pqxx::work& txn, const std::string& queue,
                                   const QueueItem& claimer,
                                   const std::string& cid,

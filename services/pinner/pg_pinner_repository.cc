@@ -46,22 +46,9 @@ FROM resources r LEFT JOIN metadata m ON m.resource_id = r.id
 WHERE r.id = ANY($1::bigint[]))sql";
 #undef NIFTYSAVE_EXPECTED_SHA256
 
-// One pin per (CID, backend): a retried or replayed request finds it.
-constexpr char kUpsertPin[] = R"sql(
-INSERT INTO pins (cid, backend, request_id, status)
-VALUES ($1, $2, NULLIF($3, ''), 'pinning')
-ON CONFLICT (cid, backend) DO UPDATE
-SET request_id = coalesce(EXCLUDED.request_id, pins.request_id),
-    status = CASE WHEN pins.status = 'pinned' THEN 'pinned' ELSE 'pinning' END,
-    updated_at = now()
-RETURNING id, status)sql";
-
-// A live pin of (CID, backend): nothing to ask.
-constexpr char kLivePin[] = R"sql(
-SELECT EXISTS (SELECT 1 FROM pins
-               WHERE cid = $1 AND backend = $2 AND status <> 'failed'))sql";
-
-// The batch form of kUpsertPin ((CID, backend) pairs distinct, in order).
+// One pin per (CID, backend): a retried or replayed request finds it. The
+// pairs are distinct (one statement may not touch a row twice) and taken in
+// order, so every pinner locks existing rows alike.
 constexpr char kUpsertPins[] = R"sql(
 INSERT INTO pins (cid, backend, request_id, status)
 SELECT u.cid, u.backend, NULLIF(u.request_id, ''), 'pinning'
@@ -170,16 +157,35 @@ PgPinnerRepository::LoadResources(const std::vector<int64_t>& ids) {
 
 namespace {
 
-int64_t RecordPin(pqxx::work& txn, const NewPin& p) {
-  // The request id is the backend's text: stored valid and bounded.
-  pqxx::row pin = db::Exec1(txn, kUpsertPin, p.cid, p.backend,
-                            ValidUtf8(p.request_id, 1024));
-  const int64_t pin_id = pin[0].as<int64_t>();
-  db::DropPinClaim(txn, p.cid, p.backend);
-  if (pin[1].as<std::string>() != "pinned") {
-    db::WorkQueue::Enqueue(txn, kTrackQueue, {pin_id});
+// (CID, backend) -> the backend's request id.
+using NewPins = std::map<std::pair<std::string, std::string>, std::string>;
+
+// Records `pins` (one row per (CID, backend): a replay finds the same row),
+// drops the claims on them and queues for tracking those not yet
+// confirmed; returns each pin's id.
+std::map<std::pair<std::string, std::string>, int64_t> RecordPins(
+    pqxx::work& txn, const NewPins& pins) {
+  std::map<std::pair<std::string, std::string>, int64_t> ids;
+  if (pins.empty()) return ids;
+  std::vector<std::string> cids, backends, request_ids;
+  for (const auto& [key, request_id] : pins) {
+    cids.push_back(key.first);
+    backends.push_back(key.second);
+    // The request id is the backend's text: stored valid and bounded.
+    request_ids.push_back(ValidUtf8(request_id, 1024));
   }
-  return pin_id;
+  const std::string cid_array = db::TextArray(cids);
+  const std::string backend_array = db::TextArray(backends);
+  std::vector<int64_t> to_track;
+  for (const auto& row : db::Exec(txn, kUpsertPins, cid_array, backend_array,
+                                  db::TextArray(request_ids))) {
+    const int64_t id = row[0].as<int64_t>();
+    ids[{row[1].as<std::string>(), row[2].as<std::string>()}] = id;
+    if (row[3].as<std::string>() != "pinned") to_track.push_back(id);
+  }
+  db::Exec(txn, kDropClaims, cid_array, backend_array);
+  db::WorkQueue::Enqueue(txn, kTrackQueue, to_track);
+  return ids;
 }
 
 }  // namespace
@@ -189,7 +195,7 @@ absl::StatusOr<int64_t> PgPinnerRepository::SavePin(
     const std::string& request_id) {
   int64_t pin_id = 0;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pin_id = RecordPin(txn, {cid, backend, request_id});
+    pin_id = RecordPins(txn, {{{cid, backend}, request_id}}).begin()->second;
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -204,21 +210,14 @@ absl::StatusOr<PinClaim> PgPinnerRepository::ClaimPin(
     switch (db::ClaimPinUnlessLive(txn, queue_.name(), claimer, cid, backend)) {
       case db::PinClaimResult::kLivePin:
         claim = PinClaim::kPinned;
-        return absl::OkStatus();
+        break;
       case db::PinClaimResult::kBusy:
         claim = PinClaim::kBusy;
-        return absl::OkStatus();
+        break;
       case db::PinClaimResult::kClaimed:
+        claim = PinClaim::kClaimed;
         break;
     }
-    // The claim may have waited for a claimer that has just recorded its
-    // pin and dropped its claim: this statement's snapshot sees that pin.
-    if (db::Exec1(txn, kLivePin, cid, backend)[0].as<bool>()) {
-      db::ReleasePinClaim(txn, queue_.name(), claimer, cid, backend);
-      claim = PinClaim::kPinned;
-      return absl::OkStatus();
-    }
-    claim = PinClaim::kClaimed;
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -239,21 +238,11 @@ PgPinnerRepository::SaveResourcesPinning(
     const std::vector<ResourcePinning>& batch) {
   std::vector<SavedPinning> saved(batch.size());
   if (batch.empty()) return saved;
-  // Each (CID, backend) once, in order: one upsert may not touch a row
-  // twice, and every pinner takes the rows' locks in the same order.
-  std::map<std::pair<std::string, std::string>, std::string> pins;
+  NewPins pins;
   for (const ResourcePinning& r : batch) {
     for (const NewPin& p : r.new_pins) {
-      // The request id is the backend's text: stored valid and bounded.
-      std::string& request_id = pins[{p.cid, p.backend}];
-      if (request_id.empty()) request_id = ValidUtf8(p.request_id, 1024);
+      pins.emplace(std::make_pair(p.cid, p.backend), p.request_id);
     }
-  }
-  std::vector<std::string> cids, backends, request_ids;
-  for (const auto& [key, request_id] : pins) {
-    cids.push_back(key.first);
-    backends.push_back(key.second);
-    request_ids.push_back(request_id);
   }
   std::vector<db::QueueItem> items;
   for (const ResourcePinning& r : batch) items.push_back(r.item);
@@ -261,22 +250,8 @@ PgPinnerRepository::SaveResourcesPinning(
   std::map<std::pair<std::string, std::string>, int64_t> pin_ids;
   std::vector<int64_t> completed;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
-    pin_ids.clear();
     // The pins commit whoever holds the items; the rest only under a lease.
-    std::vector<int64_t> to_track;
-    if (!pins.empty()) {
-      const std::string cid_array = db::TextArray(cids);
-      const std::string backend_array = db::TextArray(backends);
-      for (const auto& row :
-           db::Exec(txn, kUpsertPins, cid_array, backend_array,
-                    db::TextArray(request_ids))) {
-        const int64_t id = row[0].as<int64_t>();
-        pin_ids[{row[1].as<std::string>(), row[2].as<std::string>()}] = id;
-        if (row[3].as<std::string>() != "pinned") to_track.push_back(id);
-      }
-      db::Exec(txn, kDropClaims, cid_array, backend_array);
-      db::WorkQueue::Enqueue(txn, kTrackQueue, to_track);
-    }
+    pin_ids = RecordPins(txn, pins);
     completed = queue_.CompleteMany(txn, items);
     if (completed.empty()) return absl::OkStatus();
     const std::set<int64_t> held(completed.begin(), completed.end());
