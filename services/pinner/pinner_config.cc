@@ -107,12 +107,9 @@ PinnerConfig ReadPinnerConfig() {
   const double timeout =
       GetFlagInRange(FLAGS_fetch_timeout_seconds, 1.0, 3600.0);
   config.queue = ReadQueueWorkerFlags();
-  config.pin_queue = {
-      .lease = absl::Seconds(30),
-      .max_attempts = *config.queue.max_attempts,
-      .max_lost_leases = *config.queue.max_attempts,
-      // A step's longest run, its lease renewed by the heartbeat until then.
-      .renew_for = absl::Seconds(std::max(pin_timeout, timeout) * 2 + 60)};
+  config.pin_queue = {.lease = absl::Seconds(30),
+                      .max_attempts = *config.queue.max_attempts,
+                      .max_lost_leases = *config.queue.max_attempts};
 
   const http::HttpLimits limits = ReadDownloadLimits(max_bytes, timeout);
   config.user_http = {.limits = limits,
@@ -141,6 +138,12 @@ PinnerConfig ReadPinnerConfig() {
       // Outlasts another replica's backend call; with a
       // download before it, still inside the lease.
       .claim_wait = absl::Seconds(std::max(pin_timeout, timeout) + 30)};
+  // A step's longest run, its batch's leases renewed by the heartbeat until
+  // then.
+  config.pin_queue.renew_for = LongestStep(
+      config.pinner,
+      static_cast<int>(ipfs::ParseBackendKinds(config.backends.kind)->size()),
+      absl::Seconds(timeout), absl::Seconds(pin_timeout));
   config.tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
   config.notify_window =
       absl::Milliseconds(GetFlagInRange(FLAGS_notify_window_ms, 0, 5000));

@@ -355,6 +355,14 @@ absl::StatusOr<uri::Cid> ResourcePinner::LocalCid(
   return cid;
 }
 
+absl::Duration LongestStep(const PinnerOptions& options, int backends,
+                           absl::Duration fetch_timeout,
+                           absl::Duration pin_timeout) {
+  const absl::Duration one =
+      fetch_timeout + backends * (options.claim_wait + pin_timeout);
+  return options.batch_size * one + absl::Seconds(60);
+}
+
 absl::Status CheckSameCid(const uri::Cid& expected,
                           const std::string& reported) {
   absl::StatusOr<uri::Cid> parsed = uri::ParseCid(reported);

@@ -383,5 +383,18 @@ TEST_F(ResourcePinnerTest, ARefusedRequestReleasesItsClaim) {
   EXPECT_EQ(repo_.releases, 1);
 }
 
+// The heartbeat renews a batch's leases for as long as its step may take
+// working every resource at the slowest the limits allow; with the
+// defaults (16 resources, 120 s fetch and pin timeouts, a 150 s claim wait,
+// one backend) 6,300 s, where it was 300 s: one slow resource's worth.
+TEST(LongestStepTest, CoversEveryResourceOfTheBatchAtItsSlowest) {
+  PinnerOptions options{.batch_size = 16, .claim_wait = absl::Seconds(150)};
+  EXPECT_EQ(LongestStep(options, 1, absl::Seconds(120), absl::Seconds(120)),
+            absl::Seconds(16 * (120 + 150 + 120) + 60));
+  options.batch_size = 1;
+  EXPECT_EQ(LongestStep(options, 2, absl::Seconds(30), absl::Seconds(10)),
+            absl::Seconds(30 + 2 * (150 + 10) + 60));
+}
+
 }  // namespace
 }  // namespace niftysave::pinner
