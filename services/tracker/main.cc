@@ -43,10 +43,13 @@ int main(int argc, char** argv) {
   ConnectOrDie(base);
   // Tracking never gives up on its own: a pin is re-checked at the capped
   // back-off until it is confirmed.
-  db::WorkQueue queue(*base.pool, "track", base.worker_id,
-                      {.lease = absl::Seconds(30),
-                       .max_attempts = 1000000,
-                       .renew_for = absl::Minutes(2)});
+  db::WorkQueue queue(
+      *base.pool, "track", base.worker_id,
+      {.lease = absl::Seconds(30),
+       .max_attempts = 1000000,
+       .renew_for = tracker::LongestStep(config.pin_tracker,
+                                         http.options().limits.total_timeout,
+                                         config.backends.pin_timeout)});
   tracker::PgTrackerRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
   DropStaleClaims(*base.pool, queue);

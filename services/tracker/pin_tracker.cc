@@ -17,6 +17,15 @@ bool IsTransient(const absl::Status& s) {
 
 }  // namespace
 
+absl::Duration LongestStep(const PinTrackerOptions& options,
+                           absl::Duration request_timeout,
+                           absl::Duration pin_timeout) {
+  const absl::Duration one = options.max_budget_wait + request_timeout +
+                             options.max_budget_wait + pin_timeout +
+                             absl::Seconds(10);
+  return options.batch_size * one + absl::Seconds(60);
+}
+
 PinTracker::PinTracker(TrackerRepository& repo,
                        std::map<std::string, ipfs::PinBackend*> backends,
                        PinTrackerOptions options, PinTrackerObserver observer)

@@ -32,6 +32,20 @@ struct PinTrackerOptions {
   absl::Duration claim_busy_wait = absl::Seconds(10);
 };
 
+// The longest one Step may run: for each of up to options.batch_size pins
+// (a backend that answers one CID a request), a wait of up to
+// max_budget_wait for the backend's request budget and a status request
+// of up to `request_timeout`; then, for a pin lost or failed, another
+// budget wait and a re-pin of up to `pin_timeout` (and 10 s for the
+// backend to say so). The heartbeat renews a step's leases this long
+// (QueuePolicy::renew_for): a slow backend must not let them lapse
+// mid-step, or another worker checks the same pins again and, after
+// max_lost_leases such steps, they are parked until an operator retries
+// them.
+absl::Duration LongestStep(const PinTrackerOptions& options,
+                           absl::Duration request_timeout,
+                           absl::Duration pin_timeout);
+
 // What the tracker saw, for metrics. Any member may be empty.
 struct PinTrackerObserver {
   // One status request to `backend`: "ok" or the failure's reason.
