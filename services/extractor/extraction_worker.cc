@@ -63,6 +63,13 @@ ExtractionWorker::~ExtractionWorker() {
   for (std::thread& t : threads_) t.join();
 }
 
+absl::Duration LongestItem(const ExtractionWorkerOptions& options,
+                           int max_per_host, absl::Duration fetch_timeout) {
+  const int64_t rounds =
+      (options.max_in_flight + max_per_host - 1) / std::max(1, max_per_host);
+  return 7 * rounds * fetch_timeout + options.write_gather + absl::Seconds(60);
+}
+
 int64_t ExtractionWorker::in_flight() const {
   absl::MutexLock lock(&mu_);
   return in_flight_ + unwritten_;

@@ -72,6 +72,19 @@ struct ExtractionWorkerOptions {
   int64_t first_reservation = 64 << 10;
 };
 
+// The longest one leased item may take: up to six fetches (the metadata,
+// its decimal-id form and the content checked against an on-chain hash;
+// twice, since a body cut for the byte budget starts its item again) and
+// the wait for that budget, each waiting in its host's line behind up to
+// options.max_in_flight others (`max_per_host` at a time) and taking up to
+// `fetch_timeout`; then the write gather, and a minute. The heartbeat
+// renews leased items this long (QueuePolicy::renew_for), so a slow host
+// never lets the leases of the items queued behind it lapse mid-fetch
+// (another worker would fetch them again and, after max_lost_leases, they
+// would be parked).
+absl::Duration LongestItem(const ExtractionWorkerOptions& options,
+                           int max_per_host, absl::Duration fetch_timeout);
+
 // Keeps up to max_in_flight tokens moving through: lease (in batches, as
 // slots free up) → fetch (asynchronously, AsyncFetcher) → parse and walk
 // (a small CPU pool) → record (writer threads, batched set-based writes) →
