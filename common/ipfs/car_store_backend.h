@@ -51,6 +51,12 @@ class CarStoreBackend final : public PinBackend {
   // kPinned when the CID's CAR is present and complete; kFailed otherwise
   // (nothing here would ever make it appear by itself).
   absl::StatusOr<PinState> Status(const std::string& cid) override;
+  // A status check here is a look at a local file (each CAR read and
+  // verified once, then remembered), not a remote request: a caller that
+  // paces requests to a backend (the tracker's --status_requests_per_second)
+  // counts one for this many CIDs.
+  static constexpr size_t kStatusBatch = 256;
+  size_t max_status_batch() const override { return kStatusBatch; }
 
   // CARs remembered as verified now (at most max_verified_cached).
   size_t verified_cached() const;

@@ -26,6 +26,7 @@
 #include "common/db/work_queue.h"
 #include "common/grpc/grpc_server.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/car_store_backend.h"
 #include "common/ipfs/pinning_service_backend.h"
 #include "common/metrics/metrics.h"
 #include "common/uri/cid.h"
@@ -39,6 +40,7 @@
 #include "tests/harness/net.h"
 #include "tests/harness/pinning_service_standin.h"
 #include "tests/harness/postgres_server.h"
+#include "tests/harness/temp_dir.h"
 
 namespace niftysave::tracker {
 namespace {
@@ -251,6 +253,45 @@ class PinTrackerPgTest : public ::testing::Test {
 // 300 pins, two workers sharing one tracker, 10 status requests a second:
 // the stand-in must see at most burst + rate * elapsed requests, each
 // carrying up to 10 CIDs, and every pin must still end confirmed.
+// A CAR store's status checks are local: the request budget counts one per
+// kStatusBatch CIDs, so one step confirms every pin it leased even at one
+// request a second (it was one CID a request: 10 pins a second with the
+// default budget).
+TEST_F(PinTrackerPgTest, ACarStoresPinsAreCheckedAStepAtATimeWithinTheBudget) {
+  absl::StatusOr<harness::TempDir> dir = harness::TempDir::Create("cars");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  absl::StatusOr<std::unique_ptr<ipfs::CarStoreBackend>> store =
+      ipfs::CarStoreBackend::Open({.dir = dir->path() + "/store"});
+  ASSERT_TRUE(store.ok()) << store.status();
+  constexpr int kPins = 64;
+  for (int i = 0; i < kPins; ++i) {
+    absl::StatusOr<std::string> cid =
+        (*store)->Upload(absl::StrCat("car ", cid_base_, " ", i), "f");
+    ASSERT_TRUE(cid.ok()) << cid.status();
+    ASSERT_TRUE(pool_
+                    ->Run([&](pqxx::work& txn) {
+                      const int64_t id =
+                          txn.exec_params1(
+                                 "INSERT INTO pins (cid, backend, status) "
+                                 "VALUES ($1, 'car-store', 'pinning') "
+                                 "RETURNING id",
+                                 *cid)[0]
+                              .as<int64_t>();
+                      db::WorkQueue::Enqueue(txn, "track", {id});
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  PinTrackerOptions options = Options();
+  options.requests_per_second = 1;
+  PinTracker tracker(*repo_, {{"car-store", store->get()}}, options,
+                     PinTrackerObserver{});
+  EXPECT_EQ(tracker.Step(), kPins);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pins WHERE backend = 'car-store' "
+                     "AND status = 'pinned'"),
+            kPins);
+}
+
 TEST_F(PinTrackerPgTest, ManyPinsArePolledWithinTheRequestBudget) {
   constexpr int kPins = 300;
   constexpr double kRate = 10;
