@@ -553,6 +553,30 @@ TEST_F(WorkQueueTest, StaleOrFinishedLeaseIsNotRenewed) {
   EXPECT_TRUE(queue.Held().empty());  // held too long: a hung step lets go
 }
 
+// A step that goes on making progress with its items (KeepHolding after
+// each unit of work) keeps them past renew_for counted from the lease; the
+// items it stopped reporting progress on are let go at renew_for, as is an
+// item leased again meanwhile (a new generation).
+TEST_F(WorkQueueTest, ProgressStartsTheRenewalWindowAgain) {
+  ASSERT_EQ(Enqueue({1, 2}), 2);
+  WorkQueue queue(
+      *pool_, "extract", "w1",
+      {.lease = absl::Seconds(60), .renew_for = absl::Milliseconds(1000)});
+  std::vector<QueueItem> items = Lease(queue, 2);
+  ASSERT_EQ(items.size(), 2u);
+  absl::SleepFor(absl::Milliseconds(700));
+  queue.KeepHolding(
+      {items[0], {.id = items[1].id, .generation = items[1].generation + 1}});
+  absl::SleepFor(absl::Milliseconds(700));
+  // 1.4 s since the lease: only the item with progress 0.7 s ago is held.
+  EXPECT_EQ(Ids(queue.Held()), std::vector<int64_t>({items[0].id}));
+  absl::StatusOr<int64_t> renewed = queue.RenewHeld();
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(*renewed, 1);
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_TRUE(queue.Held().empty());  // no progress for 1.1 s: let go
+}
+
 // The heartbeat and a batch outcome of the same worker's items, in two
 // transactions at once, must never wait on each other in a cycle: both lock
 // in item_id order. Here the batch holds the lowest item; the heartbeat waits

@@ -393,6 +393,18 @@ void WorkQueue::Forget(const QueueItem& item) const {
   }
 }
 
+void WorkQueue::KeepHolding(const std::vector<QueueItem>& items) const {
+  if (policy_.renew_for <= absl::ZeroDuration()) return;  // nothing held
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (const QueueItem& item : items) {
+    auto it = held_.find(item.id);
+    if (it != held_.end() && it->second.generation == item.generation) {
+      it->second.since = now;
+    }
+  }
+}
+
 std::vector<QueueItem> WorkQueue::Held() const {
   const absl::Time cutoff = absl::Now() - policy_.renew_for;
   std::vector<QueueItem> items;

@@ -75,8 +75,15 @@ class WorkQueue {
   // the lease keeps its items. Fenced by generation and holder: an item
   // re-leased, re-queued or rescheduled meanwhile is not renewed and is
   // forgotten, and so is one held longer than policy.renew_for (a hung or
-  // failed step lets it go). One statement; returns how many were renewed.
+  // failed step lets it go: renew_for counts from the lease, or from the
+  // last KeepHolding). One statement; returns how many were renewed.
   absl::StatusOr<int64_t> RenewHeld();
+  // The step working `items` has finished a unit of its work and goes on
+  // with them: their renewal window (policy.renew_for) starts again now. So
+  // renew_for bounds one unit of a step (one resource, one request), not a
+  // whole batch of them, and a step that stops making progress still lets
+  // its items go. Items not held (any more) are ignored. In memory only.
+  void KeepHolding(const std::vector<QueueItem>& items) const;
   // The items RenewHeld would renew now.
   std::vector<QueueItem> Held() const;
 

@@ -64,10 +64,17 @@ ExtractionWorker::~ExtractionWorker() {
 }
 
 absl::Duration LongestItem(const ExtractionWorkerOptions& options,
-                           int max_per_host, absl::Duration fetch_timeout) {
-  const int64_t rounds =
-      (options.max_in_flight + max_per_host - 1) / std::max(1, max_per_host);
-  return 7 * rounds * fetch_timeout + options.write_gather + absl::Seconds(60);
+                           int max_per_host, double per_host_rps,
+                           absl::Duration fetch_timeout) {
+  const int per_host = std::max(1, max_per_host);
+  const int64_t rounds = (options.max_in_flight + per_host - 1) / per_host;
+  // Started no faster than per_host_rps: the last in line waits for the
+  // starts of everyone before it.
+  const absl::Duration paced =
+      per_host_rps > 0 ? absl::Seconds(options.max_in_flight / per_host_rps)
+                       : absl::ZeroDuration();
+  return 7 * (rounds * fetch_timeout + paced) + options.write_gather +
+         absl::Seconds(60);
 }
 
 int64_t ExtractionWorker::in_flight() const {

@@ -76,14 +76,16 @@ struct ExtractionWorkerOptions {
 // its decimal-id form and the content checked against an on-chain hash;
 // twice, since a body cut for the byte budget starts its item again) and
 // the wait for that budget, each waiting in its host's line behind up to
-// options.max_in_flight others (`max_per_host` at a time) and taking up to
+// options.max_in_flight others (`max_per_host` at a time, and no more than
+// `per_host_rps` started a second when it is not 0) and taking up to
 // `fetch_timeout`; then the write gather, and a minute. The heartbeat
 // renews leased items this long (QueuePolicy::renew_for), so a slow host
 // never lets the leases of the items queued behind it lapse mid-fetch
 // (another worker would fetch them again and, after max_lost_leases, they
 // would be parked).
 absl::Duration LongestItem(const ExtractionWorkerOptions& options,
-                           int max_per_host, absl::Duration fetch_timeout);
+                           int max_per_host, double per_host_rps,
+                           absl::Duration fetch_timeout);
 
 // Keeps up to max_in_flight tokens moving through: lease (in batches, as
 // slots free up) → fetch (asynchronously, AsyncFetcher) → parse and walk

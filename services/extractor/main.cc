@@ -55,13 +55,14 @@ int main(int argc, char** argv) {
   fetcher_options.metrics = &metrics.fetch();
   fetch::AsyncFetcher fetcher(user_http, gateway_http, fetcher_options);
   const int attempts = *config.queue.max_attempts;
-  db::WorkQueue queue(*base.pool, "extract", base.worker_id,
-                      {.lease = absl::Seconds(30),
-                       .max_attempts = attempts,
-                       .max_lost_leases = attempts,
-                       .renew_for = extractor::LongestItem(
-                           config.worker, config.user_http.max_per_host,
-                           config.fetch_timeout)});
+  db::WorkQueue queue(
+      *base.pool, "extract", base.worker_id,
+      {.lease = absl::Seconds(30),
+       .max_attempts = attempts,
+       .max_lost_leases = attempts,
+       .renew_for = extractor::LongestItem(
+           config.worker, config.user_http.max_per_host,
+           config.user_http.per_host_rps, config.fetch_timeout)});
   extractor::PgExtractorRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
   LeaseKeeper heartbeat(queue);

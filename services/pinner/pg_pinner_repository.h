@@ -23,6 +23,9 @@ class PgPinnerRepository final : public PinnerRepository {
   absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
     return queue_.Lease(limit);
   }
+  void KeepHolding(const std::vector<db::QueueItem>& items) override {
+    queue_.KeepHolding(items);
+  }
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(
       int64_t id) override;
   absl::StatusOr<std::map<int64_t, ResourceToPin>> LoadResources(

@@ -76,13 +76,12 @@ std::string ReadTmpDir() {
   return tmp_dir;
 }
 
-// 1..the number of backends --pin_backend names.
-int ReadReplication(const ipfs::BackendConfig& backends) {
+// How many backends --pin_backend names.
+int ReadBackendCount(const ipfs::BackendConfig& backends) {
   absl::StatusOr<std::vector<std::string>> kinds =
       ipfs::ParseBackendKinds(backends.kind);
   if (!kinds.ok()) DieWithConfigError("pin_backend", kinds.status().message());
-  return GetFlagInRange(FLAGS_replication, 1,
-                        static_cast<int>(std::max<size_t>(1, kinds->size())));
+  return static_cast<int>(std::max<size_t>(1, kinds->size()));
 }
 
 }  // namespace
@@ -126,11 +125,13 @@ PinnerConfig ReadPinnerConfig() {
                     .ipfs_api_url = fetch_flags.ipfs_api_url};
 
   config.backends = ipfs::BackendConfigFromFlags();
+  const int backend_count = ReadBackendCount(config.backends);
   config.backends.pin_timeout = absl::Seconds(pin_timeout);
   config.backends.max_upload_bytes = static_cast<size_t>(max_bytes);
   config.pinner = {
       .batch_size = config.queue.batch_size,
-      .replication = ReadReplication(config.backends),
+      // 1..the number of backends.
+      .replication = GetFlagInRange(FLAGS_replication, 1, backend_count),
       .tmp_dir = ReadTmpDir(),
       .max_upload_bytes = static_cast<size_t>(max_bytes),
       .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes),
@@ -138,12 +139,11 @@ PinnerConfig ReadPinnerConfig() {
       // Outlasts another replica's backend call; with a
       // download before it, still inside the lease.
       .claim_wait = absl::Seconds(std::max(pin_timeout, timeout) + 30)};
-  // A step's longest run, its batch's leases renewed by the heartbeat until
-  // then.
-  config.pin_queue.renew_for = LongestStep(
-      config.pinner,
-      static_cast<int>(ipfs::ParseBackendKinds(config.backends.kind)->size()),
-      absl::Seconds(timeout), absl::Seconds(pin_timeout));
+  // The heartbeat renews a batch's leases this long after the step's last
+  // progress (one resource).
+  config.pin_queue.renew_for =
+      LongestResource(config.pinner, config.queue.workers, backend_count,
+                      absl::Seconds(timeout), absl::Seconds(pin_timeout));
   config.tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
   config.notify_window =
       absl::Milliseconds(GetFlagInRange(FLAGS_notify_window_ms, 0, 5000));

@@ -26,6 +26,7 @@ class EnqueueOnlyRepository final : public PinnerRepository {
   absl::StatusOr<std::vector<db::QueueItem>> Lease(int) override {
     return std::vector<db::QueueItem>{};
   }
+  void KeepHolding(const std::vector<db::QueueItem>&) override {}
   absl::StatusOr<std::optional<ResourceToPin>> LoadResource(int64_t) override {
     return std::nullopt;
   }

@@ -23,6 +23,9 @@ class PinnerRepository {
   virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
       const std::vector<int64_t>& ids) = 0;
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
+  // The step goes on with `items` after finishing one resource: their lease
+  // renewal window starts again (db::WorkQueue::KeepHolding).
+  virtual void KeepHolding(const std::vector<db::QueueItem>& items) = 0;
   // The leased batch's resources, by id, in one query (ids whose resource is
   // gone are absent). Stored metadata bytes come along while the batch's
   // total stays within kMaxBatchStoredBytes; past it they are marked

@@ -77,6 +77,8 @@ int ResourcePinner::Step() {
   for (const db::QueueItem& item : leased) {
     auto it = resources->find(item.id);
     Handle(item, it == resources->end() ? nullptr : &it->second, batch);
+    // Progress: the renewal window bounds one resource, not the batch.
+    repo_.KeepHolding(leased);
   }
   Record(batch);
   return static_cast<int>(leased.size());
@@ -355,12 +357,13 @@ absl::StatusOr<uri::Cid> ResourcePinner::LocalCid(
   return cid;
 }
 
-absl::Duration LongestStep(const PinnerOptions& options, int backends,
-                           absl::Duration fetch_timeout,
-                           absl::Duration pin_timeout) {
-  const absl::Duration one =
-      fetch_timeout + backends * (options.claim_wait + pin_timeout);
-  return options.batch_size * one + absl::Seconds(60);
+absl::Duration LongestResource(const PinnerOptions& options, int workers,
+                               int backends, absl::Duration fetch_timeout,
+                               absl::Duration pin_timeout) {
+  const int per_host = std::max(1, options.max_per_host);
+  const int rounds = (workers + per_host - 1) / per_host;  // its own included
+  return rounds * fetch_timeout +
+         backends * (options.claim_wait + pin_timeout) + absl::Seconds(60);
 }
 
 absl::Status CheckSameCid(const uri::Cid& expected,

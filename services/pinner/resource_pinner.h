@@ -69,15 +69,18 @@ struct PinnerOptions {
   absl::Duration claim_poll = absl::Seconds(1);
 };
 
-// The longest one Step may run: it works its batch (options.batch_size)
-// resource by resource, each a download of up to `fetch_timeout`, then up
-// to `backends` backend calls of up to `pin_timeout`, each after up to
-// options.claim_wait for another lease's claim (on a last attempt). The
-// heartbeat renews a batch's leases this long (QueuePolicy::renew_for), so
-// a batch of slow assets is never taken over by another worker mid-step.
-absl::Duration LongestStep(const PinnerOptions& options, int backends,
-                           absl::Duration fetch_timeout,
-                           absl::Duration pin_timeout);
+// The longest one resource of a Step may take: its download waits for a
+// host slot behind the other `workers` (options.max_per_host at a time,
+// each up to `fetch_timeout`) and takes up to `fetch_timeout` itself; then
+// up to `backends` backend calls of up to `pin_timeout`, each after up to
+// options.claim_wait for another lease's claim (on a last attempt); and a
+// minute. A Step reports progress after each resource (KeepHolding), so
+// the heartbeat renews its batch's leases this long after the last one
+// (QueuePolicy::renew_for): a batch of slow assets is never taken over by
+// another worker mid-step, and a step that hangs lets its items go.
+absl::Duration LongestResource(const PinnerOptions& options, int workers,
+                               int backends, absl::Duration fetch_timeout,
+                               absl::Duration pin_timeout);
 
 // OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
 // permanent error with reason `cid_mismatch` (DataLoss: retrying will not

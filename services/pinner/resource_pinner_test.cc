@@ -43,6 +43,9 @@ class FakeRepository final : public PinnerRepository {
     leased_ = true;
     return items;
   }
+  void KeepHolding(const std::vector<db::QueueItem>& items) override {
+    kept_holding += static_cast<int>(items.size());
+  }
   absl::StatusOr<std::map<int64_t, ResourceToPin>> LoadResources(
       const std::vector<int64_t>& ids) override {
     std::map<int64_t, ResourceToPin> out;
@@ -128,6 +131,7 @@ class FakeRepository final : public PinnerRepository {
   int busy_claims = 0;  // when > 0: busy for this many claims, then pinned
   bool last_attempt = false;
   int claims = 0;
+  int kept_holding = 0;  // items KeepHolding was told of
   int releases = 0;
   int saved_pins = 0;
   int batch_saves = 0;
@@ -383,17 +387,31 @@ TEST_F(ResourcePinnerTest, ARefusedRequestReleasesItsClaim) {
   EXPECT_EQ(repo_.releases, 1);
 }
 
-// The heartbeat renews a batch's leases for as long as its step may take
-// working every resource at the slowest the limits allow; with the
-// defaults (16 resources, 120 s fetch and pin timeouts, a 150 s claim wait,
-// one backend) 6,300 s, where it was 300 s: one slow resource's worth.
-TEST(LongestStepTest, CoversEveryResourceOfTheBatchAtItsSlowest) {
-  PinnerOptions options{.batch_size = 16, .claim_wait = absl::Seconds(150)};
-  EXPECT_EQ(LongestStep(options, 1, absl::Seconds(120), absl::Seconds(120)),
-            absl::Seconds(16 * (120 + 150 + 120) + 60));
-  options.batch_size = 1;
-  EXPECT_EQ(LongestStep(options, 2, absl::Seconds(30), absl::Seconds(10)),
-            absl::Seconds(30 + 2 * (150 + 10) + 60));
+// The heartbeat renews a batch's leases for as long as one resource may
+// take after the last progress: with the defaults (32 workers, 8 downloads
+// a host, 120 s fetch and pin timeouts, a 150 s claim wait, one backend)
+// its download waits up to three other downloads' worth for a host slot:
+// 4 * 120 + (150 + 120) + 60 = 810 s.
+TEST(LongestResourceTest, CoversTheHostLineTheDownloadAndEveryBackend) {
+  PinnerOptions options{.max_per_host = 8, .claim_wait = absl::Seconds(150)};
+  EXPECT_EQ(
+      LongestResource(options, 32, 1, absl::Seconds(120), absl::Seconds(120)),
+      absl::Seconds(4 * 120 + 150 + 120 + 60));
+  // A line that does not divide evenly still waits a whole round; each
+  // backend asked may first wait for a claim.
+  options.max_per_host = 4;
+  EXPECT_EQ(
+      LongestResource(options, 5, 2, absl::Seconds(30), absl::Seconds(10)),
+      absl::Seconds(2 * 30 + 2 * (150 + 10) + 60));
+}
+
+// A step reports progress after each resource it works, with the whole
+// batch: the renewal window bounds one resource, not the batch.
+TEST_F(ResourcePinnerTest, ProgressIsReportedAfterEachResource) {
+  repo_.bytes = "{\"name\":\"progress\"}";
+  FixedCidBackend backend(KuboV1Cid(repo_.bytes));
+  Run(backend);
+  EXPECT_EQ(repo_.kept_holding, 1);  // one resource leased, one report
 }
 
 }  // namespace

@@ -28,6 +28,9 @@ class PgTrackerRepository final : public TrackerRepository,
   absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) override {
     return queue_.Lease(limit);
   }
+  void KeepHolding(const std::vector<db::QueueItem>& items) override {
+    queue_.KeepHolding(items);
+  }
   absl::StatusOr<std::map<int64_t, PinToCheck>> LoadPins(
       const std::vector<int64_t>& ids) override;
   absl::StatusOr<int> SaveChecked(

@@ -17,13 +17,11 @@ bool IsTransient(const absl::Status& s) {
 
 }  // namespace
 
-absl::Duration LongestStep(const PinTrackerOptions& options,
-                           absl::Duration request_timeout,
-                           absl::Duration pin_timeout) {
-  const absl::Duration one = options.max_budget_wait + request_timeout +
-                             options.max_budget_wait + pin_timeout +
-                             absl::Seconds(10);
-  return options.batch_size * one + absl::Seconds(60);
+absl::Duration LongestCheck(const PinTrackerOptions& options,
+                            absl::Duration request_timeout,
+                            absl::Duration pin_timeout) {
+  return 2 * options.max_budget_wait + request_timeout + pin_timeout +
+         absl::Seconds(10) + absl::Seconds(60);
 }
 
 PinTracker::PinTracker(TrackerRepository& repo,
@@ -79,7 +77,7 @@ int PinTracker::Step() {
     by_backend[pin->second.backend].push_back({item, pin->second});
   }
   for (const auto& [name, group] : by_backend) {
-    CheckAll(name, backends_.at(name), group);
+    CheckAll(name, backends_.at(name), group, leased);
   }
   return static_cast<int>(leased.size());
 }
@@ -96,7 +94,8 @@ bool PinTracker::Spend(Backend& b, absl::Duration* wait_instead) {
 }
 
 void PinTracker::CheckAll(const std::string& name, Backend& b,
-                          const std::vector<Leased>& pins) {
+                          const std::vector<Leased>& pins,
+                          const std::vector<db::QueueItem>& step) {
   const size_t batch = std::max<size_t>(1, b.backend->max_status_batch());
   // The answers are recorded together, one transaction for the backend's
   // share of the step (some backends answer for one CID a request); only a
@@ -126,6 +125,7 @@ void PinTracker::CheckAll(const std::string& name, Backend& b,
                  std::max(RecheckDelay(pins[i].pin), not_before)),
              pins[i]);
       }
+      repo_.KeepHolding(step);
       continue;
     }
     if (observer_.status_request) observer_.status_request(name, "ok");
@@ -135,6 +135,9 @@ void PinTracker::CheckAll(const std::string& name, Backend& b,
              it == states->end() ? std::nullopt
                                  : std::optional<ipfs::PinState>(it->second),
              checked);
+      // Progress after each request and each re-pin: the lease renewal
+      // window bounds one of them (LongestCheck), not the whole step.
+      repo_.KeepHolding(step);
     }
   }
   SaveChecked(checked);

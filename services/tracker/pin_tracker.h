@@ -32,19 +32,19 @@ struct PinTrackerOptions {
   absl::Duration claim_busy_wait = absl::Seconds(10);
 };
 
-// The longest one Step may run: for each of up to options.batch_size pins
-// (a backend that answers one CID a request), a wait of up to
-// max_budget_wait for the backend's request budget and a status request
-// of up to `request_timeout`; then, for a pin lost or failed, another
-// budget wait and a re-pin of up to `pin_timeout` (and 10 s for the
-// backend to say so). The heartbeat renews a step's leases this long
-// (QueuePolicy::renew_for): a slow backend must not let them lapse
-// mid-step, or another worker checks the same pins again and, after
-// max_lost_leases such steps, they are parked until an operator retries
-// them.
-absl::Duration LongestStep(const PinTrackerOptions& options,
-                           absl::Duration request_timeout,
-                           absl::Duration pin_timeout);
+// The longest a Step may go between two reports of progress (it reports
+// after each status request and each pin's answer, KeepHolding): a wait of
+// up to max_budget_wait for the backend's request budget and a status
+// request of up to `request_timeout`; then, for a pin lost or failed,
+// another budget wait and a re-pin of up to `pin_timeout` (and 10 s for
+// the backend to say so); and a minute. The heartbeat renews a step's
+// leases this long after its last progress (QueuePolicy::renew_for): a slow
+// backend must not let them lapse mid-step, or another worker checks the
+// same pins again and, after max_lost_leases such steps, they are parked
+// until an operator retries them.
+absl::Duration LongestCheck(const PinTrackerOptions& options,
+                            absl::Duration request_timeout,
+                            absl::Duration pin_timeout);
 
 // What the tracker saw, for metrics. Any member may be empty.
 struct PinTrackerObserver {
@@ -96,9 +96,11 @@ class PinTracker {
   // How many pins the budgets let this step check without a long wait.
   int LeaseLimit();
   // Checks `pins` (all on `b`) in StatusMany batches; defers the rest when
-  // the budget runs out.
+  // the budget runs out. `step`: every item the step leased, kept held
+  // after each request (TrackerRepository::KeepHolding).
   void CheckAll(const std::string& name, Backend& b,
-                const std::vector<Leased>& pins);
+                const std::vector<Leased>& pins,
+                const std::vector<db::QueueItem>& step);
   // Takes a budget token, waiting up to max_budget_wait; false when the
   // wait would be longer (the token is given back).
   bool Spend(Backend& b, absl::Duration* wait_instead);

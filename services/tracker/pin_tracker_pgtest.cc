@@ -253,6 +253,55 @@ class PinTrackerPgTest : public ::testing::Test {
 // 300 pins, two workers sharing one tracker, 10 status requests a second:
 // the stand-in must see at most burst + rate * elapsed requests, each
 // carrying up to 10 CIDs, and every pin must still end confirmed.
+// Another backend answering one CID a request, each answer `delay` late;
+// `on_request` runs before each.
+class SlowBackend final : public ipfs::PinBackend {
+ public:
+  SlowBackend(ipfs::PinBackend& inner, absl::Duration delay,
+              std::function<void()> on_request)
+      : inner_(inner), delay_(delay), on_request_(std::move(on_request)) {}
+  std::string name() const override { return inner_.name(); }
+  absl::StatusOr<ipfs::PinReceipt> PinCid(const std::string& cid) override {
+    return inner_.PinCid(cid);
+  }
+  absl::StatusOr<std::string> Upload(absl::string_view content,
+                                     absl::string_view filename) override {
+    return inner_.Upload(content, filename);
+  }
+  absl::StatusOr<ipfs::PinState> Status(const std::string& cid) override {
+    on_request_();
+    absl::SleepFor(delay_);
+    return inner_.Status(cid);
+  }
+
+ private:
+  ipfs::PinBackend& inner_;
+  const absl::Duration delay_;
+  std::function<void()> on_request_;
+};
+
+// A step reports progress after each status request: the pins still to be
+// asked about stay held (renewed by the heartbeat) past renew_for counted
+// from the lease, as long as each request comes within it.
+TEST_F(PinTrackerPgTest, AStepMakingProgressKeepsItsPinsHeld) {
+  db::WorkQueue queue(*pool_, "track", "pin-tracker-progress",
+                      {.renew_for = absl::Milliseconds(500)});
+  PgTrackerRepository repo(*pool_, queue);
+  std::vector<int64_t> pins;
+  for (int i = 0; i < 3; ++i) pins.push_back(AddPin(TestCid(cid_base_ + i)));
+  std::vector<size_t> held_at_request;
+  SlowBackend slow(*backend_, absl::Milliseconds(400),
+                   [&] { held_at_request.push_back(queue.Held().size()); });
+  PinTracker tracker(repo, {{kBackend, &slow}}, Options(),
+                     PinTrackerObserver{});
+  EXPECT_EQ(tracker.Step(), 3);
+  // The third request goes out ~0.8 s after the lease, past the 0.5 s:
+  // the pins are still held because the first two answers were progress.
+  EXPECT_EQ(held_at_request, (std::vector<size_t>{3, 3, 3}));
+  // And each answer was recorded under the lease the step still held.
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM pins WHERE checks > 0"), 3);
+}
+
 // A CAR store's status checks are local: the request budget counts one per
 // kStatusBatch CIDs, so one step confirms every pin it leased even at one
 // request a second (it was one CID a request: 10 pins a second with the

@@ -33,6 +33,9 @@ class TrackerRepository {
   virtual absl::StatusOr<std::pair<uint32_t, uint32_t>> Enqueue(
       const std::vector<int64_t>& pin_ids) = 0;
   virtual absl::StatusOr<std::vector<db::QueueItem>> Lease(int limit) = 0;
+  // The step goes on with `items` after one status request or re-pin: their
+  // lease renewal window starts again (db::WorkQueue::KeepHolding).
+  virtual void KeepHolding(const std::vector<db::QueueItem>& items) = 0;
   // The pins of leased items, by id; ids whose pin row is gone are absent.
   virtual absl::StatusOr<std::map<int64_t, PinToCheck>> LoadPins(
       const std::vector<int64_t>& ids) = 0;
