@@ -119,6 +119,24 @@ TEST_F(MigrateTest, AppliesEveryMigration) {
   }
 }
 
+// A probe of tokens by key from an array of keys is estimated to match about
+// one row on (chain_id, contract) alone, so any other index leading with
+// those two columns costs the same as the key and may be taken, reading the
+// whole contract a key (migration 0019). The key is the only such index.
+TEST_F(MigrateTest, OnlyTheTokenKeyLeadsWithChainAndContract) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  EXPECT_EQ(Query(R"sql(
+SELECT string_agg(c.relname || CASE WHEN i.indisunique THEN ' unique' ELSE '' END,
+                  ', ' ORDER BY c.relname)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'tokens'::regclass AND i.indnkeyatts >= 2
+  AND (SELECT attname FROM pg_attribute
+       WHERE attrelid = i.indrelid AND attnum = i.indkey[0]) = 'chain_id'
+  AND (SELECT attname FROM pg_attribute
+       WHERE attrelid = i.indrelid AND attnum = i.indkey[1]) = 'contract')sql"),
+            "tokens_key unique");
+}
+
 TEST_F(MigrateTest, IsIdempotent) {
   absl::StatusOr<int> first = Migrate(conninfo_);
   ASSERT_TRUE(first.ok()) << first.status();

@@ -86,7 +86,7 @@ RETURNING id)sql";
 // per scrape, and by `niftysave summary`. Ordered tokens, resources, pins,
 // then by status and reason (a few dozen rows).
 // The whole funnel in one statement (one snapshot): tokens by chain, status
-// and reason (an index-only scan of tokens_contract_status when the
+// and reason (an index-only scan of the token key tokens_key when the
 // visibility map allows), resources and pins by status and reason. It reads
 // the three tables whole; FunnelCounter runs it at most 2% of the time.
 constexpr char kCountFunnel[] = R"sql(

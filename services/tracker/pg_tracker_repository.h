@@ -16,7 +16,7 @@ namespace niftysave::tracker {
 // The tracker's records in Postgres: every statement the tracker runs is in
 // pg_tracker_repository.cc. Contract counts take one statement and one round
 // trip: the contract row by its primary key, and its tokens grouped by
-// (status, reason) through the tokens_contract_status index (migration 0006),
+// (status, reason) through the token key, which includes both (migration 0019),
 // so the cost follows the size of the contract, not of the table.
 class PgTrackerRepository final : public TrackerRepository,
                                   public ContractStatusSource {

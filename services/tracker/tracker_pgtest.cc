@@ -441,10 +441,10 @@ TEST_F(TrackerPgTest, GetContractStatusCountsOneContract) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-// The count is served by tokens_contract_status (migration 0006) as an
-// index-only scan. Sequential and bitmap scans are disabled so the small seed
-// shows the plan a large table gets; without the index the plan falls back to
-// the (chain_id, contract, token_id) key and visits the heap.
+// The count is served by the token key tokens_key, which includes status and
+// reason (migration 0019), as an index-only scan. Sequential and bitmap scans
+// are disabled so the small seed shows the plan a large table gets; without
+// status and reason in the key the plan visits the heap.
 TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
   {
     pqxx::connection conn(pg_->ConnectionString());
@@ -462,8 +462,7 @@ TEST_F(TrackerPgTest, GetContractStatusIsAnIndexOnlyScan) {
     return absl::OkStatus();
   });
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_THAT(plan, ::testing::HasSubstr(
-                        "Index Only Scan using tokens_contract_status"))
+  EXPECT_THAT(plan, ::testing::HasSubstr("Index Only Scan using tokens_key"))
       << plan;
 }
 
