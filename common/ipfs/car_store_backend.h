@@ -61,6 +61,16 @@ class CarStoreBackend final : public PinBackend {
   // CARs remembered as verified now (at most max_verified_cached).
   size_t verified_cached() const;
   std::string upload_profile() const override { return "ipfs-car"; }
+  // No network and no timeout of its own: local reads and writes of up to
+  // max_upload_bytes (a status call, of CARs not verified before). An
+  // allowance, not a bound: a disk slower than that is stalled.
+  static constexpr absl::Duration kLocalCallAllowance = absl::Minutes(10);
+  absl::Duration longest_pin_call() const override {
+    return kLocalCallAllowance;
+  }
+  absl::Duration longest_status_call() const override {
+    return kLocalCallAllowance;
+  }
 
   // Where the CAR of `cid` lives (whether or not it exists).
   absl::StatusOr<std::string> CarPath(const std::string& cid) const;

@@ -93,6 +93,22 @@ absl::StatusOr<PinReceipt> CarUploadBackend::PinCid(const std::string& cid) {
                    "service"));
 }
 
+uint64_t CarUploadBackend::MaxPieces() const {
+  // The CAR of n bytes of content is at most n/64 larger (CID prefixes and
+  // the DAG's inner nodes; 1 MiB leaves, up to 1024 links a node). A piece
+  // but the last is closed only when the next section (a block of at most
+  // 1 MiB and its prefix) does not fit, so it carries more than max_car_bytes
+  // less 1 MiB and 1 KiB; and every piece carries at least one block.
+  const uint64_t content = options_.max_upload_bytes;
+  const uint64_t car = content + content / 64 + 4096;
+  const uint64_t slack = (uint64_t{1} << 20) + 1024;
+  const uint64_t filled = options_.max_car_bytes > slack + 1024
+                              ? options_.max_car_bytes - slack
+                              : 1024;
+  const uint64_t blocks = (content >> 20) + (content >> 20) / 512 + 4;
+  return std::min(car / filled + 1, blocks);
+}
+
 absl::Status CarUploadBackend::SendPiece(const std::string& path,
                                          const uri::Cid& root) {
   http::HttpLimits limits = http_.options().limits;

@@ -58,6 +58,15 @@ class CarUploadBackend final : public PinBackend {
   // know the CID (404), as the other backends report a pin they do not hold.
   absl::StatusOr<PinState> Status(const std::string& cid) override;
   std::string upload_profile() const override { return "ipfs-car"; }
+  // An upload is one POST a piece, each up to upload_timeout.
+  absl::Duration longest_pin_call() const override {
+    return static_cast<int64_t>(MaxPieces()) * options_.upload_timeout;
+  }
+  absl::Duration longest_status_call() const override {
+    return options_.timeout;
+  }
+  // The most pieces an upload of max_upload_bytes is split into.
+  uint64_t MaxPieces() const;
 
  private:
   // Runs `import` (which feeds the content to the sink it is given) into

@@ -143,6 +143,15 @@ TEST_F(CarUploadBackendTest, BigFileIsSplitIntoPiecesThatMakeTheWholeDag) {
     blocks += piece.blocks;
   }
   EXPECT_EQ(blocks, 7u);  // six raw leaves + the dag-pb root, each once
+  // The bound a lease over the upload is built from (longest_pin_call)
+  // holds for a backend whose limit is this upload.
+  const CarUploadBackend sized(http_, {.endpoint = standin_->url(),
+                                       .access_token = kToken,
+                                       .max_car_bytes = kPieceLimit,
+                                       .max_upload_bytes = content.size()});
+  EXPECT_LE(after->size() - before->size(), sized.MaxPieces());
+  EXPECT_EQ(sized.longest_pin_call(),
+            static_cast<int64_t>(sized.MaxPieces()) * absl::Minutes(10));
   absl::StatusOr<PinState> state = backend.Status(expected);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, PinState::kPinned);

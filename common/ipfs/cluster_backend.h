@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -65,6 +66,14 @@ class ClusterBackend final : public PinBackend {
   // Cluster's adder is kubo's: 256 KiB chunks, 174 links, balanced; with
   // cid-version=1 and raw leaves.
   std::string upload_profile() const override { return "kubo-v1"; }
+  // A pin is one POST, an upload one `add`; a status call of up to
+  // kMaxCidsPerQuery CIDs one GET.
+  absl::Duration longest_pin_call() const override {
+    return std::max(options_.timeout, options_.upload_timeout);
+  }
+  absl::Duration longest_status_call() const override {
+    return options_.timeout;
+  }
 
  private:
   // One request; any 2xx → the body; otherwise the mapped error.

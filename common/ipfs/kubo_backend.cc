@@ -78,7 +78,7 @@ absl::StatusOr<PinReceipt> KuboBackend::PinCid(const std::string& cid) {
   absl::StatusOr<nlohmann::json> reply = Post(
       absl::StrCat("pin/add?arg=", QueryEscape(cid, "/"),
                    "&recursive=true&timeout=", Seconds(options_.pin_timeout)),
-      options_.pin_timeout + absl::Seconds(10));
+      PinCallTimeout());
   if (!reply.ok()) return reply.status();
   return PinReceipt{.state = PinState::kPinned};
 }
@@ -113,7 +113,7 @@ absl::StatusOr<std::string> KuboBackend::Add(const http::MultipartFile& file) {
   // compute for a single file of up to one chunk.
   absl::StatusOr<nlohmann::json> reply =
       Post("add?cid-version=1&cid-base=base32&pin=true&progress=false",
-           absl::Minutes(10), &file);
+           kAddTimeout, &file);
   if (!reply.ok()) return reply.status();
   if (!reply->is_object() || !(*reply)["Hash"].is_string()) {
     return ErrorWithReason(absl::StatusCode::kUnavailable, "backend_invalid",
@@ -125,7 +125,7 @@ absl::StatusOr<std::string> KuboBackend::Add(const http::MultipartFile& file) {
 absl::StatusOr<PinState> KuboBackend::Status(const std::string& cid) {
   absl::StatusOr<nlohmann::json> reply = Post(
       absl::StrCat("pin/ls?arg=", QueryEscape(cid, "/"), "&type=recursive"),
-      absl::Seconds(30));
+      kStatusTimeout);
   if (!reply.ok()) {
     // kubo answers 500 "... is not pinned" for a CID it does not pin.
     if (ReasonOf(reply.status()) == "rejected" &&

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include "absl/time/time.h"
@@ -33,8 +34,21 @@ class KuboBackend final : public PinBackend {
   absl::StatusOr<PinState> Status(const std::string& cid) override;
   // `add?cid-version=1`: 256 KiB chunks, raw leaves, CIDv1.
   std::string upload_profile() const override { return "kubo-v1"; }
+  absl::Duration longest_pin_call() const override {
+    return std::max(PinCallTimeout(), kAddTimeout);
+  }
+  absl::Duration longest_status_call() const override { return kStatusTimeout; }
+
+  // One `add` (the upload streamed whole) and one `pin/ls`.
+  static constexpr absl::Duration kAddTimeout = absl::Minutes(10);
+  static constexpr absl::Duration kStatusTimeout = absl::Seconds(30);
 
  private:
+  // `pin/add` carries pin_timeout for kubo itself; the HTTP call waits a
+  // little longer for kubo's own timeout answer.
+  absl::Duration PinCallTimeout() const {
+    return options_.pin_timeout + absl::Seconds(10);
+  }
   // POSTs `path?query`; 200 → parsed JSON body, otherwise the kubo error.
   absl::StatusOr<nlohmann::json> Post(
       const std::string& path_and_query, absl::Duration timeout,

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace niftysave::ipfs {
 
@@ -62,6 +63,15 @@ class PinBackend {
   // whose root CID Upload returns, so a caller can compute the CID it must
   // get back before sending a byte.
   virtual std::string upload_profile() const { return "kubo-v1"; }
+
+  // The longest one PinCid, Upload or UploadFile call can take before the
+  // backend's own timeouts end it (every request of it, e.g. each piece of a
+  // split upload). A lease held over the call must outlast it: the pinner's
+  // and tracker's lease renewal windows are built from these.
+  virtual absl::Duration longest_pin_call() const = 0;
+  // The same for one Status or StatusMany call of up to max_status_batch()
+  // CIDs.
+  virtual absl::Duration longest_status_call() const = 0;
 };
 
 // The size of the file an UploadFile is asked for, refused over `limit`:

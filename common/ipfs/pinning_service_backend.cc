@@ -166,7 +166,14 @@ PinningServiceBackend::StatusMany(const std::vector<std::string>& cids) {
     std::string before;
     int64_t total = -1;  // the first page's count: the whole result set
     int64_t seen = 0;
-    for (;;) {
+    for (int pages = 1;; ++pages) {
+      if (pages > kMaxPagesPerQuery) {
+        return ErrorWithReason(
+            absl::StatusCode::kUnavailable, "backend_invalid",
+            absl::StrCat("pinning service: GET /pins still paging after ",
+                         kMaxPagesPerQuery, " pages (", seen, " of ", total,
+                         " results) for ", end - begin, " CIDs"));
+      }
       absl::StatusOr<nlohmann::json> page =
           Call("GET",
                before.empty()

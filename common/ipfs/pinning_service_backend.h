@@ -28,6 +28,11 @@ class PinningServiceBackend final : public PinBackend {
  public:
   // The spec caps the `cid` filter of GET /pins at 10 CIDs.
   static constexpr size_t kMaxCidsPerQuery = 10;
+  // Pages read for one query before the answer is refused (backend_invalid):
+  // a service that keeps paging (a bug, or `before` cursors that never end)
+  // must not hold a status check for ever. 20 pages of page_limit results
+  // is 20,000 pin objects for 10 CIDs.
+  static constexpr int kMaxPagesPerQuery = 20;
 
   struct Options {
     std::string endpoint;      // "https://api.example.com" (no trailing /pins)
@@ -51,11 +56,17 @@ class PinningServiceBackend final : public PinBackend {
   // GET /pins/{requestid}.
   absl::StatusOr<PinReceipt> StatusByRequestId(const std::string& request_id);
   // Status of many CIDs: queries of at most kMaxCidsPerQuery CIDs, each paged
-  // with `before` until `count` results are read. CIDs the service does not
-  // hold are absent from the map.
+  // with `before` until `count` results are read (at most kMaxPagesPerQuery
+  // pages). CIDs the service does not hold are absent from the map.
   absl::StatusOr<std::map<std::string, PinState>> StatusMany(
       const std::vector<std::string>& cids) override;
   size_t max_status_batch() const override { return kMaxCidsPerQuery; }
+  // PinCid is one POST; a status call of one query pages at most
+  // kMaxPagesPerQuery times.
+  absl::Duration longest_pin_call() const override { return options_.timeout; }
+  absl::Duration longest_status_call() const override {
+    return kMaxPagesPerQuery * options_.timeout;
+  }
 
  private:
   // Any 2xx → the JSON object body; otherwise the mapped error.

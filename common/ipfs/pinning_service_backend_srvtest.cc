@@ -107,6 +107,27 @@ TEST_F(PinningServiceStandinTest, ManyCidsAreQueriedTenAtATimeAndPaged) {
   EXPECT_EQ(*after - *before, 3 + 3 + 2);  // pages of 4: 10→3, 10→3, 5→2
 }
 
+// A query that still pages after kMaxPagesPerQuery pages is refused rather
+// than followed for ever: one CID asked for 21 times, one result a page.
+TEST_F(PinningServiceStandinTest, PagingIsCappedPerQuery) {
+  PinningServiceBackend backend = Backend("s3cret-token", 1);
+  const std::string cid = CidOf("asked for again and again");
+  for (int i = 0; i < PinningServiceBackend::kMaxPagesPerQuery + 1; ++i) {
+    ASSERT_TRUE(backend.PinCid(cid).ok());
+  }
+  absl::StatusOr<int> before = standin_->RequestCount("GET /pins");
+  ASSERT_TRUE(before.ok());
+  absl::StatusOr<std::map<std::string, PinState>> states =
+      backend.StatusMany({cid});
+  EXPECT_EQ(ReasonOf(states.status()), "backend_invalid") << states.status();
+  absl::StatusOr<int> after = standin_->RequestCount("GET /pins");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after - *before, PinningServiceBackend::kMaxPagesPerQuery);
+  // A status call is bounded by those pages.
+  EXPECT_EQ(backend.longest_status_call(),
+            PinningServiceBackend::kMaxPagesPerQuery * absl::Seconds(30));
+}
+
 TEST_F(PinningServiceStandinTest, StandinEnforcesTheTenCidLimit) {
   std::string many;
   for (int i = 0; i < 11; ++i) {

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   if (!made.ok()) DieWithConfigError("pin_backend", made.status().message());
   std::vector<ipfs::PinBackend*> backends;
   for (const auto& b : *made) backends.push_back(b.get());
+  pinner::BoundByBackends(config, backends);
   ConnectOrDie(base);
 
   pinner::PinnerMetrics metrics(*base.metrics);

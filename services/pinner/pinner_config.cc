@@ -135,19 +135,21 @@ PinnerConfig ReadPinnerConfig() {
       .tmp_dir = ReadTmpDir(),
       .max_upload_bytes = static_cast<size_t>(max_bytes),
       .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes),
-      .max_per_host = GetFlagInRange(FLAGS_max_per_host, 1, 1000),
-      // Outlasts another replica's backend call; with a
-      // download before it, still inside the lease.
-      .claim_wait = absl::Seconds(std::max(pin_timeout, timeout) + 30)};
-  // The heartbeat renews a batch's leases this long after the step's last
-  // progress (one resource).
-  config.pin_queue.renew_for =
-      LongestResource(config.pinner, config.queue.workers, backend_count,
-                      absl::Seconds(timeout), absl::Seconds(pin_timeout));
+      .max_per_host = GetFlagInRange(FLAGS_max_per_host, 1, 1000)};
+  config.fetch_timeout = absl::Seconds(timeout);
   config.tracker_addr = absl::GetFlag(FLAGS_tracker_addr);
   config.notify_window =
       absl::Milliseconds(GetFlagInRange(FLAGS_notify_window_ms, 0, 5000));
   return config;
+}
+
+void BoundByBackends(PinnerConfig& config,
+                     const std::vector<ipfs::PinBackend*>& backends) {
+  config.pinner.claim_wait = ClaimWait(config.fetch_timeout, backends);
+  // The heartbeat renews a batch's leases this long after the step's last
+  // progress (one resource).
+  config.pin_queue.renew_for = LongestResource(
+      config.pinner, config.queue.workers, config.fetch_timeout, backends);
 }
 
 }  // namespace niftysave::pinner

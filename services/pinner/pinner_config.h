@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/db/queue_item.h"
@@ -28,6 +29,7 @@ struct PinnerConfig {
   fetch::FetcherOptions fetcher;  // main sets .metrics
   ipfs::BackendConfig backends;   // --pin_backend ..., --pin_timeout_seconds
   PinnerOptions pinner;           // batch, replication, tmp_dir, byte limits
+  absl::Duration fetch_timeout;   // --fetch_timeout_seconds
   std::string tracker_addr;       // "" = no hand-off (the tracker polls)
   absl::Duration notify_window;   // hand-offs gathered into one call
 };
@@ -35,5 +37,11 @@ struct PinnerConfig {
 // Reads and checks the flags; a bad value exits 2 naming the flag. Call after
 // InitService, before ConnectOrDie.
 PinnerConfig ReadPinnerConfig();
+
+// Sets what depends on the backends made from config.backends: the claim
+// wait (longer than any backend's call, PinBackend::longest_pin_call) and
+// the pin queue's lease renewal window (LongestResource).
+void BoundByBackends(PinnerConfig& config,
+                     const std::vector<ipfs::PinBackend*>& backends);
 
 }  // namespace niftysave::pinner

@@ -357,13 +357,25 @@ absl::StatusOr<uri::Cid> ResourcePinner::LocalCid(
   return cid;
 }
 
+absl::Duration ClaimWait(absl::Duration fetch_timeout,
+                         const std::vector<ipfs::PinBackend*>& backends) {
+  absl::Duration longest = fetch_timeout;
+  for (const ipfs::PinBackend* backend : backends) {
+    longest = std::max(longest, backend->longest_pin_call());
+  }
+  return longest + absl::Seconds(30);
+}
+
 absl::Duration LongestResource(const PinnerOptions& options, int workers,
-                               int backends, absl::Duration fetch_timeout,
-                               absl::Duration pin_timeout) {
+                               absl::Duration fetch_timeout,
+                               const std::vector<ipfs::PinBackend*>& backends) {
   const int per_host = std::max(1, options.max_per_host);
   const int rounds = (workers + per_host - 1) / per_host;  // its own included
-  return rounds * fetch_timeout +
-         backends * (options.claim_wait + pin_timeout) + absl::Seconds(60);
+  absl::Duration longest = rounds * fetch_timeout + absl::Seconds(60);
+  for (const ipfs::PinBackend* backend : backends) {
+    longest += options.claim_wait + backend->longest_pin_call();
+  }
+  return longest;
 }
 
 absl::Status CheckSameCid(const uri::Cid& expected,

@@ -69,18 +69,25 @@ struct PinnerOptions {
   absl::Duration claim_poll = absl::Seconds(1);
 };
 
+// How long a last attempt waits for another lease's claim (PinnerOptions::
+// claim_wait): longer than that lease's call to any backend
+// (PinBackend::longest_pin_call) or its download, and 30 s.
+absl::Duration ClaimWait(absl::Duration fetch_timeout,
+                         const std::vector<ipfs::PinBackend*>& backends);
+
 // The longest one resource of a Step may take: its download waits for a
 // host slot behind the other `workers` (options.max_per_host at a time,
 // each up to `fetch_timeout`) and takes up to `fetch_timeout` itself; then
-// up to `backends` backend calls of up to `pin_timeout`, each after up to
-// options.claim_wait for another lease's claim (on a last attempt); and a
-// minute. A Step reports progress after each resource (KeepHolding), so
-// the heartbeat renews its batch's leases this long after the last one
-// (QueuePolicy::renew_for): a batch of slow assets is never taken over by
-// another worker mid-step, and a step that hangs lets its items go.
+// a call to each backend (its PinBackend::longest_pin_call: a pin, or an
+// upload of up to the asset limit), each after up to options.claim_wait for
+// another lease's claim (on a last attempt); and a minute. A Step reports
+// progress after each resource (KeepHolding), so the heartbeat renews its
+// batch's leases this long after the last one (QueuePolicy::renew_for): a batch
+// of slow assets is never taken over by another worker mid-step, and a step
+// that hangs lets its items go.
 absl::Duration LongestResource(const PinnerOptions& options, int workers,
-                               int backends, absl::Duration fetch_timeout,
-                               absl::Duration pin_timeout);
+                               absl::Duration fetch_timeout,
+                               const std::vector<ipfs::PinBackend*>& backends);
 
 // OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
 // permanent error with reason `cid_mismatch` (DataLoss: retrying will not

@@ -13,6 +13,7 @@
 
 #include "common/fetch/content_fetcher.h"
 #include "common/http/http_client.h"
+#include "common/ipfs/backend_factory.h"
 #include "common/ipfs/unixfs_importer.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
@@ -162,6 +163,9 @@ class FixedCidBackend final : public ipfs::PinBackend {
     return ipfs::PinState::kPinned;
   }
   std::string upload_profile() const override { return "kubo-v1"; }
+  absl::Duration longest_pin_call() const override { return longest_call; }
+  absl::Duration longest_status_call() const override { return longest_call; }
+  absl::Duration longest_call = absl::Seconds(1);
   int uploads = 0;
   int pins = 0;
   absl::Status error;
@@ -388,21 +392,61 @@ TEST_F(ResourcePinnerTest, ARefusedRequestReleasesItsClaim) {
 }
 
 // The heartbeat renews a batch's leases for as long as one resource may
-// take after the last progress: with the defaults (32 workers, 8 downloads
-// a host, 120 s fetch and pin timeouts, a 150 s claim wait, one backend)
-// its download waits up to three other downloads' worth for a host slot:
-// 4 * 120 + (150 + 120) + 60 = 810 s.
+// take after the last progress: with 32 workers, 8 downloads a host and a
+// 120 s fetch timeout its download waits up to three other downloads' worth
+// for a host slot; then each backend's longest call after a claim wait:
+// 4 * 120 + (150 + 120) + 60 = 810 s with one backend whose calls end
+// within 120 s.
 TEST(LongestResourceTest, CoversTheHostLineTheDownloadAndEveryBackend) {
   PinnerOptions options{.max_per_host = 8, .claim_wait = absl::Seconds(150)};
-  EXPECT_EQ(
-      LongestResource(options, 32, 1, absl::Seconds(120), absl::Seconds(120)),
-      absl::Seconds(4 * 120 + 150 + 120 + 60));
+  FixedCidBackend pins("");
+  pins.longest_call = absl::Seconds(120);
+  EXPECT_EQ(LongestResource(options, 32, absl::Seconds(120), {&pins}),
+            absl::Seconds(4 * 120 + 150 + 120 + 60));
   // A line that does not divide evenly still waits a whole round; each
-  // backend asked may first wait for a claim.
+  // backend asked may first wait for a claim, and counts its own longest
+  // call (an upload may take far longer than a pin).
   options.max_per_host = 4;
-  EXPECT_EQ(
-      LongestResource(options, 5, 2, absl::Seconds(30), absl::Seconds(10)),
-      absl::Seconds(2 * 30 + 2 * (150 + 10) + 60));
+  FixedCidBackend uploads("");
+  uploads.longest_call = absl::Minutes(10);
+  EXPECT_EQ(LongestResource(options, 5, absl::Seconds(30), {&pins, &uploads}),
+            absl::Seconds(2 * 30 + (150 + 120) + (150 + 600) + 60));
+}
+
+// What the pinner's lease window is built from, for each backend as the
+// pinner makes it from flags: uploads to kubo and cluster have their own
+// 10-minute timeout, far over the 2-minute pin timeout; a CAR upload sends
+// up to MaxPieces pieces of 10 minutes each.
+TEST(LongestResourceTest, EachBackendStatesItsLongestCall) {
+  http::HttpClient http({});
+  ipfs::BackendConfig config{.kind = "kubo,cluster,pinning-service,car-upload",
+                             .kubo_api_url = "http://127.0.0.1:9",
+                             .pin_timeout = absl::Minutes(2),
+                             .max_upload_bytes = size_t{512} << 20,
+                             .pinning_service_url = "http://127.0.0.1:9",
+                             .pinning_service_token = "t",
+                             .cluster_url = "http://127.0.0.1:9",
+                             .car_upload_url = "http://127.0.0.1:9",
+                             .car_upload_token = "t"};
+  auto backends = ipfs::MakePinBackends(config, http);
+  ASSERT_TRUE(backends.ok()) << backends.status();
+  std::map<std::string, absl::Duration> longest;
+  for (const auto& b : *backends) longest[b->name()] = b->longest_pin_call();
+  EXPECT_EQ(longest["kubo"], absl::Minutes(10));
+  EXPECT_EQ(longest["cluster"], absl::Minutes(10));
+  EXPECT_EQ(longest["pinning-service"], absl::Seconds(30));
+  // The CAR of 512 MiB (under 546 MB) in pieces that each carry over
+  // 98.9 MB: at most six.
+  EXPECT_EQ(longest["car-upload"], absl::Minutes(60));
+
+  // A claim is waited on for as long as another lease's upload may take;
+  // the renewal window covers that wait and the upload.
+  const std::vector<ipfs::PinBackend*> kubo = {(*backends)[0].get()};
+  PinnerOptions options{.max_per_host = 8,
+                        .claim_wait = ClaimWait(absl::Seconds(120), kubo)};
+  EXPECT_EQ(options.claim_wait, absl::Seconds(630));
+  EXPECT_EQ(LongestResource(options, 32, absl::Seconds(120), kubo),
+            absl::Seconds(4 * 120 + (630 + 600) + 60));
 }
 
 // A step reports progress after each resource it works, with the whole

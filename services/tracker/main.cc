@@ -47,9 +47,7 @@ int main(int argc, char** argv) {
       *base.pool, "track", base.worker_id,
       {.lease = absl::Seconds(30),
        .max_attempts = 1000000,
-       .renew_for = tracker::LongestCheck(config.pin_tracker,
-                                          http.options().limits.total_timeout,
-                                          config.backends.pin_timeout)});
+       .renew_for = tracker::LongestCheck(config.pin_tracker, by_name)});
   tracker::PgTrackerRepository repo(*base.pool, queue);
   TakeBackLeases(queue);
   DropStaleClaims(*base.pool, queue);

@@ -17,11 +17,16 @@ bool IsTransient(const absl::Status& s) {
 
 }  // namespace
 
-absl::Duration LongestCheck(const PinTrackerOptions& options,
-                            absl::Duration request_timeout,
-                            absl::Duration pin_timeout) {
-  return 2 * options.max_budget_wait + request_timeout + pin_timeout +
-         absl::Seconds(10) + absl::Seconds(60);
+absl::Duration LongestCheck(
+    const PinTrackerOptions& options,
+    const std::map<std::string, ipfs::PinBackend*>& backends) {
+  absl::Duration status = absl::ZeroDuration();
+  absl::Duration pin = absl::ZeroDuration();
+  for (const auto& [name, backend] : backends) {
+    status = std::max(status, backend->longest_status_call());
+    pin = std::max(pin, backend->longest_pin_call());
+  }
+  return 2 * options.max_budget_wait + status + pin + absl::Seconds(60);
 }
 
 PinTracker::PinTracker(TrackerRepository& repo,

@@ -35,16 +35,16 @@ struct PinTrackerOptions {
 // The longest a Step may go between two reports of progress (it reports
 // after each status request and each pin's answer, KeepHolding): a wait of
 // up to max_budget_wait for the backend's request budget and a status
-// request of up to `request_timeout`; then, for a pin lost or failed,
-// another budget wait and a re-pin of up to `pin_timeout` (and 10 s for
-// the backend to say so); and a minute. The heartbeat renews a step's
+// request (the slowest of `backends`' PinBackend::longest_status_call);
+// then, for a pin lost or failed, another budget wait and a re-pin (their
+// longest_pin_call); and a minute. The heartbeat renews a step's
 // leases this long after its last progress (QueuePolicy::renew_for): a slow
 // backend must not let them lapse mid-step, or another worker checks the
 // same pins again and, after max_lost_leases such steps, they are parked
 // until an operator retries them.
-absl::Duration LongestCheck(const PinTrackerOptions& options,
-                            absl::Duration request_timeout,
-                            absl::Duration pin_timeout);
+absl::Duration LongestCheck(
+    const PinTrackerOptions& options,
+    const std::map<std::string, ipfs::PinBackend*>& backends);
 
 // What the tracker saw, for metrics. Any member may be empty.
 struct PinTrackerObserver {

@@ -273,6 +273,12 @@ class SlowBackend final : public ipfs::PinBackend {
     absl::SleepFor(delay_);
     return inner_.Status(cid);
   }
+  absl::Duration longest_pin_call() const override {
+    return inner_.longest_pin_call();
+  }
+  absl::Duration longest_status_call() const override {
+    return delay_ + inner_.longest_status_call();
+  }
 
  private:
   ipfs::PinBackend& inner_;
