@@ -46,13 +46,21 @@ absl::string_view OriginOf(absl::string_view url) {
 // (perf, bench/pipeline_bench.sh). And taking any idle handle made a
 // connection per 1.6 requests against 50 hosts (100 origins with their http
 // and https ports; 32 connections a handle), counted by the bench's web
-// server. Bounded: at most kMaxHandles handles and kMaxHandles *
-// kConnectionsPerHandle idle connections; a handle made past kMaxHandles (more
-// calls at once than that) is closed when it comes back.
+// server. With 64 handles (32 in use by the pinner's workers, so about 32
+// idle over 100 origins) 77% of the pinner's downloads still made a new
+// connection; with 128 handles of one connection each, 36% (38,446 and
+// 18,758 connections for 100,000 requests, bench/pipeline_bench.sh at
+// 50,000 tokens), and the pinner's CPU fell by a fifth. Each handle keeps
+// its own parsed CA store (~0.4 MB), so handles cost memory: 128 is ~50 MB
+// (the pinner's peak RSS 110 → 161 MB); 256 handles of four connections
+// made 8,010 connections but took it to 235 MB. Bounded: at most kMaxHandles
+// handles and kMaxHandles * kConnectionsPerHandle idle connections; a handle
+// made past kMaxHandles (more calls at once than that) is closed when it
+// comes back.
 class HttpClient::HandlePool {
  public:
-  static constexpr size_t kMaxHandles = 64;
-  static constexpr long kConnectionsPerHandle = 4;
+  static constexpr size_t kMaxHandles = 128;
+  static constexpr long kConnectionsPerHandle = 1;
 
   ~HandlePool() {
     for (const Idle& idle : idle_) curl_easy_cleanup(idle.curl);
