@@ -2,6 +2,8 @@
 
 #include <string>
 
+struct x509_store_st;  // OpenSSL's X509_STORE
+
 namespace niftysave::http {
 
 // The one CA file every TLS connection of a client verifies against: the
@@ -17,6 +19,14 @@ namespace niftysave::http {
 // of CPU each time. ApplyCurlOptions therefore sets CAINFO to path() and
 // clears CAPATH. path() is "" (curl's defaults) only when the system bundle
 // is missing and no ca_file is given, or the temp file cannot be written.
+//
+// curl's cache is per handle, though: a client keeping many handles (to keep
+// a connection open to each of many origins) held one parsed store each,
+// ~0.4 MB for the system bundle. So the file is also parsed once here into
+// store(), which every handle's TLS context takes instead (ApplyCurlOptions,
+// CURLOPT_SSL_CTX_FUNCTION; OpenSSL's store is reference counted and safe
+// to share between threads). store() is null when the file cannot be
+// parsed; the handles then load path() themselves as before.
 class CaBundleFile {
  public:
   explicit CaBundleFile(const std::string& ca_file);
@@ -24,10 +34,12 @@ class CaBundleFile {
   CaBundleFile(const CaBundleFile&) = delete;
   CaBundleFile& operator=(const CaBundleFile&) = delete;
   const std::string& path() const { return path_; }
+  x509_store_st* store() const { return store_; }
 
  private:
   std::string path_;
   bool owned_ = false;  // a temp file of ours, removed with this
+  x509_store_st* store_ = nullptr;
 };
 
 }  // namespace niftysave::http

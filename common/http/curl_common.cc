@@ -1,5 +1,6 @@
 #include "common/http/curl_common.h"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -183,6 +184,14 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
+// CURLOPT_SSL_CTX_FUNCTION: the connection's TLS context verifies against
+// the client's shared store (a reference taken; the context drops it).
+CURLcode UseSharedStore(CURL* /*curl*/, void* ssl_ctx, void* store) {
+  SSL_CTX_set1_cert_store(static_cast<SSL_CTX*>(ssl_ctx),
+                          static_cast<X509_STORE*>(store));
+  return CURLE_OK;
+}
+
 }  // namespace
 
 void EnsureCurlGlobalInit() {
@@ -193,7 +202,7 @@ void EnsureCurlGlobalInit() {
 absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
                               const HttpLimits& limits,
                               const HttpClientOptions& options,
-                              const std::string& ca_path,
+                              const CaBundleFile& ca_bundle,
                               CurlTransferState* state, curl_slist** headers) {
   CurlStreams* streams = state->streams;
   if (streams == nullptr && (request.file || !request.body_file.empty() ||
@@ -254,10 +263,16 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, state);
   }
-  if (!ca_path.empty()) {
-    // One file and no CA directory, so curl caches the parsed store
-    // (CaBundleFile explains why that matters).
-    curl_easy_setopt(curl, CURLOPT_CAINFO, ca_path.c_str());
+  if (ca_bundle.store() != nullptr) {
+    // The client's one parsed store, given to each TLS context; curl loads
+    // no CA file or directory of its own (CaBundleFile explains why).
+    curl_easy_setopt(curl, CURLOPT_CAINFO, nullptr);
+    curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, UseSharedStore);
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, ca_bundle.store());
+  } else if (!ca_bundle.path().empty()) {
+    // One file and no CA directory, so curl caches the parsed store.
+    curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle.path().c_str());
     curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
   }
   for (const std::string& h : request.headers) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/http/ca_bundle.h"
 #include "common/http/http_client.h"
 
 namespace niftysave::http {
@@ -73,7 +74,7 @@ void EnsureCurlGlobalInit();
 absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
                               const HttpLimits& limits,
                               const HttpClientOptions& options,
-                              const std::string& ca_path,
+                              const CaBundleFile& ca_bundle,
                               CurlTransferState* state, curl_slist** headers);
 
 // Status, content type and effective URL of a finished transfer (the body

@@ -48,18 +48,17 @@ absl::string_view OriginOf(absl::string_view url) {
 // and https ports; 32 connections a handle), counted by the bench's web
 // server. With 64 handles (32 in use by the pinner's workers, so about 32
 // idle over 100 origins) 77% of the pinner's downloads still made a new
-// connection; with 128 handles of one connection each, 36% (38,446 and
-// 18,758 connections for 100,000 requests, bench/pipeline_bench.sh at
-// 50,000 tokens), and the pinner's CPU fell by a fifth. Each handle keeps
-// its own parsed CA store (~0.4 MB), so handles cost memory: 128 is ~50 MB
-// (the pinner's peak RSS 110 → 161 MB); 256 handles of four connections
-// made 8,010 connections but took it to 235 MB. Bounded: at most kMaxHandles
-// handles and kMaxHandles * kConnectionsPerHandle idle connections; a handle
-// made past kMaxHandles (more calls at once than that) is closed when it
-// comes back.
+// connection; with 256 handles of one connection each, 14% (38,446 and
+// 6,789 connections for 100,000 requests, bench/pipeline_bench.sh at 50,000
+// tokens), and the pinner's CPU fell by a third. A handle is cheap now that
+// the handles share one parsed CA store (CaBundleFile::store): with a store
+// each, 128 handles took the pinner from 110 to 161 MB; with the shared one,
+// 256 handles run in 53 MB. Bounded: at most kMaxHandles handles and
+// kMaxHandles * kConnectionsPerHandle idle connections; a handle made past
+// kMaxHandles (more calls at once than that) is closed when it comes back.
 class HttpClient::HandlePool {
  public:
-  static constexpr size_t kMaxHandles = 128;
+  static constexpr size_t kMaxHandles = 256;
   static constexpr long kConnectionsPerHandle = 1;
 
   ~HandlePool() {
@@ -177,7 +176,7 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   }
   curl_slist* headers = nullptr;
   absl::Status status = ApplyCurlOptions(curl, request, limits, options_,
-                                         ca_bundle_.path(), &state, &headers);
+                                         ca_bundle_, &state, &headers);
   // A handle mostly serves one origin (HandlePool): a few connections each
   // (a redirect's target, an origin it served before) bound the total. The
   // server's idle timeout still closes them.

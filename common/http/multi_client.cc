@@ -180,8 +180,8 @@ void MultiClient::Start(std::unique_ptr<Transfer> transfer, Host& host) {
   const HttpLimits& limits =
       t.request.limits ? *t.request.limits : options_.http.limits;
   absl::Status applied =
-      ApplyCurlOptions(t.easy, t.request, limits, options_.http,
-                       ca_bundle_.path(), &t.state, &t.headers);
+      ApplyCurlOptions(t.easy, t.request, limits, options_.http, ca_bundle_,
+                       &t.state, &t.headers);
   if (!applied.ok()) {
     t.done(applied);
     return;
