@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "common/runtime/log.h"
 
 namespace niftysave::http {
 namespace {
@@ -20,16 +24,19 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return buffer.str();
 }
 
-// The store every handle shares, as curl would build its own from `path`:
-// the certificates of the file, and partial chains allowed (an
-// intermediate in the file is a trust anchor: curl's default, which it
-// sets on the store it makes). Null when nothing could be loaded.
-X509_STORE* LoadStore(const std::string& path) {
-  if (path.empty()) return nullptr;
+// The store every handle shares, as curl would build its own: the
+// certificates of `files`, and partial chains allowed (an intermediate in a
+// file is a trust anchor: curl's default, which it sets on the store it
+// makes). Null when there is nothing to load or a file does not parse.
+X509_STORE* LoadStore(const std::vector<std::string>& files) {
+  if (files.empty()) return nullptr;
   X509_STORE* store = X509_STORE_new();
   if (store == nullptr) return nullptr;
-  if (X509_STORE_load_file(store, path.c_str()) != 1 ||
-      X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN) != 1) {
+  bool loaded = X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN) == 1;
+  for (const std::string& file : files) {
+    loaded = loaded && X509_STORE_load_file(store, file.c_str()) == 1;
+  }
+  if (!loaded) {
     X509_STORE_free(store);
     return nullptr;
   }
@@ -39,11 +46,21 @@ X509_STORE* LoadStore(const std::string& path) {
 }  // namespace
 
 CaBundleFile::CaBundleFile(const std::string& ca_file) {
+  const bool system = access(kSystemCaBundle, R_OK) == 0;
+  std::vector<std::string> files;
+  if (system) files.push_back(kSystemCaBundle);
+  if (!ca_file.empty()) files.push_back(ca_file);
+  store_ = LoadStore(files);
+  if (store_ != nullptr || files.empty()) return;
+  log::Warn(
+      "cannot parse the CA certificates: each TLS connection loads them "
+      "itself",
+      {{"files", absl::StrJoin(files, ",")}});
   if (ca_file.empty()) {
-    if (access(kSystemCaBundle, R_OK) == 0) path_ = kSystemCaBundle;
-    store_ = LoadStore(path_);
+    path_ = kSystemCaBundle;
     return;
   }
+  // CURLOPT_CAINFO alone would replace the system's CAs: one file of both.
   const std::string pem =
       ReadFileOrEmpty(kSystemCaBundle) + "\n" + ReadFileOrEmpty(ca_file);
   char path[] = "/tmp/niftysave-ca-XXXXXX";
@@ -62,7 +79,6 @@ CaBundleFile::CaBundleFile(const std::string& ca_file) {
   }
   path_ = path;
   owned_ = true;
-  store_ = LoadStore(path_);
 }
 
 CaBundleFile::~CaBundleFile() {

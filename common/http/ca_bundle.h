@@ -6,27 +6,23 @@ struct x509_store_st;  // OpenSSL's X509_STORE
 
 namespace niftysave::http {
 
-// The one CA file every TLS connection of a client verifies against: the
-// system bundle, plus `ca_file` when given (CURLOPT_CAINFO alone would
-// replace the system's), then written once to a private temp file that
-// lives as long as this.
+// The CAs every TLS connection of a client verifies against: the system
+// bundle, plus `ca_file` when given. Parsed once, here, into store() (an
+// OpenSSL X509_STORE: reference counted and safe to share between threads),
+// which every handle's TLS context takes (ApplyCurlOptions,
+// CURLOPT_SSL_CTX_FUNCTION). Left to itself curl parses a CA *file* once per
+// handle and keeps it (~0.4 MB for the system bundle: a client keeping 128
+// handles, one per origin it talks to, took the pinner from 110 to 161 MB),
+// and a blob, or a file next to a CA directory (Debian's libcurl has
+// CURLOPT_CAPATH /etc/ssl/certs compiled in), again on every connection
+// (~140 certificates through OpenSSL 3's decoders, milliseconds each).
 //
-// Always a single file, never a blob or a CA directory: curl keeps the
-// parsed store of a CA *file* per handle (CURLOPT_CA_CACHE_TIMEOUT), but
-// parses a blob, or a file next to a CA directory (Debian's libcurl has
-// CURLOPT_CAPATH /etc/ssl/certs compiled in), again on every new
-// connection: ~140 certificates through OpenSSL 3's decoders, milliseconds
-// of CPU each time. ApplyCurlOptions therefore sets CAINFO to path() and
-// clears CAPATH. path() is "" (curl's defaults) only when the system bundle
-// is missing and no ca_file is given, or the temp file cannot be written.
-//
-// curl's cache is per handle, though: a client keeping many handles (to keep
-// a connection open to each of many origins) held one parsed store each,
-// ~0.4 MB for the system bundle. So the file is also parsed once here into
-// store(), which every handle's TLS context takes instead (ApplyCurlOptions,
-// CURLOPT_SSL_CTX_FUNCTION; OpenSSL's store is reference counted and safe
-// to share between threads). store() is null when the file cannot be
-// parsed; the handles then load path() themselves as before.
+// When the certificates cannot be parsed (a `ca_file` that is not PEM),
+// store() is null, a warning names the file, and path() is one file for
+// curl to load itself, as before the store: the system bundle, or it and
+// `ca_file` written together to a private temp file that lives as long as
+// this. path() is "" (curl's defaults) when store() is set or there is
+// nothing to load.
 class CaBundleFile {
  public:
   explicit CaBundleFile(const std::string& ca_file);

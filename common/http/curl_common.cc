@@ -263,13 +263,16 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, state);
   }
-  if (ca_bundle.store() != nullptr) {
-    // The client's one parsed store, given to each TLS context; curl loads
-    // no CA file or directory of its own (CaBundleFile explains why).
+  // The client's one parsed store, given to each TLS context; curl loads no
+  // CA file or directory of its own (CaBundleFile explains why). A libcurl
+  // built on another TLS library refuses the callback and keeps its own
+  // defaults (the system's CAs; an extra ca_file is then not trusted).
+  if (ca_bundle.store() != nullptr &&
+      curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, UseSharedStore) ==
+          CURLE_OK) {
+    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, ca_bundle.store());
     curl_easy_setopt(curl, CURLOPT_CAINFO, nullptr);
     curl_easy_setopt(curl, CURLOPT_CAPATH, nullptr);
-    curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, UseSharedStore);
-    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, ca_bundle.store());
   } else if (!ca_bundle.path().empty()) {
     // One file and no CA directory, so curl caches the parsed store.
     curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle.path().c_str());

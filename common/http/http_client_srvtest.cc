@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/http/address_policy.h"
+#include "common/http/ca_bundle.h"
 #include "common/http/http_client.h"
 #include "common/runtime/reason.h"
 #include "gmock/gmock.h"
@@ -330,6 +331,34 @@ TEST_F(HttpClientTest, HttpsTrustsOnlyTheGivenCa) {
       default_trust.Fetch({.url = server_->https_url() + "/meta.json"});
   EXPECT_EQ(ReasonOf(refused.status()), "tls") << refused.status();
   EXPECT_FALSE(IsTemporary(refused.status()));
+}
+
+// The CAs are parsed once per client into the store every handle shares; a
+// ca_file that does not parse leaves no store, and curl loads the file
+// (system CAs and it, written together) on each connection instead: the
+// server signed by that CA is refused with reason `tls`, nothing crashes.
+TEST_F(HttpClientTest, CaFileIsParsedOnceOrLeftToCurlWhenItDoesNotParse) {
+  const CaBundleFile good(server_->ca_file());
+  EXPECT_NE(good.store(), nullptr);
+  EXPECT_EQ(good.path(), "");  // no temp file: the store is used
+
+  absl::StatusOr<harness::TempDir> dir = harness::TempDir::Create("bad-ca");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string bad_file = dir->path() + "/bad.pem";
+  std::ofstream(bad_file) << "-----BEGIN CERTIFICATE-----\nnot base64\n"
+                             "-----END CERTIFICATE-----\n";
+  {
+    const CaBundleFile bad(bad_file);
+    EXPECT_EQ(bad.store(), nullptr);
+    ASSERT_NE(bad.path(), "");
+    EXPECT_TRUE(std::filesystem::exists(bad.path()));
+  }
+  HttpClientOptions options = Options();
+  options.ca_file = bad_file;
+  HttpClient client(options);
+  absl::StatusOr<HttpResponse> refused =
+      client.Fetch({.url = server_->https_url() + "/meta.json"});
+  EXPECT_EQ(ReasonOf(refused.status()), "tls") << refused.status();
 }
 
 // The number of TCP connections the fixture's `scheme` server has accepted.

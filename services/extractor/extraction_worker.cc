@@ -208,13 +208,9 @@ void ExtractionWorker::StartAwaiting() {
 }
 
 int ExtractionWorker::Step() {
-  int64_t room = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    room = std::max<int64_t>(1, BudgetRoom());
-  }
-  const int n =
-      Lease(static_cast<int>(std::min<int64_t>(options_.max_in_flight, room)));
+  // Lease clips this to the byte budget's room (at least one item: nothing
+  // is held between steps).
+  const int n = Lease(options_.max_in_flight);
   Drain(absl::InfiniteDuration());
   return n;
 }
