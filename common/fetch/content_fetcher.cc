@@ -24,20 +24,25 @@ ContentFetcher::ContentFetcher(const http::HttpClient& user_http,
 
 absl::StatusOr<FetchedContent> ContentFetcher::Get(
     const http::HttpClient& http, const std::string& url,
-    const std::string* file) const {
+    const FileTarget& file) const {
   http::HttpLimits limits = http.options().limits;
   limits.max_body_bytes = options_.max_bytes;
   http::HttpRequest request{.url = url, .limits = limits};
-  if (file != nullptr) request.response_file = *file;
+  if (file.path != nullptr) {
+    request.response_file = *file.path;
+    request.response_memory_bytes = file.memory_bytes;
+  }
   absl::StatusOr<http::HttpResponse> response = http.Fetch(request);
   if (!response.ok()) return response.status();
-  return FetchedContent{std::move(response->body), response->content_type,
-                        response->effective_url};
+  FetchedContent content{std::move(response->body), response->content_type,
+                         response->effective_url};
+  content.in_file = response->body_in_file;
+  return content;
 }
 
 absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
     const std::string& path, const std::string& cid, bool verifiable,
-    const std::string* file) const {
+    const FileTarget& file) const {
   if (options_.ipfs_gateways.empty()) {
     return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "no_gateway",
                            "no IPFS gateway configured");
@@ -47,8 +52,9 @@ absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
     absl::StatusOr<FetchedContent> content =
         Get(gateway_http_, gateway + path, file);
     if (content.ok() && verifiable) {
-      absl::StatusOr<CidVerification> checked =
-          CheckGatewayAnswer(cid, content->bytes, file, options_.metrics);
+      absl::StatusOr<CidVerification> checked = CheckGatewayAnswer(
+          cid, content->bytes, content->in_file ? file.path : nullptr,
+          options_.metrics);
       if (checked.ok()) {
         content->verification = *checked;
         content->verified = *checked == CidVerification::kVerified;
@@ -57,9 +63,9 @@ absl::StatusOr<FetchedContent> ContentFetcher::FromGateways(
       }
     }
     if (content.ok()) return content;
-    if (file != nullptr) {
+    if (file.path != nullptr) {
       std::error_code ignored;
-      std::filesystem::remove(*file, ignored);
+      std::filesystem::remove(*file.path, ignored);
     }
     // A verdict on the size holds on every gateway; a local write failure
     // is ours, not theirs.
@@ -130,18 +136,32 @@ absl::StatusOr<std::string> ContentFetcher::FetchBlock(
 
 absl::StatusOr<FetchedContent> ContentFetcher::Fetch(
     const uri::ResolvedUri& uri) const {
-  return Dispatch(uri, nullptr);
+  return Dispatch(uri, FileTarget{});
 }
 
 absl::StatusOr<FetchedFile> ContentFetcher::FetchToFile(
-    const uri::ResolvedUri& uri, const std::string& path) const {
-  absl::StatusOr<FetchedContent> content = Dispatch(uri, &path);
+    const uri::ResolvedUri& uri, const std::string& path,
+    size_t memory_bytes) const {
+  absl::StatusOr<FetchedContent> content =
+      Dispatch(uri, FileTarget{.path = &path, .memory_bytes = memory_bytes});
   std::error_code ec;
   if (!content.ok()) {
     std::filesystem::remove(path, ec);
     return content.status();
   }
-  if (uri.kind == uri::UriKind::kData) {
+  if (!content->in_file && memory_bytes > 0 &&
+      content->bytes.size() <= memory_bytes) {
+    // Small enough to keep (an HTTP body within the allowance, or inline).
+    FetchedFile kept{.size = content->bytes.size(),
+                     .content_type = std::move(content->content_type),
+                     .source = std::move(content->source),
+                     .verified = content->verified,
+                     .verification = content->verification,
+                     .resolved_cid = std::move(content->resolved_cid)};
+    kept.bytes = std::move(content->bytes);
+    return kept;
+  }
+  if (!content->in_file) {
     // Inline content is already in memory (bounded by max_bytes): write it.
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(content->bytes.data(),
@@ -159,17 +179,17 @@ absl::StatusOr<FetchedFile> ContentFetcher::FetchToFile(
     return ErrorWithReason(absl::StatusCode::kUnavailable, "write_failed",
                            absl::StrCat("cannot stat ", path));
   }
-  return FetchedFile{path,
-                     static_cast<uint64_t>(size),
-                     std::move(content->content_type),
-                     std::move(content->source),
-                     content->verified,
-                     content->verification,
-                     std::move(content->resolved_cid)};
+  return FetchedFile{.path = path,
+                     .size = static_cast<uint64_t>(size),
+                     .content_type = std::move(content->content_type),
+                     .source = std::move(content->source),
+                     .verified = content->verified,
+                     .verification = content->verification,
+                     .resolved_cid = std::move(content->resolved_cid)};
 }
 
 absl::StatusOr<FetchedContent> ContentFetcher::Dispatch(
-    const uri::ResolvedUri& uri, const std::string* file) const {
+    const uri::ResolvedUri& uri, const FileTarget& file) const {
   switch (uri.kind) {
     case uri::UriKind::kData: {
       absl::StatusOr<uri::DataUri> data =

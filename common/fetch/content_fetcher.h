@@ -42,11 +42,15 @@ struct FetchedContent {
   // An IPNS name resolved through FetcherOptions::ipfs_api_url: the CID
   // (v1 base32) it pointed to, whose content this is; "" otherwise.
   std::string resolved_cid;
+  // FetchToFile's body went to its file (`bytes` is then empty).
+  bool in_file = false;
 };
 
-// Content streamed into a file by FetchToFile.
+// Content streamed into a file by FetchToFile, or kept in memory when it
+// fits FetchToFile's memory_bytes.
 struct FetchedFile {
-  std::string path;  // the file written; the caller removes it
+  std::string path;   // the file written, the caller removes it; "" in memory
+  std::string bytes;  // the content when `path` is ""
   uint64_t size = 0;
   std::string content_type;
   std::string source;
@@ -90,9 +94,12 @@ class ContentFetcher {
   // enforced while streaming), reasons and gateway failover; a verifiable
   // CID is checked by hashing the file. On failure nothing is left at
   // `path`. A local write failure (disk full, ...) is reason `write_failed`,
-  // temporary.
+  // temporary. Content of at most `memory_bytes` (0: none) stays in memory
+  // instead: FetchedFile::bytes, no file made and `path` "" (a larger body
+  // moves to the file at the first byte past it).
   absl::StatusOr<FetchedFile> FetchToFile(const uri::ResolvedUri& uri,
-                                          const std::string& path) const;
+                                          const std::string& path,
+                                          size_t memory_bytes = 0) const;
 
   // The block of `cid` alone (at most kMaxBlockBytes), checked against the
   // CID: from the IPFS node's API (block/get) when FetcherOptions::
@@ -110,16 +117,23 @@ class ContentFetcher {
   const FetcherOptions& options() const { return options_; }
 
  private:
-  // With `file` set, the body goes there and FetchedContent::bytes is empty.
+  // Where FetchToFile's body goes: the file, or memory up to memory_bytes.
+  struct FileTarget {
+    const std::string* path = nullptr;  // null: memory (Fetch)
+    size_t memory_bytes = 0;
+  };
+  // With a target path, a 2xx body over its memory_bytes goes to the file
+  // (FetchedContent::in_file) and FetchedContent::bytes is empty.
   absl::StatusOr<FetchedContent> Get(const http::HttpClient& http,
                                      const std::string& url,
-                                     const std::string* file = nullptr) const;
+                                     const FileTarget& file) const;
   // `cid` is "" for IPNS names (nothing to verify against).
-  absl::StatusOr<FetchedContent> FromGateways(
-      const std::string& path, const std::string& cid, bool verifiable,
-      const std::string* file = nullptr) const;
+  absl::StatusOr<FetchedContent> FromGateways(const std::string& path,
+                                              const std::string& cid,
+                                              bool verifiable,
+                                              const FileTarget& file) const;
   absl::StatusOr<FetchedContent> Dispatch(const uri::ResolvedUri& uri,
-                                          const std::string* file) const;
+                                          const FileTarget& file) const;
 
   const http::HttpClient& user_http_;
   const http::HttpClient& gateway_http_;

@@ -488,6 +488,75 @@ TEST_F(ContentFetcherTest, FetchToFileVerifiesByHashingTheFile) {
   EXPECT_EQ(ReasonOf(VerifyFileAgainstCid(identity, out)), "cid_mismatch");
 }
 
+TEST_F(ContentFetcherTest, FetchToFileKeepsSmallContentInMemory) {
+  auto dir = harness::TempDir::Create("fetch-to-file");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const std::string out = dir->path() + "/asset";
+  http::HttpClient user(UserOptions({"127.0.0.1/32"}));
+  http::HttpClient gateways(GatewayOptions());
+  const std::string honest = "kept in memory, verified from memory";
+  const std::string cid = RawCid(honest);
+  absl::StatusOr<std::string> added = IpfsAdd(*node_, honest);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ContentFetcher fetcher(
+      user, gateways,
+      {.ipfs_gateways = {DeadGateway(), node_->gateway_url()},
+       .max_bytes = 8 << 20});
+  constexpr size_t kMemory = 4096;
+
+  // Within the allowance: the bytes, no file.
+  absl::StatusOr<FetchedFile> small = fetcher.FetchToFile(
+      uri::ResolveUri(server_->http_url() + "/huge?bytes=4096&chunked=1"), out,
+      kMemory);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->path, "");
+  EXPECT_EQ(small->size, kMemory);
+  EXPECT_EQ(small->bytes, std::string(kMemory, 'x'));
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  // One byte over: the file, whole.
+  absl::StatusOr<FetchedFile> over = fetcher.FetchToFile(
+      uri::ResolveUri(server_->http_url() + "/huge?bytes=4097&chunked=1"), out,
+      kMemory);
+  ASSERT_TRUE(over.ok()) << over.status();
+  EXPECT_EQ(over->path, out);
+  EXPECT_TRUE(over->bytes.empty());
+  EXPECT_EQ(ReadAll(out), std::string(kMemory + 1, 'x'));
+  std::filesystem::remove(out);
+
+  // A CID's bytes in memory are still checked against it (after a dead
+  // gateway), and a lying gateway's are refused.
+  absl::StatusOr<FetchedFile> ipfs =
+      fetcher.FetchToFile(uri::ResolveUri("ipfs://" + cid), out, kMemory);
+  ASSERT_TRUE(ipfs.ok()) << ipfs.status();
+  EXPECT_TRUE(ipfs->verified);
+  EXPECT_EQ(ipfs->bytes, honest);
+  EXPECT_FALSE(std::filesystem::exists(out));
+  const std::string tampered_cid = RawCid("honest bytes, never served");
+  ServeAsGateway(root_->path(), tampered_cid, "kept in memory and tampered");
+  ContentFetcher liar_only(user, gateways,
+                           {.ipfs_gateways = {server_->http_url()}});
+  EXPECT_EQ(ReasonOf(liar_only
+                         .FetchToFile(uri::ResolveUri("ipfs://" + tampered_cid),
+                                      out, kMemory)
+                         .status()),
+            "cid_mismatch");
+
+  // data: URIs within the allowance stay as they are; over it, the file.
+  absl::StatusOr<FetchedFile> data = fetcher.FetchToFile(
+      uri::ResolveUri("data:application/json;base64,eyJuYW1lIjoiYSJ9"), out,
+      kMemory);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->bytes, R"({"name":"a"})");
+  EXPECT_EQ(data->path, "");
+  absl::StatusOr<FetchedFile> data_over =
+      fetcher.FetchToFile(uri::ResolveUri("data:,hello"), out, 4);
+  ASSERT_TRUE(data_over.ok()) << data_over.status();
+  EXPECT_EQ(ReadAll(out), "hello");
+  std::filesystem::remove(out);
+  EXPECT_THAT(Entries(dir->path()), ::testing::IsEmpty());
+}
+
 TEST_F(ContentFetcherTest, FetchToFileFailuresLeaveNothingBehind) {
   auto dir = harness::TempDir::Create("fetch-to-file");
   ASSERT_TRUE(dir.ok()) << dir.status();

@@ -49,10 +49,21 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     state->refused = true;
     return 0;
   }
-  if (ToFile(*state)) {
+  if (ToFile(*state) &&
+      (state->streams->out != nullptr ||
+       response.body_bytes + len > state->streams->memory_bytes)) {
     CurlStreams& streams = *state->streams;
     if (streams.out == nullptr) {
       streams.out = std::fopen(streams.response_file->c_str(), "wb");
+      // What was held in memory so far goes first.
+      if (streams.out != nullptr && !response.body.empty() &&
+          std::fwrite(response.body.data(), 1, response.body.size(),
+                      streams.out) != response.body.size()) {
+        streams.write_failed = true;
+        streams.write_error = std::strerror(errno);
+        return 0;
+      }
+      std::string().swap(response.body);
     }
     if (streams.out == nullptr ||
         std::fwrite(data, 1, len, streams.out) != len) {
@@ -61,7 +72,8 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
       return 0;
     }
   } else {
-    // Error bodies (and every body without a response file) stay in memory.
+    // Error bodies, every body without a response file and a 2xx body
+    // within the response file's memory allowance stay in memory.
     response.body.append(data, len);
   }
   response.body_bytes += len;
@@ -216,6 +228,7 @@ absl::Status ApplyCurlOptions(CURL* curl, const HttpRequest& request,
   }
   if (streams != nullptr && !request.response_file.empty()) {
     streams->response_file = &request.response_file;
+    streams->memory_bytes = request.response_memory_bytes;
   }
   state->curl = curl;
   state->policy = &options.address_policy;

@@ -29,6 +29,9 @@ struct CurlStreams {
   // stay in memory); the caller closes `out`.
   const std::string* response_file = nullptr;
   FILE* out = nullptr;
+  // HttpRequest::response_memory_bytes: a 2xx body up to this size stays
+  // in memory; `out` is opened only once it grows past it.
+  size_t memory_bytes = 0;
   bool write_failed = false;
   std::string write_error;
   // The multipart upload ApplyCurlOptions built; the caller frees it

@@ -188,7 +188,12 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
       status = CurlFailure(code, state, request.url);
     } else {
       ReadCurlResponseInfo(curl, &response);
-      if (to_file && response.status >= 200 && response.status < 300) {
+      const bool in_memory =
+          streams.out == nullptr && request.response_memory_bytes > 0 &&
+          response.body_bytes <= request.response_memory_bytes;
+      if (to_file && response.status >= 200 && response.status < 300 &&
+          !in_memory) {
+        response.body_in_file = true;
         // An empty 2xx body still leaves an (empty) file.
         if (streams.out == nullptr) {
           streams.out = std::fopen(request.response_file.c_str(), "wb");

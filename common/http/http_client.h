@@ -67,6 +67,11 @@ struct HttpRequest {
   // truncated; max_body_bytes still applies) and HttpResponse::body stays
   // empty; HttpResponse::body_bytes says how much was written.
   std::string response_file;
+  // With response_file: a 2xx body of at most this many bytes stays in
+  // HttpResponse::body and no file is made; the first byte past it moves
+  // what arrived into the file and the rest streams there
+  // (HttpResponse::body_in_file says which). 0: always the file.
+  size_t response_memory_bytes = 0;
   std::optional<HttpLimits> limits;  // overrides the client's for this call
   // When set, asked before each piece of the body is kept, with the size
   // the body would then reach: false cuts the transfer with reason
@@ -80,6 +85,8 @@ struct HttpResponse {
   int status = 0;
   std::string body;
   size_t body_bytes = 0;  // bytes received (also when streamed to a file)
+  // The 2xx body went to HttpRequest::response_file (else it is `body`).
+  bool body_in_file = false;
   std::string content_type;
   std::string effective_url;  // after redirects
   std::optional<absl::Duration> retry_after;

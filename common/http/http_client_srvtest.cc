@@ -576,6 +576,72 @@ TEST_F(HttpClientTest, StreamsLargeResponseIntoFile) {
   EXPECT_EQ(std::filesystem::file_size(out), 0u);
 }
 
+TEST_F(HttpClientTest, ResponseFileTakesOnlyWhatOutgrowsTheMemoryAllowance) {
+  auto dir = harness::TempDir::Create("http-stream");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  HttpClient client(Options());  // 1 MiB cap
+  const std::string out = dir->path() + "/body";
+  // Random bytes, so the part held in memory before the move to the file
+  // must land first and in order.
+  const std::string bytes = RandomBytes(300000, 7);
+  std::ofstream(root_->path() + "/random.bin", std::ios::binary) << bytes;
+  constexpr size_t kMemory = 100000;
+
+  absl::StatusOr<HttpResponse> moved =
+      client.Fetch({.url = Url("/random.bin"),
+                    .response_file = out,
+                    .response_memory_bytes = kMemory});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_TRUE(moved->body_in_file);
+  EXPECT_TRUE(moved->body.empty());
+  EXPECT_EQ(moved->body_bytes, bytes.size());
+  std::ifstream in(out, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), bytes);
+  std::filesystem::remove(out);
+
+  // Exactly the allowance: memory, and no file; one byte more: the file.
+  const std::string at = absl::StrCat("/huge?bytes=", kMemory, "&chunked=1");
+  absl::StatusOr<HttpResponse> kept = client.Fetch(
+      {.url = Url(at), .response_file = out, .response_memory_bytes = kMemory});
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_FALSE(kept->body_in_file);
+  EXPECT_EQ(kept->body, std::string(kMemory, 'x'));
+  EXPECT_FALSE(std::filesystem::exists(out));
+  absl::StatusOr<HttpResponse> one_more = client.Fetch(
+      {.url = Url(absl::StrCat("/huge?bytes=", kMemory + 1, "&chunked=1")),
+       .response_file = out,
+       .response_memory_bytes = kMemory});
+  ASSERT_TRUE(one_more.ok()) << one_more.status();
+  EXPECT_TRUE(one_more->body_in_file);
+  EXPECT_EQ(std::filesystem::file_size(out), kMemory + 1);
+  std::filesystem::remove(out);
+
+  // An empty body is kept (empty), no file.
+  std::ofstream(root_->path() + "/empty.txt");
+  absl::StatusOr<HttpResponse> empty =
+      client.Fetch({.url = Url("/empty.txt"),
+                    .response_file = out,
+                    .response_memory_bytes = kMemory});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_FALSE(empty->body_in_file);
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  // The cap holds past the move, and nothing is left.
+  absl::StatusOr<HttpResponse> capped =
+      client.Fetch({.url = Url("/huge?bytes=4000000000&chunked=1"),
+                    .response_file = out,
+                    .response_memory_bytes = kMemory});
+  EXPECT_EQ(ReasonOf(capped.status()), "too_large") << capped.status();
+  // The move to a file that cannot be made is write_failed.
+  absl::StatusOr<HttpResponse> unwritable =
+      client.Fetch({.url = Url("/random.bin"),
+                    .response_file = dir->path() + "/no/such",
+                    .response_memory_bytes = kMemory});
+  EXPECT_EQ(ReasonOf(unwritable.status()), "write_failed")
+      << unwritable.status();
+  EXPECT_THAT(Entries(dir->path()), ::testing::IsEmpty());
+}
+
 TEST_F(HttpClientTest, ResponseFileCapHoldsMidStreamAndNothingIsLeft) {
   auto dir = harness::TempDir::Create("http-stream");
   ASSERT_TRUE(dir.ok()) << dir.status();

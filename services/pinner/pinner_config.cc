@@ -43,6 +43,11 @@ ABSL_FLAG(int, replication, 1,
 ABSL_FLAG(std::string, tmp_dir, "",
           "directory downloads are streamed to before upload (default "
           "$TMPDIR, else /tmp)");
+ABSL_FLAG(int64_t, download_memory_bytes, 32 << 20,
+          "memory for downloads held whole, across --workers: each worker "
+          "keeps a download of up to this / --workers bytes (at most 1 MiB) "
+          "in memory instead of a --tmp_dir file (0: always the file; "
+          "0-1 GiB)");
 
 namespace niftysave::pinner {
 namespace {
@@ -133,6 +138,10 @@ PinnerConfig ReadPinnerConfig() {
       // 1..the number of backends.
       .replication = GetFlagInRange(FLAGS_replication, 1, backend_count),
       .tmp_dir = ReadTmpDir(),
+      .download_memory_bytes = DownloadMemoryBytes(
+          static_cast<size_t>(GetFlagInRange(FLAGS_download_memory_bytes,
+                                             int64_t{0}, int64_t{1} << 30)),
+          config.queue.workers),
       .max_upload_bytes = static_cast<size_t>(max_bytes),
       .max_pin_bytes = static_cast<uint64_t>(max_pin_bytes),
       .max_per_host = GetFlagInRange(FLAGS_max_per_host, 1, 1000)};

@@ -269,8 +269,9 @@ class PinnerPgTest : public ::testing::Test {
   // Steps until nothing is due; returns the observer's per-backend outcomes.
   std::vector<std::string> RunPinner(std::vector<ipfs::PinBackend*> backends,
                                      int replication,
-                                     uint64_t max_pin_bytes = uint64_t{1}
-                                                              << 30) {
+                                     uint64_t max_pin_bytes = uint64_t{1} << 30,
+                                     size_t download_memory_bytes = 0,
+                                     std::string tmp_dir = "") {
     std::vector<std::string> outcomes;
     absl::Mutex mu;
     PinObserver observer;
@@ -291,7 +292,8 @@ class PinnerPgTest : public ::testing::Test {
         std::move(backends),
         {.batch_size = 4,
          .replication = replication,
-         .tmp_dir = tmp_->path(),
+         .tmp_dir = tmp_dir.empty() ? tmp_->path() : tmp_dir,
+         .download_memory_bytes = download_memory_bytes,
          .max_upload_bytes = kMaxAsset,
          .max_pin_bytes = max_pin_bytes},
         observer);
@@ -375,6 +377,42 @@ TEST_F(PinnerPgTest, LargeAssetIsStreamedThroughATempFileToIpfs) {
   EXPECT_THAT(Entries(tmp_->path()), IsEmpty());
   EXPECT_LT(rss_growth_kb, 20 * 1024)
       << "peak RSS grew by " << rss_growth_kb << " KiB for a 40 MB asset";
+}
+
+// Within --download_memory_bytes / --workers an asset never touches the
+// temp directory: here one that does not exist. One byte past it, the asset
+// moves to a file there, and that fails.
+TEST_F(PinnerPgTest, SmallAssetsArePinnedFromMemoryWithoutATempFile) {
+  constexpr size_t kMemory = 64 << 10;
+  const int64_t small = AddResource(
+      absl::StrCat(server_->http_url(), "/huge?bytes=", kMemory, "&chunked=1"),
+      "http");
+  const int64_t large =
+      AddResource(absl::StrCat(server_->http_url(), "/huge?bytes=", kMemory + 1,
+                               "&chunked=1"),
+                  "http");
+  EXPECT_THAT(
+      RunPinner({car_store_}, 1, uint64_t{1} << 30, kMemory,
+                tmp_->path() + "/gone"),
+      UnorderedElementsAre("car-store:requested", "none:retry:write_failed"));
+  const std::string cid = CidOfXs(kMemory, ipfs::IpfsCarProfile());
+  EXPECT_EQ(Load(small).status, "pinning") << Load(small).reason;
+  EXPECT_EQ(Load(small).pinned_cid, cid);
+  absl::StatusOr<ipfs::PinState> state = car_store_->Status(cid);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, ipfs::PinState::kPinned);
+  EXPECT_EQ(Load(large).status, "queued");
+  EXPECT_EQ(bytes_["downloaded"], kMemory);
+  EXPECT_EQ(bytes_["hashed"], kMemory);
+  EXPECT_EQ(bytes_["uploaded"], kMemory);
+  EXPECT_THAT(Entries(tmp_->path()), IsEmpty());
+}
+
+TEST(DownloadMemoryBytesTest, SplitsTheBudgetOverTheWorkersUpTo1MiB) {
+  EXPECT_EQ(DownloadMemoryBytes(32 << 20, 32), size_t{1} << 20);
+  EXPECT_EQ(DownloadMemoryBytes(32 << 20, 256), size_t{128} << 10);
+  EXPECT_EQ(DownloadMemoryBytes(1 << 30, 1), kMaxDownloadMemoryBytes);
+  EXPECT_EQ(DownloadMemoryBytes(0, 32), 0u);
 }
 
 TEST_F(PinnerPgTest, ReplicatesOncePerBackendAndReplaysAddNothing) {

@@ -246,21 +246,27 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
 
   Content content;
   std::optional<TempFileGuard> guard;
+  absl::StatusOr<fetch::FetchedFile> file;
   if (r.stored_bytes) {
     content.bytes = &*r.stored_bytes;
     content.size = r.stored_bytes->size();
   } else {
-    // Streamed to disk, never held in memory whole; the guard removes the
-    // file on every path out of here.
+    // Kept in memory when small, otherwise streamed to disk and never held
+    // whole; the guard removes the file (if one was made) on every path out
+    // of here.
     const std::string path = TempPath(r.id);
     guard.emplace(path);
-    absl::StatusOr<fetch::FetchedFile> file;
     {
       http::HostSlots::Slot slot = host_slots_.Acquire(r.normalized);
-      file = fetcher_.FetchToFile(uri::ResolveUri(r.normalized), path);
+      file = fetcher_.FetchToFile(uri::ResolveUri(r.normalized), path,
+                                  options_.download_memory_bytes);
     }
     if (!file.ok()) return file.status();
-    content.file = file->path;
+    if (file->path.empty()) {
+      content.bytes = &file->bytes;
+    } else {
+      content.file = file->path;
+    }
     content.size = file->size;
     observer_.bytes("downloaded", content.size);
   }
@@ -355,6 +361,11 @@ absl::StatusOr<uri::Cid> ResourcePinner::LocalCid(
   }
   if (cid.ok()) observer_.bytes("hashed", content.size);
   return cid;
+}
+
+size_t DownloadMemoryBytes(size_t budget, int workers) {
+  return std::min(kMaxDownloadMemoryBytes,
+                  budget / static_cast<size_t>(std::max(1, workers)));
 }
 
 absl::Duration ClaimWait(absl::Duration fetch_timeout,

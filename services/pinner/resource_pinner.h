@@ -54,6 +54,11 @@ struct PinnerOptions {
   // Where downloads are streamed to. The service resolves it once at
   // start-up (ReadPinnerConfig: --tmp_dir, else $TMPDIR, else /tmp).
   std::string tmp_dir = "/tmp";
+  // A download of at most this many bytes stays in memory (no temp file is
+  // made, written, read back twice and removed); a larger one moves to
+  // tmp_dir at the first byte past it. Every worker holds one download at a
+  // time, so workers x this bounds the memory (DownloadMemoryBytes).
+  size_t download_memory_bytes = 0;
   // Passed to PinBackend::UploadFile.
   size_t max_upload_bytes = size_t{256} << 20;
   // The most a pin by CID may hold (the DAG's cumulative size from its
@@ -89,6 +94,13 @@ absl::Duration LongestResource(const PinnerOptions& options, int workers,
                                absl::Duration fetch_timeout,
                                const std::vector<ipfs::PinBackend*>& backends);
 
+// The per-download memory allowance (PinnerOptions::download_memory_bytes)
+// from a budget for all `workers` together: budget / workers, at most
+// kMaxDownloadMemoryBytes (past it a copy in memory saves little against the
+// transfer itself).
+inline constexpr size_t kMaxDownloadMemoryBytes = size_t{1} << 20;
+size_t DownloadMemoryBytes(size_t budget, int workers);
+
 // OK when `reported` (any text form, v0 or v1) is `expected`; otherwise a
 // permanent error with reason `cid_mismatch` (DataLoss: retrying will not
 // change it).
@@ -101,8 +113,9 @@ absl::Status CheckSameCid(const uri::Cid& expected,
 // blocks, that its path exists under the root and
 // that the pin fits max_pin_bytes: ipfs::PlanCidPin), otherwise by uploading
 // its bytes (the stored original metadata bytes when we have them, so the
-// pinned CID is of exactly what was parsed; else a capped download streamed to
-// a temp file under tmp_dir and uploaded from it, so no asset is held in memory
+// pinned CID is of exactly what was parsed; else a capped download, held in
+// memory up to download_memory_bytes and otherwise streamed to a temp file
+// under tmp_dir and uploaded from it, so no large asset is held in memory
 // whole).
 //
 // Before an upload the root CID is computed locally with the backend's import
