@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/db/migrations.h"
 #include "common/db/pool.h"
+#include "common/db/prepared.h"
 #include "common/db/rollup.h"
 #include "common/db/work_queue.h"
 #include "common/runtime/reason.h"
@@ -311,6 +312,58 @@ TEST(PoolReachabilityTest, ListenerHearsTheOutageStartAndEndOnce) {
   ASSERT_TRUE(back.ok()) << back;
   EXPECT_FALSE((*pool)->Run(sql_error).ok());
   EXPECT_THAT(heard, ElementsAre(HasSubstr("down: "), "up"));
+}
+
+// Why ExecPlanned exists: a prepared array lookup keeps the generic plan it
+// got while the table was small (a sequential scan) after the table has
+// grown, whereas the same statement run through ExecPlanned is planned for
+// the table as it is (an index scan) and leaves nothing prepared.
+TEST_F(PoolTest, ArrayLookupsThroughExecPlannedFollowTheTablesGrowth) {
+  std::unique_ptr<Pool> pool = MigratedPool(1);  // one session throughout
+  ASSERT_NE(pool, nullptr);
+  // No autovacuum: an ANALYZE mid-test would re-plan the prepared one.
+  Exec("ALTER TABLE pins SET (autovacuum_enabled = false)");
+  Exec(
+      "INSERT INTO pins (cid, backend) SELECT 'c' || g, 'kubo' "
+      "FROM generate_series(1, 5) g");
+  Exec("ANALYZE pins");
+  static constexpr char kLookup[] =
+      "SELECT id FROM pins WHERE id = ANY($1::bigint[])";
+  auto plans = [&](const std::string& explain, const char* sql) {
+    std::string text;
+    EXPECT_TRUE(pool->Run([&](pqxx::work& txn) {
+                      for (const auto& row : ExecPlanned(txn, sql, "{1,2}")) {
+                        (void)row;
+                      }
+                      for (const auto& row : txn.exec(explain)) {
+                        text += std::string(row[0].c_str()) + "\n";
+                      }
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return text;
+  };
+  ASSERT_TRUE(pool->Run([&](pqxx::work& txn) {
+                    for (int i = 0; i < 8; ++i) db::Exec(txn, kLookup, "{1,2}");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  Exec(
+      "INSERT INTO pins (cid, backend) SELECT 'c' || g, 'kubo' "
+      "FROM generate_series(6, 200000) g");
+
+  const std::string prepared = plans(
+      absl::StrCat("EXPLAIN EXECUTE ", PreparedName(kLookup), "('{1,2}')"),
+      kLookup);
+  EXPECT_THAT(prepared, HasSubstr("Seq Scan on pins")) << prepared;
+  const std::string planned =
+      plans("EXPLAIN SELECT id FROM pins WHERE id = ANY('{1,2}'::bigint[])",
+            "EXPLAIN SELECT id FROM pins WHERE id = ANY($1::bigint[])");
+  EXPECT_THAT(planned, HasSubstr("Index")) << planned;
+  EXPECT_THAT(planned, ::testing::Not(HasSubstr("Seq Scan"))) << planned;
+  // Only the Exec statement is prepared in the session.
+  EXPECT_EQ(plans("SELECT count(*) FROM pg_prepared_statements", kLookup),
+            "1\n");
 }
 
 TEST_F(PoolTest, EveryConnectionOfALargerPoolReconnects) {

@@ -35,4 +35,20 @@ pqxx::row Exec1(pqxx::work& txn, const char* sql, Args&&... args) {
   return txn.exec_prepared1(name, std::forward<Args>(args)...);
 }
 
+// Runs a constant statement that picks rows of a growing table by an array
+// parameter (`id = ANY($1::bigint[])`) unprepared, so the server plans it for
+// these arguments and the table as it is now, on every call. A prepared
+// statement's cached generic plan is made once for the connection's life from
+// the statistics of that moment: a table analyzed while nearly empty (every
+// deployment's first minutes) gives a sequential scan, which the generic
+// plan then keeps as the table grows, and each call reads the whole table
+// (the pinner's and the tracker's lookups in pipeline_bench: 10-30 ms a call
+// at 20,000 tokens, and growing). Planning costs ~0.1-0.5 ms; a scan of a
+// table of millions costs seconds. Statements keyed by scalars stay prepared
+// (Exec): their generic plan is an index probe at any size.
+template <typename... Args>
+pqxx::result ExecPlanned(pqxx::work& txn, const char* sql, Args&&... args) {
+  return txn.exec_params(sql, std::forward<Args>(args)...);
+}
+
 }  // namespace niftysave::db

@@ -70,19 +70,20 @@ SELECT DISTINCT token_pk FROM token_resources WHERE resource_id = ANY($1::bigint
 void RollUpTokens(pqxx::work& txn, const std::vector<int64_t>& token_pks) {
   if (token_pks.empty()) return;
   const std::string ids = BigintArray(token_pks);
-  Exec(txn, kLockTokens, ids);
-  // Planned per call, not prepared: the generic plan Postgres settles on
-  // after five calls ran 5x slower than a plan made for the array at hand
-  // (pipeline_bench --pg_statements, 2,000 tokens: 5.7 s executing against
-  // 1.1 s executing and 1.4 s planning).
-  txn.exec_params(kRollUp, ids);
+  ExecPlanned(txn, kLockTokens, ids);
+  // Planned per call, not prepared (ExecPlanned): the generic plan Postgres
+  // settles on after five calls ran 5x slower than a plan made for the array
+  // at hand (pipeline_bench --pg_statements, 2,000 tokens: 5.7 s executing
+  // against 1.1 s executing and 1.4 s planning).
+  ExecPlanned(txn, kRollUp, ids);
 }
 
 void RollUpTokensOfResources(pqxx::work& txn,
                              const std::vector<int64_t>& resource_ids) {
   if (resource_ids.empty()) return;
   std::vector<int64_t> tokens;
-  for (const auto& row : Exec(txn, kTokensOf, BigintArray(resource_ids))) {
+  for (const auto& row :
+       ExecPlanned(txn, kTokensOf, BigintArray(resource_ids))) {
     tokens.push_back(row[0].as<int64_t>());
   }
   RollUpTokens(txn, tokens);

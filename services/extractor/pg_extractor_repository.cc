@@ -167,7 +167,8 @@ absl::StatusOr<std::vector<TokenToExtract>> PgExtractorRepository::LoadTokens(
   std::vector<TokenToExtract> out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     out.clear();
-    for (const auto& row : db::Exec(txn, kLoadTokens, db::BigintArray(pks))) {
+    for (const auto& row :
+         db::ExecPlanned(txn, kLoadTokens, db::BigintArray(pks))) {
       TokenToExtract& t = out.emplace_back();
       t.pk = row[0].as<int64_t>();
       t.token_id = row[1].as<std::string>();
@@ -367,7 +368,7 @@ void PgExtractorRepository::WriteBatch(pqxx::work& txn,
     }
   }
   if (!relinked.empty()) {
-    db::Exec(txn, kClearLinks, db::BigintArray(relinked));
+    db::ExecPlanned(txn, kClearLinks, db::BigintArray(relinked));
   }
   {
     std::vector<int64_t> tokens, resource_ids;

@@ -93,7 +93,8 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgPinnerRepository::Enqueue(
   std::pair<uint32_t, uint32_t> counts;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     std::vector<int64_t> found;
-    for (const auto& row : db::Exec(txn, kExisting, db::BigintArray(ids))) {
+    for (const auto& row :
+         db::ExecPlanned(txn, kExisting, db::BigintArray(ids))) {
       found.push_back(row[0].as<int64_t>());
     }
     db::WorkQueue::Enqueue(txn, queue_.name(), found);
@@ -133,8 +134,8 @@ PgPinnerRepository::LoadResources(const std::vector<int64_t>& ids) {
   if (ids.empty()) return out;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     out.clear();
-    for (const auto& row : db::Exec(txn, kLoadResources, db::BigintArray(ids),
-                                    kMaxBatchStoredBytes)) {
+    for (const auto& row : db::ExecPlanned(
+             txn, kLoadResources, db::BigintArray(ids), kMaxBatchStoredBytes)) {
       ResourceToPin r{.id = row[0].as<int64_t>(),
                       .kind = row[1].as<std::string>(),
                       .normalized = row[2].as<std::string>(),
@@ -270,9 +271,9 @@ PgPinnerRepository::SaveResourcesPinning(
     // resource is left pinning behind a finished pin.
     std::vector<std::string> confirmed;
     for (const auto& row :
-         db::Exec(txn, kLockPinsOfCids,
-                  db::TextArray(std::vector<std::string>(
-                      resource_cids.begin(), resource_cids.end())))) {
+         db::ExecPlanned(txn, kLockPinsOfCids,
+                         db::TextArray(std::vector<std::string>(
+                             resource_cids.begin(), resource_cids.end())))) {
       confirmed.push_back(row[0].as<std::string>());
     }
     std::vector<int64_t> ids, now_pinned;
@@ -285,8 +286,8 @@ PgPinnerRepository::SaveResourcesPinning(
         now_pinned.push_back(id);
       }
     }
-    db::Exec(txn, kResourcesPinning, db::BigintArray(ids),
-             db::TextArray(resource_cid), db::TextArray(confirmed));
+    db::ExecPlanned(txn, kResourcesPinning, db::BigintArray(ids),
+                    db::TextArray(resource_cid), db::TextArray(confirmed));
     db::RollUpTokensOfResources(txn, now_pinned);
     return absl::OkStatus();
   });

@@ -179,7 +179,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> PgTrackerRepository::Enqueue(
   std::pair<uint32_t, uint32_t> counts;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     std::vector<int64_t> found =
-        Ids(db::Exec(txn, kExisting, db::BigintArray(pin_ids)));
+        Ids(db::ExecPlanned(txn, kExisting, db::BigintArray(pin_ids)));
     db::WorkQueue::Enqueue(txn, queue_.name(), found);
     counts = {static_cast<uint32_t>(found.size()),
               static_cast<uint32_t>(pin_ids.size() - found.size())};
@@ -194,7 +194,8 @@ absl::StatusOr<std::map<int64_t, PinToCheck>> PgTrackerRepository::LoadPins(
   std::map<int64_t, PinToCheck> pins;
   absl::Status s = pool_.Run([&](pqxx::work& txn) {
     pins.clear();
-    for (const auto& row : db::Exec(txn, kLoadPins, db::BigintArray(ids))) {
+    for (const auto& row :
+         db::ExecPlanned(txn, kLoadPins, db::BigintArray(ids))) {
       const int64_t id = row[0].as<int64_t>();
       pins[id] = PinToCheck{.id = id,
                             .cid = row[1].as<std::string>(),
@@ -220,9 +221,9 @@ std::string Clip(const std::string& s) { return ValidUtf8(s, 2000); }
 void MarkPinned(pqxx::work& txn, const std::vector<int64_t>& pin_ids,
                 const std::vector<std::string>& cids) {
   if (pin_ids.empty()) return;
-  db::Exec(txn, kPinsPinned, db::BigintArray(pin_ids));
+  db::ExecPlanned(txn, kPinsPinned, db::BigintArray(pin_ids));
   db::RollUpTokensOfResources(
-      txn, Ids(db::Exec(txn, kResourcesPinned, db::TextArray(cids))));
+      txn, Ids(db::ExecPlanned(txn, kResourcesPinned, db::TextArray(cids))));
 }
 
 }  // namespace
@@ -265,13 +266,13 @@ absl::StatusOr<int> PgTrackerRepository::SaveChecked(
       if (c.pin.status == "failed") revived.push_back(c.pin.cid);
     }
     if (!flight_ids.empty()) {
-      db::Exec(txn, kPinsInFlight, db::BigintArray(flight_ids),
-               db::TextArray(states), absl::StrCat("{", delays, "}"));
+      db::ExecPlanned(txn, kPinsInFlight, db::BigintArray(flight_ids),
+                      db::TextArray(states), absl::StrCat("{", delays, "}"));
     }
     if (!revived.empty()) {
       db::RollUpTokensOfResources(
-          txn,
-          Ids(db::Exec(txn, kResourcesInFlightAgain, db::TextArray(revived))));
+          txn, Ids(db::ExecPlanned(txn, kResourcesInFlightAgain,
+                                   db::TextArray(revived))));
     }
     saved = static_cast<int>(pin_ids.size() + flight_ids.size());
     return absl::OkStatus();
