@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/db/pool.h"
+#include "common/db/prepared.h"
 #include "common/db/rollup.h"
 
 namespace niftysave::db {
@@ -46,17 +47,18 @@ void RecordParkedWork(pqxx::work& txn, std::string_view queue,
   if (ids.empty()) return;
   const std::string text(detail);
   if (queue == "extract" || queue.starts_with("read_uri:")) {
-    txn.exec_params(kTokensParked, BigintArray(ids), text);
+    ExecPlanned(txn, kTokensParked, BigintArray(ids), text);
   } else if (queue == "pin") {
     RollUpTokensOfResources(
-        txn, Ids(txn.exec_params(kResourcesParked, BigintArray(ids), text)));
+        txn, Ids(ExecPlanned(txn, kResourcesParked, BigintArray(ids), text)));
   } else if (queue == "track") {
     std::vector<std::string> cids;
-    for (const auto& row : txn.exec_params(kPinsParked, BigintArray(ids), text))
+    for (const auto& row :
+         ExecPlanned(txn, kPinsParked, BigintArray(ids), text))
       cids.push_back(row[0].as<std::string>());
     if (cids.empty()) return;
-    RollUpTokensOfResources(txn, Ids(txn.exec_params(kResourcesOfPinsParked,
-                                                     TextArray(cids), text)));
+    RollUpTokensOfResources(txn, Ids(ExecPlanned(txn, kResourcesOfPinsParked,
+                                                 TextArray(cids), text)));
   }
 }
 

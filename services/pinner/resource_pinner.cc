@@ -252,19 +252,18 @@ absl::StatusOr<ResourcePinner::Outcome> ResourcePinner::Pin(
     content.size = r.stored_bytes->size();
   } else {
     // Kept in memory when small, otherwise streamed to disk and never held
-    // whole; the guard removes the file (if one was made) on every path out
-    // of here.
-    const std::string path = TempPath(r.id);
-    guard.emplace(path);
+    // whole. A failed fetch leaves no file; a file made is removed by the
+    // guard on every path out of here (none to remove for one in memory).
     {
       http::HostSlots::Slot slot = host_slots_.Acquire(r.normalized);
-      file = fetcher_.FetchToFile(uri::ResolveUri(r.normalized), path,
+      file = fetcher_.FetchToFile(uri::ResolveUri(r.normalized), TempPath(r.id),
                                   options_.download_memory_bytes);
     }
     if (!file.ok()) return file.status();
     if (file->path.empty()) {
       content.bytes = &file->bytes;
     } else {
+      guard.emplace(file->path);
       content.file = file->path;
     }
     content.size = file->size;
